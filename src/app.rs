@@ -1,0 +1,236 @@
+//! What each command does, from parsed arguments to an [`Outcome`]. The binary maps the
+//! outcome (or the error) to an exit code; this module never exits.
+
+use std::fs::File;
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::cli::{
+    Cli, ColorChoice, Command, ConfigArgs, MaskArgs, OutputArgs, RulesArgs, ScanArgs,
+};
+use crate::finding::Findings;
+use crate::matcher::Matcher;
+use crate::report::{self, Format, Mode};
+use crate::scan::{Origin, Scanner};
+use crate::source::files::{self, WalkOptions};
+use crate::stream::Windows;
+use crate::{Error, Result};
+
+/// How a command ended, when it did not fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing found (exit 0).
+    Clean,
+    /// Findings that block (exit 1).
+    Findings,
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<Outcome> {
+    match cli.command {
+        Command::Scan(args) => scan(args),
+        Command::Mask(args) => mask(args),
+        Command::Rules(args) => rules(args),
+        Command::Baseline(_) => {
+            Err(Error::Invalid("`tokenguard baseline` is not available yet".into()))
+        }
+        Command::Install(_) | Command::Uninstall(_) => {
+            Err(Error::Invalid("`tokenguard install` is not available yet".into()))
+        }
+    }
+}
+
+/// Prints a short apology instead of the panic message, which might quote scanned data.
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let place =
+            info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        eprintln!(
+            "tokenguard: internal error{place}. Sorry: this is a bug. Nothing was changed.\n  \
+             Please report it with the command you ran (not the scanned content)."
+        );
+    }));
+}
+
+/// The scanner for a scan: built-in rules plus the configuration.
+pub fn scanner_for(_config: &ConfigArgs, _root: Option<&Path>) -> Result<Scanner> {
+    Ok(Scanner::new(Matcher::builtin(), Default::default()))
+}
+
+fn scan(args: ScanArgs) -> Result<Outcome> {
+    if args.staged || args.history || args.pre_push || args.pre_receive {
+        return Err(Error::Invalid("this scan mode is not available yet".into()));
+    }
+    if args.targets.is_empty() {
+        return Err(Error::Invalid(
+            "nothing to scan: give files or folders, `-` for standard input, --staged or --history"
+                .into(),
+        ));
+    }
+    let scanner = scanner_for(&args.config, None)?;
+    let mut findings = Findings::default();
+    let mut errors = Vec::new();
+    let paths: Vec<PathBuf> =
+        args.targets.iter().filter(|t| *t != "-").map(PathBuf::from).collect();
+    if args.targets.iter().any(|t| t == "-") {
+        let origin = Origin { file: "-".into(), commit: None };
+        scanner
+            .scan_reader(io::stdin().lock(), &origin, &mut findings)
+            .map_err(|source| Error::Read { path: "standard input".into(), source })?;
+    }
+    if !paths.is_empty() {
+        let result =
+            files::scan_paths(&scanner, &paths, &WalkOptions { no_ignore: args.no_ignore })?;
+        findings.extend(result.findings);
+        errors = result.errors;
+    }
+    for e in &errors {
+        eprintln!("tokenguard: {}", report::sanitize::for_terminal(e));
+    }
+    let outcome = emit(&findings, &args.output, Mode::Files)?;
+    if errors.is_empty() {
+        Ok(outcome)
+    } else {
+        Err(Error::Incomplete(errors.len()))
+    }
+}
+
+/// Writes the report where the options say, and tells whether anything blocks.
+pub fn emit(findings: &Findings, out: &OutputArgs, mode: Mode) -> Result<Outcome> {
+    let to_terminal = out.output.is_none() && io::stdout().is_terminal();
+    let opts = report::Options {
+        format: out.format,
+        mode,
+        verbose: out.verbose,
+        color: use_color(out.color, to_terminal),
+    };
+    let result = match &out.output {
+        Some(path) => {
+            let mut f =
+                File::create(path).map_err(|source| Error::Read { path: path.clone(), source })?;
+            report::write(&mut f, findings, &opts).and_then(|()| f.flush())
+        }
+        None => {
+            let mut stdout = io::stdout().lock();
+            report::write(&mut stdout, findings, &opts).and_then(|()| stdout.flush())
+        }
+    };
+    match result {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => return Err(Error::Write(e)),
+        _ => {}
+    }
+    Ok(if findings.findings.is_empty() { Outcome::Clean } else { Outcome::Findings })
+}
+
+/// Colours: `--color always|never`, else only on a terminal and without `NO_COLOR`.
+pub fn use_color(choice: ColorChoice, terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    }
+}
+
+fn mask(args: MaskArgs) -> Result<Outcome> {
+    let matcher = scanner_for(&ConfigArgs::default(), None)?.matcher;
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let result = match &args.file {
+        Some(path) => {
+            let f =
+                File::open(path).map_err(|source| Error::Read { path: path.clone(), source })?;
+            mask_stream(&matcher, f, &mut out)
+        }
+        None => mask_stream(&matcher, io::stdin().lock(), &mut out),
+    };
+    match result {
+        Ok(()) => Ok(Outcome::Clean),
+        Err(MaskError::Read(source)) => {
+            Err(Error::Read { path: args.file.unwrap_or_else(|| "standard input".into()), source })
+        }
+        Err(MaskError::Write(e)) if e.kind() == io::ErrorKind::BrokenPipe => Ok(Outcome::Clean),
+        Err(MaskError::Write(e)) => Err(Error::Write(e)),
+    }
+}
+
+/// Why masking a stream stopped.
+#[derive(Debug)]
+pub enum MaskError {
+    /// Reading the input failed.
+    Read(io::Error),
+    /// Writing the output failed.
+    Write(io::Error),
+}
+
+/// Copies `input` to `out` with every secret part masked, window by window, flushing after
+/// each so that a follower of a log sees each line at once.
+pub fn mask_stream(
+    matcher: &Matcher,
+    input: impl Read,
+    out: &mut dyn Write,
+) -> Result<(), MaskError> {
+    let mut windows = Windows::new(input);
+    // Secret ranges (absolute) found earlier that reach past what was written so far.
+    let mut pending: Vec<std::ops::Range<u64>> = Vec::new();
+    let mut buf = Vec::new();
+    while let Some(w) = windows.next().map_err(MaskError::Read)? {
+        let base = w.base;
+        let mut secrets: Vec<std::ops::Range<u64>> = matcher
+            .find(w.bytes)
+            .into_iter()
+            .map(|m| base + m.secret.start as u64..base + m.secret.end as u64)
+            .collect();
+        secrets.append(&mut pending);
+        let (lo, hi) = (base + w.report.start as u64, base + w.report.end as u64);
+        let local: Vec<std::ops::Range<usize>> = secrets
+            .iter()
+            .filter(|r| r.start < hi && r.end > lo)
+            .map(|r| (r.start.max(lo) - lo) as usize..(r.end.min(hi) - lo) as usize)
+            .collect();
+        pending = secrets.into_iter().filter(|r| r.end > hi).collect();
+        buf.clear();
+        crate::mask::mask_into(&w.bytes[w.report.clone()], &local, &mut buf);
+        out.write_all(&buf).and_then(|()| out.flush()).map_err(MaskError::Write)?;
+    }
+    Ok(())
+}
+
+fn rules(args: RulesArgs) -> Result<Outcome> {
+    let matcher = Matcher::builtin();
+    let mut out = io::stdout().lock();
+    let result = match args.format {
+        Format::Json | Format::Sarif => {
+            let rules: Vec<_> = matcher
+                .rules()
+                .iter()
+                .map(|r| serde_json::json!({"id": r.id, "description": r.description}))
+                .collect();
+            let doc = serde_json::json!({
+                "version": report::json::VERSION,
+                "rules": rules,
+                "known_examples": crate::rules::KNOWN_EXAMPLES,
+            });
+            serde_json::to_writer_pretty(&mut out, &doc)
+                .map_err(io::Error::from)
+                .and_then(|()| writeln!(out))
+        }
+        Format::Human => (|| {
+            writeln!(out, "Built-in rules:")?;
+            for r in matcher.rules() {
+                writeln!(out, "  {:<32} {}", r.id, r.description)?;
+            }
+            writeln!(
+                out,
+                "\nKnown public examples from Dynatrace's documentation (never reported):"
+            )?;
+            for k in crate::rules::KNOWN_EXAMPLES {
+                writeln!(out, "  {k}")?;
+            }
+            Ok(())
+        })(),
+    };
+    match result {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::Write(e)),
+        _ => Ok(Outcome::Clean),
+    }
+}

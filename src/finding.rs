@@ -1,0 +1,79 @@
+//! Findings: what the reports print. A finding holds no secret, only the masked token.
+
+use serde::Serialize;
+
+use crate::matcher::Encoding;
+
+/// Where a commit came from, for findings of history and push scans.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CommitInfo {
+    /// Full commit id.
+    pub commit: String,
+    /// Author as `Name <email>`.
+    pub author: String,
+    /// Author date, ISO 8601.
+    pub date: String,
+    /// First line of the commit message.
+    pub subject: String,
+}
+
+/// One token found, ready to report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// Rule id.
+    pub rule: String,
+    /// What the rule finds.
+    pub description: String,
+    /// The file, as given on the command line or relative to the work tree root.
+    pub file: String,
+    /// 1-based line (for binary content: 0, and `offset` is set).
+    pub line: u64,
+    /// 1-based byte column.
+    pub column: u64,
+    /// Byte offset in the file, for binary content.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
+    /// The token with its secret part masked.
+    pub masked: String,
+    /// Prefix and public part, where the kind has one.
+    pub token_id: Option<String>,
+    /// `sha256:` + hex digest of the whole token.
+    pub fingerprint: String,
+    /// `plain` or `base64`.
+    pub encoding: Encoding,
+    /// The commit that added the token (history and push scans).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<CommitInfo>,
+    /// Why the finding is allowed, when it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_by: Option<String>,
+}
+
+/// The findings of a scan, split into those that count and those that were allowed.
+#[derive(Debug, Default, Clone)]
+pub struct Findings {
+    /// Findings that block (exit 1).
+    pub findings: Vec<Finding>,
+    /// Findings that the allowlist, the inline marker or the baseline let through.
+    pub allowed: Vec<Finding>,
+    /// Inputs that were skipped on purpose, with the reason (reported, never silent).
+    pub skipped: Vec<(String, String)>,
+}
+
+impl Findings {
+    /// Adds a finding to the right list.
+    pub fn push(&mut self, f: Finding) {
+        if f.allowed_by.is_some() {
+            self.allowed.push(f);
+        } else {
+            self.findings.push(f);
+        }
+    }
+
+    /// Moves everything from `other` into `self`.
+    pub fn extend(&mut self, other: Findings) {
+        self.findings.extend(other.findings);
+        self.allowed.extend(other.allowed);
+        self.skipped.extend(other.skipped);
+    }
+}

@@ -1,0 +1,20 @@
+//! tokenguard: stops API tokens (Dynatrace first) from ever entering a git repository.
+//!
+//! Data flows one way: a source (staged diff, history, files, stdin) yields added lines with
+//! their origin; the [`matcher`] finds tokens in them; the [`allowlist`] drops what the user
+//! allowed and records why; a [`report`] prints the rest to an injected writer.
+
+pub mod allowlist;
+pub mod app;
+pub mod cli;
+pub mod error;
+pub mod finding;
+pub mod mask;
+pub mod matcher;
+pub mod report;
+pub mod rules;
+pub mod scan;
+pub mod source;
+pub mod stream;
+
+pub use error::{Error, Result};

@@ -1,0 +1,31 @@
+//! The binary: parse the command line, run, and turn the outcome into an exit code
+//! (0 clean, 1 findings, 2 error). Nothing else.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    tokenguard::app::install_panic_hook();
+    let cli = match tokenguard::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match tokenguard::app::run(cli) {
+        Ok(tokenguard::app::Outcome::Clean) => ExitCode::from(0),
+        Ok(tokenguard::app::Outcome::Findings) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("tokenguard: error: {e}");
+            let mut source = std::error::Error::source(&e);
+            while let Some(cause) = source {
+                eprintln!("  cause: {cause}");
+                source = cause.source();
+            }
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! Decoding of base64 text that may hold a token, and the boundary rules around a token.
+
+/// Where base64 signatures of `dt0` stand relative to the start of their 4-character group:
+/// `dt0` at a decoded offset of 0, 1 or 2 (mod 3) encodes to `ZHQw`, `..R0M` or `...kdDB`
+/// (the last for a letter after `dt0`, as every prefix has). Same in the URL-safe alphabet.
+pub const BASE64_SIGNATURES: &[(&str, usize)] = &[("ZHQw", 0), ("R0M", 2), ("kdDB", 3)];
+
+/// Most encoded characters decoded from one signature: enough for a token nested in a
+/// Docker config or a small file, bounded so a large blob costs little.
+pub const MAX_ENCODED: usize = 16 * 1024;
+
+fn value(b: u8) -> Option<u8> {
+    match b {
+        b'A'..=b'Z' => Some(b - b'A'),
+        b'a'..=b'z' => Some(b - b'a' + 26),
+        b'0'..=b'9' => Some(b - b'0' + 52),
+        b'+' | b'-' => Some(62),
+        b'/' | b'_' => Some(63),
+        _ => None,
+    }
+}
+
+/// Decodes base64 (standard or URL-safe) from `text`, stopping at the first character outside
+/// the alphabet or after `MAX_ENCODED` characters. Returns the bytes and how many characters
+/// of `text` they came from.
+pub fn decode_base64_prefix(text: &[u8]) -> (Vec<u8>, usize) {
+    let mut out = Vec::with_capacity(text.len().min(MAX_ENCODED) * 3 / 4);
+    let mut acc: u32 = 0;
+    let mut bits = 0;
+    let mut used = 0;
+    for &b in text.iter().take(MAX_ENCODED) {
+        let Some(v) = value(b) else { break };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+        used += 1;
+    }
+    (out, used)
+}
+
+/// Maps a range of decoded bytes back to the encoded characters that hold them (relative to
+/// the group start), clamped to the `used` encoded characters.
+pub fn encoded_range(decoded: std::ops::Range<usize>, used: usize) -> std::ops::Range<usize> {
+    let start = decoded.start / 3 * 4;
+    let end = decoded.end.div_ceil(3) * 4;
+    start.min(used)..end.min(used)
+}
+
+/// A letter or digit: tokens may not stand inside a longer run of these.
+pub fn is_alnum(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+}
+
+/// Whether a token may start at `i`: at the start, after a character that is not a letter or
+/// digit, or after an escape that ends in one (`%20`, `\n`, `\t`, `\x20`, `\u0020`).
+pub fn boundary_before(hay: &[u8], i: usize) -> bool {
+    if i == 0 || !is_alnum(hay[i - 1]) {
+        return true;
+    }
+    let hex = |k: usize| hay[k].is_ascii_hexdigit();
+    (i >= 3 && hay[i - 3] == b'%' && hex(i - 2) && hex(i - 1))
+        || (i >= 2 && hay[i - 2] == b'\\' && matches!(hay[i - 1], b'n' | b't' | b'r'))
+        || (i >= 4 && hay[i - 4] == b'\\' && hay[i - 3] == b'x' && hex(i - 2) && hex(i - 1))
+        || (i >= 6 && hay[i - 6] == b'\\' && hay[i - 5] == b'u' && (i - 4..i).all(hex))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_both_alphabets() {
+        assert_eq!(decode_base64_prefix(b"ZHQwYzAx").0, b"dt0c01");
+        assert_eq!(decode_base64_prefix(b"Pz8_").0, b"???");
+        assert_eq!(decode_base64_prefix(b"Pz8/").0, b"???");
+        let (bytes, used) = decode_base64_prefix(b"ZHQw\"rest");
+        assert_eq!((bytes.as_slice(), used), (&b"dt0"[..], 4));
+    }
+
+    #[test]
+    fn signatures_hold_for_every_alignment() {
+        for (pad, (sig, at)) in ["", "a", "ab"].iter().zip(BASE64_SIGNATURES) {
+            let text = format!("{pad}dt0c01.");
+            let enc = encode(text.as_bytes());
+            assert_eq!(&enc[*at..*at + sig.len()], *sig, "alignment {}", pad.len());
+        }
+    }
+
+    #[test]
+    fn escapes_count_as_boundaries() {
+        assert!(boundary_before(b"Api-Token%20dt0", 12));
+        assert!(boundary_before(b"x\\ndt0", 3));
+        assert!(boundary_before(b"\\u0020dt0", 6));
+        assert!(!boundary_before(b"xdt0", 1));
+        assert!(!boundary_before(b"120dt0", 3));
+    }
+
+    fn encode(bytes: &[u8]) -> String {
+        const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut s = String::new();
+        for c in bytes.chunks(3) {
+            let n = (u32::from(c[0]) << 16)
+                | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+                | u32::from(*c.get(2).unwrap_or(&0));
+            for k in 0..=c.len() {
+                s.push(A[((n >> (18 - 6 * k)) & 63) as usize] as char);
+            }
+        }
+        s
+    }
+}

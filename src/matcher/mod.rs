@@ -1,0 +1,399 @@
+//! The matcher: a keyword prefilter over the whole input (Aho-Corasick), then a precise check
+//! of each candidate by its rule, then shape checks. It returns matches as values and never
+//! prints; a match carries the masked token and the fingerprint, never the secret itself.
+
+mod encoding;
+mod shape;
+
+use std::ops::Range;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex::bytes::Regex;
+use sha2::{Digest, Sha256};
+
+use crate::rules::{Detector, Rule, KNOWN_EXAMPLES, SECRET_LEN};
+pub use encoding::{boundary_before, decode_base64_prefix, BASE64_SIGNATURES};
+pub use shape::{is_placeholder_part, is_plausible_legacy};
+
+/// Keywords that announce a token of the older format (matched without regard to case).
+pub const LEGACY_KEYWORDS: &[&str] = &[
+    "api-token",
+    "api_token",
+    "apitoken",
+    "api.token",
+    "api token",
+    "paas-token",
+    "paas_token",
+    "paastoken",
+    "paas.token",
+    "ingesttoken",
+    "ingest_token",
+    "ingest-token",
+    "ingest.token",
+    "dynatrace",
+    "dt_token",
+    "dt-token",
+];
+
+/// Longest stretch of text that a legacy match may span (key, separator and value).
+const LEGACY_WINDOW: usize = 192;
+/// How deep base64 inside base64 is followed (a Kubernetes Secret holding a Docker config).
+const MAX_DEPTH: u8 = 3;
+/// Characters shown of a custom rule's match when its regex has no `secret` group: none.
+const MASK: &str = "****************";
+
+/// How a token was written in the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encoding {
+    /// As is.
+    Plain,
+    /// Encoded in base64 (perhaps more than once).
+    Base64,
+}
+
+/// One token found in an input. Holds no secret: only where it stands, what may be shown of
+/// it, and its fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Match {
+    /// Index of the rule in [`Matcher::rules`].
+    pub rule: usize,
+    /// The bytes of the input that hold the token (the encoded text for base64).
+    pub span: Range<usize>,
+    /// The bytes of the input to mask: the secret part, or the encoded text that holds it.
+    pub secret: Range<usize>,
+    /// The token identifier (prefix and public part), which is safe to show.
+    pub token_id: Option<String>,
+    /// The token as it may be shown: identifier kept, secret part replaced by `*`.
+    pub masked: String,
+    /// `sha256:` and the hex digest of the whole token; it cannot give the secret back.
+    pub fingerprint: String,
+    /// How the token was written.
+    pub encoding: Encoding,
+}
+
+/// A compiled set of rules.
+#[derive(Debug, Clone)]
+pub struct Matcher {
+    rules: Vec<Rule>,
+    /// Rules turned off by the configuration (still consulted to decide which rule claims a
+    /// structured prefix, so that turning a rule off does not hand its tokens to another).
+    disabled: Vec<bool>,
+    prefilter: AhoCorasick,
+    /// For each prefilter pattern, what it announces.
+    patterns: Vec<Announce>,
+    legacy: Regex,
+    /// Custom rules without keywords: run over the whole input.
+    unkeyed: Vec<usize>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Announce {
+    Structured,
+    Base64 { back: usize },
+    Legacy,
+    Custom(usize),
+}
+
+/// The legacy format in context: a Dynatrace-named key or an `Api-Token` header or parameter,
+/// a separator, an optional quote, then 21 characters (the caller checks the end boundary).
+const LEGACY_PATTERN: &str = r#"(?x)
+    (?i: api[-_.\ ]?token | paas[-_.]?token | (?:data[-_.]?)?ingest[-_.]?token
+       | dynatrace[-_.a-z]{0,24}?token | dt[-_.]token )
+    ["']?
+    (?: \s*(?:=>|:=|=|:|,|>)\s* | \s+ | %20 )
+    (?: (?i:api-token)(?:\s+|%20) )?
+    ["'`]?
+    (?P<value>[A-Za-z0-9_-]{21})
+"#;
+
+impl Matcher {
+    /// Compiles `rules`, leaving out those whose id is in `disabled`.
+    pub fn new(rules: Vec<Rule>, disabled: &[String]) -> Matcher {
+        let disabled: Vec<bool> = rules.iter().map(|r| disabled.contains(&r.id)).collect();
+        let mut keywords: Vec<String> = Vec::new();
+        let mut patterns = Vec::new();
+        let mut add = |kw: &str, a: Announce, keywords: &mut Vec<String>| {
+            keywords.push(kw.to_string());
+            patterns.push(a);
+        };
+        let mut unkeyed = Vec::new();
+        let any_structured = rules
+            .iter()
+            .zip(&disabled)
+            .any(|(r, d)| !d && matches!(r.detector, Detector::Structured { .. }));
+        if any_structured {
+            add("dt0", Announce::Structured, &mut keywords);
+            for (sig, back) in BASE64_SIGNATURES {
+                add(sig, Announce::Base64 { back: *back }, &mut keywords);
+            }
+        }
+        for (i, rule) in rules.iter().enumerate() {
+            if disabled[i] {
+                continue;
+            }
+            match &rule.detector {
+                Detector::Legacy => {
+                    for kw in LEGACY_KEYWORDS {
+                        add(kw, Announce::Legacy, &mut keywords);
+                    }
+                    // base64 of a token nested in text that is itself base64 is announced by
+                    // the signatures above, which the legacy rule does not need.
+                }
+                Detector::Custom(_) if rule.keywords.is_empty() => unkeyed.push(i),
+                Detector::Custom(_) => {
+                    for kw in &rule.keywords {
+                        add(kw, Announce::Custom(i), &mut keywords);
+                    }
+                }
+                Detector::Structured { .. } => {}
+            }
+        }
+        let prefilter = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(&keywords)
+            .expect("keywords are plain strings");
+        Matcher {
+            rules,
+            disabled,
+            prefilter,
+            patterns,
+            legacy: Regex::new(LEGACY_PATTERN).expect("legacy pattern is valid"),
+            unkeyed,
+        }
+    }
+
+    /// The built-in rules, none disabled.
+    pub fn builtin() -> Matcher {
+        Matcher::new(crate::rules::builtin(), &[])
+    }
+
+    /// The rules, indexed by [`Match::rule`].
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Finds every token in `hay`, sorted by position, without overlaps of the same token.
+    pub fn find(&self, hay: &[u8]) -> Vec<Match> {
+        let mut out = Vec::new();
+        self.find_into(hay, 0, &mut out);
+        out.sort_by_key(|m| (m.span.start, m.span.end));
+        // The same token found twice over the same bytes (in a base64 layer and the one
+        // below it, or by two keywords) is one match.
+        let mut kept: Vec<Match> = Vec::with_capacity(out.len());
+        for m in out {
+            let dup =
+                kept.iter().rev().take_while(|k| k.span.end > m.span.start).any(|k| {
+                    k.fingerprint == m.fingerprint || (k.rule == m.rule && k.span == m.span)
+                });
+            if !dup {
+                kept.push(m);
+            }
+        }
+        kept
+    }
+
+    fn find_into(&self, hay: &[u8], depth: u8, out: &mut Vec<Match>) {
+        let mut legacy_done = 0usize;
+        let mut custom_done: Vec<usize> = vec![0; self.rules.len()];
+        for hit in self.prefilter.find_iter(hay) {
+            let at = hit.start();
+            match self.patterns[hit.pattern().as_usize()] {
+                Announce::Structured => {
+                    if let Some(m) = self.structured_at(hay, at) {
+                        out.push(m);
+                    }
+                }
+                Announce::Base64 { back } => {
+                    if depth < MAX_DEPTH && at >= back {
+                        self.base64_at(hay, at - back, depth, out);
+                    }
+                }
+                Announce::Legacy => {
+                    if at >= legacy_done {
+                        legacy_done = self.legacy_near(hay, at, out);
+                    }
+                }
+                Announce::Custom(rule) => {
+                    if at >= custom_done[rule] {
+                        let line = line_around(hay, at);
+                        self.custom_in(hay, line.clone(), rule, out);
+                        custom_done[rule] = line.end;
+                    }
+                }
+            }
+        }
+        for &rule in &self.unkeyed {
+            self.custom_in(hay, 0..hay.len(), rule, out);
+        }
+    }
+
+    /// A structured token starting at `at` (where `dt0` stands), if there is a valid one.
+    fn structured_at(&self, hay: &[u8], at: usize) -> Option<Match> {
+        let prefix = hay.get(at..at + 6)?;
+        if &prefix[..3] != b"dt0"
+            || !prefix[3].is_ascii_alphabetic()
+            || !prefix[4..].iter().all(u8::is_ascii_digit)
+            || hay.get(at + 6) != Some(&b'.')
+            || !boundary_before(hay, at)
+        {
+            return None;
+        }
+        let upper_alnum = |b: &u8| b.is_ascii_uppercase() || b.is_ascii_digit();
+        let public_start = at + 7;
+        let public_len = hay[public_start..].iter().take_while(|b| upper_alnum(b)).count();
+        let dot = public_start + public_len;
+        if hay.get(dot) != Some(&b'.') {
+            return None;
+        }
+        let secret_start = dot + 1;
+        let secret_len =
+            hay[secret_start..].iter().take(SECRET_LEN + 1).take_while(|b| upper_alnum(b)).count();
+        let end = secret_start + secret_len;
+        if secret_len != SECRET_LEN || hay.get(end).is_some_and(|&b| encoding::is_alnum(b)) {
+            return None;
+        }
+        let rule = self.claim(prefix, public_len)?;
+        let public = &hay[public_start..dot];
+        let secret = &hay[secret_start..end];
+        if is_placeholder_part(public) || is_placeholder_part(secret) {
+            return None;
+        }
+        let token = &hay[at..end];
+        if KNOWN_EXAMPLES.iter().any(|k| k.as_bytes() == token) {
+            return None;
+        }
+        let token_id = String::from_utf8_lossy(&hay[at..dot]).into_owned();
+        Some(Match {
+            rule,
+            span: at..end,
+            secret: secret_start..end,
+            masked: format!("{token_id}.{MASK}"),
+            token_id: Some(token_id),
+            fingerprint: fingerprint(token),
+            encoding: Encoding::Plain,
+        })
+    }
+
+    /// Which enabled rule claims a structured token with this prefix and public length.
+    fn claim(&self, prefix: &[u8], public_len: usize) -> Option<usize> {
+        let mut fallback = None;
+        for (i, rule) in self.rules.iter().enumerate() {
+            let Detector::Structured { prefixes, public_lens } = &rule.detector else { continue };
+            if prefixes.is_empty() {
+                if fallback.is_none() && public_lens.contains(&public_len) {
+                    fallback = Some(i);
+                }
+            } else if prefixes.iter().any(|p| p.as_bytes() == prefix)
+                && public_lens.contains(&public_len)
+            {
+                return (!self.disabled[i]).then_some(i);
+            }
+        }
+        fallback.filter(|&i| !self.disabled[i])
+    }
+
+    /// Decodes base64 from the group starting at `group` and reports the tokens inside at the
+    /// encoded position.
+    fn base64_at(&self, hay: &[u8], group: usize, depth: u8, out: &mut Vec<Match>) {
+        let (decoded, used) = decode_base64_prefix(&hay[group..]);
+        if decoded.len() < 3 {
+            return;
+        }
+        let mut inner = Vec::new();
+        self.find_into(&decoded, depth + 1, &mut inner);
+        for m in inner {
+            let span = encoding::encoded_range(m.span.clone(), used);
+            let secret = encoding::encoded_range(m.secret.clone(), used);
+            out.push(Match {
+                span: group + span.start..group + span.end,
+                secret: group + secret.start..group + secret.end,
+                encoding: Encoding::Base64,
+                ..m
+            });
+        }
+    }
+
+    /// Runs the legacy pattern over the window around a keyword; returns where the window ends
+    /// so that later keywords inside it are not checked again.
+    fn legacy_near(&self, hay: &[u8], at: usize, out: &mut Vec<Match>) -> usize {
+        let Some(rule) = self
+            .rules
+            .iter()
+            .enumerate()
+            .position(|(i, r)| !self.disabled[i] && matches!(r.detector, Detector::Legacy))
+        else {
+            return hay.len();
+        };
+        let line = line_around(hay, at);
+        let start = at.saturating_sub(LEGACY_WINDOW).max(line.start);
+        let end = (at + LEGACY_WINDOW).min(line.end);
+        for caps in self.legacy.captures_iter(&hay[start..end]) {
+            let v = caps.name("value").expect("group exists");
+            let (vs, ve) = (start + v.start(), start + v.end());
+            let after_ok =
+                hay.get(ve).is_none_or(|&b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-'));
+            let value = &hay[vs..ve];
+            if !after_ok || !is_plausible_legacy(value) {
+                continue;
+            }
+            out.push(Match {
+                rule,
+                span: vs..ve,
+                secret: vs..ve,
+                token_id: None,
+                masked: "*".repeat(value.len()),
+                fingerprint: fingerprint(value),
+                encoding: Encoding::Plain,
+            });
+        }
+        end
+    }
+
+    fn custom_in(&self, hay: &[u8], range: Range<usize>, rule: usize, out: &mut Vec<Match>) {
+        let Detector::Custom(re) = &self.rules[rule].detector else { return };
+        let base = range.start;
+        for caps in re.captures_iter(&hay[range]) {
+            let whole = caps.get(0).expect("group 0 exists");
+            if whole.is_empty() {
+                continue;
+            }
+            let secret = caps.name("secret").unwrap_or(whole);
+            let text = whole.as_bytes();
+            let (before, after) =
+                (&text[..secret.start() - whole.start()], &text[secret.end() - whole.start()..]);
+            let shown = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+            let masked = format!("{}{MASK}{}", shown(before), shown(after));
+            let token_id = (!before.is_empty())
+                .then(|| shown(before).trim_end_matches(['.', ':', '=']).to_string());
+            out.push(Match {
+                rule,
+                span: base + whole.start()..base + whole.end(),
+                secret: base + secret.start()..base + secret.end(),
+                token_id,
+                masked,
+                fingerprint: fingerprint(text),
+                encoding: Encoding::Plain,
+            });
+        }
+    }
+}
+
+/// The line of `hay` that holds byte `at` (without its newline).
+fn line_around(hay: &[u8], at: usize) -> Range<usize> {
+    let start = memchr::memrchr(b'\n', &hay[..at]).map_or(0, |p| p + 1);
+    let end = memchr::memchr(b'\n', &hay[at..]).map_or(hay.len(), |p| at + p);
+    start..end
+}
+
+/// `sha256:` and the hex digest of `token`.
+pub fn fingerprint(token: &[u8]) -> String {
+    let digest = Sha256::digest(token);
+    let mut s = String::with_capacity(7 + 64);
+    s.push_str("sha256:");
+    for b in digest {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}

@@ -1,0 +1,142 @@
+//! Shape checks that tell a real random token part from a placeholder, a masked value or
+//! a made-up example: too few distinct characters, long runs, sequences, short periods,
+//! placeholder words, only hexadecimal digits.
+
+/// Words that mark a value as a placeholder (compared without regard to ASCII case). Only
+/// words of five or more letters: a random part contains one by chance too rarely to matter.
+const PLACEHOLDER_WORDS: &[&str] = &[
+    "example",
+    "sample",
+    "dummy",
+    "placeholder",
+    "redacted",
+    "token",
+    "secret",
+    "changeme",
+    "yourapi",
+    "public",
+    "private",
+    "xxxxx",
+    "*****",
+];
+
+/// Whether one part of a structured token (public or secret) looks made up rather than random.
+pub fn is_placeholder_part(part: &[u8]) -> bool {
+    let len = part.len();
+    if len == 0 {
+        return true;
+    }
+    if distinct(part) < len / 4 + 2 {
+        return true;
+    }
+    let max_run = if len >= 64 { 6 } else { 5 };
+    if longest_run(part) >= max_run || longest_sequence(part) >= 6 {
+        return true;
+    }
+    if has_short_period(part) || contains_word(part) {
+        return true;
+    }
+    // A secret part of only hexadecimal digits is a hash dressed up as a token: a random
+    // 64-character part over [A-Z0-9] is hexadecimal with a probability of about 1e-22.
+    len >= 24 && part.iter().all(u8::is_ascii_hexdigit)
+}
+
+/// Whether a 21-character value of the older format is a plausible random token: upper and
+/// lower case and a digit, and nothing placeholder-like.
+pub fn is_plausible_legacy(value: &[u8]) -> bool {
+    let upper = value.iter().any(u8::is_ascii_uppercase);
+    let lower = value.iter().any(u8::is_ascii_lowercase);
+    let digit = value.iter().any(u8::is_ascii_digit);
+    if !(upper && lower && digit) {
+        return false;
+    }
+    if distinct(value) < 10 || longest_run(value) >= 4 || longest_sequence(value) >= 5 {
+        return false;
+    }
+    const LEGACY_WORDS: &[&str] = &["your", "here", "token", "example", "sample", "xxx"];
+    !contains_any(value, LEGACY_WORDS) && !contains_word(value) && !has_short_period(value)
+}
+
+fn distinct(part: &[u8]) -> usize {
+    let mut seen = [false; 256];
+    part.iter().filter(|&&b| !std::mem::replace(&mut seen[b as usize], true)).count()
+}
+
+fn longest_run(part: &[u8]) -> usize {
+    let mut best = 0;
+    let mut run = 0;
+    let mut prev = None;
+    for &b in part {
+        run = if Some(b) == prev { run + 1 } else { 1 };
+        prev = Some(b);
+        best = best.max(run);
+    }
+    best
+}
+
+/// Longest run of characters that go up or down by one (`ABCDEF`, `654321`).
+fn longest_sequence(part: &[u8]) -> usize {
+    let mut best = 1;
+    let mut up = 1;
+    let mut down = 1;
+    for w in part.windows(2) {
+        up = if w[1] == w[0].wrapping_add(1) { up + 1 } else { 1 };
+        down = if w[1] == w[0].wrapping_sub(1) { down + 1 } else { 1 };
+        best = best.max(up).max(down);
+    }
+    best
+}
+
+/// Whether the part repeats a pattern no longer than a third of its length.
+fn has_short_period(part: &[u8]) -> bool {
+    (1..=part.len() / 3).any(|p| part.iter().skip(p).zip(part).all(|(a, b)| a == b))
+}
+
+fn contains_word(part: &[u8]) -> bool {
+    contains_any(part, PLACEHOLDER_WORDS)
+}
+
+fn contains_any(part: &[u8], words: &[&str]) -> bool {
+    words.iter().any(|w| {
+        let w = w.as_bytes();
+        part.windows(w.len()).any(|win| win.eq_ignore_ascii_case(w))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_parts_pass() {
+        assert!(!is_placeholder_part(b"UJZDE8GXD6NCF10EPF91DHOD"));
+        assert!(!is_placeholder_part(b"344TFJGV"));
+        assert!(!is_placeholder_part(
+            b"ZDOC9IS0J8HT9LGMXG9EDN581U33XTPLPFT75V2SEH60KVJ50CE9UVW53EFR4EDT"
+        ));
+    }
+
+    #[test]
+    fn placeholders_fail() {
+        for p in [
+            &b"AAAAAAAAAAAAAAAAAAAAAAAA"[..],
+            b"XXXXXXXX",
+            b"ABCDEFGHIJKLMNOPQRSTUVWX",
+            b"0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF",
+            b"ABC1ABC1ABC1ABC1ABC1ABC1",
+            b"MYEXAMPLEPUBLICPART12345",
+            b"C540793F53EE4067B72AE0BDD2DE831D8EA06ADD2FDB3B78601888C70715801C",
+        ] {
+            assert!(is_placeholder_part(p), "{}", String::from_utf8_lossy(p));
+        }
+    }
+
+    #[test]
+    fn legacy_values() {
+        assert!(is_plausible_legacy(b"ztUjAwyuh1vauWv1zh87m"));
+        assert!(!is_plausible_legacy(b"abcdefghijklmnopqrstu"));
+        assert!(!is_plausible_legacy(b"YourApiTokenGoesHere1"));
+        assert!(!is_plausible_legacy(b"Ab1Ab1Ab1Ab1Ab1Ab1Ab1"));
+        assert!(!is_plausible_legacy(b"getDynatraceApiToken1"));
+    }
+}

@@ -1,0 +1,130 @@
+//! The human report: one block per finding, a summary, and what to do next.
+
+use std::io::Write;
+
+use colored::Colorize;
+
+use super::sanitize::for_terminal;
+use super::{Mode, Options};
+use crate::finding::{Finding, Findings};
+
+/// Applies a style only when colours are on.
+struct Painter(bool);
+
+impl Painter {
+    fn paint(&self, s: &str, style: fn(&str) -> colored::ColoredString) -> String {
+        if self.0 {
+            style(s).to_string()
+        } else {
+            s.to_string()
+        }
+    }
+}
+
+/// Writes the human report.
+pub fn write(out: &mut dyn Write, f: &Findings, opts: &Options) -> std::io::Result<()> {
+    let paint = &Painter(opts.color);
+    for (path, why) in &f.skipped {
+        writeln!(
+            out,
+            "{} {}: {}",
+            paint.paint("skipped", |s| s.yellow()),
+            for_terminal(path),
+            why
+        )?;
+    }
+    for finding in &f.findings {
+        block(out, finding, paint)?;
+    }
+    if opts.verbose {
+        for finding in &f.allowed {
+            block(out, finding, paint)?;
+            let why = finding.allowed_by.as_deref().unwrap_or_default();
+            writeln!(out, "    allowed by:  {}", for_terminal(why))?;
+        }
+    }
+    summary(out, f, opts, paint)
+}
+
+fn block(out: &mut dyn Write, f: &Finding, paint: &Painter) -> std::io::Result<()> {
+    let place = match f.offset {
+        Some(off) => format!("{} (binary, byte offset {off})", for_terminal(&f.file)),
+        None => format!("{}:{}:{}", for_terminal(&f.file), f.line, f.column),
+    };
+    let head = if f.allowed_by.is_some() { "allowed" } else { "token" };
+    writeln!(
+        out,
+        "{} {}",
+        paint.paint(head, |s| s.red().bold()),
+        paint.paint(&place, |s| s.bold())
+    )?;
+    writeln!(out, "    rule:        {} ({})", f.rule, f.description)?;
+    let enc = match f.encoding {
+        crate::matcher::Encoding::Plain => "",
+        crate::matcher::Encoding::Base64 => " (base64-encoded in the file)",
+    };
+    writeln!(out, "    token:       {}{}", for_terminal(&f.masked), enc)?;
+    writeln!(out, "    fingerprint: {}", f.fingerprint)?;
+    if let Some(c) = &f.commit {
+        writeln!(
+            out,
+            "    commit:      {} {}",
+            &c.commit[..c.commit.len().min(12)],
+            for_terminal(&c.subject)
+        )?;
+        writeln!(out, "    author:      {} on {}", for_terminal(&c.author), c.date)?;
+    }
+    writeln!(out)
+}
+
+fn summary(
+    out: &mut dyn Write,
+    f: &Findings,
+    opts: &Options,
+    paint: &Painter,
+) -> std::io::Result<()> {
+    let n = f.findings.len();
+    let allowed = if f.allowed.is_empty() {
+        String::new()
+    } else {
+        format!(" ({} allowed)", f.allowed.len())
+    };
+    if n == 0 {
+        if opts.verbose || !f.allowed.is_empty() {
+            writeln!(out, "tokenguard: no tokens found{allowed}")?;
+        }
+        return Ok(());
+    }
+    let what = match opts.mode {
+        Mode::Staged => format!("commit blocked: {n} token(s) in staged changes{allowed}"),
+        Mode::Push => format!("push blocked: {n} token(s) in the commits being pushed{allowed}"),
+        Mode::History => format!("{n} token(s) found in the history{allowed}"),
+        Mode::Files => format!("{n} token(s) found{allowed}"),
+    };
+    writeln!(out, "{}", paint.paint(&what, |s| s.red().bold()))?;
+    let advice: &[&str] = match opts.mode {
+        Mode::Staged => &[
+            "Remove the token from the file (read it from the environment or a secret store),",
+            "then `git add` the file again and commit. If the token ever left this machine,",
+            "rotate it in Dynatrace (Access tokens > revoke) as well.",
+            "A false alarm? Add `tokenguard:allow` to the line, or list the token id or",
+            "fingerprint under [allow] in .tokenguard.toml (see docs/config.md).",
+            "`git commit --no-verify` skips this check entirely; the token then stays in history.",
+        ],
+        Mode::Push => &[
+            "The commits above hold tokens. Rewrite them (git rebase -i, or git commit --amend)",
+            "so that the token is never in history, and rotate the token in Dynatrace.",
+            "A false alarm? Add `tokenguard:allow` to the line, or list the token id or",
+            "fingerprint under [allow] in .tokenguard.toml (see docs/config.md).",
+        ],
+        Mode::History | Mode::Files => &[
+            "Rotate every token listed (it is exposed wherever this content went), then remove it.",
+            "A false alarm? Add `tokenguard:allow` to the line, or list the token id or",
+            "fingerprint under [allow] in .tokenguard.toml (see docs/config.md).",
+        ],
+    };
+    for line in advice {
+        writeln!(out, "  {line}")?;
+    }
+    Ok(())
+}

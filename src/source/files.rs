@@ -1,0 +1,144 @@
+//! Files and folders: walked in parallel with the `ignore` crate (honouring `.gitignore`
+//! unless told not to, skipping `.git`), each file streamed through the scanner so that a file
+//! of any size is read with bounded memory. Unreadable files are reported and the walk goes
+//! on; special files (FIFOs, sockets, devices) are skipped, never opened.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use ignore::{WalkBuilder, WalkState};
+
+use crate::finding::Findings;
+use crate::scan::{Origin, Scanner};
+use crate::Error;
+
+/// Options of a folder scan.
+#[derive(Debug, Clone, Default)]
+pub struct WalkOptions {
+    /// Scan files that `.gitignore` (and `.ignore`) would leave out.
+    pub no_ignore: bool,
+}
+
+/// What a folder scan found, and the inputs it could not read (messages name the path only).
+#[derive(Debug, Default)]
+pub struct FilesResult {
+    /// Findings, sorted by file and position.
+    pub findings: Findings,
+    /// One message per input that could not be read.
+    pub errors: Vec<String>,
+    /// How many files were scanned.
+    pub files: usize,
+}
+
+/// Scans every path (a file or a folder) with `scanner`.
+pub fn scan_paths(
+    scanner: &Scanner,
+    paths: &[PathBuf],
+    opts: &WalkOptions,
+) -> Result<FilesResult, Error> {
+    for p in paths {
+        if std::fs::symlink_metadata(p).is_err() {
+            return Err(Error::NoSuchPath(p.clone()));
+        }
+    }
+    let result = Mutex::new(FilesResult::default());
+    let mut builder = WalkBuilder::new(&paths[0]);
+    for p in &paths[1..] {
+        builder.add(p);
+    }
+    builder
+        .hidden(false)
+        .follow_links(true)
+        .git_ignore(!opts.no_ignore)
+        .git_exclude(!opts.no_ignore)
+        .git_global(!opts.no_ignore)
+        .ignore(!opts.no_ignore)
+        .parents(!opts.no_ignore)
+        .require_git(false)
+        .filter_entry(|e| e.file_name() != ".git");
+    builder.build_parallel().run(|| {
+        let result = &result;
+        Box::new(move |entry| {
+            let mut local = FilesResult::default();
+            match entry {
+                Ok(e) => {
+                    let is_file = e.file_type().is_some_and(|t| t.is_file())
+                        || (e.path_is_symlink() && e.path().is_file());
+                    if is_file {
+                        scan_file(scanner, e.path(), &mut local);
+                    }
+                }
+                Err(err) if is_loop(&err) => {
+                    local.findings.skipped.push((loop_path(&err), "symlink loop".to_string()));
+                }
+                Err(err) => local.errors.push(describe_walk_error(&err)),
+            }
+            let mut r = result.lock().expect("no panics while holding the lock");
+            r.files += local.files;
+            r.errors.extend(local.errors);
+            r.findings.extend(local.findings);
+            WalkState::Continue
+        })
+    });
+    let mut r = result.into_inner().expect("walk finished");
+    r.findings
+        .findings
+        .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+    r.findings
+        .allowed
+        .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+    r.errors.sort();
+    Ok(r)
+}
+
+fn scan_file(scanner: &Scanner, path: &Path, out: &mut FilesResult) {
+    let origin = Origin { file: path.to_string_lossy().into_owned(), commit: None };
+    match File::open(path) {
+        Ok(f) => match scanner.scan_reader(f, &origin, &mut out.findings) {
+            Ok(()) => out.files += 1,
+            Err(e) => out.errors.push(format!("cannot read {}: {}", origin.file, short_io(&e))),
+        },
+        Err(e) => out.errors.push(format!("cannot read {}: {}", origin.file, short_io(&e))),
+    }
+}
+
+fn short_io(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        std::io::ErrorKind::NotFound => "not found".to_string(),
+        _ => e.to_string(),
+    }
+}
+
+fn is_loop(err: &ignore::Error) -> bool {
+    match err {
+        ignore::Error::Loop { .. } => true,
+        ignore::Error::WithPath { err, .. } | ignore::Error::WithDepth { err, .. } => is_loop(err),
+        _ => false,
+    }
+}
+
+fn loop_path(err: &ignore::Error) -> String {
+    match err {
+        ignore::Error::Loop { child, .. } => child.to_string_lossy().into_owned(),
+        ignore::Error::WithPath { err, .. } | ignore::Error::WithDepth { err, .. } => {
+            loop_path(err)
+        }
+        _ => String::new(),
+    }
+}
+
+fn describe_walk_error(err: &ignore::Error) -> String {
+    match err {
+        ignore::Error::WithPath { path, err } => {
+            let cause = match &**err {
+                ignore::Error::Io(io) => short_io(io),
+                other => other.to_string(),
+            };
+            format!("cannot read {}: {}", path.to_string_lossy(), cause)
+        }
+        ignore::Error::WithDepth { err, .. } => describe_walk_error(err),
+        other => other.to_string(),
+    }
+}

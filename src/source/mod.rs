@@ -1,0 +1,3 @@
+//! Sources of text to scan: files and folders, standard input, the staged diff, history.
+
+pub mod files;
