@@ -1,0 +1,189 @@
+//! Shared helpers for the integration tests: synthetic tokens, isolated temp repositories,
+//! and the real binary. Tokens are generated at run time (random upper-case alphanumerics of
+//! the right lengths), so no test file holds a literal token.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use assert_cmd::cargo::CommandCargoExt;
+use tempfile::TempDir;
+
+static SEED: AtomicU64 = AtomicU64::new(0);
+
+/// A pseudo-random generator seeded per call site run (xorshift; no crate needed).
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator with a fresh seed (time and a counter), different in each call.
+    pub fn new() -> Rng {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(1);
+        let n = SEED.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
+        Rng((t ^ n ^ u64::from(std::process::id())) | 1)
+    }
+
+    /// Next number.
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    /// `n` random characters of `alphabet`.
+    pub fn chars(&mut self, alphabet: &[u8], n: usize) -> String {
+        (0..n).map(|_| alphabet[(self.next() % alphabet.len() as u64) as usize] as char).collect()
+    }
+}
+
+const UPPER_ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+/// A synthetic structured token: `prefix.<public_len random>.<64 random>`.
+pub fn token_with(prefix: &str, public_len: usize) -> String {
+    let mut rng = Rng::new();
+    loop {
+        let t = format!(
+            "{prefix}.{}.{}",
+            rng.chars(UPPER_ALNUM, public_len),
+            rng.chars(UPPER_ALNUM, 64)
+        );
+        // Random parts are never placeholder-shaped, but make sure.
+        if tokenguard::matcher::Matcher::builtin().find(t.as_bytes()).len() == 1 {
+            return t;
+        }
+    }
+}
+
+/// A synthetic classic access token (`dt0c01`).
+pub fn token() -> String {
+    token_with("dt0c01", 24)
+}
+
+/// A synthetic older-format token: 21 characters with upper and lower case and a digit.
+pub fn legacy_token() -> String {
+    let mut rng = Rng::new();
+    loop {
+        let t = rng.chars(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 21);
+        if tokenguard::matcher::is_plausible_legacy(t.as_bytes()) {
+            return t;
+        }
+    }
+}
+
+/// The secret part of a structured token (what must never be printed).
+pub fn secret_of(token: &str) -> &str {
+    token.rsplit('.').next().unwrap()
+}
+
+/// The tokenguard binary under test.
+pub fn tokenguard() -> Command {
+    let mut c = Command::cargo_bin("tokenguard").unwrap();
+    isolate(&mut c);
+    c
+}
+
+/// Path of the tokenguard binary under test.
+pub fn tokenguard_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_tokenguard"))
+}
+
+/// Keeps a command away from the developer's own git and tokenguard configuration.
+pub fn isolate(c: &mut Command) {
+    c.env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "Test Author")
+        .env("GIT_AUTHOR_EMAIL", "author@example.com")
+        .env("GIT_COMMITTER_NAME", "Test Committer")
+        .env("GIT_COMMITTER_EMAIL", "committer@example.com")
+        .env("XDG_CONFIG_HOME", "/nonexistent-tokenguard-test")
+        .env("NO_COLOR", "1")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .env_remove("GIT_INDEX_FILE")
+        .env_remove("TOKENGUARD_CONFIG");
+}
+
+/// A git repository in a temp folder, isolated from the user's git configuration.
+pub struct TestRepo {
+    pub dir: TempDir,
+}
+
+impl TestRepo {
+    /// `git init` in a new temp folder (branch `main`).
+    pub fn new() -> TestRepo {
+        let dir = tempfile::Builder::new().prefix("tg-test").tempdir().unwrap();
+        let repo = TestRepo { dir };
+        repo.git(&["init", "-q", "-b", "main"]);
+        repo.git(&["config", "core.autocrlf", "false"]);
+        repo
+    }
+
+    /// The work tree root.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A `git` command in the repository, isolated.
+    pub fn git_cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new("git");
+        isolate(&mut c);
+        c.current_dir(self.path()).args(args);
+        c
+    }
+
+    /// Runs git and asserts it succeeded; returns stdout.
+    pub fn git(&self, args: &[&str]) -> String {
+        let out = self.git_cmd(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs git and returns the whole output, whatever the status.
+    pub fn git_output(&self, args: &[&str]) -> Output {
+        self.git_cmd(args).output().unwrap()
+    }
+
+    /// Writes a file (creating folders).
+    pub fn write(&self, rel: &str, content: impl AsRef<[u8]>) {
+        let p = self.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    }
+
+    /// `git add -A && git commit` with `--no-verify` (setting up history, not testing the hook).
+    pub fn commit_all(&self, msg: &str) {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "--no-verify", "-m", msg]);
+    }
+
+    /// Writes a pre-commit hook that runs the binary under test with `scan --staged`.
+    pub fn install_test_hook(&self) {
+        let hooks = self.path().join(".git/hooks");
+        std::fs::create_dir_all(&hooks).unwrap();
+        let hook = hooks.join("pre-commit");
+        std::fs::write(
+            &hook,
+            format!("#!/bin/sh\nexec '{}' scan --staged\n", tokenguard_path().display()),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    /// A `tokenguard` command run in the repository.
+    pub fn tokenguard(&self) -> Command {
+        let mut c = tokenguard();
+        c.current_dir(self.path());
+        c
+    }
+}
