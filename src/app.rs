@@ -73,7 +73,7 @@ fn scan(args: ScanArgs) -> Result<Outcome> {
     let paths: Vec<PathBuf> =
         args.targets.iter().filter(|t| *t != "-").map(PathBuf::from).collect();
     if args.targets.iter().any(|t| t == "-") {
-        let origin = Origin { file: "-".into(), commit: None };
+        let origin = Origin::new("-");
         scanner
             .scan_reader(io::stdin().lock(), &origin, &mut findings)
             .map_err(|source| Error::Read { path: "standard input".into(), source })?;

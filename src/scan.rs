@@ -19,6 +19,19 @@ pub struct Origin {
     pub commit: Option<CommitInfo>,
 }
 
+impl Origin {
+    /// An origin for `file` (relative to the work tree root, or as given), with no commit.
+    pub fn new(file: impl Into<String>) -> Origin {
+        Origin { file: file.into(), ..Origin::default() }
+    }
+
+    /// The same origin attributed to `commit`.
+    pub fn with_commit(mut self, commit: CommitInfo) -> Origin {
+        self.commit = Some(commit);
+        self
+    }
+}
+
 /// The added lines of one file, joined with newlines, with their line numbers in the new file.
 #[derive(Debug, Default, Clone)]
 pub struct AddedLines {
