@@ -6,7 +6,7 @@ use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::cli::{
-    Cli, ColorChoice, Command, ConfigArgs, MaskArgs, OutputArgs, RulesArgs, ScanArgs,
+    Cli, ColorChoice, Command, ConfigArgs, InstallArgs, MaskArgs, OutputArgs, RulesArgs, ScanArgs,
 };
 use crate::finding::Findings;
 use crate::matcher::Matcher;
@@ -34,10 +34,34 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Baseline(_) => {
             Err(Error::Invalid("`tokenguard baseline` is not available yet".into()))
         }
-        Command::Install(_) | Command::Uninstall(_) => {
-            Err(Error::Invalid("`tokenguard install` is not available yet".into()))
+        Command::Install(args) => install(args),
+        Command::Uninstall(args) => uninstall(args),
+    }
+}
+
+fn install(args: InstallArgs) -> Result<Outcome> {
+    let dir = args.repo.clone().unwrap_or_else(|| PathBuf::from("."));
+    let binary = std::env::current_exe()
+        .map_err(|source| Error::Read { path: "the tokenguard binary".into(), source })?;
+    let actions = crate::install::install(&dir, args.hook, &binary, args.force)?;
+    print_actions(&actions)
+}
+
+fn uninstall(args: InstallArgs) -> Result<Outcome> {
+    let dir = args.repo.clone().unwrap_or_else(|| PathBuf::from("."));
+    print_actions(&crate::install::uninstall(&dir, args.hook)?)
+}
+
+fn print_actions(actions: &[crate::install::Action]) -> Result<Outcome> {
+    let mut out = io::stdout().lock();
+    for a in actions {
+        let line = report::sanitize::for_terminal(&format!("tokenguard: {a}"));
+        match writeln!(out, "{line}") {
+            Err(e) if e.kind() != io::ErrorKind::BrokenPipe => return Err(Error::Write(e)),
+            _ => {}
         }
     }
+    Ok(Outcome::Clean)
 }
 
 /// Prints a short apology instead of the panic message, which might quote scanned data.

@@ -147,6 +147,8 @@ pub enum HookKind {
     PreCommit,
     /// Before each push: `tokenguard scan --pre-push`.
     PrePush,
+    /// On a server, before refs are updated: `tokenguard scan --pre-receive`.
+    PreReceive,
 }
 
 /// `tokenguard install` / `uninstall`.
@@ -155,7 +157,8 @@ pub struct InstallArgs {
     /// Which hook.
     #[arg(long, value_enum, default_value = "pre-commit")]
     pub hook: HookKind,
-    /// Replace a hook that is not tokenguard's (it is kept as a backup and chained).
+    /// A hook that is not tokenguard's is always kept as HOOK.local and chained; when HOOK.local
+    /// is taken too, move it to HOOK.local.bak (kept, no longer run) instead of refusing.
     #[arg(long)]
     pub force: bool,
     /// Repository (default: the one of the current folder).

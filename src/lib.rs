@@ -9,6 +9,7 @@ pub mod app;
 pub mod cli;
 pub mod error;
 pub mod finding;
+pub mod install;
 pub mod mask;
 pub mod matcher;
 pub mod report;

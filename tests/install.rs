@@ -1,0 +1,340 @@
+//! `tokenguard install` / `uninstall`: where the hook goes (as git finds it), chaining an
+//! existing hook, idempotence, restoring, and the hook refusing when the binary is gone.
+//! Every hook is exercised by a real `git commit`.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use common::{secret_of, token, tokenguard_path, TestRepo};
+
+fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn all_output(o: &std::process::Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+fn install(repo: &TestRepo, args: &[&str]) -> std::process::Output {
+    let out = repo.tokenguard().arg("install").args(args).output().unwrap();
+    assert!(out.status.success(), "install failed: {}", all_output(&out));
+    out
+}
+
+fn write_script(path: &Path, body: &str) {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, body).unwrap();
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// Stages a file holding a fresh token and commits through the hooks; returns the output.
+/// Asserts the commit was refused and the secret is absent from everything printed.
+fn assert_token_commit_blocked(repo: &TestRepo, cwd: &Path) {
+    let tok = token();
+    let file = cwd.join("config.env");
+    fs::write(&file, format!("DT_API_TOKEN={tok}\n")).unwrap();
+    let mut add = repo.git_cmd(&["add", "config.env"]);
+    add.current_dir(cwd);
+    assert!(add.output().unwrap().status.success());
+    let head_before = rev_parse_head(repo, cwd);
+    let mut commit = repo.git_cmd(&["commit", "-q", "-m", "add config"]);
+    commit.current_dir(cwd);
+    let out = commit.output().unwrap();
+    let text = all_output(&out);
+    assert!(!out.status.success(), "commit with a token passed: {text}");
+    assert!(text.contains("config.env"), "report names the file: {text}");
+    assert!(!text.contains(secret_of(&tok)), "secret printed: {text}");
+    assert_eq!(rev_parse_head(repo, cwd), head_before, "no commit was made");
+    // Leave the index clean for the next step.
+    let mut reset = repo.git_cmd(&["rm", "-q", "--cached", "config.env"]);
+    reset.current_dir(cwd);
+    assert!(reset.output().unwrap().status.success());
+    fs::remove_file(file).unwrap();
+}
+
+fn assert_clean_commit_passes(repo: &TestRepo, cwd: &Path, name: &str) {
+    fs::write(cwd.join(name), "nothing secret here\n").unwrap();
+    let mut add = repo.git_cmd(&["add", name]);
+    add.current_dir(cwd);
+    assert!(add.output().unwrap().status.success());
+    let mut commit = repo.git_cmd(&["commit", "-q", "-m", "clean"]);
+    commit.current_dir(cwd);
+    let out = commit.output().unwrap();
+    assert!(out.status.success(), "clean commit refused: {}", all_output(&out));
+}
+
+fn rev_parse_head(repo: &TestRepo, cwd: &Path) -> String {
+    let mut c = repo.git_cmd(&["rev-parse", "-q", "--verify", "HEAD"]);
+    c.current_dir(cwd);
+    stdout(&c.output().unwrap()).trim().to_string()
+}
+
+fn initial_commit(repo: &TestRepo) {
+    repo.write("README", "hello\n");
+    repo.commit_all("initial");
+}
+
+#[test]
+fn install_writes_into_dot_git_hooks_and_the_hook_blocks_a_token() {
+    let repo = TestRepo::new();
+    initial_commit(&repo);
+    let out = install(&repo, &[]);
+    let hook = repo.path().join(".git/hooks/pre-commit");
+    assert!(stdout(&out).contains("installed the tokenguard hook"), "{}", stdout(&out));
+    let content = fs::read_to_string(&hook).unwrap();
+    assert!(content.starts_with("#!/bin/sh\n"));
+    assert!(content.contains("# tokenguard-hook: pre-commit"));
+    assert!(content.contains(&tokenguard_path().display().to_string()), "records the binary");
+    assert_ne!(fs::metadata(&hook).unwrap().permissions().mode() & 0o111, 0, "executable");
+    assert_token_commit_blocked(&repo, repo.path());
+    assert_clean_commit_passes(&repo, repo.path(), "notes.txt");
+}
+
+#[test]
+fn install_honours_a_relative_core_hooks_path_from_a_subfolder() {
+    let repo = TestRepo::new();
+    initial_commit(&repo);
+    repo.git(&["config", "core.hooksPath", "githooks"]);
+    fs::create_dir_all(repo.path().join("sub/deeper")).unwrap();
+    let out = repo
+        .tokenguard()
+        .current_dir(repo.path().join("sub/deeper"))
+        .arg("install")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", all_output(&out));
+    // Relative to the work tree root, as git runs hooks from there; not .git/hooks.
+    assert!(repo.path().join("githooks/pre-commit").is_file());
+    assert!(!repo.path().join(".git/hooks/pre-commit").exists());
+    assert!(!repo.path().join("sub/deeper/githooks").exists());
+    assert_token_commit_blocked(&repo, &repo.path().join("sub"));
+    assert_clean_commit_passes(&repo, repo.path(), "notes.txt");
+}
+
+#[test]
+fn install_honours_an_absolute_core_hooks_path() {
+    let repo = TestRepo::new();
+    initial_commit(&repo);
+    let shared = tempfile::tempdir().unwrap();
+    let hooks = shared.path().join("hooks");
+    repo.git(&["config", "core.hooksPath", hooks.to_str().unwrap()]);
+    install(&repo, &["-C", repo.path().to_str().unwrap()]);
+    assert!(hooks.join("pre-commit").is_file());
+    assert!(!repo.path().join(".git/hooks/pre-commit").exists());
+    assert_token_commit_blocked(&repo, repo.path());
+}
+
+#[test]
+fn install_from_a_linked_worktree_writes_the_common_hooks_folder() {
+    let repo = TestRepo::new();
+    initial_commit(&repo);
+    let wt_parent = tempfile::tempdir().unwrap();
+    let wt = wt_parent.path().join("wt");
+    repo.git(&["worktree", "add", "-q", "-b", "feature", wt.to_str().unwrap()]);
+    let out = repo.tokenguard().current_dir(&wt).arg("install").output().unwrap();
+    assert!(out.status.success(), "{}", all_output(&out));
+    assert!(repo.path().join(".git/hooks/pre-commit").is_file(), "common hooks folder");
+    assert!(!repo.path().join(".git/worktrees/wt/hooks").exists());
+    // The hook guards commits in the linked worktree and in the main one.
+    assert_token_commit_blocked(&repo, &wt);
+    assert_token_commit_blocked(&repo, repo.path());
+    assert_clean_commit_passes(&repo, &wt, "wt-notes.txt");
+}
+
+#[test]
+fn installing_twice_changes_nothing() {
+    let repo = TestRepo::new();
+    install(&repo, &[]);
+    let hook = repo.path().join(".git/hooks/pre-commit");
+    let first = fs::read(&hook).unwrap();
+    let out = install(&repo, &[]);
+    assert!(stdout(&out).contains("already installed"), "{}", stdout(&out));
+    assert_eq!(fs::read(&hook).unwrap(), first, "byte-identical");
+    let entries: Vec<_> = fs::read_dir(repo.path().join(".git/hooks"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("pre-commit") && !n.ends_with(".sample"))
+        .collect();
+    assert_eq!(entries, vec!["pre-commit".to_string()], "no backup or chained file appeared");
+}
+
+#[test]
+fn an_existing_hook_is_kept_chained_and_restored_by_uninstall() {
+    let repo = TestRepo::new();
+    initial_commit(&repo);
+    let hook = repo.path().join(".git/hooks/pre-commit");
+    let mine = "#!/bin/sh\necho \"my hook ran with $# args\" >> \"$(git rev-parse --git-dir)/mine.log\"\nexit 0\n";
+    write_script(&hook, mine);
+
+    let out = install(&repo, &[]);
+    assert!(stdout(&out).contains("pre-commit.local"), "says where it went: {}", stdout(&out));
+    assert_eq!(fs::read_to_string(repo.path().join(".git/hooks/pre-commit.local")).unwrap(), mine);
+    // Twice: still chained once, nothing renamed again.
+    install(&repo, &[]);
+    assert_eq!(fs::read_to_string(repo.path().join(".git/hooks/pre-commit.local")).unwrap(), mine);
+    assert!(!repo.path().join(".git/hooks/pre-commit.local.local").exists());
+
+    // Both run: the clean commit passes and the old hook logged it; a token is still blocked.
+    assert_clean_commit_passes(&repo, repo.path(), "notes.txt");
+    let log = fs::read_to_string(repo.path().join(".git/mine.log")).unwrap();
+    assert_eq!(log, "my hook ran with 0 args\n");
+    assert_token_commit_blocked(&repo, repo.path());
+
+    let out = repo.tokenguard().arg("uninstall").output().unwrap();
+    assert!(out.status.success(), "{}", all_output(&out));
+    assert!(stdout(&out).contains("restored"), "{}", stdout(&out));
+    assert_eq!(fs::read_to_string(&hook).unwrap(), mine, "the original hook is back, unchanged");
+    assert!(!repo.path().join(".git/hooks/pre-commit.local").exists());
+    assert_ne!(fs::metadata(&hook).unwrap().permissions().mode() & 0o111, 0);
+}
+
+#[test]
+fn a_failing_chained_hook_still_blocks_the_commit() {
+    let repo = TestRepo::new();
+    initial_commit(&repo);
+    write_script(
+        &repo.path().join(".git/hooks/pre-commit"),
+        "#!/bin/sh\necho 'lint failed' >&2\nexit 3\n",
+    );
+    install(&repo, &[]);
+    repo.write("notes.txt", "clean\n");
+    repo.git(&["add", "notes.txt"]);
+    let out = repo.git_output(&["commit", "-q", "-m", "x"]);
+    assert!(!out.status.success());
+    assert!(all_output(&out).contains("lint failed"));
+}
+
+#[test]
+fn uninstall_leaves_a_foreign_hook_alone_and_tolerates_no_hook() {
+    let repo = TestRepo::new();
+    let out = repo.tokenguard().arg("uninstall").output().unwrap();
+    assert!(out.status.success());
+    assert!(stdout(&out).contains("nothing to remove"), "{}", stdout(&out));
+
+    let hook = repo.path().join(".git/hooks/pre-commit");
+    write_script(&hook, "#!/bin/sh\nexit 0\n");
+    let out = repo.tokenguard().arg("uninstall").output().unwrap();
+    assert!(out.status.success());
+    assert!(stdout(&out).contains("left alone"), "{}", stdout(&out));
+    assert_eq!(fs::read_to_string(&hook).unwrap(), "#!/bin/sh\nexit 0\n");
+}
+
+#[test]
+fn uninstall_without_a_chained_hook_removes_only_the_hook() {
+    let repo = TestRepo::new();
+    install(&repo, &[]);
+    install(&repo, &["--hook", "pre-push"]);
+    let out = repo.tokenguard().arg("uninstall").output().unwrap();
+    assert!(out.status.success());
+    assert!(!repo.path().join(".git/hooks/pre-commit").exists());
+    assert!(repo.path().join(".git/hooks/pre-push").is_file(), "other hook untouched");
+}
+
+#[test]
+fn a_taken_local_name_makes_install_refuse_unless_forced() {
+    let repo = TestRepo::new();
+    let hooks = repo.path().join(".git/hooks");
+    write_script(&hooks.join("pre-commit"), "#!/bin/sh\necho current\n");
+    write_script(&hooks.join("pre-commit.local"), "#!/bin/sh\necho older\n");
+    let out = repo.tokenguard().arg("install").output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", all_output(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--force"));
+    assert_eq!(fs::read_to_string(hooks.join("pre-commit")).unwrap(), "#!/bin/sh\necho current\n");
+
+    install(&repo, &["--force"]);
+    assert!(fs::read_to_string(hooks.join("pre-commit")).unwrap().contains("tokenguard-hook"));
+    assert_eq!(
+        fs::read_to_string(hooks.join("pre-commit.local")).unwrap(),
+        "#!/bin/sh\necho current\n"
+    );
+    assert_eq!(
+        fs::read_to_string(hooks.join("pre-commit.local.bak")).unwrap(),
+        "#!/bin/sh\necho older\n"
+    );
+}
+
+#[test]
+fn the_hook_refuses_the_commit_when_the_binary_is_gone() {
+    let repo = TestRepo::new();
+    initial_commit(&repo);
+    let bin_dir = tempfile::tempdir().unwrap();
+    let copy = bin_dir.path().join("tokenguard");
+    fs::copy(tokenguard_path(), &copy).unwrap();
+    let mut install = std::process::Command::new(&copy);
+    common::isolate(&mut install);
+    let out = install.current_dir(repo.path()).arg("install").output().unwrap();
+    assert!(out.status.success(), "{}", all_output(&out));
+    let hook = fs::read_to_string(repo.path().join(".git/hooks/pre-commit")).unwrap();
+    assert!(hook.contains(&copy.display().to_string()), "records the absolute path it ran from");
+    fs::remove_file(&copy).unwrap();
+
+    repo.write("notes.txt", "clean\n");
+    repo.git(&["add", "notes.txt"]);
+    let head = repo.git(&["rev-parse", "HEAD"]);
+    // A PATH with git and sh but no tokenguard.
+    let out =
+        repo.git_cmd(&["commit", "-q", "-m", "x"]).env("PATH", "/usr/bin:/bin").output().unwrap();
+    let text = all_output(&out);
+    assert!(!out.status.success(), "commit passed without tokenguard: {text}");
+    assert!(text.contains("tokenguard binary is missing"), "{text}");
+    assert!(text.contains("--no-verify"), "says how to skip: {text}");
+    assert!(text.contains("install"), "says how to reinstall: {text}");
+    assert_eq!(repo.git(&["rev-parse", "HEAD"]), head);
+}
+
+#[test]
+fn the_hook_falls_back_to_tokenguard_on_path() {
+    let repo = TestRepo::new();
+    initial_commit(&repo);
+    let bin_dir = tempfile::tempdir().unwrap();
+    let copy = bin_dir.path().join("tokenguard");
+    fs::copy(tokenguard_path(), &copy).unwrap();
+    let mut install = std::process::Command::new(&copy);
+    common::isolate(&mut install);
+    assert!(install.current_dir(repo.path()).arg("install").status().unwrap().success());
+    fs::remove_file(&copy).unwrap();
+    // The real binary is now found on PATH instead.
+    let path = format!("{}:/usr/bin:/bin", tokenguard_path().parent().unwrap().display());
+    let tok = token();
+    repo.write("a.env", format!("T={tok}\n"));
+    repo.git(&["add", "a.env"]);
+    let out = repo.git_cmd(&["commit", "-q", "-m", "x"]).env("PATH", path).output().unwrap();
+    let text = all_output(&out);
+    assert!(!out.status.success(), "{text}");
+    assert!(!text.contains("missing"), "{text}");
+    assert!(text.contains("a.env"), "{text}");
+    assert!(!text.contains(secret_of(&tok)));
+}
+
+#[test]
+fn install_outside_a_repository_fails_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = common::tokenguard()
+        .current_dir(dir.path())
+        .env("GIT_CEILING_DIRECTORIES", dir.path().parent().unwrap())
+        .arg("install")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a git repository"));
+}
+
+#[test]
+fn install_into_a_bare_repository_writes_its_hooks_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let bare = dir.path().join("srv.git");
+    let mut init = std::process::Command::new("git");
+    common::isolate(&mut init);
+    assert!(init.args(["init", "-q", "--bare"]).arg(&bare).status().unwrap().success());
+    let out = common::tokenguard()
+        .args(["install", "--hook", "pre-receive", "-C"])
+        .arg(&bare)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", all_output(&out));
+    let hook = fs::read_to_string(bare.join("hooks/pre-receive")).unwrap();
+    assert!(hook.contains("scan --pre-receive"));
+}
