@@ -1,14 +1,46 @@
 //! The allowlist: decides whether a match is allowed, and says why. Never stores a secret:
-//! entries are token identifiers, fingerprints, path globs, regexes and commits.
+//! entries are token identifiers, fingerprints, path globs, regexes, commits and the
+//! fingerprints of a baseline. Each entry remembers where it came from, so that the reason
+//! printed for an allowed finding names the file and the entry.
+
+use std::collections::HashSet;
+use std::path::{Component, Path, PathBuf};
+
+use globset::GlobMatcher;
+use regex::bytes::Regex;
 
 use crate::matcher::Match;
 
 /// The inline marker: a finding on a line that contains it is allowed.
 pub const INLINE_MARKER: &[u8] = b"tokenguard:allow";
 
+/// One allowlist entry as written, with where it came from (e.g. `config .tokenguard.toml`).
+#[derive(Debug, Clone)]
+struct Entry {
+    source: String,
+    text: String,
+}
+
+impl Entry {
+    fn reason(&self, key: &str) -> String {
+        format!("{}: [allow] {key} {:?}", self.source, self.text)
+    }
+}
+
 /// What the user allowed.
 #[derive(Debug, Clone, Default)]
-pub struct Allowlist {}
+pub struct Allowlist {
+    tokens: Vec<Entry>,
+    fingerprints: Vec<Entry>,
+    paths: Vec<(Entry, GlobMatcher)>,
+    regexes: Vec<(Entry, Regex)>,
+    commits: Vec<Entry>,
+    /// The baseline file as shown, and its fingerprints.
+    baseline: Option<(String, HashSet<String>)>,
+    /// The work tree root (canonical) and the current folder, to put paths relative to the root.
+    root: Option<PathBuf>,
+    cwd: Option<PathBuf>,
+}
 
 /// What the allowlist is told about a match besides the match itself.
 pub struct Context<'a> {
@@ -21,11 +53,223 @@ pub struct Context<'a> {
 }
 
 impl Allowlist {
+    /// Allows a token identifier (`prefix.public`), from `source`.
+    pub fn add_token(&mut self, id: &str, source: &str) {
+        self.tokens.push(Entry { source: source.into(), text: id.into() });
+    }
+
+    /// Allows a fingerprint (`sha256:` + hex, compared without regard to case).
+    pub fn add_fingerprint(&mut self, fingerprint: &str, source: &str) {
+        self.fingerprints
+            .push(Entry { source: source.into(), text: fingerprint.to_ascii_lowercase() });
+    }
+
+    /// Allows findings in files whose path relative to the work tree root matches `glob`.
+    pub fn add_path(&mut self, glob: GlobMatcher, source: &str) {
+        let text = glob.glob().glob().to_string();
+        self.paths.push((Entry { source: source.into(), text }, glob));
+    }
+
+    /// Allows findings on a line that `regex` matches.
+    pub fn add_regex(&mut self, regex: Regex, source: &str) {
+        let text = regex.as_str().to_string();
+        self.regexes.push((Entry { source: source.into(), text }, regex));
+    }
+
+    /// Skips a commit (a full id or an abbreviation of it) in history scans.
+    pub fn add_commit(&mut self, commit: &str, source: &str) {
+        self.commits.push(Entry { source: source.into(), text: commit.to_ascii_lowercase() });
+    }
+
+    /// Allows the fingerprints of a baseline; `name` is the file as reports show it.
+    pub fn set_baseline(&mut self, name: &str, fingerprints: HashSet<String>) {
+        self.baseline = Some((name.into(), fingerprints));
+    }
+
+    /// Sets the work tree root that path globs are relative to. Relative paths of findings
+    /// are taken relative to the current folder (or to the root, for files that do not exist
+    /// there, as in staged and history scans).
+    pub fn set_root(&mut self, root: &Path) {
+        self.root = Some(root.canonicalize().unwrap_or_else(|_| root.to_path_buf()));
+        self.cwd = std::env::current_dir().ok().and_then(|d| d.canonicalize().ok());
+    }
+
+    /// Whether the allowlist holds nothing (the inline marker still applies).
+    pub fn is_empty(&self) -> bool {
+        self.tokens.is_empty()
+            && self.fingerprints.is_empty()
+            && self.paths.is_empty()
+            && self.regexes.is_empty()
+            && self.commits.is_empty()
+            && self.baseline.is_none()
+    }
+
+    /// Whether history scans skip `commit` (a full commit id), and why.
+    pub fn commit_reason(&self, commit: &str) -> Option<String> {
+        let commit = commit.to_ascii_lowercase();
+        self.commits.iter().find(|e| commit.starts_with(&e.text)).map(|e| e.reason("commits"))
+    }
+
+    /// Whether history scans skip `commit` (a full commit id).
+    pub fn commit_allowed(&self, commit: &str) -> bool {
+        self.commit_reason(commit).is_some()
+    }
+
     /// Why `m` is allowed, or `None` if it blocks.
-    pub fn reason(&self, _m: &Match, ctx: &Context<'_>) -> Option<String> {
+    pub fn reason(&self, m: &Match, ctx: &Context<'_>) -> Option<String> {
         if memchr::memmem::find(ctx.line, INLINE_MARKER).is_some() {
             return Some("inline marker tokenguard:allow".to_string());
         }
+        if let Some(id) = &m.token_id {
+            if let Some(e) = self.tokens.iter().find(|e| &e.text == id) {
+                return Some(e.reason("tokens"));
+            }
+        }
+        if let Some(e) = self.fingerprints.iter().find(|e| e.text == m.fingerprint) {
+            return Some(e.reason("fingerprints"));
+        }
+        if let Some(commit) = ctx.commit {
+            if let Some(why) = self.commit_reason(commit) {
+                return Some(why);
+            }
+        }
+        if !self.paths.is_empty() {
+            if let Some(rel) = self.relative_path(ctx) {
+                if let Some((e, _)) = self.paths.iter().find(|(_, g)| g.is_match(&rel)) {
+                    return Some(e.reason("paths"));
+                }
+            }
+        }
+        if let Some((e, _)) = self.regexes.iter().find(|(_, re)| re.is_match(ctx.line)) {
+            return Some(e.reason("regexes"));
+        }
+        if let Some((name, prints)) = &self.baseline {
+            if prints.contains(&m.fingerprint) {
+                return Some(format!("baseline {name}"));
+            }
+        }
         None
+    }
+
+    /// The path of the finding relative to the work tree root, with `/` separators; `None`
+    /// for standard input and for files outside the root.
+    fn relative_path(&self, ctx: &Context<'_>) -> Option<String> {
+        if ctx.path == "-" || ctx.path.is_empty() {
+            return None;
+        }
+        let given = Path::new(ctx.path);
+        // History paths are always relative to the root.
+        if ctx.commit.is_some() && given.is_relative() {
+            return Some(normalize(given));
+        }
+        let Some(root) = &self.root else { return Some(normalize(given)) };
+        let absolute = match (&self.cwd, given.is_absolute()) {
+            (_, true) => given.to_path_buf(),
+            (Some(cwd), false) => cwd.join(given),
+            (None, false) => root.join(given),
+        };
+        match resolve(&absolute) {
+            Some(real) => real.strip_prefix(root).ok().map(normalize),
+            // A path that does not exist where the current folder says (a staged file removed
+            // from the work tree, a scan run from a sub-folder) is taken relative to the root.
+            None if given.is_relative() => Some(normalize(given)),
+            None => None,
+        }
+    }
+}
+
+/// `path` with its folder made canonical (symlinks and `..` resolved) and its last component
+/// kept as is, so that a symlinked file is judged by where it stands, not where it points.
+fn resolve(path: &Path) -> Option<PathBuf> {
+    let name = path.file_name()?;
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::symlink_metadata(path).ok()?;
+    Some(parent.canonicalize().ok()?.join(name))
+}
+
+/// A relative path as a `/`-separated string without `.` components.
+fn normalize(path: &Path) -> String {
+    let parts: Vec<String> = path
+        .components()
+        .filter(|c| !matches!(c, Component::CurDir))
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    parts.join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(token_id: Option<&str>, fingerprint: &str) -> Match {
+        Match {
+            rule: 0,
+            span: 0..1,
+            secret: 0..1,
+            token_id: token_id.map(String::from),
+            masked: String::new(),
+            fingerprint: fingerprint.into(),
+            encoding: crate::matcher::Encoding::Plain,
+        }
+    }
+
+    fn ctx<'a>(path: &'a str, line: &'a [u8], commit: Option<&'a str>) -> Context<'a> {
+        Context { path, line, commit }
+    }
+
+    #[test]
+    fn each_entry_kind_names_itself_in_the_reason() {
+        let mut a = Allowlist::default();
+        a.add_token("dt0c01.ABC", "config x.toml");
+        a.add_fingerprint("SHA256:AB", "config x.toml");
+        a.add_path(globset::Glob::new("tests/**").unwrap().compile_matcher(), "config x.toml");
+        a.add_regex(Regex::new("example-only").unwrap(), "config x.toml");
+        a.add_commit("abcdef1", "config x.toml");
+        a.set_baseline("b.json", HashSet::from(["sha256:ba".to_string()]));
+        let r = |mm: &Match, c: &Context<'_>| a.reason(mm, c);
+        assert_eq!(
+            r(&m(Some("dt0c01.ABC"), "x"), &ctx("a", b"", None)).unwrap(),
+            "config x.toml: [allow] tokens \"dt0c01.ABC\""
+        );
+        assert!(r(&m(None, "sha256:ab"), &ctx("a", b"", None)).unwrap().contains("fingerprints"));
+        assert!(r(&m(None, "x"), &ctx("tests/a/b", b"", None)).unwrap().contains("paths"));
+        assert!(r(&m(None, "x"), &ctx("a", b"k=v # example-only", None))
+            .unwrap()
+            .contains("regexes"));
+        assert!(r(&m(None, "x"), &ctx("a", b"", Some("ABCDEF1234"))).unwrap().contains("commits"));
+        assert_eq!(r(&m(None, "sha256:ba"), &ctx("a", b"", None)).unwrap(), "baseline b.json");
+        assert!(r(&m(Some("dt0c01.ABD"), "y"), &ctx("src/a", b"x", Some("abcdef0"))).is_none());
+        assert!(a.commit_allowed("abcdef1999"));
+        assert!(!a.commit_allowed("abcdef0999"));
+    }
+
+    #[test]
+    fn inline_marker_allows_the_line() {
+        let a = Allowlist::default();
+        assert!(a.reason(&m(None, "x"), &ctx("a", b"t # tokenguard:allow", None)).is_some());
+        assert!(a.reason(&m(None, "x"), &ctx("a", b"t # tokenguard", None)).is_none());
+    }
+
+    #[test]
+    fn paths_outside_the_root_never_match() {
+        let root = tempfile::tempdir().unwrap();
+        let other = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join("fixtures")).unwrap();
+        std::fs::write(root.path().join("fixtures/a"), "").unwrap();
+        std::fs::create_dir_all(other.path().join("fixtures")).unwrap();
+        std::fs::write(other.path().join("fixtures/a"), "").unwrap();
+        let mut a = Allowlist::default();
+        a.add_path(globset::Glob::new("fixtures/**").unwrap().compile_matcher(), "c");
+        a.set_root(root.path());
+        let inside = root.path().join("fixtures/a");
+        let outside = other.path().join("fixtures/a");
+        let inside = inside.to_string_lossy();
+        let outside = outside.to_string_lossy();
+        assert!(a.reason(&m(None, "x"), &ctx(&inside, b"", None)).is_some());
+        assert!(a.reason(&m(None, "x"), &ctx(&outside, b"", None)).is_none());
+        assert!(a.reason(&m(None, "x"), &ctx("-", b"", None)).is_none());
     }
 }

@@ -6,7 +6,8 @@ use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::cli::{
-    Cli, ColorChoice, Command, ConfigArgs, InstallArgs, MaskArgs, OutputArgs, RulesArgs, ScanArgs,
+    BaselineArgs, Cli, ColorChoice, Command, ConfigArgs, InstallArgs, MaskArgs, OutputArgs,
+    RulesArgs, ScanArgs,
 };
 use crate::finding::Findings;
 use crate::matcher::Matcher;
@@ -31,9 +32,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Scan(args) => scan(args),
         Command::Mask(args) => mask(args),
         Command::Rules(args) => rules(args),
-        Command::Baseline(_) => {
-            Err(Error::Invalid("`tokenguard baseline` is not available yet".into()))
-        }
+        Command::Baseline(args) => baseline(args),
         Command::Install(args) => install(args),
         Command::Uninstall(args) => uninstall(args),
     }
@@ -76,9 +75,69 @@ pub fn install_panic_hook() {
     }));
 }
 
-/// The scanner for a scan: built-in rules plus the configuration.
-pub fn scanner_for(_config: &ConfigArgs, _root: Option<&Path>) -> Result<Scanner> {
-    Ok(Scanner::new(Matcher::builtin(), Default::default()))
+/// The scanner for a scan: built-in rules plus the configuration (user file, then `--config`,
+/// `TOKENGUARD_CONFIG` or `.tokenguard.toml`) and the baseline. `root` is the work tree root
+/// when the caller knows it; else it is found from the current folder (outside a repository,
+/// the current folder). The one place that builds a [`Scanner`].
+pub fn scanner_for(config: &ConfigArgs, root: Option<&Path>) -> Result<Scanner> {
+    let root = match root {
+        Some(r) => r.to_path_buf(),
+        None => crate::config::work_tree_root(None),
+    };
+    let cfg = crate::config::Config::load(config, &root)?;
+    let mut rules = crate::rules::builtin();
+    rules.extend(cfg.rules);
+    let mut allowlist = cfg.allowlist;
+    allowlist.set_root(&root);
+    let baseline = match (&config.baseline, config.no_baseline) {
+        (_, true) => None,
+        (Some(path), false) => Some((path.clone(), path.to_string_lossy().into_owned())),
+        (None, false) => {
+            let path = root.join(crate::baseline::FILE_NAME);
+            path.is_file().then(|| (path, crate::baseline::FILE_NAME.to_string()))
+        }
+    };
+    if let Some((path, shown)) = baseline {
+        let b = crate::baseline::Baseline::load(&path)?;
+        allowlist.set_baseline(&shown, b.fingerprints());
+    }
+    Ok(Scanner::new(Matcher::new(rules, &cfg.disable), allowlist))
+}
+
+/// `tokenguard baseline`: scans the tracked files and writes the baseline.
+fn baseline(args: BaselineArgs) -> Result<Outcome> {
+    let dir = args.repo.clone().unwrap_or_else(|| PathBuf::from("."));
+    let repo = git2::Repository::discover(&dir).map_err(|_| Error::NotARepository(dir.clone()))?;
+    let root = repo
+        .workdir()
+        .ok_or_else(|| Error::Invalid("a bare repository has no files to baseline".into()))?
+        .to_path_buf();
+    let config = ConfigArgs { config: args.config.clone(), baseline: None, no_baseline: true };
+    let scanner = scanner_for(&config, Some(&root))?;
+    let tracked = crate::baseline::scan_tracked(&repo, &root, &scanner)?;
+    let b = crate::baseline::Baseline::from_findings(&tracked.findings);
+    let out = args.output.unwrap_or_else(|| root.join(crate::baseline::FILE_NAME));
+    b.write(&out)?;
+    for e in &tracked.errors {
+        eprintln!("tokenguard: {}", report::sanitize::for_terminal(e));
+    }
+    let line = format!(
+        "tokenguard: wrote {} with {} finding(s) from {} tracked file(s) ({} allowed by the \
+         configuration)",
+        out.display(),
+        b.entries.len(),
+        tracked.files,
+        tracked.findings.allowed.len()
+    );
+    match writeln!(io::stdout().lock(), "{}", report::sanitize::for_terminal(&line)) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => return Err(Error::Write(e)),
+        _ => {}
+    }
+    if tracked.errors.is_empty() {
+        Ok(Outcome::Clean)
+    } else {
+        Err(Error::Incomplete(tracked.errors.len()))
+    }
 }
 
 fn scan(args: ScanArgs) -> Result<Outcome> {

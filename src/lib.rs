@@ -6,7 +6,9 @@
 
 pub mod allowlist;
 pub mod app;
+pub mod baseline;
 pub mod cli;
+pub mod config;
 pub mod error;
 pub mod finding;
 pub mod install;

@@ -28,7 +28,8 @@ pub fn write(out: &mut dyn Write, f: &Findings) -> std::io::Result<()> {
     writeln!(out)
 }
 
-/// SARIF output (filled in with the history scan).
+/// SARIF 2.1.0 output, see [`super::sarif`]; rules described are the built-in ones plus
+/// those of the findings.
 pub fn write_sarif(out: &mut dyn Write, f: &Findings) -> std::io::Result<()> {
-    write(out, f)
+    super::sarif::write(out, f, crate::matcher::Matcher::builtin().rules())
 }

@@ -4,6 +4,7 @@
 pub mod human;
 pub mod json;
 pub mod sanitize;
+pub mod sarif;
 
 use std::io::Write;
 

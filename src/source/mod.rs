@@ -1,3 +1,4 @@
 //! Sources of text to scan: files and folders, standard input, the staged diff, history.
 
 pub mod files;
+pub mod history;

@@ -1,0 +1,551 @@
+//! The configuration: TOML read into raw serde types (`deny_unknown_fields`), then validated
+//! into a [`Config`] of compiled regexes, globs and rules. Any problem fails closed with an
+//! [`Error::Config`] that names the file, the line and column, and the key; messages never
+//! quote a whole line of the file.
+//!
+//! Where it comes from: `--config FILE`, else `TOKENGUARD_CONFIG`, else `.tokenguard.toml` at
+//! the work tree root; plus the user's own file (`$XDG_CONFIG_HOME/tokenguard/config.toml`,
+//! else `~/.config/tokenguard/config.toml`), whose lists the repository's file extends.
+//! See docs/config.md.
+
+use std::fmt::Display;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use globset::GlobBuilder;
+use regex::bytes::{Regex, RegexBuilder};
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::allowlist::Allowlist;
+use crate::cli::ConfigArgs;
+use crate::rules::{Detector, Rule};
+use crate::{Error, Result};
+
+/// The repository's configuration file, at the work tree root.
+pub const FILE_NAME: &str = ".tokenguard.toml";
+/// Environment variable naming a configuration file (when `--config` is not given).
+pub const ENV_VAR: &str = "TOKENGUARD_CONFIG";
+/// Largest compiled size of a configured regex (bytes); larger ones are refused.
+pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
+/// Largest cache of the lazy DFA of a configured regex (bytes).
+pub const REGEX_DFA_SIZE_LIMIT: usize = 2 << 20;
+/// Deepest nesting of groups and repetitions in a configured regex.
+const REGEX_NEST_LIMIT: u32 = 64;
+/// Longest text of a configured regex or glob.
+const PATTERN_MAX_LEN: usize = 4096;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    allow: RawAllow,
+    #[serde(default)]
+    scan: RawScan,
+    #[serde(default)]
+    rules: Vec<Spanned<RawRule>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAllow {
+    #[serde(default)]
+    tokens: Vec<Spanned<String>>,
+    #[serde(default)]
+    fingerprints: Vec<Spanned<String>>,
+    #[serde(default)]
+    paths: Vec<Spanned<String>>,
+    #[serde(default)]
+    regexes: Vec<Spanned<String>>,
+    #[serde(default)]
+    commits: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScan {
+    #[serde(default)]
+    disable: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    id: Option<Spanned<String>>,
+    description: Option<String>,
+    regex: Option<Spanned<String>>,
+    #[serde(default)]
+    keywords: Vec<Spanned<String>>,
+}
+
+/// A validated configuration, merged from the user's file and the repository's.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// What is allowed (the baseline is added by the caller).
+    pub allowlist: Allowlist,
+    /// Rule ids turned off.
+    pub disable: Vec<String>,
+    /// Custom rules, in the order of the files.
+    pub rules: Vec<Rule>,
+    /// The files read, as messages show them.
+    pub files: Vec<String>,
+}
+
+/// One configuration file being read: its name as shown and its text (for line numbers).
+struct Source {
+    shown: String,
+    text: String,
+}
+
+impl Source {
+    /// An error at `span` of this file about `key`.
+    fn error(&self, span: Option<Range<usize>>, key: &str, message: impl Display) -> Error {
+        let place = match span {
+            Some(span) => {
+                let (line, column) = line_column(&self.text, span.start);
+                format!("line {line}, column {column}, ")
+            }
+            None => String::new(),
+        };
+        Error::Config {
+            path: PathBuf::from(&self.shown),
+            message: format!("{place}key `{key}`: {message}"),
+        }
+    }
+}
+
+/// The user's own configuration file, if the environment names a place for it.
+pub fn user_config_path() -> Option<PathBuf> {
+    let base = match std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
+        Some(x) => PathBuf::from(x),
+        None => PathBuf::from(std::env::var_os("HOME").filter(|v| !v.is_empty())?).join(".config"),
+    };
+    Some(base.join("tokenguard").join("config.toml"))
+}
+
+/// The work tree root of the repository around `start` (default: the current folder); outside
+/// a repository (or in a bare one), `start` itself.
+pub fn work_tree_root(start: Option<&Path>) -> PathBuf {
+    let start = match start {
+        Some(s) => s.to_path_buf(),
+        None => std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+    };
+    git2::Repository::discover(&start)
+        .ok()
+        .and_then(|r| r.workdir().map(Path::to_path_buf))
+        .unwrap_or(start)
+}
+
+impl Config {
+    /// Reads and validates the configuration for a scan of the work tree at `root`: the
+    /// user's file if present, then `--config`, `TOKENGUARD_CONFIG` or `.tokenguard.toml`.
+    pub fn load(args: &ConfigArgs, root: &Path) -> Result<Config> {
+        let mut sources = Vec::new();
+        if let Some(user) = user_config_path().filter(|p| p.is_file()) {
+            sources.push(read(&user, user.to_string_lossy().into_owned())?);
+        }
+        let env = std::env::var_os(ENV_VAR).filter(|v| !v.is_empty()).map(PathBuf::from);
+        if let Some(path) = args.config.clone().or(env) {
+            // Named explicitly: a missing file is an error, never a silent default.
+            sources.push(read(&path, path.to_string_lossy().into_owned())?);
+        } else {
+            let path = root.join(FILE_NAME);
+            if path.is_file() {
+                sources.push(read(&path, FILE_NAME.to_string())?);
+            }
+        }
+        Config::from_sources(&sources)
+    }
+
+    /// Parses and validates one configuration text; `shown` names it in messages.
+    pub fn parse(text: &str, shown: &str) -> Result<Config> {
+        Config::from_sources(&[Source { shown: shown.into(), text: text.into() }])
+    }
+
+    fn from_sources(sources: &[Source]) -> Result<Config> {
+        let builtin: Vec<String> = crate::rules::builtin().into_iter().map(|r| r.id).collect();
+        let mut config = Config::default();
+        let mut disables = Vec::new();
+        for src in sources {
+            let raw: RawConfig = toml::from_str(&src.text).map_err(|e| {
+                let span = e.span();
+                let key = span.as_ref().map_or_else(String::new, |s| key_at(&src.text, s.start));
+                src.error(span, &key, scrub(e.message().trim()))
+            })?;
+            let origin = format!("config {}", src.shown);
+            validate_allow(&raw.allow, src, &origin, &mut config.allowlist)?;
+            for (i, rule) in raw.rules.iter().enumerate() {
+                let rule = custom_rule(rule, i, src)?;
+                if builtin.contains(&rule.id) || config.rules.iter().any(|r| r.id == rule.id) {
+                    let span = raw.rules[i].get_ref().id.as_ref().map(Spanned::span);
+                    return Err(src.error(
+                        span,
+                        &format!("rules[{i}].id"),
+                        format!("rule id {:?} is already taken", rule.id),
+                    ));
+                }
+                config.rules.push(rule);
+            }
+            disables.push((src, raw.scan.disable));
+            config.files.push(src.shown.clone());
+        }
+        for (src, list) in disables {
+            for (i, id) in list.iter().enumerate() {
+                let known = builtin.contains(id.get_ref())
+                    || config.rules.iter().any(|r| &r.id == id.get_ref());
+                if !known {
+                    return Err(src.error(
+                        Some(id.span()),
+                        &format!("scan.disable[{i}]"),
+                        format!(
+                            "unknown rule id {:?} (`tokenguard rules` lists them)",
+                            id.get_ref()
+                        ),
+                    ));
+                }
+                if !config.disable.contains(id.get_ref()) {
+                    config.disable.push(id.get_ref().clone());
+                }
+            }
+        }
+        Ok(config)
+    }
+}
+
+fn read(path: &Path, shown: String) -> Result<Source> {
+    let bytes =
+        std::fs::read(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+        Source { shown: shown.clone(), text }.error(Some(offset..offset), "", "not valid UTF-8")
+    })?;
+    Ok(Source { shown, text })
+}
+
+fn validate_allow(raw: &RawAllow, src: &Source, origin: &str, out: &mut Allowlist) -> Result<()> {
+    let builtin = crate::matcher::Matcher::builtin();
+    for (i, t) in raw.tokens.iter().enumerate() {
+        let key = format!("allow.tokens[{i}]");
+        let id = t.get_ref().trim();
+        let secret_like = id.rsplit_once('.').is_some_and(|(head, last)| {
+            head.contains('.')
+                && last.len() >= 32
+                && last.bytes().all(|b| b.is_ascii_alphanumeric())
+        });
+        if secret_like || !builtin.find(id.as_bytes()).is_empty() {
+            return Err(src.error(
+                Some(t.span()),
+                &key,
+                "this is a whole token, secret part included: list only its id (prefix.public), \
+                 and rotate the token",
+            ));
+        }
+        if id.is_empty() || id.chars().any(char::is_whitespace) {
+            return Err(src.error(Some(t.span()), &key, "a token id is `prefix.public`"));
+        }
+        out.add_token(id, origin);
+    }
+    for (i, f) in raw.fingerprints.iter().enumerate() {
+        let hex = f.get_ref().trim().strip_prefix("sha256:").unwrap_or("");
+        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(src.error(
+                Some(f.span()),
+                &format!("allow.fingerprints[{i}]"),
+                "a fingerprint is `sha256:` and 64 hex digits, as reports print it",
+            ));
+        }
+        out.add_fingerprint(f.get_ref().trim(), origin);
+    }
+    for (i, p) in raw.paths.iter().enumerate() {
+        let key = format!("allow.paths[{i}]");
+        let text = p.get_ref().trim().trim_start_matches("./");
+        if text.is_empty() || text.len() > PATTERN_MAX_LEN || text.starts_with('/') {
+            return Err(src.error(
+                Some(p.span()),
+                &key,
+                "a path glob is relative to the work tree root (e.g. \"tests/fixtures/**\")",
+            ));
+        }
+        let glob =
+            GlobBuilder::new(text).literal_separator(true).backslash_escape(true).build().map_err(
+                |e| src.error(Some(p.span()), &key, format!("invalid glob: {}", e.kind())),
+            )?;
+        out.add_path(glob.compile_matcher(), origin);
+    }
+    for (i, r) in raw.regexes.iter().enumerate() {
+        let re = compile(r, src, &format!("allow.regexes[{i}]"))?;
+        out.add_regex(re, origin);
+    }
+    for (i, c) in raw.commits.iter().enumerate() {
+        let id = c.get_ref().trim();
+        if !(7..=64).contains(&id.len()) || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(src.error(
+                Some(c.span()),
+                &format!("allow.commits[{i}]"),
+                "a commit is a full or abbreviated commit id (at least 7 hex digits)",
+            ));
+        }
+        out.add_commit(id, origin);
+    }
+    Ok(())
+}
+
+fn custom_rule(raw: &Spanned<RawRule>, i: usize, src: &Source) -> Result<Rule> {
+    let entry = format!("rules[{i}]");
+    let r = raw.get_ref();
+    let Some(id) = &r.id else {
+        return Err(src.error(Some(raw.span()), &entry, "custom rule without `id`"));
+    };
+    let id_ok = !id.get_ref().is_empty()
+        && id.get_ref().len() <= 64
+        && id.get_ref().bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    if !id_ok {
+        return Err(src.error(
+            Some(id.span()),
+            &format!("{entry}.id"),
+            "a rule id is 1 to 64 letters, digits, `-`, `_` or `.`",
+        ));
+    }
+    let Some(regex) = &r.regex else {
+        return Err(src.error(
+            Some(raw.span()),
+            &entry,
+            format!("custom rule {:?} without `regex`", id.get_ref()),
+        ));
+    };
+    let compiled = compile(regex, src, &format!("{entry}.regex"))?;
+    let mut keywords = Vec::new();
+    for (k, kw) in r.keywords.iter().enumerate() {
+        if kw.get_ref().is_empty() {
+            return Err(src.error(
+                Some(kw.span()),
+                &format!("{entry}.keywords[{k}]"),
+                "a keyword cannot be empty",
+            ));
+        }
+        keywords.push(kw.get_ref().clone());
+    }
+    Ok(Rule {
+        id: id.get_ref().clone(),
+        description: r
+            .description
+            .clone()
+            .unwrap_or_else(|| format!("custom rule {}", id.get_ref())),
+        detector: Detector::Custom(compiled),
+        keywords,
+        examples: Vec::new(),
+        negatives: Vec::new(),
+    })
+}
+
+/// Compiles a configured regex within modest limits, so that none can hang a commit.
+fn compile(pattern: &Spanned<String>, src: &Source, key: &str) -> Result<Regex> {
+    let text = pattern.get_ref();
+    if text.is_empty() {
+        return Err(src.error(Some(pattern.span()), key, "empty regex"));
+    }
+    if text.len() > PATTERN_MAX_LEN {
+        return Err(src.error(
+            Some(pattern.span()),
+            key,
+            format!("regex longer than {PATTERN_MAX_LEN} characters"),
+        ));
+    }
+    RegexBuilder::new(text)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_DFA_SIZE_LIMIT)
+        .nest_limit(REGEX_NEST_LIMIT)
+        .build()
+        .map_err(|e| src.error(Some(pattern.span()), key, describe_regex_error(&e)))
+}
+
+/// The cause of a regex error in one line, without the pattern that the crate quotes.
+fn describe_regex_error(e: &regex::Error) -> String {
+    match e {
+        regex::Error::CompiledTooBig(limit) => {
+            format!("regex too large: it compiles to more than {limit} bytes; simplify it")
+        }
+        regex::Error::Syntax(s) => {
+            let cause = s
+                .lines()
+                .rev()
+                .find_map(|l| l.trim().strip_prefix("error:"))
+                .unwrap_or("syntax error")
+                .trim();
+            format!("invalid regex: {cause}")
+        }
+        other => format!("invalid regex: {other}"),
+    }
+}
+
+/// 1-based line and column (in characters) of byte `offset` in `text`.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let start = before.rfind('\n').map_or(0, |p| p + 1);
+    (line, before[start..].chars().count() + 1)
+}
+
+/// The dotted key that the text at `offset` belongs to (table header and key), for messages
+/// from the TOML parser, which give a position but not always the key. Only key characters
+/// are taken from the file, never a value.
+fn key_at(text: &str, offset: usize) -> String {
+    let offset = offset.min(text.len());
+    let line_end = text[offset..].find('\n').map_or(text.len(), |p| offset + p);
+    let mut key = None;
+    let mut table = None;
+    for line in text[..line_end].lines().rev() {
+        let t = line.trim_start();
+        if t.starts_with('[') {
+            let name = t.trim_start_matches('[');
+            let name: String = name.chars().take_while(|&c| is_key_char(c)).collect();
+            table = Some(name.trim().to_string());
+            break;
+        }
+        if key.is_none() {
+            if let Some(eq) = t.find('=') {
+                let k = t[..eq].trim();
+                if !k.is_empty() && k.chars().all(is_key_char) {
+                    key = Some(k.trim_matches(['"', '\'']).to_string());
+                }
+            }
+        }
+    }
+    let key: Option<String> = key.map(|k| k.chars().take(64).collect());
+    match (table, key) {
+        (Some(t), Some(k)) if !t.is_empty() => format!("{t}.{k}"),
+        (_, Some(k)) => k,
+        (Some(t), None) => t,
+        (None, None) => String::new(),
+    }
+}
+
+fn is_key_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "-_.\"' ".contains(c)
+}
+
+/// A parser message made safe to print: one line, quoted values left out (serde quotes the
+/// value it rejects, which could be a token), tokens masked, length capped.
+fn scrub(message: &str) -> String {
+    let line = message.lines().next().unwrap_or_default();
+    let mut first = String::with_capacity(line.len());
+    let mut parts = line.split('"');
+    first.push_str(parts.next().unwrap_or_default());
+    let rest: Vec<&str> = parts.collect();
+    // `rest` alternates quoted text and what follows it; an unpaired quote keeps its tail.
+    for pair in rest.chunks(2) {
+        match pair {
+            [_, after] => {
+                first.push_str("\"...\"");
+                first.push_str(after);
+            }
+            [tail] => {
+                first.push('"');
+                first.push_str(tail);
+            }
+            _ => {}
+        }
+    }
+    let matches = crate::matcher::Matcher::builtin().find(first.as_bytes());
+    let secrets: Vec<_> = matches.iter().map(|m| m.secret.clone()).collect();
+    let masked =
+        String::from_utf8_lossy(&crate::mask::mask(first.as_bytes(), &secrets)).into_owned();
+    let mut out: String = masked.chars().take(200).collect();
+    if out.len() < masked.len() {
+        out.push_str("...");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        Config::parse(text, "t.toml").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_full_config_validates() {
+        let c = Config::parse(
+            r#"
+[allow]
+tokens = ["dt0c01.ST2EY72KQINMH574WMNVI7YN"]
+fingerprints = ["sha256:0000000000000000000000000000000000000000000000000000000000000000"]
+paths = ["tests/fixtures/**", "docs/**/*.md"]
+regexes = ['example-only']
+commits = ["0123456789abcdef"]
+
+[scan]
+disable = ["dynatrace-legacy-token", "acme-key"]
+
+[[rules]]
+id = "acme-key"
+description = "ACME key"
+regex = 'ACME_[A-Z0-9]{20}'
+keywords = ["ACME_"]
+"#,
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(c.rules.len(), 1);
+        assert_eq!(c.disable, ["dynatrace-legacy-token", "acme-key"]);
+        assert!(c.allowlist.commit_allowed("0123456789abcdef0000"));
+    }
+
+    #[test]
+    fn errors_name_file_line_column_and_key() {
+        let e = err("[allow]\ntokens = []\nbogus = 1\n");
+        assert!(
+            e.contains("t.toml") && e.contains("line 3, column 1") && e.contains("bogus"),
+            "{e}"
+        );
+        let e = err("[allow]\nregexes = ['ok', '(unclosed']\n");
+        assert!(e.contains("line 2, column 18") && e.contains("allow.regexes[1]"), "{e}");
+        assert!(!e.contains("(unclosed"), "{e}");
+        let e = err("[allow]\npaths = ['a/[b']\n");
+        assert!(e.contains("line 2") && e.contains("allow.paths[0]"), "{e}");
+        let e = err("[[rules]]\nregex = 'x'\n");
+        assert!(
+            e.contains("line 1") && e.contains("rules[0]") && e.contains("without `id`"),
+            "{e}"
+        );
+        let e = err("[[rules]]\nid = 'a'\nregex = 'x'\n[[rules]]\nid = 'b'\n");
+        assert!(
+            e.contains("line 4") && e.contains("rules[1]") && e.contains("without `regex`"),
+            "{e}"
+        );
+        let e = err("[[rules]]\nid = 'a'\nregex = 'x'\n[[rules]]\nid = 'a'\nregex = 'y'\n");
+        assert!(e.contains("line 5") && e.contains("already taken"), "{e}");
+        let e = err("[scan]\ndisable = ['no-such-rule']\n");
+        assert!(e.contains("line 2, column 12") && e.contains("scan.disable[0]"), "{e}");
+        let e = err("[allow]\ntokens = [\"x\"\n");
+        assert!(e.contains("line ") && e.contains("allow.tokens"), "{e}");
+        let e = err("[[rules]]\nid = 'big'\nregex = '\\w{500}\\w{500}'\n");
+        assert!(e.contains("line 3") && e.contains("too large"), "{e}");
+    }
+
+    #[test]
+    fn a_whole_token_in_the_allowlist_is_refused_without_echo() {
+        let secret: String =
+            (0..64u32).map(|i| char::from(b"QX7ZK2M9"[(i * i % 7 + i % 3) as usize])).collect();
+        let token = format!("dt0c01.ABCDEFGHIJKLMNOPQRSTUV12.{secret}");
+        let e = err(&format!("[allow]\ntokens = [\"{token}\"]\n"));
+        assert!(e.contains("whole token") && !e.contains(&secret), "{e}");
+        let e = err(&format!("[allow]\ntokens = \"{token}\"\n"));
+        assert!(!e.contains(&secret), "{e}");
+        let e = err(&format!("[allow]\ntokens = [\"dt0c01.AB.{}\"]\n", "A".repeat(64)));
+        assert!(e.contains("whole token"), "{e}");
+    }
+
+    #[test]
+    fn line_column_counts_characters() {
+        assert_eq!(line_column("ab\ncé d", 7), (2, 4));
+        assert_eq!(line_column("", 0), (1, 1));
+    }
+}

@@ -1,0 +1,469 @@
+//! History: every commit of a set of revisions, each scanned for the tokens it introduced.
+//!
+//! The design aims at the floor of reading every object once:
+//! - commits are split into chunks handed to rayon workers, each with its own repository
+//!   handle (a `git2::Repository` is `Send` but not `Sync`);
+//! - each commit's tree is diffed against its first parent's tree without content;
+//! - each distinct new blob is scanned once: a shared cache keeps, per blob id, only the
+//!   fingerprints of the tokens it holds (nothing for the vast majority of clean blobs);
+//! - only for a blob that holds tokens is the old side looked at (the rename source or the
+//!   same path in the first parent; for a merge, every parent's version of the path), and
+//!   the tokens the commit introduced are those its parents' versions do not hold;
+//! - rename detection runs only for commits where an added file holds tokens.
+//!
+//! A token found again at the same path in later commits (cherry-picks, rebases, merges) is
+//! one finding, attributed to the earliest commit, unless every occurrence is asked for.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use git2::{Commit, Delta, DiffFindOptions, DiffOptions, FileMode, ObjectType, Oid, Repository};
+use rayon::prelude::*;
+
+use crate::finding::{CommitInfo, Finding, Findings};
+use crate::scan::{Origin, Scanner};
+use crate::{Error, Result};
+
+/// How a history scan runs.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryOptions {
+    /// Report every commit that introduced a token at a path, not only the earliest.
+    pub all_occurrences: bool,
+    /// A progress bar to advance (its length is set to the number of commits; its message
+    /// shows the findings so far). The caller decides where it draws, if anywhere.
+    pub progress: Option<indicatif::ProgressBar>,
+}
+
+/// The commits to scan: reachable from `include`, not from `exclude`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Revisions {
+    /// Tips to walk from.
+    pub include: Vec<Oid>,
+    /// Tips whose ancestry is left out.
+    pub exclude: Vec<Oid>,
+}
+
+/// Every commit that any ref (branches, tags, remote-tracking refs, notes, the stash) or a
+/// detached `HEAD` points at, peeled to commits. Refs that do not lead to a commit (a tag of
+/// a blob) are left out.
+pub fn all_refs(repo: &Repository) -> Result<Revisions> {
+    let mut include = Vec::new();
+    let refs = repo.references().map_err(Error::git("cannot list the references"))?;
+    for r in refs {
+        let r = r.map_err(Error::git("cannot read a reference"))?;
+        if let Ok(c) = r.peel(ObjectType::Commit) {
+            include.push(c.id());
+        }
+    }
+    if let Ok(head) = repo.head() {
+        if let Ok(c) = head.peel(ObjectType::Commit) {
+            include.push(c.id());
+        }
+    }
+    include.sort();
+    include.dedup();
+    Ok(Revisions { include, exclude: Vec::new() })
+}
+
+/// Resolves revision arguments in git's syntax: `A..B` (reachable from B, not from A),
+/// `A...B` (reachable from either, not from both), `^A` (exclude A), and a single revision
+/// (everything reachable from it).
+pub fn parse_revisions(repo: &Repository, specs: &[String]) -> Result<Revisions> {
+    let mut revs = Revisions::default();
+    let commit_of = |spec: &str| -> Result<Oid> {
+        let obj = repo.revparse_single(spec).map_err(Error::git(format!(
+            "unknown revision `{}`",
+            crate::report::sanitize::for_terminal(spec)
+        )))?;
+        let c = obj.peel(ObjectType::Commit).map_err(Error::git(format!(
+            "revision `{}` is not a commit",
+            crate::report::sanitize::for_terminal(spec)
+        )))?;
+        Ok(c.id())
+    };
+    for spec in specs {
+        if let Some(neg) = spec.strip_prefix('^') {
+            revs.exclude.push(commit_of(neg)?);
+        } else if let Some((a, b)) = spec.split_once("...") {
+            let a = commit_of(if a.is_empty() { "HEAD" } else { a })?;
+            let b = commit_of(if b.is_empty() { "HEAD" } else { b })?;
+            revs.include.extend([a, b]);
+            if let Ok(bases) = repo.merge_bases(a, b) {
+                revs.exclude.extend(bases.iter().copied());
+            }
+        } else if let Some((a, b)) = spec.split_once("..") {
+            revs.exclude.push(commit_of(if a.is_empty() { "HEAD" } else { a })?);
+            revs.include.push(commit_of(if b.is_empty() { "HEAD" } else { b })?);
+        } else {
+            revs.include.push(commit_of(spec)?);
+        }
+    }
+    if revs.include.is_empty() {
+        // `^A` alone: git too shows nothing.
+        return Ok(Revisions::default());
+    }
+    Ok(revs)
+}
+
+/// The commits reachable from `include` and not from `exclude`, each once.
+pub fn list_commits(repo: &Repository, include: &[Oid], exclude: &[Oid]) -> Result<Vec<Oid>> {
+    if include.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut walk = repo.revwalk().map_err(Error::git("cannot walk the history"))?;
+    for id in include {
+        walk.push(*id).map_err(Error::git(format!("cannot walk from commit {id}")))?;
+    }
+    for id in exclude {
+        walk.hide(*id).map_err(Error::git(format!("cannot hide commit {id}")))?;
+    }
+    walk.map(|r| r.map_err(Error::git("cannot walk the history"))).collect()
+}
+
+/// Scans the commits reachable from `include` and not from `exclude` (git's `include ^exclude`)
+/// for the tokens each introduced, with `scanner`'s rules and allowlist.
+///
+/// Each finding carries its [`CommitInfo`] and the line and column in the new version of the
+/// file (binary content: line 0 and a byte offset). A token introduced at the same path by
+/// several commits is reported once, at the earliest commit (by commit time, then id), unless
+/// `opts.all_occurrences`. Findings are sorted by commit time, then file and position.
+/// This is the entry point for hooks that scan what is pushed or received.
+pub fn scan_commits(
+    repo: &Repository,
+    include: &[Oid],
+    exclude: &[Oid],
+    scanner: &Scanner,
+    opts: &HistoryOptions,
+) -> Result<Findings> {
+    let commits = list_commits(repo, include, exclude)?;
+    if let Some(bar) = &opts.progress {
+        bar.set_length(commits.len() as u64);
+        bar.set_message("0 findings");
+    }
+    let ctx = Ctx {
+        scanner,
+        cache: BlobCache::default(),
+        pool: Pool { path: repo.path().to_path_buf(), free: Mutex::new(Vec::new()) },
+        found: AtomicU64::new(0),
+        progress: opts.progress.as_ref(),
+    };
+    const CHUNK: usize = 32;
+    let parts: Vec<Vec<Occurrence>> = commits
+        .par_chunks(CHUNK)
+        .map(|chunk| -> Result<Vec<Occurrence>> {
+            let handle = ctx.pool.take()?;
+            let mut out = Vec::new();
+            let result = chunk.iter().try_for_each(|id| {
+                let n = out.len();
+                scan_commit(&handle, *id, &ctx, &mut out)?;
+                if let Some(bar) = ctx.progress {
+                    let added = (out.len() - n) as u64;
+                    let total = ctx.found.fetch_add(added, Ordering::Relaxed) + added;
+                    if added > 0 {
+                        bar.set_message(format!("{total} findings"));
+                    }
+                    bar.inc(1);
+                }
+                Ok(())
+            });
+            ctx.pool.give_back(handle);
+            result.map(|()| out)
+        })
+        .collect::<Result<_>>()?;
+    if let Some(bar) = &opts.progress {
+        bar.finish_and_clear();
+    }
+    let mut all: Vec<Occurrence> = parts.into_iter().flatten().collect();
+    all.sort_by(|a, b| {
+        (a.time, a.id, &a.finding.file, a.finding.line, a.finding.column, a.finding.offset).cmp(&(
+            b.time,
+            b.id,
+            &b.finding.file,
+            b.finding.line,
+            b.finding.column,
+            b.finding.offset,
+        ))
+    });
+    let mut findings = Findings::default();
+    let mut seen: HashSet<(bool, String, String)> = HashSet::new();
+    for occ in all {
+        let f = occ.finding;
+        if !opts.all_occurrences
+            && !seen.insert((f.allowed_by.is_some(), f.fingerprint.clone(), f.file.clone()))
+        {
+            continue;
+        }
+        findings.push(f);
+    }
+    Ok(findings)
+}
+
+/// One token introduced by one commit.
+struct Occurrence {
+    time: i64,
+    id: Oid,
+    finding: Finding,
+}
+
+struct Ctx<'a> {
+    scanner: &'a Scanner,
+    cache: BlobCache,
+    pool: Pool,
+    found: AtomicU64,
+    progress: Option<&'a indicatif::ProgressBar>,
+}
+
+/// Repository handles for the workers, opened on demand and reused.
+struct Pool {
+    path: PathBuf,
+    free: Mutex<Vec<Repository>>,
+}
+
+impl Pool {
+    fn take(&self) -> Result<Repository> {
+        if let Some(r) = self.free.lock().expect("pool lock").pop() {
+            return Ok(r);
+        }
+        Repository::open(&self.path)
+            .map_err(Error::git(format!("cannot open the repository at {}", self.path.display())))
+    }
+
+    fn give_back(&self, repo: Repository) {
+        self.free.lock().expect("pool lock").push(repo);
+    }
+}
+
+/// Hashes an object id by its first bytes (it is already a cryptographic hash).
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes.iter().take(8) {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+}
+
+type IdMap<V> = HashMap<Oid, V, BuildHasherDefault<IdHasher>>;
+
+/// Fingerprints of the tokens a blob holds, sorted; `None` for a clean blob.
+type Prints = Option<Arc<[String]>>;
+
+const SHARDS: usize = 16;
+
+/// Per blob id, the fingerprints of the tokens it holds. Never holds content.
+struct BlobCache {
+    shards: Vec<Mutex<IdMap<Prints>>>,
+}
+
+impl Default for BlobCache {
+    fn default() -> Self {
+        BlobCache { shards: (0..SHARDS).map(|_| Mutex::new(IdMap::default())).collect() }
+    }
+}
+
+impl BlobCache {
+    fn shard(&self, id: Oid) -> &Mutex<IdMap<Prints>> {
+        &self.shards[id.as_bytes()[19] as usize % SHARDS]
+    }
+
+    /// The fingerprints of blob `id`, scanning it on first sight.
+    fn prints(&self, repo: &Repository, id: Oid, scanner: &Scanner) -> Result<Prints> {
+        if let Some(p) = self.shard(id).lock().expect("cache lock").get(&id) {
+            return Ok(p.clone());
+        }
+        // Two workers may scan the same blob at once; both get the same answer.
+        let blob = repo.find_blob(id).map_err(Error::git(format!("cannot read blob {id}")))?;
+        let mut prints: Vec<String> =
+            scanner.matcher.find(blob.content()).into_iter().map(|m| m.fingerprint).collect();
+        prints.sort();
+        prints.dedup();
+        let p: Prints = if prints.is_empty() { None } else { Some(prints.into()) };
+        self.shard(id).lock().expect("cache lock").insert(id, p.clone());
+        Ok(p)
+    }
+}
+
+/// A changed file of a commit whose new version holds tokens.
+struct Candidate {
+    path: String,
+    new: Oid,
+    old: Option<Oid>,
+    prints: Arc<[String]>,
+}
+
+fn is_file(mode: FileMode) -> bool {
+    matches!(mode, FileMode::Blob | FileMode::BlobExecutable | FileMode::Link)
+}
+
+fn scan_commit(repo: &Repository, id: Oid, ctx: &Ctx<'_>, out: &mut Vec<Occurrence>) -> Result<()> {
+    let commit = repo.find_commit(id).map_err(Error::git(format!("cannot read commit {id}")))?;
+    let tree = commit.tree().map_err(Error::git(format!("cannot read the tree of commit {id}")))?;
+    let parents: Vec<Commit<'_>> = commit.parents().collect();
+    let base = match parents.first() {
+        Some(p) => Some(
+            p.tree().map_err(Error::git(format!("cannot read the tree of commit {}", p.id())))?,
+        ),
+        None => None,
+    };
+    let mut dopts = DiffOptions::new();
+    dopts.include_typechange(true).ignore_submodules(true);
+    let mut diff = repo
+        .diff_tree_to_tree(base.as_ref(), Some(&tree), Some(&mut dopts))
+        .map_err(Error::git(format!("cannot diff commit {id}")))?;
+
+    let mut candidates = candidates(repo, &diff, ctx)?;
+    if candidates.is_empty() {
+        return Ok(());
+    }
+    // An added file holding tokens may be a renamed one: find renames, then look again.
+    let added = candidates.iter().any(|c| c.old.is_none());
+    let deleted = diff.deltas().any(|d| d.status() == Delta::Deleted);
+    if added && deleted {
+        let mut fopts = DiffFindOptions::new();
+        fopts.renames(true);
+        diff.find_similar(Some(&mut fopts))
+            .map_err(Error::git(format!("cannot find renames in commit {id}")))?;
+        candidates = self::candidates(repo, &diff, ctx)?;
+    }
+
+    let mut info: Option<CommitInfo> = None;
+    for c in candidates {
+        let mut introduced: Vec<&String> = c.prints.iter().collect();
+        let mut olds: Vec<Oid> = c.old.into_iter().collect();
+        for p in parents.iter().skip(1) {
+            let t = p.tree().map_err(Error::git(format!("cannot read commit {}", p.id())))?;
+            if let Ok(e) = t.get_path(std::path::Path::new(&c.path)) {
+                if e.kind() == Some(ObjectType::Blob) {
+                    olds.push(e.id());
+                }
+            }
+        }
+        for old in olds {
+            if old == c.new {
+                introduced.clear();
+                break;
+            }
+            if let Some(held) = ctx.cache.prints(repo, old, ctx.scanner)? {
+                introduced.retain(|f| held.binary_search(f).is_err());
+            }
+        }
+        if introduced.is_empty() {
+            continue;
+        }
+        let info = info.get_or_insert_with(|| commit_info(&commit));
+        let origin = Origin::new(c.path.clone()).with_commit(info.clone());
+        let blob =
+            repo.find_blob(c.new).map_err(Error::git(format!("cannot read blob {}", c.new)))?;
+        let content = blob.content();
+        let mut found = Findings::default();
+        if is_binary(content) {
+            ctx.scanner.scan_binary(content, None, &origin, &mut found);
+        } else {
+            ctx.scanner
+                .scan_reader(content, &origin, &mut found)
+                .expect("reading from memory does not fail");
+        }
+        let time = commit.time().seconds();
+        for f in found.findings.into_iter().chain(found.allowed) {
+            if introduced.contains(&&f.fingerprint) {
+                out.push(Occurrence { time, id, finding: f });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The files of `diff` whose new version holds tokens.
+fn candidates(repo: &Repository, diff: &git2::Diff<'_>, ctx: &Ctx<'_>) -> Result<Vec<Candidate>> {
+    let mut out = Vec::new();
+    for d in diff.deltas() {
+        let old = match d.status() {
+            Delta::Added => None,
+            Delta::Modified | Delta::Renamed | Delta::Copied | Delta::Typechange => {
+                is_file(d.old_file().mode()).then(|| d.old_file().id())
+            }
+            _ => continue,
+        };
+        let new = d.new_file();
+        if !is_file(new.mode()) {
+            continue;
+        }
+        if let Some(prints) = ctx.cache.prints(repo, new.id(), ctx.scanner)? {
+            let path = new.path_bytes().map(String::from_utf8_lossy).unwrap_or_default();
+            out.push(Candidate { path: path.into_owned(), new: new.id(), old, prints });
+        }
+    }
+    Ok(out)
+}
+
+/// Git's own test: a NUL byte in the first 8000 bytes.
+fn is_binary(content: &[u8]) -> bool {
+    memchr::memchr(0, &content[..content.len().min(8000)]).is_some()
+}
+
+fn commit_info(c: &Commit<'_>) -> CommitInfo {
+    let a = c.author();
+    let name = String::from_utf8_lossy(a.name_bytes());
+    let email = String::from_utf8_lossy(a.email_bytes());
+    let subject = c
+        .message_bytes()
+        .split(|&b| b == b'\n')
+        .find(|l| !l.iter().all(u8::is_ascii_whitespace))
+        .map(|l| String::from_utf8_lossy(l).trim_end().to_string())
+        .unwrap_or_default();
+    CommitInfo {
+        commit: c.id().to_string(),
+        author: format!("{name} <{email}>"),
+        date: iso8601(a.when().seconds(), a.when().offset_minutes()),
+        subject,
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS+hh:mm` for a Unix time and an offset from UTC in minutes.
+pub fn iso8601(secs: i64, offset_minutes: i32) -> String {
+    let local = secs + i64::from(offset_minutes) * 60;
+    let days = local.div_euclid(86_400);
+    let rem = local.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let sign = if offset_minutes < 0 { '-' } else { '+' };
+    let off = offset_minutes.unsigned_abs();
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}{sign}{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        off / 60,
+        off % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso8601_dates() {
+        assert_eq!(iso8601(0, 0), "1970-01-01T00:00:00+00:00");
+        assert_eq!(iso8601(1_700_000_000, 60), "2023-11-14T23:13:20+01:00");
+        assert_eq!(iso8601(951_782_400, -330), "2000-02-28T18:30:00-05:30");
+        assert_eq!(iso8601(1_709_164_800, 0), "2024-02-29T00:00:00+00:00");
+    }
+}
