@@ -169,7 +169,10 @@ impl Config {
         for src in sources {
             let raw: RawConfig = toml::from_str(&src.text).map_err(|e| {
                 let span = e.span();
-                let key = span.as_ref().map_or_else(String::new, |s| key_at(&src.text, s.start));
+                let about_key = e.message().starts_with("unknown field");
+                let key = span
+                    .as_ref()
+                    .map_or_else(String::new, |s| key_at(&src.text, s.start, about_key));
                 src.error(span, &key, scrub(e.message().trim()))
             })?;
             let origin = format!("config {}", src.shown);
@@ -392,31 +395,44 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
 }
 
 /// The dotted key that the text at `offset` belongs to (table header and key), for messages
-/// from the TOML parser, which give a position but not always the key. Only key characters
-/// are taken from the file, never a value.
-fn key_at(text: &str, offset: usize) -> String {
-    let offset = offset.min(text.len());
+/// from the TOML parser, which give a position but not always the key. An error at or before
+/// the `=` of a line is about what came before (an unclosed array), unless it is about the key
+/// itself (`about_key`, as for an unknown key). Only key characters are taken from the file,
+/// never a value.
+fn key_at(text: &str, offset: usize, about_key: bool) -> String {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let line_start = text[..offset].rfind('\n').map_or(0, |p| p + 1);
     let line_end = text[offset..].find('\n').map_or(text.len(), |p| offset + p);
-    let mut key = None;
-    let mut table = None;
-    for line in text[..line_end].lines().rev() {
-        let t = line.trim_start();
-        if t.starts_with('[') {
-            let name = t.trim_start_matches('[');
-            let name: String = name.chars().take_while(|&c| is_key_char(c)).collect();
-            table = Some(name.trim().to_string());
-            break;
-        }
-        if key.is_none() {
-            if let Some(eq) = t.find('=') {
-                let k = t[..eq].trim();
-                if !k.is_empty() && k.chars().all(is_key_char) {
-                    key = Some(k.trim_matches(['"', '\'']).to_string());
-                }
+    let key_of = |line: &str| -> Option<(String, usize)> {
+        let eq = line.find('=')?;
+        let k = line[..eq].trim();
+        (!k.is_empty() && !k.starts_with('[') && k.chars().all(is_key_char))
+            .then(|| (k.trim_matches(['"', '\'']).chars().take(64).collect(), eq))
+    };
+    let header_of = |line: &str| -> Option<String> {
+        let t = line.trim_start().strip_prefix('[')?;
+        let name: String =
+            t.trim_start_matches('[').chars().take_while(|&c| is_key_char(c)).collect();
+        Some(name.trim().to_string())
+    };
+    let current = &text[line_start..line_end];
+    let mut key =
+        key_of(current).filter(|(_, eq)| about_key || offset > line_start + eq).map(|(k, _)| k);
+    let mut table = header_of(current);
+    if table.is_none() {
+        for line in text[..line_start].lines().rev() {
+            if let Some(h) = header_of(line) {
+                table = Some(h);
+                break;
+            }
+            if key.is_none() {
+                key = key_of(line).map(|(k, _)| k);
             }
         }
     }
-    let key: Option<String> = key.map(|k| k.chars().take(64).collect());
     match (table, key) {
         (Some(t), Some(k)) if !t.is_empty() => format!("{t}.{k}"),
         (_, Some(k)) => k,
