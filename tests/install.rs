@@ -275,6 +275,9 @@ fn the_hook_refuses_the_commit_when_the_binary_is_gone() {
     repo.git(&["add", "notes.txt"]);
     let head = repo.git(&["rev-parse", "HEAD"]);
     // A PATH with git and sh but no tokenguard.
+    for d in ["/usr/bin", "/bin"] {
+        assert!(!Path::new(d).join("tokenguard").exists(), "a tokenguard in {d} spoils this test");
+    }
     let out =
         repo.git_cmd(&["commit", "-q", "-m", "x"]).env("PATH", "/usr/bin:/bin").output().unwrap();
     let text = all_output(&out);
@@ -337,4 +340,103 @@ fn install_into_a_bare_repository_writes_its_hooks_folder() {
     assert!(out.status.success(), "{}", all_output(&out));
     let hook = fs::read_to_string(bare.join("hooks/pre-receive")).unwrap();
     assert!(hook.contains("scan --pre-receive"));
+}
+
+/// The first executable called `name` on this process's PATH.
+fn which(name: &str) -> Option<std::path::PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file() && fs::metadata(p).is_ok_and(|m| m.permissions().mode() & 0o111 != 0))
+}
+
+fn install_sh() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("install.sh")
+}
+
+/// Runs install.sh with a PATH holding only links to `tools`.
+fn install_sh_with_only(tools: &[&str]) -> std::process::Output {
+    let bin = tempfile::tempdir().unwrap();
+    for t in tools {
+        let real = which(t).unwrap_or_else(|| panic!("{t} is not on PATH"));
+        std::os::unix::fs::symlink(real, bin.path().join(t)).unwrap();
+    }
+    let mut c = std::process::Command::new("/bin/sh");
+    common::isolate(&mut c);
+    c.arg(install_sh()).env("PATH", bin.path()).output().unwrap()
+}
+
+#[test]
+fn install_sh_says_when_cargo_is_missing() {
+    let out = install_sh_with_only(&["git"]);
+    assert_eq!(out.status.code(), Some(2), "{}", all_output(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cargo was not found on PATH"), "{err}");
+    assert!(out.stdout.is_empty(), "did nothing: {}", stdout(&out));
+}
+
+#[test]
+fn install_sh_says_when_git_is_missing() {
+    let out = install_sh_with_only(&["cargo"]);
+    assert_eq!(out.status.code(), Some(2), "{}", all_output(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("git was not found on PATH"));
+}
+
+#[test]
+fn install_sh_rejects_unknown_options() {
+    let out =
+        std::process::Command::new("/bin/sh").arg(install_sh()).arg("--bogus").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown option: --bogus"));
+}
+
+/// Slow: a real `cargo install` (release build). Run by .ci/run with --ignored.
+#[test]
+#[ignore = "slow: install.sh runs a real cargo install (run by .ci/run with --ignored)"]
+fn install_sh_installs_the_binary_and_the_hook_and_is_safe_to_run_twice() {
+    let repo = TestRepo::new();
+    initial_commit(&repo);
+    let prefix = tempfile::tempdir().unwrap();
+    let run = |args: &[&std::ffi::OsStr], cwd: &Path| {
+        let mut c = std::process::Command::new("/bin/sh");
+        common::isolate(&mut c);
+        // One target folder reused between runs of this test.
+        c.env("CARGO_TARGET_DIR", Path::new(env!("CARGO_MANIFEST_DIR")).join("target/install-sh"));
+        let out = c.arg(install_sh()).args(args).current_dir(cwd).output().unwrap();
+        assert!(out.status.success(), "install.sh failed: {}", all_output(&out));
+        all_output(&out)
+    };
+    let args =
+        [std::ffi::OsStr::new("--prefix"), prefix.path().as_os_str(), repo.path().as_os_str()];
+    let first = run(&args, Path::new("/"));
+    let bin = prefix.path().join("bin/tokenguard");
+    assert!(bin.is_file(), "{first}");
+    assert!(first.contains("tokenguard is installed"), "{first}");
+    assert!(first.contains("installed the tokenguard hook"), "{first}");
+    let hook = repo.path().join(".git/hooks/pre-commit");
+    let content = fs::read(&hook).unwrap();
+    assert!(String::from_utf8_lossy(&content).contains(&bin.display().to_string()));
+
+    let second = run(&args, Path::new("/"));
+    assert!(second.contains("already installed"), "{second}");
+    assert_eq!(fs::read(&hook).unwrap(), content, "hook byte-identical");
+
+    // The hook works with the installed binary (not on PATH: found at its recorded path).
+    assert_token_commit_blocked(&repo, repo.path());
+    assert_clean_commit_passes(&repo, repo.path(), "notes.txt");
+
+    // Outside a repository and without an argument: the binary only, and it says so.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let prefix_arg = [std::ffi::OsStr::new("--prefix"), prefix.path().as_os_str()];
+    let mut c = std::process::Command::new("/bin/sh");
+    common::isolate(&mut c);
+    let out = c
+        .arg(install_sh())
+        .args(prefix_arg)
+        .current_dir(elsewhere.path())
+        .env("GIT_CEILING_DIRECTORIES", elsewhere.path().parent().unwrap())
+        .env("CARGO_TARGET_DIR", Path::new(env!("CARGO_MANIFEST_DIR")).join("target/install-sh"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", all_output(&out));
+    assert!(all_output(&out).contains("not in a git repository: no hook installed"));
 }
