@@ -103,13 +103,17 @@ impl Source {
         let place = match span {
             Some(span) => {
                 let (line, column) = line_column(&self.text, span.start);
-                format!("line {line}, column {column}, ")
+                format!("line {line}, column {column}{}", if key.is_empty() { ": " } else { ", " })
             }
             None => String::new(),
         };
         Error::Config {
             path: PathBuf::from(&self.shown),
-            message: format!("{place}key `{key}`: {message}"),
+            message: if key.is_empty() {
+                format!("{place}{message}")
+            } else {
+                format!("{place}key `{key}`: {message}")
+            },
         }
     }
 }
