@@ -14,13 +14,16 @@
 //! A token found again at the same path in later commits (cherry-picks, rebases, merges) is
 //! one finding, attributed to the earliest commit, unless every occurrence is asked for.
 
+use std::cmp::Ordering as Order;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use git2::{Commit, Delta, DiffFindOptions, DiffOptions, FileMode, ObjectType, Oid, Repository};
+use git2::{
+    Commit, Delta, DiffFindOptions, DiffOptions, FileMode, ObjectType, Oid, Repository, Tree,
+};
 use rayon::prelude::*;
 
 use crate::finding::{CommitInfo, Finding, Findings};
@@ -138,6 +141,9 @@ pub fn scan_commits(
     scanner: &Scanner,
     opts: &HistoryOptions,
 ) -> Result<Findings> {
+    // Objects are read by id from the repository's own store: re-hashing each one to check
+    // it (libgit2's default; git itself does not when reading) would double the cost.
+    git2::opts::strict_hash_verification(false);
     let commits = list_commits(repo, include, exclude)?;
     if let Some(bar) = &opts.progress {
         bar.set_length(commits.len() as u64);
@@ -314,25 +320,26 @@ fn scan_commit(repo: &Repository, id: Oid, ctx: &Ctx<'_>, out: &mut Vec<Occurren
         ),
         None => None,
     };
-    let mut dopts = DiffOptions::new();
-    dopts.include_typechange(true).ignore_submodules(true);
-    let mut diff = repo
-        .diff_tree_to_tree(base.as_ref(), Some(&tree), Some(&mut dopts))
-        .map_err(Error::git(format!("cannot diff commit {id}")))?;
-
-    let mut candidates = candidates(repo, &diff, ctx)?;
+    let mut changes = Changes::default();
+    diff_trees(repo, base.as_ref(), &tree, &mut Vec::new(), &mut changes)?;
+    let mut candidates = Vec::new();
+    for (path, old, new) in changes.files {
+        if let Some(prints) = ctx.cache.prints(repo, new, ctx.scanner)? {
+            let path = String::from_utf8_lossy(&path).into_owned();
+            candidates.push(Candidate { path, new, old, prints });
+        }
+    }
     if candidates.is_empty() {
         return Ok(());
     }
-    // An added file holding tokens may be a renamed one: find renames, then look again.
-    let added = candidates.iter().any(|c| c.old.is_none());
-    let deleted = diff.deltas().any(|d| d.status() == Delta::Deleted);
-    if added && deleted {
-        let mut fopts = DiffFindOptions::new();
-        fopts.renames(true);
-        diff.find_similar(Some(&mut fopts))
+    // An added file holding tokens may be a renamed one: let git find renames, and take the
+    // source as its old version.
+    if changes.deleted && candidates.iter().any(|c| c.old.is_none()) {
+        let renames = renames(repo, base.as_ref(), &tree)
             .map_err(Error::git(format!("cannot find renames in commit {id}")))?;
-        candidates = self::candidates(repo, &diff, ctx)?;
+        for c in candidates.iter_mut().filter(|c| c.old.is_none()) {
+            c.old = renames.get(&c.path).copied();
+        }
     }
 
     let mut info: Option<CommitInfo> = None;
@@ -382,27 +389,136 @@ fn scan_commit(repo: &Repository, id: Oid, ctx: &Ctx<'_>, out: &mut Vec<Occurren
     Ok(())
 }
 
-/// The files of `diff` whose new version holds tokens.
-fn candidates(repo: &Repository, diff: &git2::Diff<'_>, ctx: &Ctx<'_>) -> Result<Vec<Candidate>> {
-    let mut out = Vec::new();
-    for d in diff.deltas() {
-        let old = match d.status() {
-            Delta::Added => None,
-            Delta::Modified | Delta::Renamed | Delta::Copied | Delta::Typechange => {
-                is_file(d.old_file().mode()).then(|| d.old_file().id())
-            }
-            _ => continue,
+/// What a commit changed: files whose new version differs from the old one (path, old blob
+/// if the path held a file, new blob), and whether anything was deleted.
+#[derive(Default)]
+struct Changes {
+    files: Vec<(Vec<u8>, Option<Oid>, Oid)>,
+    deleted: bool,
+}
+
+/// Compares two trees without reading any blob, skipping subtrees with equal ids.
+fn diff_trees(
+    repo: &Repository,
+    old: Option<&Tree<'_>>,
+    new: &Tree<'_>,
+    prefix: &mut Vec<u8>,
+    out: &mut Changes,
+) -> Result<()> {
+    let old_entries: Vec<Entry> = old.map(entries).unwrap_or_default();
+    let new_entries = entries(new);
+    let (mut i, mut j) = (0, 0);
+    while j < new_entries.len() || i < old_entries.len() {
+        let order = match (old_entries.get(i), new_entries.get(j)) {
+            (Some(o), Some(n)) => tree_order(o, n),
+            (Some(_), None) => Order::Less,
+            _ => Order::Greater,
         };
-        let new = d.new_file();
-        if !is_file(new.mode()) {
-            continue;
-        }
-        if let Some(prints) = ctx.cache.prints(repo, new.id(), ctx.scanner)? {
-            let path = new.path_bytes().map(String::from_utf8_lossy).unwrap_or_default();
-            out.push(Candidate { path: path.into_owned(), new: new.id(), old, prints });
+        match order {
+            Order::Less => {
+                out.deleted = true;
+                i += 1;
+            }
+            Order::Greater => {
+                added_or_changed(repo, None, &new_entries[j], prefix, out)?;
+                j += 1;
+            }
+            Order::Equal => {
+                let (o, n) = (&old_entries[i], &new_entries[j]);
+                if o.id != n.id || o.mode != n.mode {
+                    added_or_changed(repo, Some(o), n, prefix, out)?;
+                }
+                i += 1;
+                j += 1;
+            }
         }
     }
-    Ok(out)
+    Ok(())
+}
+
+/// A tree entry: name, id, and mode (as git stores it).
+struct Entry {
+    name: Vec<u8>,
+    id: Oid,
+    mode: i32,
+}
+
+const MODE_TREE: i32 = 0o040000;
+const MODE_COMMIT: i32 = 0o160000;
+
+fn entries(tree: &Tree<'_>) -> Vec<Entry> {
+    tree.iter()
+        .map(|e| Entry { name: e.name_bytes().to_vec(), id: e.id(), mode: e.filemode() })
+        .collect()
+}
+
+/// Git's tree order: names compared as bytes, a tree's name as if it ended with `/`.
+fn tree_order(a: &Entry, b: &Entry) -> Order {
+    let n = a.name.len().min(b.name.len());
+    match a.name[..n].cmp(&b.name[..n]) {
+        Order::Equal => {}
+        other => return other,
+    }
+    let next = |e: &Entry| match e.name.get(n) {
+        Some(&c) => c,
+        None if e.mode == MODE_TREE => b'/',
+        None => 0,
+    };
+    next(a).cmp(&next(b))
+}
+
+fn added_or_changed(
+    repo: &Repository,
+    old: Option<&Entry>,
+    new: &Entry,
+    prefix: &mut Vec<u8>,
+    out: &mut Changes,
+) -> Result<()> {
+    let len = prefix.len();
+    prefix.extend_from_slice(&new.name);
+    if new.mode == MODE_TREE {
+        let sub =
+            repo.find_tree(new.id).map_err(Error::git(format!("cannot read tree {}", new.id)))?;
+        let old_sub = match old {
+            Some(o) if o.mode == MODE_TREE => Some(
+                repo.find_tree(o.id).map_err(Error::git(format!("cannot read tree {}", o.id)))?,
+            ),
+            _ => None,
+        };
+        prefix.push(b'/');
+        diff_trees(repo, old_sub.as_ref(), &sub, prefix, out)?;
+    } else if new.mode != MODE_COMMIT {
+        let old_file = old.filter(|o| o.mode != MODE_TREE && o.mode != MODE_COMMIT);
+        if old.is_some() && old_file.is_none() {
+            out.deleted = true;
+        }
+        out.files.push((prefix.clone(), old_file.map(|o| o.id), new.id));
+    }
+    prefix.truncate(len);
+    Ok(())
+}
+
+/// For a commit with added and deleted files: added path -> blob it was renamed from.
+fn renames(
+    repo: &Repository,
+    old: Option<&Tree<'_>>,
+    new: &Tree<'_>,
+) -> std::result::Result<HashMap<String, Oid>, git2::Error> {
+    let mut dopts = DiffOptions::new();
+    dopts.ignore_submodules(true);
+    let mut diff = repo.diff_tree_to_tree(old, Some(new), Some(&mut dopts))?;
+    let mut fopts = DiffFindOptions::new();
+    fopts.renames(true);
+    diff.find_similar(Some(&mut fopts))?;
+    let mut map = HashMap::new();
+    for d in diff.deltas() {
+        if d.status() == Delta::Renamed && is_file(d.old_file().mode()) {
+            if let Some(p) = d.new_file().path_bytes() {
+                map.insert(String::from_utf8_lossy(p).into_owned(), d.old_file().id());
+            }
+        }
+    }
+    Ok(map)
 }
 
 /// Git's own test: a NUL byte in the first 8000 bytes.
