@@ -189,12 +189,14 @@ pub fn emit(findings: &Findings, out: &OutputArgs, mode: Mode) -> Result<Outcome
     };
     let result = match &out.output {
         Some(path) => {
-            let mut f =
+            let f =
                 File::create(path).map_err(|source| Error::Read { path: path.clone(), source })?;
+            let mut f = io::BufWriter::new(f);
             report::write(&mut f, findings, &opts).and_then(|()| f.flush())
         }
         None => {
-            let mut stdout = io::stdout().lock();
+            // Buffered: stdout is line-buffered, and a report can run to many lines.
+            let mut stdout = io::BufWriter::with_capacity(64 << 10, io::stdout().lock());
             report::write(&mut stdout, findings, &opts).and_then(|()| stdout.flush())
         }
     };

@@ -144,9 +144,13 @@ impl LineCounter {
         }
         let from = (self.counted_to - base) as usize;
         let upto = (to - base) as usize;
-        for nl in memchr::memchr_iter(b'\n', &window[from..upto]) {
-            self.line += 1;
-            self.line_start = base + (from + nl) as u64 + 1;
+        let part = &window[from..upto];
+        // A plain count, which the compiler vectorises: faster than visiting each newline.
+        let newlines = part.iter().filter(|&&b| b == b'\n').count() as u64;
+        if newlines > 0 {
+            self.line += newlines;
+            let last = memchr::memrchr(b'\n', part).expect("counted one");
+            self.line_start = base + (from + last) as u64 + 1;
         }
         self.counted_to = to;
     }

@@ -3,7 +3,24 @@
 /// Where base64 signatures of `dt0` stand relative to the start of their 4-character group:
 /// `dt0` at a decoded offset of 0, 1 or 2 (mod 3) encodes to `ZHQw`, `..R0M` or `...kdDB`
 /// (the last for a letter after `dt0`, as every prefix has). Same in the URL-safe alphabet.
-pub const BASE64_SIGNATURES: &[(&str, usize)] = &[("ZHQw", 0), ("R0M", 2), ("kdDB", 3)];
+///
+/// Then the signatures of those in base64 again (a token in base64 inside base64, as a
+/// Kubernetes `.dockerconfigjson` holds `auth: base64("user:token")`): three inner alignments
+/// times three outer ones, each the characters that do not depend on the neighbouring bytes.
+pub const BASE64_SIGNATURES: &[(&str, usize)] = &[
+    ("ZHQw", 0),
+    ("R0M", 2),
+    ("kdDB", 3),
+    ("pIUXd", 2),
+    ("aSFF3", 3),
+    ("WkhRd", 0),
+    ("UjBN", 0),
+    ("IwTU", 2),
+    ("SME1", 3),
+    ("tkREJ", 2),
+    ("rZERC", 3),
+    ("a2REQ", 0),
+];
 
 /// Most encoded characters decoded from one signature: enough for a token nested in a
 /// Docker config or a small file, bounded so a large blob costs little.

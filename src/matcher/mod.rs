@@ -15,25 +15,17 @@ use crate::rules::{Detector, Rule, KNOWN_EXAMPLES, SECRET_LEN};
 pub use encoding::{boundary_before, decode_base64_prefix, BASE64_SIGNATURES};
 pub use shape::{is_placeholder_part, is_plausible_legacy};
 
-/// Keywords that announce a token of the older format (matched without regard to case).
-pub const LEGACY_KEYWORDS: &[&str] = &[
-    "api-token",
-    "api_token",
-    "apitoken",
-    "api.token",
-    "api token",
-    "paas-token",
-    "paas_token",
-    "paastoken",
-    "paas.token",
-    "ingesttoken",
-    "ingest_token",
-    "ingest-token",
-    "ingest.token",
-    "dynatrace",
-    "dt_token",
-    "dt-token",
-];
+/// The keyword that announces a token of the older format: every key the legacy pattern knows
+/// ends in it. The prefilter looks for it in its usual spellings ([`LEGACY_SPELLINGS`]),
+/// case-sensitively, which keeps the first pass at memory speed.
+pub const LEGACY_KEYWORDS: &[&str] = &["token"];
+
+/// The spellings of [`LEGACY_KEYWORDS`] the prefilter looks for (`Api-Token`, `apiToken`,
+/// `api_token`, `DT_API_TOKEN`, `api-token`); the legacy pattern itself ignores case.
+pub const LEGACY_SPELLINGS: &[&str] = &["token", "Token", "TOKEN"];
+
+/// Inputs at least this long are cut at line ends and searched in parallel.
+const PARALLEL_MIN: usize = 256 << 10;
 
 /// Longest stretch of text that a legacy match may span (key, separator and value).
 const LEGACY_WINDOW: usize = 192;
@@ -79,9 +71,13 @@ pub struct Matcher {
     /// Rules turned off by the configuration (still consulted to decide which rule claims a
     /// structured prefix, so that turning a rule off does not hand its tokens to another).
     disabled: Vec<bool>,
+    /// Case-sensitive keywords of the built-in rules (few, so Aho-Corasick runs its SIMD
+    /// "Teddy" search and clean text passes at memory speed).
     prefilter: AhoCorasick,
     /// For each prefilter pattern, what it announces.
     patterns: Vec<Announce>,
+    /// Keywords of custom rules, matched without regard to ASCII case (only when there are).
+    custom_prefilter: Option<(AhoCorasick, Vec<usize>)>,
     legacy: Regex,
     /// Custom rules without keywords: run over the whole input.
     unkeyed: Vec<usize>,
@@ -92,18 +88,19 @@ enum Announce {
     Structured,
     Base64 { back: usize },
     Legacy,
-    Custom(usize),
 }
 
 /// The legacy format in context: a Dynatrace-named key or an `Api-Token` header or parameter,
-/// a separator, an optional quote, then 21 characters (the caller checks the end boundary).
+/// a separator (`=`, `:`, `=>`, `:=`, `,`, `>`, blanks, `%20`, an XML `value=` attribute,
+/// each perhaps escaped with `\` as in JSON strings and Java properties), an optional quote,
+/// then 21 characters (the caller checks the end boundary).
 const LEGACY_PATTERN: &str = r#"(?x)
     (?i: api[-_.\ ]?token | paas[-_.]?token | (?:data[-_.]?)?ingest[-_.]?token
        | dynatrace[-_.a-z]{0,24}?token | dt[-_.]token )
-    ["']?
-    (?: \s*(?:=>|:=|=|:|,|>)\s* | \s+ | %20 )
+    (?: \\?["'] )?
+    (?: \s*\\?(?:=>|:=|=|:|,|>)\s* | \s+(?i:value)\s*=\s* | \s+ | %20 )
     (?: (?i:api-token)(?:\s+|%20) )?
-    ["'`]?
+    (?: \\?["'`] )?
     (?P<value>[A-Za-z0-9_-]{21})
 "#;
 
@@ -118,6 +115,8 @@ impl Matcher {
             patterns.push(a);
         };
         let mut unkeyed = Vec::new();
+        let mut custom_keywords: Vec<String> = Vec::new();
+        let mut custom_rules = Vec::new();
         let any_structured = rules
             .iter()
             .zip(&disabled)
@@ -134,31 +133,40 @@ impl Matcher {
             }
             match &rule.detector {
                 Detector::Legacy => {
-                    for kw in LEGACY_KEYWORDS {
+                    for kw in LEGACY_SPELLINGS {
                         add(kw, Announce::Legacy, &mut keywords);
                     }
-                    // base64 of a token nested in text that is itself base64 is announced by
-                    // the signatures above, which the legacy rule does not need.
                 }
                 Detector::Custom(_) if rule.keywords.is_empty() => unkeyed.push(i),
                 Detector::Custom(_) => {
                     for kw in &rule.keywords {
-                        add(kw, Announce::Custom(i), &mut keywords);
+                        custom_keywords.push(kw.clone());
+                        custom_rules.push(i);
                     }
                 }
                 Detector::Structured { .. } => {}
             }
         }
+        // Leftmost-first lets Aho-Corasick use its packed (SIMD) searcher; no keyword here
+        // can overlap another in a way that hides a candidate.
         let prefilter = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
+            .match_kind(MatchKind::LeftmostFirst)
             .build(&keywords)
             .expect("keywords are plain strings");
+        let custom_prefilter = (!custom_keywords.is_empty()).then(|| {
+            let ac = AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .build(&custom_keywords)
+                .expect("keywords are plain strings");
+            (ac, custom_rules)
+        });
         Matcher {
             rules,
             disabled,
             prefilter,
             patterns,
+            custom_prefilter,
             legacy: Regex::new(LEGACY_PATTERN).expect("legacy pattern is valid"),
             unkeyed,
         }
@@ -177,7 +185,28 @@ impl Matcher {
     /// Finds every token in `hay`, sorted by position, without overlaps of the same token.
     pub fn find(&self, hay: &[u8]) -> Vec<Match> {
         let mut out = Vec::new();
-        self.find_into(hay, 0, &mut out);
+        let parts = split_at_lines(hay);
+        if parts.len() > 1 {
+            use rayon::prelude::*;
+            let found: Vec<Vec<Match>> = parts
+                .par_iter()
+                .map(|r| {
+                    let mut v = Vec::new();
+                    self.find_into(&hay[r.clone()], 0, &mut v);
+                    for m in &mut v {
+                        m.span = m.span.start + r.start..m.span.end + r.start;
+                        m.secret = m.secret.start + r.start..m.secret.end + r.start;
+                    }
+                    v
+                })
+                .collect();
+            out.extend(found.into_iter().flatten());
+        } else {
+            self.find_into(hay, 0, &mut out);
+        }
+        for &rule in &self.unkeyed {
+            self.custom_in(hay, 0..hay.len(), rule, &mut out);
+        }
         out.sort_by_key(|m| (m.span.start, m.span.end));
         // The same token found twice over the same bytes (in a base64 layer and the one
         // below it, or by two keywords) is one match.
@@ -194,9 +223,21 @@ impl Matcher {
         kept
     }
 
+    /// Everything but the custom rules without keywords (which [`Matcher::find`] runs over the
+    /// whole input, as they may span lines).
     fn find_into(&self, hay: &[u8], depth: u8, out: &mut Vec<Match>) {
         let mut legacy_done = 0usize;
         let mut custom_done: Vec<usize> = vec![0; self.rules.len()];
+        if let Some((ac, rules)) = &self.custom_prefilter {
+            for hit in ac.find_overlapping_iter(hay) {
+                let (at, rule) = (hit.start(), rules[hit.pattern().as_usize()]);
+                if at >= custom_done[rule] {
+                    let line = line_around(hay, at);
+                    self.custom_in(hay, line.clone(), rule, out);
+                    custom_done[rule] = line.end;
+                }
+            }
+        }
         for hit in self.prefilter.find_iter(hay) {
             let at = hit.start();
             match self.patterns[hit.pattern().as_usize()] {
@@ -215,39 +256,35 @@ impl Matcher {
                         legacy_done = self.legacy_near(hay, at, out);
                     }
                 }
-                Announce::Custom(rule) => {
-                    if at >= custom_done[rule] {
-                        let line = line_around(hay, at);
-                        self.custom_in(hay, line.clone(), rule, out);
-                        custom_done[rule] = line.end;
-                    }
-                }
             }
-        }
-        for &rule in &self.unkeyed {
-            self.custom_in(hay, 0..hay.len(), rule, out);
         }
     }
 
-    /// A structured token starting at `at` (where `dt0` stands), if there is a valid one.
+    /// A structured token starting at `at` (where `dt0` stands), if there is a valid one. The
+    /// parts are separated by `.`, or by `%2E` in an over-encoded URL (the same separator
+    /// twice); the token id and fingerprint are those of the token with plain dots.
     fn structured_at(&self, hay: &[u8], at: usize) -> Option<Match> {
         let prefix = hay.get(at..at + 6)?;
         if &prefix[..3] != b"dt0"
             || !prefix[3].is_ascii_alphabetic()
             || !prefix[4..].iter().all(u8::is_ascii_digit)
-            || hay.get(at + 6) != Some(&b'.')
             || !boundary_before(hay, at)
         {
             return None;
         }
+        let sep: &[u8] = match hay.get(at + 6)? {
+            b'.' => b".",
+            b'%' if hay.get(at + 7..at + 9)?.eq_ignore_ascii_case(b"2E") => &hay[at + 6..at + 9],
+            _ => return None,
+        };
         let upper_alnum = |b: &u8| b.is_ascii_uppercase() || b.is_ascii_digit();
-        let public_start = at + 7;
+        let public_start = at + 6 + sep.len();
         let public_len = hay[public_start..].iter().take_while(|b| upper_alnum(b)).count();
         let dot = public_start + public_len;
-        if hay.get(dot) != Some(&b'.') {
+        if hay.get(dot..dot + sep.len()) != Some(sep) {
             return None;
         }
-        let secret_start = dot + 1;
+        let secret_start = dot + sep.len();
         let secret_len =
             hay[secret_start..].iter().take(SECRET_LEN + 1).take_while(|b| upper_alnum(b)).count();
         let end = secret_start + secret_len;
@@ -260,18 +297,23 @@ impl Matcher {
         if is_placeholder_part(public) || is_placeholder_part(secret) {
             return None;
         }
-        let token = &hay[at..end];
-        if KNOWN_EXAMPLES.iter().any(|k| k.as_bytes() == token) {
+        let mut token = Vec::with_capacity(8 + public_len + SECRET_LEN);
+        token.extend_from_slice(prefix);
+        token.push(b'.');
+        token.extend_from_slice(public);
+        token.push(b'.');
+        token.extend_from_slice(secret);
+        if KNOWN_EXAMPLES.iter().any(|k| k.as_bytes() == token.as_slice()) {
             return None;
         }
-        let token_id = String::from_utf8_lossy(&hay[at..dot]).into_owned();
+        let token_id = String::from_utf8_lossy(&token[..7 + public_len]).into_owned();
         Some(Match {
             rule,
             span: at..end,
             secret: secret_start..end,
             masked: format!("{token_id}.{MASK}"),
             token_id: Some(token_id),
-            fingerprint: fingerprint(token),
+            fingerprint: fingerprint(&token),
             encoding: Encoding::Plain,
         })
     }
@@ -329,6 +371,12 @@ impl Matcher {
         let line = line_around(hay, at);
         let start = at.saturating_sub(LEGACY_WINDOW).max(line.start);
         let end = (at + LEGACY_WINDOW).min(line.end);
+        // Every key of the pattern ends in the keyword, and the value follows the key after
+        // a separator: without 21 value characters there, the pattern cannot match here
+        // (most keywords in code: `get_api_token()`, `${DT_API_TOKEN}`).
+        if !value_follows(hay.get(at + 5..end).unwrap_or_default()) {
+            return at + 1;
+        }
         for caps in self.legacy.captures_iter(&hay[start..end]) {
             let v = caps.name("value").expect("group exists");
             let (vs, ve) = (start + v.start(), start + v.end());
@@ -380,6 +428,55 @@ impl Matcher {
     }
 }
 
+/// Whether `text` (what follows a keyword) starts with a separator the legacy pattern allows
+/// (quotes, blanks, `=`, `:`, `=>`, `,`, `>`, `%20`, `\`, `value=`) and then 21 value characters. A cheap
+/// necessary condition checked before the pattern runs.
+fn value_follows(text: &[u8]) -> bool {
+    let mut i = 0;
+    while i < text.len().min(64) {
+        match text[i] {
+            b'"' | b'\'' | b'`' | b' ' | b'\t' | b'=' | b':' | b'>' | b',' | b'\\' => i += 1,
+            b'%' if text[i..].starts_with(b"%20") => i += 3,
+            b'v' | b'V'
+                if i > 0
+                    && text.len() >= i + 5
+                    && text[i..i + 5].eq_ignore_ascii_case(b"value") =>
+            {
+                i += 5
+            }
+            _ => break,
+        }
+    }
+    let value = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-';
+    i > 0 && text.len() >= i + 21 && text[i..i + 21].iter().all(value)
+}
+
+/// Cuts a large input into parts that end at a line end (one per thread), so that no match
+/// but those of custom rules without keywords can cross a cut. Small inputs stay whole.
+fn split_at_lines(hay: &[u8]) -> Vec<Range<usize>> {
+    let threads = rayon::current_num_threads();
+    if hay.len() < PARALLEL_MIN || threads < 2 {
+        return std::iter::once(0..hay.len()).collect();
+    }
+    let step = hay.len() / threads;
+    let mut parts = Vec::with_capacity(threads);
+    let mut start = 0;
+    while start < hay.len() {
+        let target = start + step;
+        if target >= hay.len() || parts.len() + 1 == threads {
+            parts.push(start..hay.len());
+            break;
+        }
+        let end = match memchr::memchr(b'\n', &hay[target..]) {
+            Some(p) => target + p + 1,
+            None => hay.len(),
+        };
+        parts.push(start..end);
+        start = end;
+    }
+    parts
+}
+
 /// The line of `hay` that holds byte `at` (without its newline).
 fn line_around(hay: &[u8], at: usize) -> Range<usize> {
     let start = memchr::memrchr(b'\n', &hay[..at]).map_or(0, |p| p + 1);
@@ -390,10 +487,12 @@ fn line_around(hay: &[u8], at: usize) -> Range<usize> {
 /// `sha256:` and the hex digest of `token`.
 pub fn fingerprint(token: &[u8]) -> String {
     let digest = Sha256::digest(token);
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(7 + 64);
     s.push_str("sha256:");
     for b in digest {
-        s.push_str(&format!("{b:02x}"));
+        s.push(HEX[usize::from(b >> 4)] as char);
+        s.push(HEX[usize::from(b & 15)] as char);
     }
     s
 }

@@ -97,9 +97,23 @@ fn contains_word(part: &[u8]) -> bool {
 }
 
 fn contains_any(part: &[u8], words: &[&str]) -> bool {
-    words.iter().any(|w| {
-        let w = w.as_bytes();
-        part.windows(w.len()).any(|win| win.eq_ignore_ascii_case(w))
+    // Compare four bytes at once (folded to lower case by setting bit 5, which maps only
+    // letters onto letters) and check the whole word only when they agree: this runs for
+    // every candidate token, so it must be cheap.
+    let fold = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) | 0x2020_2020;
+    let at = |i: usize, w: &[u8]| {
+        part.len() - i >= w.len() && part[i..i + w.len()].eq_ignore_ascii_case(w)
+    };
+    (0..part.len()).any(|i| {
+        let key = (part.len() - i >= 4).then(|| fold(&part[i..]));
+        words.iter().any(|w| {
+            let w = w.as_bytes();
+            if w.len() >= 4 {
+                key == Some(fold(w)) && at(i, w)
+            } else {
+                at(i, w)
+            }
+        })
     })
 }
 
