@@ -2,3 +2,4 @@
 
 pub mod files;
 pub mod history;
+pub mod push;
