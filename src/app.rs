@@ -187,6 +187,8 @@ pub fn emit(findings: &Findings, out: &OutputArgs, mode: Mode) -> Result<Outcome
         verbose: out.verbose,
         color: use_color(out.color, to_terminal),
     };
+    // `colored` reads NO_COLOR itself; the decision above (where --color always wins) rules.
+    colored::control::set_override(opts.color);
     let result = match &out.output {
         Some(path) => {
             let f =
