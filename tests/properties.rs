@@ -1,0 +1,152 @@
+//! Property tests: for any bytes around a token of any kind, plain or in base64, the token is
+//! found where it stands (when the bytes around respect the boundary rule), and neither the
+//! mask filter nor the human or JSON report ever holds its secret part.
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+use base64::Engine;
+use proptest::prelude::*;
+use tokenguard::finding::Findings;
+use tokenguard::matcher::{is_placeholder_part, Matcher};
+use tokenguard::report::{self, Format, Mode, Options};
+use tokenguard::scan::{Origin, Scanner};
+
+const KINDS: &[(&str, usize)] = &[
+    ("dt0c01", 24),
+    ("dt0s01", 24),
+    ("dt0g02", 8),
+    ("dt0s02", 8),
+    ("dt0s09", 8),
+    ("dt0s16", 8),
+    ("dt0k77", 24),
+];
+
+fn upper_alnum(n: usize) -> impl Strategy<Value = String> {
+    proptest::collection::vec(
+        prop::sample::select(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".to_vec()),
+        n,
+    )
+    .prop_map(|v| String::from_utf8(v).unwrap())
+}
+
+/// A random token of a random kind, with random (non-placeholder) parts.
+fn any_token() -> impl Strategy<Value = (String, String)> {
+    prop::sample::select(KINDS).prop_flat_map(|(prefix, len)| {
+        (upper_alnum(len), upper_alnum(64))
+            .prop_filter("random, not placeholder-shaped", |(p, s)| {
+                !is_placeholder_part(p.as_bytes()) && !is_placeholder_part(s.as_bytes())
+            })
+            .prop_map(move |(p, s)| (format!("{prefix}.{p}.{s}"), s))
+    })
+}
+
+fn bytes() -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(any::<u8>(), 0..160)
+}
+
+fn fingerprint(t: &str) -> String {
+    tokenguard::matcher::fingerprint(t.as_bytes())
+}
+
+/// Scans `hay` like a file, then writes both reports; returns the findings and the reports.
+fn reports(hay: &[u8]) -> (Findings, Vec<u8>, Vec<u8>) {
+    let scanner = Scanner::new(Matcher::builtin(), Default::default());
+    let mut findings = Findings::default();
+    scanner.scan_reader(hay, &Origin::new("input.txt"), &mut findings).unwrap();
+    let mut out = Vec::new();
+    for format in [Format::Human, Format::Json] {
+        let mut buf = Vec::new();
+        let opts = Options { format, mode: Mode::Files, verbose: true, color: false };
+        report::write(&mut buf, &findings, &opts).unwrap();
+        out.push(buf);
+    }
+    let json = out.pop().unwrap();
+    (findings, out.pop().unwrap(), json)
+}
+
+fn masked(hay: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    tokenguard::app::mask_stream(&Matcher::builtin(), hay, &mut out).unwrap();
+    out
+}
+
+fn contains(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+fn boundary(before: &[u8], after: &[u8]) -> bool {
+    before.last().is_none_or(|b| !b.is_ascii_alphanumeric())
+        && after.first().is_none_or(|b| !b.is_ascii_alphanumeric())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_plain_token_is_found_where_it_stands_and_never_shown(
+        (token, secret) in any_token(), before in bytes(), after in bytes()
+    ) {
+        let mut hay = before.clone();
+        hay.extend_from_slice(token.as_bytes());
+        hay.extend_from_slice(&after);
+        let found = Matcher::builtin().find(&hay);
+        let mine: Vec<_> = found.iter().filter(|m| m.fingerprint == fingerprint(&token)).collect();
+        if boundary(&before, &after) {
+            prop_assert_eq!(mine.len(), 1, "not found once: {:?}", found);
+            prop_assert_eq!(mine[0].span.clone(), before.len()..before.len() + token.len());
+            prop_assert_eq!(mine[0].secret.clone(), hay.len() - after.len() - 64..hay.len() - after.len());
+        }
+        for m in &mine {
+            prop_assert_eq!(m.span.clone(), before.len()..before.len() + token.len());
+        }
+        // The mask filter: same length, secret gone when found, other bytes untouched.
+        let out = masked(&hay);
+        prop_assert_eq!(out.len(), hay.len());
+        if !mine.is_empty() {
+            prop_assert!(!contains(&out, &secret));
+            prop_assert_eq!(&out[..before.len() + token.len() - 64], &hay[..before.len() + token.len() - 64]);
+            prop_assert_eq!(&out[hay.len() - after.len()..], &after[..]);
+        }
+        // The reports never show the secret, found or not.
+        let (findings, human, json) = reports(&hay);
+        prop_assert_eq!(findings.findings.len(), found.len());
+        prop_assert!(!contains(&human, &secret));
+        prop_assert!(!contains(&json, &secret));
+    }
+
+    #[test]
+    fn a_base64_token_is_found_and_masked_in_every_form(
+        (token, secret) in any_token(), before in bytes(), after in bytes(), url_safe in any::<bool>()
+    ) {
+        prop_assume!(boundary(&before, &after));
+        let mut plain = before.clone();
+        plain.extend_from_slice(token.as_bytes());
+        plain.extend_from_slice(&after);
+        let enc = if url_safe { URL_SAFE.encode(&plain) } else { STANDARD.encode(&plain) };
+        let hay = format!("data:\n  apiToken: {enc}\n").into_bytes();
+        let found = Matcher::builtin().find(&hay);
+        prop_assert!(found.iter().any(|m| m.fingerprint == fingerprint(&token)), "{:?}", found);
+        let out = masked(&hay);
+        prop_assert_eq!(out.len(), hay.len());
+        prop_assert!(!contains(&out, &secret));
+        // What is left of the encoded text no longer decodes to the secret.
+        let text = String::from_utf8(out).unwrap();
+        let left = text.trim_end().rsplit(' ').next().unwrap().replace('*', "A");
+        let decoded = if url_safe { URL_SAFE.decode(&left) } else { STANDARD.decode(&left) };
+        if let Ok(d) = decoded {
+            prop_assert!(!contains(&d, &secret[..20]));
+        }
+        let (_, human, json) = reports(&hay);
+        prop_assert!(!contains(&human, &secret) && !contains(&json, &secret));
+        prop_assert!(!contains(&human, &enc) && !contains(&json, &enc));
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic_and_masking_keeps_length(hay in proptest::collection::vec(any::<u8>(), 0..2000)) {
+        let found = Matcher::builtin().find(&hay);
+        for m in &found {
+            prop_assert!(m.span.start <= m.secret.start && m.secret.end <= m.span.end.max(m.secret.end));
+            prop_assert!(m.span.end <= hay.len());
+        }
+        prop_assert_eq!(masked(&hay).len(), hay.len());
+    }
+}
