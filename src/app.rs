@@ -141,7 +141,10 @@ fn baseline(args: BaselineArgs) -> Result<Outcome> {
 }
 
 fn scan(args: ScanArgs) -> Result<Outcome> {
-    if args.staged || args.history || args.pre_push || args.pre_receive {
+    if args.history {
+        return scan_history(&args);
+    }
+    if args.staged || args.pre_push || args.pre_receive {
         return Err(Error::Invalid("this scan mode is not available yet".into()));
     }
     if args.targets.is_empty() {
@@ -176,6 +179,42 @@ fn scan(args: ScanArgs) -> Result<Outcome> {
     } else {
         Err(Error::Incomplete(errors.len()))
     }
+}
+
+/// `scan --history [RANGE...]`: the tokens each commit introduced, in every commit reachable
+/// from any ref, or in the ranges given (git's syntax).
+fn scan_history(args: &ScanArgs) -> Result<Outcome> {
+    use crate::source::history;
+    let repo = history::open(args.repo.as_deref())?;
+    if repo.is_shallow() {
+        eprintln!(
+            "tokenguard: note: this is a shallow clone; commits before its oldest fetched \
+             commits are not scanned (`git fetch --unshallow` to scan them)"
+        );
+    }
+    let scanner = scanner_for(&args.config, repo.workdir())?;
+    let revs = if args.targets.is_empty() {
+        history::all_refs(&repo)?
+    } else {
+        history::parse_revisions(&repo, &args.targets)?
+    };
+    let progress = (!args.output.quiet && io::stderr().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::with_draw_target(
+            None,
+            indicatif::ProgressDrawTarget::stderr_with_hz(10),
+        );
+        bar.set_message("0 findings");
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} scanning history {bar:30} {pos}/{len} commits, {per_sec}, {msg} [{elapsed}]",
+            )
+            .expect("valid template"),
+        );
+        bar
+    });
+    let opts = history::HistoryOptions { all_occurrences: args.all_occurrences, progress };
+    let findings = history::scan_commits(&repo, &revs.include, &revs.exclude, &scanner, &opts)?;
+    emit(&findings, &args.output, Mode::History)
 }
 
 /// Writes the report where the options say, and tells whether anything blocks.

@@ -33,12 +33,21 @@ pub fn write(out: &mut dyn Write, f: &Findings, opts: &Options) -> std::io::Resu
             why
         )?;
     }
+    // A history report is grouped by commit: a heading when the commit changes.
+    let grouped = opts.mode == Mode::History;
+    let mut last: Option<&str> = None;
     for finding in &f.findings {
-        block(out, finding, paint)?;
+        if grouped {
+            heading(out, finding, &mut last, paint)?;
+        }
+        block(out, finding, paint, grouped)?;
     }
     if opts.verbose {
         for finding in &f.allowed {
-            block(out, finding, paint)?;
+            if grouped {
+                heading(out, finding, &mut last, paint)?;
+            }
+            block(out, finding, paint, grouped)?;
             let why = finding.allowed_by.as_deref().unwrap_or_default();
             writeln!(out, "    allowed by:  {}", for_terminal(why))?;
         }
@@ -46,7 +55,25 @@ pub fn write(out: &mut dyn Write, f: &Findings, opts: &Options) -> std::io::Resu
     summary(out, f, opts, paint)
 }
 
-fn block(out: &mut dyn Write, f: &Finding, paint: &Painter) -> std::io::Result<()> {
+/// `commit <id> <subject>` and its author, when `f` belongs to another commit than the last.
+fn heading<'a>(
+    out: &mut dyn Write,
+    f: &'a Finding,
+    last: &mut Option<&'a str>,
+    paint: &Painter,
+) -> std::io::Result<()> {
+    let Some(c) = &f.commit else { return Ok(()) };
+    if *last == Some(c.commit.as_str()) {
+        return Ok(());
+    }
+    *last = Some(c.commit.as_str());
+    let id = format!("commit {}", &c.commit[..c.commit.len().min(12)]);
+    writeln!(out, "{} {}", paint.paint(&id, |s| s.yellow()), for_terminal(&c.subject))?;
+    writeln!(out, "  author: {}, {}", for_terminal(&c.author), c.date)?;
+    writeln!(out)
+}
+
+fn block(out: &mut dyn Write, f: &Finding, paint: &Painter, grouped: bool) -> std::io::Result<()> {
     let place = match f.offset {
         Some(off) => format!("{} (binary, byte offset {off})", for_terminal(&f.file)),
         None => format!("{}:{}:{}", for_terminal(&f.file), f.line, f.column),
@@ -65,7 +92,7 @@ fn block(out: &mut dyn Write, f: &Finding, paint: &Painter) -> std::io::Result<(
     };
     writeln!(out, "    token:       {}{}", for_terminal(&f.masked), enc)?;
     writeln!(out, "    fingerprint: {}", f.fingerprint)?;
-    if let Some(c) = &f.commit {
+    if let Some(c) = f.commit.as_ref().filter(|_| !grouped) {
         writeln!(
             out,
             "    commit:      {} {}",
