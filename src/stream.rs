@@ -145,8 +145,7 @@ impl LineCounter {
         let from = (self.counted_to - base) as usize;
         let upto = (to - base) as usize;
         let part = &window[from..upto];
-        // A plain count, which the compiler vectorises: faster than visiting each newline.
-        let newlines = part.iter().filter(|&&b| b == b'\n').count() as u64;
+        let newlines = count_newlines(part);
         if newlines > 0 {
             self.line += newlines;
             let last = memchr::memrchr(b'\n', part).expect("counted one");
@@ -154,6 +153,15 @@ impl LineCounter {
         }
         self.counted_to = to;
     }
+}
+
+/// Newlines in `bytes`, counted in blocks of 255 with byte-wide counters, which the compiler
+/// turns into SIMD compares and adds (several times faster than visiting each newline).
+fn count_newlines(bytes: &[u8]) -> u64 {
+    bytes
+        .chunks(255)
+        .map(|block| u64::from(block.iter().fold(0u8, |n, &b| n + u8::from(b == b'\n'))))
+        .sum()
 }
 
 #[cfg(test)]
@@ -181,6 +189,12 @@ mod tests {
             joined.extend(part);
         }
         assert_eq!(joined, input);
+    }
+
+    #[test]
+    fn counts_newlines_in_long_input() {
+        let text: Vec<u8> = (0..10_000u32).map(|i| if i % 7 == 0 { b'\n' } else { b'x' }).collect();
+        assert_eq!(count_newlines(&text), text.iter().filter(|&&b| b == b'\n').count() as u64);
     }
 
     #[test]

@@ -100,21 +100,30 @@ fn contains_any(part: &[u8], words: &[&str]) -> bool {
     // Compare four bytes at once (folded to lower case by setting bit 5, which maps only
     // letters onto letters) and check the whole word only when they agree: this runs for
     // every candidate token, so it must be cheap.
-    let fold = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) | 0x2020_2020;
+    const MAX: usize = 16;
+    let mut heads = [u32::MAX; MAX];
+    let mut long = 0;
+    for w in words.iter().filter(|w| w.len() >= 4).take(MAX) {
+        heads[long] = fold(w.as_bytes());
+        long += 1;
+    }
     let at = |i: usize, w: &[u8]| {
         part.len() - i >= w.len() && part[i..i + w.len()].eq_ignore_ascii_case(w)
     };
-    (0..part.len()).any(|i| {
-        let key = (part.len() - i >= 4).then(|| fold(&part[i..]));
-        words.iter().any(|w| {
-            let w = w.as_bytes();
-            if w.len() >= 4 {
-                key == Some(fold(w)) && at(i, w)
-            } else {
-                at(i, w)
-            }
-        })
+    if words.iter().filter(|w| w.len() < 4).any(|w| (0..part.len()).any(|i| at(i, w.as_bytes()))) {
+        return true;
+    }
+    (0..part.len().saturating_sub(3)).any(|i| {
+        let key = fold(&part[i..]);
+        heads.contains(&key)
+            && words
+                .iter()
+                .any(|w| w.len() >= 4 && fold(w.as_bytes()) == key && at(i, w.as_bytes()))
     })
+}
+
+fn fold(b: &[u8]) -> u32 {
+    u32::from_le_bytes([b[0], b[1], b[2], b[3]]) | 0x2020_2020
 }
 
 #[cfg(test)]

@@ -1,0 +1,60 @@
+//! Opening the repository the way git hands it to a hook: `GIT_DIR`, `GIT_WORK_TREE` and
+//! `GIT_INDEX_FILE` from the environment (libgit2's "open from env"), or a folder given with
+//! `-C`, which is opened on its own (the `GIT_*` variables then do not apply).
+
+use std::path::{Path, PathBuf};
+
+use git2::{ErrorCode, Repository, RepositoryOpenFlags};
+
+use crate::{Error, Result};
+
+/// Opens the repository of `dir`, or the one git would use here when `dir` is `None`.
+pub fn open(dir: Option<&Path>) -> Result<Repository> {
+    let result = match dir {
+        Some(d) => {
+            if std::fs::metadata(d).is_err() {
+                return Err(Error::NoSuchPath(d.to_path_buf()));
+            }
+            Repository::open_ext(d, RepositoryOpenFlags::empty(), std::iter::empty::<&str>())
+        }
+        None => Repository::open_from_env(),
+    };
+    result.map_err(|e| {
+        let place = dir.map(Path::to_path_buf).unwrap_or_else(current_dir);
+        if e.code() == ErrorCode::NotFound {
+            Error::NotARepository(place)
+        } else {
+            Error::Git {
+                context: format!("cannot open the repository at {}", place.display()),
+                source: e,
+            }
+        }
+    })
+}
+
+/// The index file that the next commit is built from: `GIT_INDEX_FILE` when the repository
+/// was opened from the environment (`dir` is `None`) and git set it (a temporary index for
+/// `git commit -a`, `git commit PATH`, `--only`, `--include`), else the repository's own.
+/// A relative path is relative to the current folder (git runs hooks at the work tree root),
+/// as libgit2 reads it.
+pub fn index_path(repo: &Repository, dir: Option<&Path>) -> PathBuf {
+    let from_env = match dir {
+        None => std::env::var_os("GIT_INDEX_FILE").filter(|v| !v.is_empty()).map(PathBuf::from),
+        Some(_) => None,
+    };
+    from_env.unwrap_or_else(|| repo.path().join("index"))
+}
+
+/// The work tree root, or an error for a bare repository.
+pub fn work_tree(repo: &Repository) -> Result<&Path> {
+    repo.workdir().ok_or_else(|| {
+        Error::Invalid(format!(
+            "the repository at {} has no work tree (bare repository)",
+            repo.path().display()
+        ))
+    })
+}
+
+fn current_dir() -> PathBuf {
+    std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))
+}

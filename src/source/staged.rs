@@ -1,0 +1,649 @@
+//! The staged diff: what the next commit adds. The diff goes from HEAD's tree (the empty tree
+//! on an unborn branch) to the index that git hands the hook (`GIT_INDEX_FILE`), with rename
+//! and copy detection, and only its added lines are scanned, each with its line number in the
+//! new file. Binary blobs are scanned as bytes against their old version; symlinks by their
+//! link text; submodule pointers are skipped. When the commit concludes a merge (`MERGE_HEAD`),
+//! a token counts only if it is new relative to every parent, so that a token that a merged
+//! branch already holds does not block the merge.
+
+mod index;
+
+use std::collections::HashSet;
+use std::path::{Component, Path, PathBuf};
+
+use git2::{
+    Delta, DiffFindOptions, DiffOptions, FileMode, Index, IndexEntry, IndexTime, ObjectType, Oid,
+    Patch, Repository, Tree,
+};
+
+use self::index::{CacheTree, IndexFile};
+use crate::finding::{Finding, Findings};
+use crate::scan::{AddedLines, Origin, Scanner};
+use crate::{Error, Result};
+
+/// Scans what the next commit adds. With `files` (paths as given, relative to the current
+/// folder), only those files: the added lines of their staged diff when they have one, else
+/// their whole content in the work tree (so that `pre-commit run --all-files` checks them).
+/// `index_file` is the index the commit is built from ([`super::repo::index_path`]).
+/// `scanner` is called only when there is something to scan (a commit that changes nothing
+/// costs no rule compilation).
+pub fn scan(
+    repo: &Repository,
+    index_file: &Path,
+    files: &[PathBuf],
+    scanner: impl FnOnce() -> Result<Scanner>,
+) -> Result<Findings> {
+    let root = super::repo::work_tree(repo)?.to_path_buf();
+    let wanted = match files.is_empty() {
+        true => None,
+        false => Some(relative_paths(&root, files)?),
+    };
+    let map = map_index(index_file)?;
+    let index = parse_index(index_file, map.as_deref())?;
+    let head = head_tree(repo)?;
+    let changes = Changes::between(repo, head.as_ref(), &index)?;
+    let mut parents = Vec::new();
+    for parent in merge_parents(repo)? {
+        let tree = repo
+            .find_commit(parent)
+            .and_then(|c| c.tree())
+            .map_err(Error::git(format!("cannot read the merged commit {parent}")))?;
+        let changes = Changes::between(repo, Some(&tree), &index)?;
+        parents.push((tree, changes));
+    }
+    if changes.paths.is_empty() && wanted.is_none() {
+        return Ok(Findings::default());
+    }
+    let scanner = scanner()?;
+    let mut staged = changes.findings(repo, &scanner, head.as_ref(), wanted.as_ref())?;
+    for (tree, changes) in &parents {
+        let other = changes.findings(repo, &scanner, Some(tree), wanted.as_ref())?;
+        staged.keep_new_in(&other);
+    }
+    let mut findings = staged.findings;
+    if let Some(wanted) = wanted {
+        let mut rest: Vec<&Vec<u8>> =
+            wanted.iter().filter(|p| !staged.paths.contains(*p)).collect();
+        rest.sort();
+        for rel in rest {
+            scan_work_tree_file(&scanner, &root, rel, &mut findings)?;
+        }
+    }
+    sort(&mut findings);
+    Ok(findings)
+}
+
+/// The bytes of the index file, mapped (as git does: a large index is read in a moment).
+/// `None` when there is no index yet (nothing staged).
+fn map_index(path: &Path) -> Result<Option<memmap2::Mmap>> {
+    let read_err = |source| Error::Read { path: path.into(), source };
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(read_err(e)),
+    };
+    // SAFETY: the map is read-only and lives for this scan only. Git does not rewrite an index
+    // in place (it writes `index.lock` and renames it), and a hook's `GIT_INDEX_FILE` is held
+    // by the waiting git command, so the mapped bytes do not change under us.
+    unsafe { memmap2::Mmap::map(&file) }.map(Some).map_err(read_err)
+}
+
+fn parse_index<'a>(path: &Path, data: Option<&'a [u8]>) -> Result<IndexFile<'a>> {
+    let Some(data) = data else { return Ok(IndexFile::default()) };
+    IndexFile::parse(data).map_err(|e| Error::Read {
+        path: path.into(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+    })
+}
+
+/// The staged changes relative to one tree: every path that differs (old or new side), and
+/// an in-memory index of the new side of those paths only. libgit2 then diffs the tree
+/// against this small index, limited to these paths, with rename and copy detection.
+struct Changes {
+    paths: Vec<Vec<u8>>,
+    index: Index,
+}
+
+impl Changes {
+    /// Compares `base` (none: the empty tree) with the index, skipping every folder whose
+    /// cache-tree id equals the tree's.
+    fn between(repo: &Repository, base: Option<&Tree<'_>>, idx: &IndexFile<'_>) -> Result<Changes> {
+        let mut walk = Walk { repo, idx, paths: Vec::new(), added: Vec::new() };
+        let mut prefix = Vec::new();
+        walk.dir(base.map(|t| t.id()), &mut prefix, 0..idx.entries.len(), idx.tree.as_ref())?;
+        let mut index = Index::new().map_err(Error::git("cannot create an in-memory index"))?;
+        for (path, i) in walk.added {
+            let e = &idx.entries[i];
+            let entry = IndexEntry {
+                ctime: IndexTime::new(0, 0),
+                mtime: IndexTime::new(0, 0),
+                dev: 0,
+                ino: 0,
+                mode: e.mode,
+                uid: 0,
+                gid: 0,
+                file_size: 0,
+                id: Oid::from_bytes(idx.id(e)).expect("20 bytes"),
+                flags: 0,
+                flags_extended: 0,
+                path,
+            };
+            index.add(&entry).map_err(Error::git(format!(
+                "cannot read the staged entry {}",
+                String::from_utf8_lossy(&entry.path)
+            )))?;
+        }
+        Ok(Changes { paths: walk.paths, index })
+    }
+
+    /// Scans the added lines of these changes.
+    fn findings(
+        &self,
+        repo: &Repository,
+        scanner: &Scanner,
+        base: Option<&Tree<'_>>,
+        wanted: Option<&HashSet<Vec<u8>>>,
+    ) -> Result<DiffFindings> {
+        if self.paths.is_empty() {
+            return Ok(DiffFindings::default());
+        }
+        let mut opts = DiffOptions::new();
+        opts.context_lines(0)
+            .interhunk_lines(0)
+            .ignore_submodules(true)
+            .include_typechange(true)
+            .disable_pathspec_match(true);
+        for p in &self.paths {
+            opts.pathspec(p.as_slice());
+        }
+        let diff = repo
+            .diff_tree_to_index(base, Some(&self.index), Some(&mut opts))
+            .map_err(Error::git("cannot compare the index with HEAD"))?;
+        diff_findings(repo, scanner, diff, wanted)
+    }
+}
+
+/// Walks a tree and the index side by side (both are sorted the same way).
+struct Walk<'a> {
+    repo: &'a Repository,
+    idx: &'a IndexFile<'a>,
+    /// Every path that differs.
+    paths: Vec<Vec<u8>>,
+    /// New side: path and index entry.
+    added: Vec<(Vec<u8>, usize)>,
+}
+
+/// A tree entry or a group of index entries at one folder level.
+struct Item {
+    name: Vec<u8>,
+    dir: bool,
+    /// Tree side: id and mode. Index side: the range of entries (a folder's, or one path's
+    /// stages).
+    id: Oid,
+    mode: i32,
+    range: std::ops::Range<usize>,
+}
+
+const GITLINK: i32 = 0o160000;
+const TREE: i32 = 0o040000;
+
+impl Walk<'_> {
+    fn dir(
+        &mut self,
+        tree: Option<Oid>,
+        prefix: &mut Vec<u8>,
+        range: std::ops::Range<usize>,
+        cache: Option<&CacheTree>,
+    ) -> Result<()> {
+        if let (Some(t), Some(id)) = (tree, cache.and_then(|c| c.id)) {
+            if t.as_bytes() == id {
+                return Ok(());
+            }
+        }
+        let old = match tree {
+            Some(id) => self.tree_items(id, prefix)?,
+            None => Vec::new(),
+        };
+        let new = self.index_items(prefix.len(), range);
+        let (mut i, mut j) = (0, 0);
+        while i < old.len() || j < new.len() {
+            let ord = match (old.get(i), new.get(j)) {
+                (Some(a), Some(b)) => key_cmp(a, b),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                _ => std::cmp::Ordering::Greater,
+            };
+            let (a, b) = match ord {
+                std::cmp::Ordering::Less => (Some(&old[i]), None),
+                std::cmp::Ordering::Greater => (None, Some(&new[j])),
+                std::cmp::Ordering::Equal => (Some(&old[i]), Some(&new[j])),
+            };
+            i += usize::from(a.is_some());
+            j += usize::from(b.is_some());
+            let len = prefix.len();
+            prefix.extend_from_slice(&a.or(b).expect("one side").name);
+            if a.or(b).expect("one side").dir {
+                prefix.push(b'/');
+                let child = cache.and_then(|c| c.child(&prefix[len..prefix.len() - 1]));
+                let range = b.map_or(0..0, |b| b.range.clone());
+                self.dir(a.map(|a| a.id), prefix, range, if b.is_some() { child } else { None })?;
+            } else {
+                self.file(a, b, prefix);
+            }
+            prefix.truncate(len);
+        }
+        Ok(())
+    }
+
+    /// One path that is a file (blob, symlink or submodule) on at least one side.
+    fn file(&mut self, old: Option<&Item>, new: Option<&Item>, path: &[u8]) {
+        let old = old.filter(|o| o.mode != GITLINK);
+        // The entry that goes into the commit (stage 0, not intent-to-add), if any.
+        let new = new.and_then(|n| n.range.clone().find(|&k| self.idx.entries[k].staged()));
+        let new = new.filter(|&k| self.idx.entries[k].mode as i32 != GITLINK);
+        match (old, new) {
+            (None, None) => {}
+            (Some(o), Some(k)) if o.id.as_bytes() == self.idx.id(&self.idx.entries[k]) => {}
+            (_, new) => {
+                self.paths.push(path.to_vec());
+                if let Some(k) = new {
+                    self.added.push((path.to_vec(), k));
+                }
+            }
+        }
+    }
+
+    fn tree_items(&self, id: Oid, prefix: &[u8]) -> Result<Vec<Item>> {
+        let tree = self.repo.find_tree(id).map_err(Error::git(format!(
+            "cannot read the tree {id} of {}",
+            if prefix.is_empty() {
+                "the root folder".into()
+            } else {
+                String::from_utf8_lossy(prefix)
+            }
+        )))?;
+        let mut items: Vec<Item> = tree
+            .iter()
+            .map(|e| Item {
+                name: e.name_bytes().to_vec(),
+                dir: e.filemode() == TREE,
+                id: e.id(),
+                mode: e.filemode(),
+                range: 0..0,
+            })
+            .collect();
+        items.sort_by(key_cmp);
+        Ok(items)
+    }
+
+    /// The entries of `range` at this level: files (all stages of one path) and folders.
+    fn index_items(&self, skip: usize, range: std::ops::Range<usize>) -> Vec<Item> {
+        let entries = &self.idx.entries;
+        let mut items = Vec::new();
+        let mut k = range.start;
+        while k < range.end {
+            let path = self.idx.path(&entries[k]);
+            let rest = &path[skip.min(path.len())..];
+            let (name, dir, end) = match memchr::memchr(b'/', rest) {
+                Some(slash) => {
+                    let folder = &path[..skip + slash + 1];
+                    let n = entries[k..range.end]
+                        .partition_point(|e| self.idx.path(e).starts_with(folder));
+                    (&rest[..slash], true, k + n)
+                }
+                None => {
+                    let n = entries[k..range.end].partition_point(|e| self.idx.path(e) == path);
+                    (rest, false, k + n)
+                }
+            };
+            items.push(Item {
+                name: name.to_vec(),
+                dir,
+                id: Oid::zero(),
+                mode: 0,
+                range: k..end.max(k + 1),
+            });
+            k = end.max(k + 1);
+        }
+        items
+    }
+}
+
+/// Git's tree order: a folder sorts as if its name ended with `/`.
+fn key_cmp(a: &Item, b: &Item) -> std::cmp::Ordering {
+    let ka = a.name.iter().chain(a.dir.then_some(&b'/'));
+    let kb = b.name.iter().chain(b.dir.then_some(&b'/'));
+    ka.cmp(kb)
+}
+
+/// Findings of one diff, and the new paths that the diff touched.
+#[derive(Default)]
+struct DiffFindings {
+    findings: Findings,
+    paths: HashSet<Vec<u8>>,
+}
+
+impl DiffFindings {
+    /// Keeps only the findings (file and token) that `other` holds as well.
+    fn keep_new_in(&mut self, other: &DiffFindings) {
+        let seen: HashSet<(&str, &str)> = other
+            .findings
+            .findings
+            .iter()
+            .chain(&other.findings.allowed)
+            .map(|f| (f.file.as_str(), f.fingerprint.as_str()))
+            .collect();
+        let keep = |f: &Finding| seen.contains(&(f.file.as_str(), f.fingerprint.as_str()));
+        self.findings.findings.retain(keep);
+        self.findings.allowed.retain(keep);
+    }
+}
+
+fn diff_findings(
+    repo: &Repository,
+    scanner: &Scanner,
+    mut diff: git2::Diff<'_>,
+    wanted: Option<&HashSet<Vec<u8>>>,
+) -> Result<DiffFindings> {
+    diff.find_similar(Some(DiffFindOptions::new().renames(true).copies(true)))
+        .map_err(Error::git("cannot detect renamed files"))?;
+    let mut out = DiffFindings::default();
+    for i in 0..diff.deltas().len() {
+        let delta = diff.get_delta(i).expect("index in range");
+        if !matches!(
+            delta.status(),
+            Delta::Added | Delta::Modified | Delta::Renamed | Delta::Copied | Delta::Typechange
+        ) {
+            continue;
+        }
+        let new = delta.new_file();
+        let Some(path) = new.path_bytes() else { continue };
+        if new.mode() == FileMode::Commit {
+            continue;
+        }
+        if wanted.is_some_and(|w| !w.contains(path)) {
+            continue;
+        }
+        out.paths.insert(path.to_vec());
+        let origin = Origin::new(String::from_utf8_lossy(path));
+        let old = delta.old_file();
+        let old_id = (old.exists() && old.mode() != FileMode::Commit).then(|| old.id());
+        scan_change(repo, scanner, old_id, new.id(), &origin, &mut out.findings)?;
+    }
+    Ok(out)
+}
+
+/// Scans what one staged file adds over its old version (`None`: a new file). The blobs are
+/// compared as plain bytes (no attributes, no filters): libgit2's attribute lookup would
+/// load the whole index of the repository again. Content with a NUL byte in its first 8000
+/// bytes is binary, as for git.
+fn scan_change(
+    repo: &Repository,
+    scanner: &Scanner,
+    old: Option<Oid>,
+    new: Oid,
+    origin: &Origin,
+    out: &mut Findings,
+) -> Result<()> {
+    let load = |id: Oid| {
+        repo.find_blob(id)
+            .map_err(Error::git(format!("cannot read the blob {id} of {}", origin.file)))
+    };
+    let new = load(new)?;
+    let old = old.map(load).transpose()?;
+    let (new, old) = (new.content(), old.as_ref().map(|b| b.content()));
+    if is_binary(new) || old.is_some_and(is_binary) {
+        scanner.scan_binary(new, old, origin, out);
+        return Ok(());
+    }
+    let Some(old) = old else {
+        // A new file: every line is added.
+        return scanner
+            .scan_reader(new, origin, out)
+            .map_err(|source| Error::Read { path: origin.file.clone().into(), source });
+    };
+    let mut opts = DiffOptions::new();
+    opts.context_lines(0).interhunk_lines(0);
+    let patch = Patch::from_buffers(old, None, new, None, Some(&mut opts))
+        .map_err(Error::git(format!("cannot compare the staged {}", origin.file)))?;
+    let mut added = AddedLines::default();
+    for h in 0..patch.num_hunks() {
+        let lines = patch.num_lines_in_hunk(h).map_err(Error::git("cannot read a hunk"))?;
+        for l in 0..lines {
+            let line = patch.line_in_hunk(h, l).map_err(Error::git("cannot read a line"))?;
+            if line.origin() == '+' {
+                let number = line.new_lineno().map_or(0, u64::from);
+                added.push(number, strip_eol(line.content()));
+            }
+        }
+    }
+    scanner.scan_added(&added, origin, out);
+    Ok(())
+}
+
+/// git's test: a NUL byte in the first 8000 bytes.
+fn is_binary(content: &[u8]) -> bool {
+    memchr::memchr(0, &content[..content.len().min(8000)]).is_some()
+}
+
+/// A line's content without its line end (`\n` or `\r\n`).
+fn strip_eol(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// HEAD's tree, or `None` on an unborn branch.
+fn head_tree(repo: &Repository) -> Result<Option<Tree<'_>>> {
+    match repo.head() {
+        Ok(head) => {
+            let tree =
+                head.peel(ObjectType::Tree).map_err(Error::git("cannot read the tree of HEAD"))?;
+            Ok(Some(tree.into_tree().expect("peeled to a tree")))
+        }
+        Err(e) if matches!(e.code(), git2::ErrorCode::UnbornBranch | git2::ErrorCode::NotFound) => {
+            Ok(None)
+        }
+        Err(e) => Err(Error::Git { context: "cannot read HEAD".into(), source: e }),
+    }
+}
+
+/// The commits being merged (`MERGE_HEAD`), when the commit concludes a merge.
+fn merge_parents(repo: &Repository) -> Result<Vec<Oid>> {
+    let path = repo.path().join("MERGE_HEAD");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => return Err(Error::Read { path, source }),
+    };
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            Oid::from_str(l).map_err(|_| Error::Invalid(format!("malformed {}", path.display())))
+        })
+        .collect()
+}
+
+/// Paths given on the command line, as paths relative to the work tree root (git's bytes).
+fn relative_paths(root: &Path, files: &[PathBuf]) -> Result<HashSet<Vec<u8>>> {
+    use std::os::unix::ffi::OsStrExt;
+    let root = root.canonicalize().map_err(|source| Error::Read { path: root.into(), source })?;
+    let cwd = std::env::current_dir()
+        .map_err(|source| Error::Read { path: PathBuf::from("."), source })?;
+    let mut out = HashSet::new();
+    for f in files {
+        let abs = normalize(&cwd.join(f));
+        // Resolve symlinks in the folders, not in the file itself (it may be a symlink).
+        let abs = match (abs.parent(), abs.file_name()) {
+            (Some(dir), Some(name)) => dir.canonicalize().map(|d| d.join(name)).unwrap_or(abs),
+            _ => abs,
+        };
+        let rel = abs.strip_prefix(&root).map_err(|_| {
+            Error::Invalid(format!("{} is outside the work tree {}", f.display(), root.display()))
+        })?;
+        out.insert(rel.as_os_str().as_bytes().to_vec());
+    }
+    Ok(out)
+}
+
+/// Removes `.` and `..` components without touching the file system.
+fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// A file named on the command line without a staged change: its whole work tree content
+/// (a symlink: its link text). A missing file is reported as skipped; an unreadable one is an
+/// error.
+fn scan_work_tree_file(
+    scanner: &Scanner,
+    root: &Path,
+    rel: &[u8],
+    out: &mut Findings,
+) -> Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = root.join(std::ffi::OsStr::from_bytes(rel));
+    let origin = Origin::new(String::from_utf8_lossy(rel));
+    let read_err = |source| Error::Read { path: path.clone(), source };
+    let meta = match std::fs::symlink_metadata(&path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            out.skipped.push((origin.file, "not in the work tree".into()));
+            return Ok(());
+        }
+        Err(e) => return Err(read_err(e)),
+    };
+    if meta.file_type().is_symlink() {
+        let target = std::fs::read_link(&path).map_err(read_err)?;
+        let mut added = AddedLines::default();
+        added.push(1, target.as_os_str().as_bytes());
+        scanner.scan_added(&added, &origin, out);
+    } else if meta.is_file() {
+        let f = std::fs::File::open(&path).map_err(read_err)?;
+        scanner.scan_reader(f, &origin, out).map_err(read_err)?;
+    } else {
+        out.skipped.push((origin.file, "not a file".into()));
+    }
+    Ok(())
+}
+
+fn sort(f: &mut Findings) {
+    let key = |a: &crate::finding::Finding| (a.file.clone(), a.line, a.column, a.offset);
+    f.findings.sort_by_key(key);
+    f.allowed.sort_by_key(key);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    fn git(dir: &Path, args: &[&str]) {
+        let out = Command::new("git")
+            .current_dir(dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_INDEX_FILE")
+            .env_remove("GIT_WORK_TREE")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    fn write(dir: &Path, rel: &str, content: &str) {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    }
+
+    /// The paths libgit2's full tree-to-index diff reports (content changes only).
+    fn libgit2_paths(repo: &Repository, base: Option<&Tree<'_>>) -> Vec<Vec<u8>> {
+        let index = repo.index().unwrap();
+        let mut opts = DiffOptions::new();
+        opts.ignore_submodules(true);
+        let diff = repo.diff_tree_to_index(base, Some(&index), Some(&mut opts)).unwrap();
+        let mut out: Vec<Vec<u8>> = diff
+            .deltas()
+            .filter(|d| d.old_file().id() != d.new_file().id())
+            .flat_map(|d| [d.old_file(), d.new_file()])
+            .filter(|f| f.exists())
+            .filter_map(|f| f.path_bytes().map(<[u8]>::to_vec))
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    fn walk_paths(repo: &Repository, base: Option<&Tree<'_>>) -> Vec<Vec<u8>> {
+        let data = std::fs::read(repo.path().join("index")).unwrap();
+        let idx = IndexFile::parse(&data).unwrap();
+        let mut paths = Changes::between(repo, base, &idx).unwrap().paths;
+        paths.sort();
+        paths.dedup();
+        paths
+    }
+
+    /// The cache-tree walk finds exactly the paths that libgit2's full diff finds, with the
+    /// cache-tree valid (after `git write-tree`), partly invalidated (after `git add`), and
+    /// for typechanges between files and folders and names that sort around `/`.
+    #[test]
+    fn walk_agrees_with_the_full_diff() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        git(d, &["init", "-q", "-b", "main"]);
+        for name in ["a/x", "a/y/z", "a-b", "a.c", "b/deep/er/f", "b/g", "c", "d/e", "t"] {
+            write(d, name, name);
+        }
+        git(d, &["add", "-A"]);
+        git(d, &["commit", "-q", "-m", "base"]);
+        let steps: &[&dyn Fn()] = &[
+            &|| write(d, "a/y/z", "changed"),
+            &|| write(d, "a/y/new", "new"),
+            &|| std::fs::remove_file(d.join("b/g")).unwrap(),
+            &|| {
+                std::fs::remove_file(d.join("c")).unwrap();
+                write(d, "c/now-a-folder", "x");
+            },
+            &|| {
+                std::fs::remove_dir_all(d.join("d")).unwrap();
+                write(d, "d", "now a file");
+            },
+            &|| write(d, "a0", "sorts after a/"),
+            &|| std::fs::rename(d.join("b/deep/er/f"), d.join("b/deep/f2")).unwrap(),
+        ];
+        let check = |i: usize| {
+            // Opened afresh each time: libgit2 keeps the index it loaded.
+            let repo = Repository::open(d).unwrap();
+            let head = repo.head().unwrap().peel_to_tree().unwrap();
+            assert_eq!(walk_paths(&repo, Some(&head)), libgit2_paths(&repo, Some(&head)), "{i}");
+            assert_eq!(walk_paths(&repo, None), libgit2_paths(&repo, None), "{i}");
+        };
+        for (i, step) in steps.iter().enumerate() {
+            step();
+            git(d, &["add", "-A"]);
+            check(i);
+            git(d, &["write-tree"]);
+            check(i);
+        }
+        // A valid cache-tree equal to HEAD: nothing changed.
+        git(d, &["reset", "-q", "--hard"]);
+        git(d, &["write-tree"]);
+        let repo = Repository::open(d).unwrap();
+        let head = repo.head().unwrap().peel_to_tree().unwrap();
+        assert!(walk_paths(&repo, Some(&head)).is_empty());
+    }
+}
