@@ -144,7 +144,10 @@ fn scan(args: ScanArgs) -> Result<Outcome> {
     if args.history {
         return scan_history(&args);
     }
-    if args.staged || args.pre_push || args.pre_receive {
+    if args.staged {
+        return scan_staged(&args);
+    }
+    if args.pre_push || args.pre_receive {
         return Err(Error::Invalid("this scan mode is not available yet".into()));
     }
     if args.targets.is_empty() {
@@ -215,6 +218,18 @@ fn scan_history(args: &ScanArgs) -> Result<Outcome> {
     let opts = history::HistoryOptions { all_occurrences: args.all_occurrences, progress };
     let findings = history::scan_commits(&repo, &revs.include, &revs.exclude, &scanner, &opts)?;
     emit(&findings, &args.output, Mode::History)
+}
+
+/// `scan --staged [FILE...]`: what the next commit adds (the pre-commit hook's scan).
+fn scan_staged(args: &ScanArgs) -> Result<Outcome> {
+    let repo = crate::source::repo::open(args.repo.as_deref())?;
+    let index = crate::source::repo::index_path(&repo, args.repo.as_deref());
+    let root = crate::source::repo::work_tree(&repo)?;
+    let files: Vec<PathBuf> = args.targets.iter().map(PathBuf::from).collect();
+    let findings = crate::source::staged::scan(&repo, &index, &files, || {
+        scanner_for(&args.config, Some(root))
+    })?;
+    emit(&findings, &args.output, Mode::Staged)
 }
 
 /// Writes the report where the options say, and tells whether anything blocks.

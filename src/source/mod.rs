@@ -3,3 +3,5 @@
 pub mod files;
 pub mod history;
 pub mod push;
+pub mod repo;
+pub mod staged;
