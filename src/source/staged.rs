@@ -34,6 +34,9 @@ pub fn scan(
     scanner: impl FnOnce() -> Result<Scanner>,
 ) -> Result<Findings> {
     let root = super::repo::work_tree(repo)?.to_path_buf();
+    // Git does not re-hash objects it reads (only fsck does); libgit2 does by default, which
+    // costs more than the scan itself for large blobs (SHA-1 with collision detection).
+    git2::opts::strict_hash_verification(false);
     let wanted = match files.is_empty() {
         true => None,
         false => Some(relative_paths(&root, files)?),
@@ -390,20 +393,31 @@ fn scan_change(
     };
     let new = load(new)?;
     let old = old.map(load).transpose()?;
-    let (new, old) = (new.content(), old.as_ref().map(|b| b.content()));
-    if is_binary(new) || old.is_some_and(is_binary) {
-        scanner.scan_binary(new, old, origin, out);
+    let (new_bytes, old_bytes) = (new.content(), old.as_ref().map(|b| b.content()));
+    if is_binary(new_bytes) || old_bytes.is_some_and(is_binary) {
+        scanner.scan_binary(new_bytes, old_bytes, origin, out);
         return Ok(());
     }
     let Some(old) = old else {
-        // A new file: every line is added.
-        return scanner
-            .scan_reader(new, origin, out)
-            .map_err(|source| Error::Read { path: origin.file.clone().into(), source });
+        // A new file: every line is added. A large one is streamed in windows; a small one
+        // is scanned at once (a window's buffer would cost more than the scan).
+        if new_bytes.len() > crate::stream::WINDOW {
+            return scanner
+                .scan_reader(new_bytes, origin, out)
+                .map_err(|source| Error::Read { path: origin.file.clone().into(), source });
+        }
+        let mut added = AddedLines::default();
+        for (n, line) in new_bytes.split_inclusive(|&b| b == b'\n').enumerate() {
+            added.push(n as u64 + 1, strip_eol(line));
+        }
+        scanner.scan_added(&added, origin, out);
+        return Ok(());
     };
     let mut opts = DiffOptions::new();
     opts.context_lines(0).interhunk_lines(0);
-    let patch = Patch::from_buffers(old, None, new, None, Some(&mut opts))
+    // From the blobs (their ids are known; from buffers, libgit2 would hash both) and without
+    // paths (no attribute lookup, which would load the repository's whole index).
+    let patch = Patch::from_blobs(&old, None, &new, None, Some(&mut opts))
         .map_err(Error::git(format!("cannot compare the staged {}", origin.file)))?;
     let mut added = AddedLines::default();
     for h in 0..patch.num_hunks() {
