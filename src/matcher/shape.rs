@@ -102,10 +102,8 @@ fn contains_any(part: &[u8], words: &[&str]) -> bool {
     // every candidate token, so it must be cheap.
     const MAX: usize = 16;
     let mut heads = [u32::MAX; MAX];
-    let mut long = 0;
-    for w in words.iter().filter(|w| w.len() >= 4).take(MAX) {
-        heads[long] = fold(w.as_bytes());
-        long += 1;
+    for (h, w) in heads.iter_mut().zip(words.iter().filter(|w| w.len() >= 4)) {
+        *h = fold(w.as_bytes());
     }
     let at = |i: usize, w: &[u8]| {
         part.len() - i >= w.len() && part[i..i + w.len()].eq_ignore_ascii_case(w)
