@@ -466,3 +466,15 @@ fn submodule_pointer_changes_are_skipped() {
     r.git(&["update-index", "--add", "--cacheinfo", &format!("160000,{},lib", id.trim())]);
     assert_passes(&r, &[], &t);
 }
+
+#[test]
+fn diff_attributes_do_not_hide_lines() {
+    let r = repo();
+    let t = token();
+    r.write(".gitattributes", "* -diff\n*.env binary\n");
+    r.write("a.env", "A=1\n");
+    r.commit_all("attributes");
+    r.write("a.env", format!("A=1\nB={t}\n"));
+    r.git(&["add", "a.env"]);
+    assert_blocked(&r, &[], &t, "a.env:2:3");
+}

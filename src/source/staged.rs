@@ -37,6 +37,12 @@ pub fn scan(
     // Git does not re-hash objects it reads (only fsck does); libgit2 does by default, which
     // costs more than the scan itself for large blobs (SHA-1 with collision detection).
     git2::opts::strict_hash_verification(false);
+    // libgit2 looks diff attributes up through the repository's index, loading the whole
+    // index (tens of milliseconds in a large repository) at the first patch. Diff attributes
+    // do not apply here (binary content is told by its bytes, text is forced), so give the
+    // repository object an empty in-memory index; nothing is written.
+    let mut no_index = Index::new().map_err(Error::git("cannot create an in-memory index"))?;
+    repo.set_index(&mut no_index).map_err(Error::git("cannot set up the repository"))?;
     let wanted = match files.is_empty() {
         true => None,
         false => Some(relative_paths(&root, files)?),
@@ -414,9 +420,9 @@ fn scan_change(
         return Ok(());
     };
     let mut opts = DiffOptions::new();
-    opts.context_lines(0).interhunk_lines(0);
-    // From the blobs (their ids are known; from buffers, libgit2 would hash both) and without
-    // paths (no attribute lookup, which would load the repository's whole index).
+    // Text forced: `-diff` or `binary` attributes must not hide lines from the scan.
+    opts.context_lines(0).interhunk_lines(0).force_text(true);
+    // From the blobs: their ids are known (from buffers, libgit2 would hash both).
     let patch = Patch::from_blobs(&old, None, &new, None, Some(&mut opts))
         .map_err(Error::git(format!("cannot compare the staged {}", origin.file)))?;
     let mut added = AddedLines::default();
