@@ -44,8 +44,9 @@ pub struct Allowlist {
 
 /// What the allowlist is told about a match besides the match itself.
 pub struct Context<'a> {
-    /// The file, relative to the work tree root (or as given).
-    pub path: &'a str,
+    /// The file relative to the work tree root (`Origin::rel_path`); `None` for standard
+    /// input and files outside the root.
+    pub rel_path: Option<&'a str>,
     /// The line that holds the match (may hold the secret: look, never keep).
     pub line: &'a [u8],
     /// The commit, for history scans.
@@ -134,8 +135,8 @@ impl Allowlist {
             }
         }
         if !self.paths.is_empty() {
-            if let Some(rel) = self.relative_path(ctx) {
-                if let Some((e, _)) = self.paths.iter().find(|(_, g)| g.is_match(&rel)) {
+            if let Some(rel) = ctx.rel_path {
+                if let Some((e, _)) = self.paths.iter().find(|(_, g)| g.is_match(rel)) {
                     return Some(e.reason("paths"));
                 }
             }
@@ -151,16 +152,12 @@ impl Allowlist {
         None
     }
 
-    /// The path of the finding relative to the work tree root, with `/` separators; `None`
-    /// for standard input and for files outside the root.
-    fn relative_path(&self, ctx: &Context<'_>) -> Option<String> {
-        if ctx.path == "-" || ctx.path.is_empty() {
+    /// The path relative to the work tree root, with `/` separators, of a file given on the
+    /// command line (relative to the current folder, or absolute); `None` for standard input
+    /// and files outside the root. Sources call it once per file.
+    pub fn root_relative(&self, given: &Path) -> Option<String> {
+        if given.as_os_str() == "-" || given.as_os_str().is_empty() {
             return None;
-        }
-        let given = Path::new(ctx.path);
-        // History paths are always relative to the root.
-        if ctx.commit.is_some() && given.is_relative() {
-            return Some(normalize(given));
         }
         let Some(root) = &self.root else { return Some(normalize(given)) };
         let absolute = match (&self.cwd, given.is_absolute()) {
@@ -168,13 +165,7 @@ impl Allowlist {
             (Some(cwd), false) => cwd.join(given),
             (None, false) => root.join(given),
         };
-        match resolve(&absolute) {
-            Some(real) => real.strip_prefix(root).ok().map(normalize),
-            // A path that does not exist where the current folder says (a staged file removed
-            // from the work tree, a scan run from a sub-folder) is taken relative to the root.
-            None if given.is_relative() => Some(normalize(given)),
-            None => None,
-        }
+        resolve(&absolute).and_then(|real| real.strip_prefix(root).ok().map(normalize))
     }
 }
 
@@ -217,7 +208,7 @@ mod tests {
     }
 
     fn ctx<'a>(path: &'a str, line: &'a [u8], commit: Option<&'a str>) -> Context<'a> {
-        Context { path, line, commit }
+        Context { rel_path: (path != "-").then_some(path), line, commit }
     }
 
     #[test]
@@ -264,12 +255,13 @@ mod tests {
         let mut a = Allowlist::default();
         a.add_path(globset::Glob::new("fixtures/**").unwrap().compile_matcher(), "c");
         a.set_root(root.path());
-        let inside = root.path().join("fixtures/a");
-        let outside = other.path().join("fixtures/a");
-        let inside = inside.to_string_lossy();
-        let outside = outside.to_string_lossy();
-        assert!(a.reason(&m(None, "x"), &ctx(&inside, b"", None)).is_some());
-        assert!(a.reason(&m(None, "x"), &ctx(&outside, b"", None)).is_none());
-        assert!(a.reason(&m(None, "x"), &ctx("-", b"", None)).is_none());
+        let inside = a.root_relative(&root.path().join("fixtures/a"));
+        assert_eq!(inside.as_deref(), Some("fixtures/a"));
+        assert_eq!(a.root_relative(&other.path().join("fixtures/a")), None);
+        assert_eq!(a.root_relative(Path::new("-")), None);
+        let found = Context { rel_path: inside.as_deref(), line: b"", commit: None };
+        assert!(a.reason(&m(None, "x"), &found).is_some());
+        let stdin = Context { rel_path: None, line: b"", commit: None };
+        assert!(a.reason(&m(None, "x"), &stdin).is_none());
     }
 }

@@ -141,14 +141,14 @@ fn baseline(args: BaselineArgs) -> Result<Outcome> {
 }
 
 fn scan(args: ScanArgs) -> Result<Outcome> {
-    if args.history {
-        return scan_history(&args);
-    }
     if args.staged {
         return scan_staged(&args);
     }
+    if args.history {
+        return scan_history(&args);
+    }
     if args.pre_push || args.pre_receive {
-        return Err(Error::Invalid("this scan mode is not available yet".into()));
+        return scan_push(&args);
     }
     if args.targets.is_empty() {
         return Err(Error::Invalid(
@@ -162,7 +162,7 @@ fn scan(args: ScanArgs) -> Result<Outcome> {
     let paths: Vec<PathBuf> =
         args.targets.iter().filter(|t| *t != "-").map(PathBuf::from).collect();
     if args.targets.iter().any(|t| t == "-") {
-        let origin = Origin::new("-");
+        let origin = Origin::given("-", None);
         scanner
             .scan_reader(io::stdin().lock(), &origin, &mut findings)
             .map_err(|source| Error::Read { path: "standard input".into(), source })?;
@@ -182,6 +182,18 @@ fn scan(args: ScanArgs) -> Result<Outcome> {
     } else {
         Err(Error::Incomplete(errors.len()))
     }
+}
+
+/// `scan --staged [FILE...]`: what the next commit adds (the pre-commit hook's scan).
+fn scan_staged(args: &ScanArgs) -> Result<Outcome> {
+    let repo = crate::source::repo::open(args.repo.as_deref())?;
+    let index = crate::source::repo::index_path(&repo, args.repo.as_deref());
+    let root = crate::source::repo::work_tree(&repo)?;
+    let files: Vec<PathBuf> = args.targets.iter().map(PathBuf::from).collect();
+    let findings = crate::source::staged::scan(&repo, &index, &files, || {
+        scanner_for(&args.config, Some(root))
+    })?;
+    emit(&findings, &args.output, Mode::Staged)
 }
 
 /// `scan --history [RANGE...]`: the tokens each commit introduced, in every commit reachable
@@ -220,16 +232,65 @@ fn scan_history(args: &ScanArgs) -> Result<Outcome> {
     emit(&findings, &args.output, Mode::History)
 }
 
-/// `scan --staged [FILE...]`: what the next commit adds (the pre-commit hook's scan).
-fn scan_staged(args: &ScanArgs) -> Result<Outcome> {
+/// `scan --pre-push` / `scan --pre-receive`: the commits a push sends (or a server receives)
+/// that the other side does not have, read from the hook's standard input. Under the
+/// pre-commit framework (empty standard input), pre-push uses the `PRE_COMMIT_*` variables.
+fn scan_push(args: &ScanArgs) -> Result<Outcome> {
+    use crate::source::{history, push};
+    let hook = if args.pre_push { "pre-push" } else { "pre-receive" };
+    let max_targets = if args.pre_push { 2 } else { 0 };
+    if args.targets.len() > max_targets {
+        return Err(Error::Invalid(format!(
+            "--{hook} takes {} (git passes them to the hook); the pushed refs come on standard input",
+            if args.pre_push { "at most the remote's name and URL" } else { "no arguments" }
+        )));
+    }
+    // In a pre-receive hook the pushed objects sit in a quarantine folder that git names in
+    // the environment; opening from the environment sees them.
     let repo = crate::source::repo::open(args.repo.as_deref())?;
-    let index = crate::source::repo::index_path(&repo, args.repo.as_deref());
-    let root = crate::source::repo::work_tree(&repo)?;
-    let files: Vec<PathBuf> = args.targets.iter().map(PathBuf::from).collect();
-    let findings = crate::source::staged::scan(&repo, &index, &files, || {
-        scanner_for(&args.config, Some(root))
-    })?;
-    emit(&findings, &args.output, Mode::Staged)
+    let stdin = io::stdin();
+    let mut input = String::new();
+    if !stdin.is_terminal() {
+        stdin
+            .lock()
+            .read_to_string(&mut input)
+            .map_err(|source| Error::Read { path: "standard input".into(), source })?;
+    }
+    let revs = if args.pre_push {
+        let lines = push::parse_pre_push(&input)?;
+        if lines.is_empty() {
+            match push::framework_revisions(&repo, |k| std::env::var(k).ok())? {
+                Some(revs) => revs,
+                None if stdin.is_terminal() => {
+                    return Err(Error::Invalid(
+                        "--pre-push reads git's pre-push lines from standard input \
+                         (`<local ref> <local sha> <remote ref> <remote sha>`); install it as a \
+                         hook with `tokenguard install --hook pre-push`"
+                            .into(),
+                    ))
+                }
+                None => history::Revisions::default(),
+            }
+        } else {
+            push::pre_push_revisions(&repo, &lines)?
+        }
+    } else {
+        push::pre_receive_revisions(&repo, &push::parse_pre_receive(&input)?)?
+    };
+    let scanner = scanner_for(&args.config, repo.workdir())?;
+    let opts = history::HistoryOptions { all_occurrences: args.all_occurrences, progress: None };
+    // Under a pre-receive quarantine, scan through a view that sees the pushed objects.
+    let view = if args.pre_receive {
+        push::QuarantineView::from_env(|k| std::env::var(k).ok())?
+    } else {
+        None
+    };
+    let scan_repo = view.as_ref().map_or(&repo, |v| &v.repo);
+    let findings = history::scan_commits(scan_repo, &revs.include, &revs.exclude, &scanner, &opts)?;
+    if revs.include.is_empty() && args.output.verbose {
+        eprintln!("tokenguard: {hook}: no new commits to scan");
+    }
+    emit(&findings, &args.output, Mode::Push)
 }
 
 /// Writes the report where the options say, and tells whether anything blocks.

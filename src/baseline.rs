@@ -147,19 +147,14 @@ pub fn scan_tracked(repo: &git2::Repository, root: &Path, scanner: &Scanner) -> 
         if !file.metadata().is_ok_and(|m| m.is_file()) {
             continue;
         }
-        // The absolute path lets the allowlist place the file under the root; reports and the
-        // baseline show the path relative to the root.
         let mut local = Findings::default();
-        let origin = Origin::new(full.to_string_lossy());
+        let origin = Origin::new(rel.clone());
         match scanner.scan_reader(file, &origin, &mut local) {
             Ok(()) => out.files += 1,
             Err(e) => {
                 out.errors.push(format!("cannot read {rel}: {}", e.kind()));
                 continue;
             }
-        }
-        for f in local.findings.iter_mut().chain(local.allowed.iter_mut()) {
-            f.file = rel.clone();
         }
         out.findings.extend(local);
     }

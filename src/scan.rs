@@ -15,14 +15,25 @@ use crate::stream::{LineCounter, Windows};
 pub struct Origin {
     /// The file as reports show it.
     pub file: String,
+    /// The file relative to the work tree root, `/`-separated (what `[allow] paths` globs
+    /// see); `None` for standard input and files outside the root.
+    pub rel_path: Option<String>,
     /// The commit, for history and push scans.
     pub commit: Option<CommitInfo>,
 }
 
 impl Origin {
-    /// An origin for `file` (relative to the work tree root, or as given), with no commit.
+    /// An origin for `file`, a path relative to the work tree root (staged, history and push
+    /// scans), with no commit.
     pub fn new(file: impl Into<String>) -> Origin {
-        Origin { file: file.into(), ..Origin::default() }
+        let file = file.into();
+        Origin { rel_path: Some(file.clone()), file, commit: None }
+    }
+
+    /// An origin for a path as the user gave it, with its path relative to the work tree root
+    /// when it lies under the root (see `Allowlist::root_relative`).
+    pub fn given(file: impl Into<String>, rel_path: Option<String>) -> Origin {
+        Origin { file: file.into(), rel_path, commit: None }
     }
 
     /// The same origin attributed to `commit`.
@@ -143,7 +154,7 @@ impl Scanner {
     ) -> Finding {
         let rule = &self.matcher.rules()[m.rule];
         let ctx = Context {
-            path: &origin.file,
+            rel_path: origin.rel_path.as_deref(),
             line: text,
             commit: origin.commit.as_ref().map(|c| c.commit.as_str()),
         };

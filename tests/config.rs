@@ -142,10 +142,7 @@ fn allow_regexes_allow_findings_whose_line_matches() {
     let repo = TestRepo::new();
     repo.write(".tokenguard.toml", "[allow]\nregexes = ['example-only', '^\\s*#']\n");
     let ts = [token(), token(), token()];
-    repo.write(
-        "a.md",
-        format!("T={} # example-only\n   # T={}\nT={}\n", ts[0], ts[1], ts[2]),
-    );
+    repo.write("a.md", format!("T={} # example-only\n   # T={}\nT={}\n", ts[0], ts[1], ts[2]));
     let (code, v) = scan_json(&repo, &["a.md"]);
     assert_eq!(code, Some(1));
     assert_eq!(v["findings"].as_array().unwrap().len(), 1);
@@ -354,7 +351,11 @@ fn a_custom_rule_without_id_or_regex_or_with_a_taken_id_is_an_error() {
 
 #[test]
 fn an_unknown_rule_id_in_disable_is_an_error() {
-    let e = assert_config_error("[scan]\ndisable = ['dynatrace-legacy-token', 'nope']\n", 2, "scan.disable[1]");
+    let e = assert_config_error(
+        "[scan]\ndisable = ['dynatrace-legacy-token', 'nope']\n",
+        2,
+        "scan.disable[1]",
+    );
     assert!(e.contains("unknown rule id \"nope\""), "{e}");
 }
 
@@ -488,4 +489,140 @@ fn a_broken_baseline_is_an_error() {
     assert_eq!(o.status.code(), Some(2));
     let o = repo.tokenguard().arg("baseline").current_dir(std::env::temp_dir()).output().unwrap();
     assert_eq!(o.status.code(), Some(2), "outside a repository");
+}
+
+// ---------------------------------------------------------------- through a real `git commit`
+
+/// Stages everything and runs `git commit` through the test hook (`scan --staged`).
+fn commit(repo: &TestRepo, msg: &str) -> Output {
+    repo.git(&["add", "-A"]);
+    repo.git_output(&["commit", "-q", "-m", msg])
+}
+
+/// A repository with the hook installed, one commit, and `config` as .tokenguard.toml.
+fn hooked_repo(config: &str) -> TestRepo {
+    let repo = TestRepo::new();
+    repo.write("README", "hello\n");
+    repo.commit_all("init");
+    repo.install_test_hook();
+    repo.write(".tokenguard.toml", config);
+    repo
+}
+
+fn head_subject(repo: &TestRepo) -> String {
+    repo.git(&["log", "-1", "--format=%s"]).trim().to_string()
+}
+
+/// Commits `content` as `file` and asserts the hook let it through.
+fn assert_commit_passes(repo: &TestRepo, file: &str, content: &str, secrets: &[&str]) {
+    repo.write(file, content);
+    let o = commit(repo, "allowed");
+    assert!(o.status.success(), "commit refused:\n{}{}", stdout(&o), stderr(&o));
+    assert_eq!(head_subject(repo), "allowed");
+    assert_no_secret(&o, secrets);
+}
+
+#[test]
+fn commit_passes_with_an_allowed_token_id_and_is_refused_for_another() {
+    let (a, b) = (token(), token());
+    let repo = hooked_repo(&format!("[allow]\ntokens = [\"{}\"]\n", token_id(&a)));
+    assert_commit_passes(&repo, "a.env", &format!("A={a}\n"), &[&a]);
+    repo.write("b.env", format!("B={b}\n"));
+    let o = commit(&repo, "blocked");
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(head_subject(&repo), "allowed");
+    assert_no_secret(&o, &[&a, &b]);
+}
+
+#[test]
+fn commit_passes_with_an_allowed_fingerprint() {
+    let t = token();
+    let repo = hooked_repo("");
+    repo.write("a.env", format!("T={t}\n"));
+    let (_, v) = scan_json(&repo, &["a.env"]);
+    let print = v["findings"][0]["fingerprint"].as_str().unwrap().to_string();
+    repo.write(".tokenguard.toml", format!("[allow]\nfingerprints = [\"{print}\"]\n"));
+    assert_commit_passes(&repo, "a.env", &format!("T={t}\n"), &[&t]);
+}
+
+#[test]
+fn commit_passes_with_an_allowed_path() {
+    let t = token();
+    let repo = hooked_repo("[allow]\npaths = [\"tests/fixtures/**\"]\n");
+    assert_commit_passes(&repo, "tests/fixtures/x/a.env", &format!("T={t}\n"), &[&t]);
+    repo.write("tests/a.env", format!("T={t}\n"));
+    assert_eq!(commit(&repo, "outside the glob").status.code(), Some(1));
+}
+
+#[test]
+fn commit_passes_with_an_allowed_line_regex() {
+    let t = token();
+    let repo = hooked_repo("[allow]\nregexes = ['example-only']\n");
+    assert_commit_passes(&repo, "a.md", &format!("T={t} <!-- example-only -->\n"), &[&t]);
+}
+
+#[test]
+fn commit_passes_with_the_inline_marker() {
+    let t = token();
+    let repo = hooked_repo("");
+    assert_commit_passes(&repo, "a.py", &format!("T = '{t}'  # tokenguard:allow\n"), &[&t]);
+}
+
+#[test]
+fn commit_passes_with_a_baselined_token_and_is_refused_for_a_new_one() {
+    let (old, new) = (token(), token());
+    let repo = TestRepo::new();
+    repo.write("a.env", format!("OLD={old}\n"));
+    repo.commit_all("old token");
+    repo.install_test_hook();
+    let o = repo.tokenguard().arg("baseline").output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Touching the file again (the old token moves a line down) passes.
+    assert_commit_passes(&repo, "a.env", &format!("X=1\nOLD={old}\n"), &[&old]);
+    repo.write("a.env", format!("X=1\nOLD={old}\nNEW={new}\n"));
+    let o = commit(&repo, "new token");
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert_no_secret(&o, &[&old, &new]);
+}
+
+#[test]
+fn commit_is_refused_by_a_custom_rule() {
+    let repo = hooked_repo("[[rules]]\nid = 'acme-key'\nregex = 'ACME_[A-Z0-9]{20}'\n");
+    let key = format!("ACME_{}", common::Rng::new().chars(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", 20));
+    repo.write("a.cfg", format!("k = {key}\n"));
+    let o = commit(&repo, "custom");
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("acme-key") || stderr(&o).contains("acme-key"));
+    assert!(!stdout(&o).contains(&key) && !stderr(&o).contains(&key));
+}
+
+#[test]
+fn a_broken_config_refuses_the_commit_and_keeps_the_staged_changes() {
+    let t = token();
+    for (config, line) in [
+        ("[allow]\npaths = [\"a\"]\npath = []\n", 3),
+        ("[allow]\nregexes = ['(']\n", 2),
+        ("\n[[rules]]\nregex = 'x'\n", 2),
+        ("[allow]\ntokens = [\n", 2),
+    ] {
+        let repo = hooked_repo(config);
+        repo.write("a.env", format!("T={t} # tokenguard:allow\n"));
+        repo.write("README", "changed\n");
+        let head = repo.git(&["rev-parse", "HEAD"]);
+        let o = commit(&repo, "should not happen");
+        assert!(!o.status.success(), "{config}");
+        let err = stderr(&o);
+        assert!(err.contains("invalid configuration in .tokenguard.toml"), "{config}: {err}");
+        assert!(err.contains(&format!("line {line}, column")), "{config}: {err}");
+        assert_no_secret(&o, &[&t]);
+        // Nothing lost: HEAD unchanged, the changes still staged, the files as written.
+        assert_eq!(repo.git(&["rev-parse", "HEAD"]), head);
+        let staged = repo.git(&["diff", "--cached", "--name-only"]);
+        assert_eq!(staged.lines().collect::<Vec<_>>(), [".tokenguard.toml", "README", "a.env"]);
+        let a = std::fs::read_to_string(repo.path().join("a.env")).unwrap();
+        assert_eq!(a, format!("T={t} # tokenguard:allow\n"));
+        // The hook itself exits 2 (an error, not findings).
+        let o = repo.tokenguard().args(["scan", "--staged"]).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{config}");
+    }
 }

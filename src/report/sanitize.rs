@@ -3,6 +3,9 @@
 
 /// `text` with control characters and bidi controls replaced by a visible escape.
 pub fn for_terminal(text: &str) -> String {
+    if text.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return text.to_string();
+    }
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if c.is_control() || is_bidi(c) || c == '\u{feff}' {

@@ -93,7 +93,7 @@ pub fn scan_paths(
 }
 
 fn scan_file(scanner: &Scanner, path: &Path, out: &mut FilesResult) {
-    let origin = Origin::new(path.to_string_lossy());
+    let origin = Origin::given(path.to_string_lossy(), scanner.allowlist.root_relative(path));
     match File::open(path) {
         Ok(f) => match scanner.scan_reader(f, &origin, &mut out.findings) {
             Ok(()) => out.files += 1,
