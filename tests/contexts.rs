@@ -485,3 +485,15 @@ fn known_documentation_examples_are_not_findings_in_any_context() {
         }
     }
 }
+
+#[test]
+fn two_legacy_tokens_on_one_long_line_are_both_found() {
+    // The second key stands close to the first, its value beyond the first key's window.
+    let (a, b) = (common::legacy_token(), common::legacy_token());
+    for gap in [100, 150, 170, 190, 250] {
+        let line = format!("DT_API_TOKEN={a}{}DT_PAAS_TOKEN={b}\n", " ".repeat(gap));
+        let found = matcher().find(line.as_bytes());
+        let spans: Vec<&str> = found.iter().map(|m| &line[m.span.clone()]).collect();
+        assert_eq!(spans, vec![a.as_str(), b.as_str()], "gap {gap}");
+    }
+}

@@ -29,6 +29,8 @@ const PARALLEL_MIN: usize = 256 << 10;
 
 /// Longest stretch of text that a legacy match may span (key, separator and value).
 const LEGACY_WINDOW: usize = 192;
+/// Most bytes that a legacy match reaches past its keyword (separators, quotes, 21 characters).
+const LEGACY_REACH: usize = 160;
 /// How deep base64 inside base64 is followed (a Kubernetes Secret holding a Docker config).
 const MAX_DEPTH: u8 = 3;
 /// Characters shown of a custom rule's match when its regex has no `secret` group: none.
@@ -396,7 +398,13 @@ impl Matcher {
                 encoding: Encoding::Plain,
             });
         }
-        end
+        // Keywords whose whole match (key, separator, value) fits in this window are done;
+        // one nearer the window's end may have its value beyond it and is checked again.
+        if end == line.end {
+            end
+        } else {
+            end.saturating_sub(LEGACY_REACH).max(at + 1)
+        }
     }
 
     fn custom_in(&self, hay: &[u8], range: Range<usize>, rule: usize, out: &mut Vec<Match>) {
@@ -454,8 +462,12 @@ fn value_follows(text: &[u8]) -> bool {
 /// Cuts a large input into parts that end at a line end (one per thread), so that no match
 /// but those of custom rules without keywords can cross a cut. Small inputs stay whole.
 fn split_at_lines(hay: &[u8]) -> Vec<Range<usize>> {
+    // Asking rayon for its thread count starts its pool: only for inputs worth splitting.
+    if hay.len() < PARALLEL_MIN {
+        return std::iter::once(0..hay.len()).collect();
+    }
     let threads = rayon::current_num_threads();
-    if hay.len() < PARALLEL_MIN || threads < 2 {
+    if threads < 2 {
         return std::iter::once(0..hay.len()).collect();
     }
     let step = hay.len() / threads;
