@@ -240,8 +240,8 @@ fn system_entries_block_tokens_in_commits_runs_and_pushes() {
 #[ignore = "slow: pre-commit builds the crate (run by .ci/run with --ignored)"]
 fn rust_entries_build_tokenguard_and_block_tokens() {
     assert!(have_pre_commit(), "pre-commit is not installed: pip install pre-commit==4.0.1");
-    // Reuse one target folder between runs (pre-commit's cargo install honours it).
-    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/precommit-framework");
+    // One target folder shared with install.sh's test: the dependencies build once.
+    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/slow-release");
     let s = Setup::new(
         &["tokenguard", "tokenguard-pre-push"],
         None,
