@@ -188,6 +188,17 @@ fn scan(args: ScanArgs) -> Result<Outcome> {
 fn scan_staged(args: &ScanArgs) -> Result<Outcome> {
     let repo = crate::source::repo::open(args.repo.as_deref())?;
     let index = crate::source::repo::index_path(&repo, args.repo.as_deref());
+    // git names the index it builds the commit from; if that file is missing, something is
+    // wrong with the hook's environment: fail rather than pass an empty index as clean.
+    if args.repo.is_none()
+        && std::env::var_os("GIT_INDEX_FILE").is_some_and(|v| !v.is_empty())
+        && !index.is_file()
+    {
+        return Err(Error::Read {
+            path: index,
+            source: io::Error::new(io::ErrorKind::NotFound, "GIT_INDEX_FILE names no file"),
+        });
+    }
     let root = crate::source::repo::work_tree(&repo)?;
     let files: Vec<PathBuf> = args.targets.iter().map(PathBuf::from).collect();
     let findings = crate::source::staged::scan(&repo, &index, &files, || {
@@ -211,7 +222,19 @@ fn scan_history(args: &ScanArgs) -> Result<Outcome> {
     let revs = if args.targets.is_empty() {
         history::all_refs(&repo)?
     } else {
-        history::parse_revisions(&repo, &args.targets)?
+        let specs = args
+            .targets
+            .iter()
+            .map(|t| {
+                t.to_str().map(str::to_string).ok_or_else(|| {
+                    Error::Invalid(format!(
+                        "revision {} is not valid UTF-8",
+                        t.to_string_lossy().escape_debug()
+                    ))
+                })
+            })
+            .collect::<Result<Vec<String>>>()?;
+        history::parse_revisions(&repo, &specs)?
     };
     let progress = (!args.output.quiet && io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::with_draw_target(

@@ -82,8 +82,9 @@ pub struct ConfigArgs {
 pub struct ScanArgs {
     /// Files and folders (`-` for standard input); with --history, revisions and ranges; with
     /// --staged, files to scan (their staged added lines, else their whole content).
+    /// (Paths need not be UTF-8: git allows any bytes in a file name.)
     #[arg(value_name = "PATH|REV")]
-    pub targets: Vec<String>,
+    pub targets: Vec<std::ffi::OsString>,
     /// Scan the lines that the next commit adds (what the pre-commit hook runs).
     #[arg(long, conflicts_with_all = ["history", "pre_push", "pre_receive"])]
     pub staged: bool,

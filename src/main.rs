@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use tokenguard::report::sanitize;
 
 fn main() -> ExitCode {
     tokenguard::app::install_panic_hook();
@@ -19,10 +20,12 @@ fn main() -> ExitCode {
         Ok(tokenguard::app::Outcome::Clean) => ExitCode::from(0),
         Ok(tokenguard::app::Outcome::Findings) => ExitCode::from(1),
         Err(e) => {
-            eprintln!("tokenguard: error: {e}");
+            // Errors name paths and refs, which come from the repository: hostile text.
+            let shown = |e: &dyn std::fmt::Display| sanitize::for_terminal(&e.to_string());
+            eprintln!("tokenguard: error: {}", shown(&e));
             let mut source = std::error::Error::source(&e);
             while let Some(cause) = source {
-                eprintln!("  cause: {cause}");
+                eprintln!("  cause: {}", shown(&cause));
                 source = cause.source();
             }
             ExitCode::from(2)

@@ -72,6 +72,9 @@ pub fn scan_paths(
                 Err(err) if is_loop(&err) => {
                     local.findings.skipped.push((loop_path(&err), "symlink loop".to_string()));
                 }
+                Err(err) if broken_link(&err).is_some() => {
+                    local.findings.skipped.extend(broken_link(&err));
+                }
                 Err(err) => local.errors.push(describe_walk_error(&err)),
             }
             let mut r = result.lock().expect("no panics while holding the lock");
@@ -126,6 +129,38 @@ fn loop_path(err: &ignore::Error) -> String {
             loop_path(err)
         }
         _ => String::new(),
+    }
+}
+
+/// A symbolic link that leads nowhere (its target is missing, or it is a loop of links that
+/// the kernel refuses to resolve): nothing to scan, so skipped with its reason, not an error.
+fn broken_link(err: &ignore::Error) -> Option<(String, String)> {
+    let (path, io) = path_and_io(err, None)?;
+    if !std::fs::symlink_metadata(path).is_ok_and(|m| m.is_symlink()) {
+        return None;
+    }
+    // ELOOP: Linux numbers it 40, the BSDs and macOS 62.
+    const ELOOP: i32 = if cfg!(target_os = "linux") { 40 } else { 62 };
+    let why = match io.kind() {
+        std::io::ErrorKind::NotFound => "broken symlink (its target does not exist)",
+        _ if io.raw_os_error() == Some(ELOOP) => "symlink loop",
+        _ => return None,
+    };
+    Some((path.to_string_lossy().into_owned(), why.to_string()))
+}
+
+/// The path a walk error is about and the I/O error under it, however they are nested.
+fn path_and_io<'a>(
+    err: &'a ignore::Error,
+    path: Option<&'a Path>,
+) -> Option<(&'a Path, &'a std::io::Error)> {
+    match err {
+        ignore::Error::WithPath { path, err } => path_and_io(err, Some(path)),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            path_and_io(err, path)
+        }
+        ignore::Error::Io(io) => Some((path?, io)),
+        _ => None,
     }
 }
 
