@@ -85,7 +85,8 @@ fn block(out: &mut dyn Write, f: &Finding, paint: &Painter, grouped: bool) -> st
         paint.paint(head, |s| s.red().bold()),
         paint.paint(&place, |s| s.bold())
     )?;
-    writeln!(out, "    rule:        {} ({})", f.rule, f.description)?;
+    // A custom rule's description comes from the repository's configuration: hostile text.
+    writeln!(out, "    rule:        {} ({})", f.rule, for_terminal(&f.description))?;
     let enc = match f.encoding {
         crate::matcher::Encoding::Plain => "",
         crate::matcher::Encoding::Base64 => " (base64-encoded in the file)",

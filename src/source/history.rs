@@ -390,7 +390,7 @@ fn scan_commit(repo: &Repository, id: Oid, ctx: &Ctx<'_>, out: &mut Vec<Occurren
         if introduced.is_empty() {
             continue;
         }
-        let info = info.get_or_insert_with(|| commit_info(&commit));
+        let info = info.get_or_insert_with(|| commit_info(&commit, &ctx.scanner.matcher));
         let origin = Origin::new(c.path.clone()).with_commit(info.clone());
         let blob =
             repo.find_blob(c.new).map_err(Error::git(format!("cannot read blob {}", c.new)))?;
@@ -550,7 +550,9 @@ fn is_binary(content: &[u8]) -> bool {
     memchr::memchr(0, &content[..content.len().min(8000)]).is_some()
 }
 
-fn commit_info(c: &Commit<'_>) -> CommitInfo {
+/// What reports say of a commit. Its subject and author are text from the repository: a
+/// token written there (`git commit -m "use dt0c01...."`) is masked like any other.
+fn commit_info(c: &Commit<'_>, matcher: &crate::matcher::Matcher) -> CommitInfo {
     let a = c.author();
     let name = String::from_utf8_lossy(a.name_bytes());
     let email = String::from_utf8_lossy(a.email_bytes());
@@ -560,11 +562,19 @@ fn commit_info(c: &Commit<'_>) -> CommitInfo {
         .find(|l| !l.iter().all(u8::is_ascii_whitespace))
         .map(|l| String::from_utf8_lossy(l).trim_end().to_string())
         .unwrap_or_default();
+    let masked = |text: String| -> String {
+        let found = matcher.find(text.as_bytes());
+        if found.is_empty() {
+            return text;
+        }
+        let secrets: Vec<_> = found.into_iter().map(|m| m.secret).collect();
+        String::from_utf8_lossy(&crate::mask::mask(text.as_bytes(), &secrets)).into_owned()
+    };
     CommitInfo {
         commit: c.id().to_string(),
-        author: format!("{name} <{email}>"),
+        author: masked(format!("{name} <{email}>")),
         date: iso8601(a.when().seconds(), a.when().offset_minutes()),
-        subject,
+        subject: masked(subject),
     }
 }
 
