@@ -341,6 +341,29 @@ impl Matcher {
     /// Decodes base64 from the group starting at `group` and reports the tokens inside at the
     /// encoded position.
     fn base64_at(&self, hay: &[u8], group: usize, depth: u8, out: &mut Vec<Match>) {
+        self.base64_from(hay, group, depth, false, out);
+        // For base64 inside base64, the signature's group may start after the start of the
+        // inner group that holds the token (the inner signature then stands too close to the
+        // start of the decoded text to be decoded itself): decode from one group earlier too,
+        // keeping only what that finds in the nested layer.
+        if depth + 1 < MAX_DEPTH
+            && group >= 4
+            && decode_base64_prefix(&hay[group - 4..group]).1 == 4
+        {
+            self.base64_from(hay, group - 4, depth, true, out);
+        }
+    }
+
+    /// Decodes from `group` and reports the tokens inside (only those in a further base64
+    /// layer when `nested_only`).
+    fn base64_from(
+        &self,
+        hay: &[u8],
+        group: usize,
+        depth: u8,
+        nested_only: bool,
+        out: &mut Vec<Match>,
+    ) {
         let (decoded, used) = decode_base64_prefix(&hay[group..]);
         if decoded.len() < 3 {
             return;
@@ -348,6 +371,9 @@ impl Matcher {
         let mut inner = Vec::new();
         self.find_into(&decoded, depth + 1, &mut inner);
         for m in inner {
+            if nested_only && m.encoding != Encoding::Base64 {
+                continue;
+            }
             let span = encoding::encoded_range(m.span.clone(), used);
             let secret = encoding::encoded_range(m.secret.clone(), used);
             out.push(Match {
