@@ -28,7 +28,8 @@ fn base64_inside_base64_is_found_at_every_alignment() {
                     let hit = found.iter().find(|f| f.fingerprint == fingerprint(t.as_bytes()));
                     let hit = hit.unwrap_or_else(|| panic!("{what}: not found"));
                     assert_eq!(hit.encoding, Encoding::Base64, "{what}");
-                    let masked = tokenguard::mask::mask(hay.as_bytes(), &[hit.secret.clone()]);
+                    let masked =
+                        tokenguard::mask::mask(hay.as_bytes(), std::slice::from_ref(&hit.secret));
                     let again = m.find(&masked);
                     assert!(
                         again.iter().all(|f| f.fingerprint != hit.fingerprint),
