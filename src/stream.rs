@@ -13,6 +13,8 @@ pub const WINDOW: usize = 1 << 20;
 pub const OVERLAP: usize = 64 << 10;
 /// Bytes kept before the reported part of a window, for the checks that look behind a match.
 pub const CONTEXT: usize = 1 << 10;
+/// Bytes asked of the first read, and of any read after a short one.
+const FIRST_READ: usize = 64 << 10;
 
 /// A window of the input.
 pub struct Window<'a> {
@@ -36,12 +38,14 @@ pub struct Windows<R> {
     eof: bool,
     /// Bytes of `buf` already given out in a window and to drop before the next read.
     consumed: usize,
+    /// Whether the last read (or none yet) gave less than asked.
+    short: bool,
 }
 
 impl<R: Read> Windows<R> {
     /// Starts reading `reader`.
     pub fn new(reader: R) -> Self {
-        Windows { reader, buf: Vec::new(), keep: 0, base: 0, eof: false, consumed: 0 }
+        Windows { reader, buf: Vec::new(), keep: 0, base: 0, eof: false, consumed: 0, short: true }
     }
 
     /// The next window, or `None` at the end of the input.
@@ -73,7 +77,10 @@ impl<R: Read> Windows<R> {
 
     fn fill(&mut self) -> io::Result<()> {
         let old = self.buf.len();
-        self.buf.resize(old + WINDOW, 0);
+        // After a short read (the end of a file is near, or a pipe gives what it has), ask for
+        // a little: a folder of many small files then costs no 1 MiB buffer per file.
+        let ask = if self.short { FIRST_READ } else { WINDOW };
+        self.buf.resize(old + ask, 0);
         let n = loop {
             match self.reader.read(&mut self.buf[old..]) {
                 Ok(n) => break n,
@@ -85,6 +92,7 @@ impl<R: Read> Windows<R> {
             }
         };
         self.buf.truncate(old + n);
+        self.short = n < ask;
         if n == 0 {
             self.eof = true;
         }
