@@ -400,7 +400,10 @@ fn install_sh_installs_the_binary_and_the_hook_and_is_safe_to_run_twice() {
         let mut c = std::process::Command::new("/bin/sh");
         common::isolate(&mut c);
         // One target folder reused between runs of this test.
-        c.env("CARGO_TARGET_DIR", Path::new(env!("CARGO_MANIFEST_DIR")).join("target/slow-release"));
+        c.env(
+            "CARGO_TARGET_DIR",
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/slow-release"),
+        );
         let out = c.arg(install_sh()).args(args).current_dir(cwd).output().unwrap();
         assert!(out.status.success(), "install.sh failed: {}", all_output(&out));
         all_output(&out)
