@@ -530,3 +530,34 @@ fn a_huge_token_free_line_on_stdin_to_mask_passes_through_unchanged() {
     assert_eq!(out.status.code(), Some(0));
     assert!(out.stdout == line, "mask changed a token-free stream");
 }
+
+// ---------------------------------------------------------------------------------------
+// Hostile content that once cost quadratic time (found measuring resource bounds)
+
+#[test]
+fn a_long_line_dense_with_keywords_is_scanned_in_linear_time() {
+    // Every 40 bytes a legacy keyword, a structured prefix and a base64 signature, on one
+    // line of 8 MiB: the legacy check searched the whole line for its ends at each keyword.
+    let line: Vec<u8> =
+        b"abcdefghij ApiToken value=x dt0c01 ZHQw ".iter().copied().cycle().take(8 << 20).collect();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("dense.txt"), &line).unwrap();
+    let started = Instant::now();
+    let out = run_within(tg_in(dir.path()).args(["scan", "dense.txt"]), Duration::from_secs(120));
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(30), "8 MiB of keywords took {took:?}");
+}
+
+#[test]
+fn a_run_of_base64_signatures_is_scanned_in_linear_time() {
+    // `ZHQw` (base64 of `dt0`) over and over: each signature decoded up to 16 KiB again.
+    let text = "ZHQw".repeat(128 << 10);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("sig.txt"), &text).unwrap();
+    let started = Instant::now();
+    let out = run_within(tg_in(dir.path()).args(["scan", "sig.txt"]), Duration::from_secs(120));
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(30), "512 KiB of base64 signatures took {took:?}");
+}

@@ -31,6 +31,9 @@ const PARALLEL_MIN: usize = 256 << 10;
 const LEGACY_WINDOW: usize = 192;
 /// Most bytes that a legacy match reaches past its keyword (separators, quotes, 21 characters).
 const LEGACY_REACH: usize = 160;
+/// Encoded characters decoded from a signature that stands inside text already decoded in
+/// full: more than a token in base64 inside base64 takes (about 200).
+const NEAR_ENCODED: usize = 256;
 /// How deep base64 inside base64 is followed (a Kubernetes Secret holding a Docker config).
 const MAX_DEPTH: u8 = 3;
 /// Characters shown of a custom rule's match when its regex has no `secret` group: none.
@@ -229,6 +232,8 @@ impl Matcher {
     /// whole input, as they may span lines).
     fn find_into(&self, hay: &[u8], depth: u8, out: &mut Vec<Match>) {
         let mut legacy_done = 0usize;
+        // For each alignment (group start mod 4), where the last full base64 decode ended.
+        let mut b64_until = [0usize; 4];
         let mut custom_done: Vec<usize> = vec![0; self.rules.len()];
         if let Some((ac, rules)) = &self.custom_prefilter {
             for hit in ac.find_overlapping_iter(hay) {
@@ -250,7 +255,16 @@ impl Matcher {
                 }
                 Announce::Base64 { back } => {
                     if depth < MAX_DEPTH && at >= back {
-                        self.base64_at(hay, at - back, depth, out);
+                        // A signature inside text already decoded in full from an earlier one
+                        // (same alignment) needs only the text near it: decoding 16 KiB for
+                        // each would make a run of signatures (`ZHQwZHQw...`) quadratic.
+                        let group = at - back;
+                        let slot = group % 4;
+                        let near = group + NEAR_ENCODED <= b64_until[slot];
+                        let end = self.base64_at(hay, group, depth, near, out);
+                        if !near {
+                            b64_until[slot] = end;
+                        }
                     }
                 }
                 Announce::Legacy => {
@@ -340,33 +354,45 @@ impl Matcher {
 
     /// Decodes base64 from the group starting at `group` and reports the tokens inside at the
     /// encoded position.
-    fn base64_at(&self, hay: &[u8], group: usize, depth: u8, out: &mut Vec<Match>) {
-        self.base64_from(hay, group, depth, false, out);
-        // For base64 inside base64, the signature's group may start after the start of the
-        // inner group that holds the token (the inner signature then stands too close to the
-        // start of the decoded text to be decoded itself): decode from one group earlier too,
-        // keeping only what that finds in the nested layer.
-        if depth + 1 < MAX_DEPTH
-            && group >= 4
-            && decode_base64_prefix(&hay[group - 4..group]).1 == 4
-        {
-            self.base64_from(hay, group - 4, depth, true, out);
-        }
-    }
-
-    /// Decodes from `group` and reports the tokens inside (only those in a further base64
-    /// layer when `nested_only`).
-    fn base64_from(
+    fn base64_at(
         &self,
         hay: &[u8],
         group: usize,
         depth: u8,
+        near: bool,
+        out: &mut Vec<Match>,
+    ) -> usize {
+        let end = if near { (group + NEAR_ENCODED).min(hay.len()) } else { hay.len() };
+        let used = self.base64_from(hay, group, end, depth, false, out);
+        // For base64 inside base64, the signature's group may start after the start of the
+        // inner group that holds the token (the inner signature then stands too close to the
+        // start of the decoded text to be decoded itself): decode from one group earlier too,
+        // keeping only what that finds in the nested layer.
+        // (Not for a signature inside text decoded in full: that decode started earlier.)
+        if !near
+            && depth + 1 < MAX_DEPTH
+            && group >= 4
+            && decode_base64_prefix(&hay[group - 4..group]).1 == 4
+        {
+            self.base64_from(hay, group - 4, end, depth, true, out);
+        }
+        group + used
+    }
+
+    /// Decodes `hay[group..end]` and reports the tokens inside (only those in a further
+    /// base64 layer when `nested_only`); returns how many characters were decoded.
+    fn base64_from(
+        &self,
+        hay: &[u8],
+        group: usize,
+        end: usize,
+        depth: u8,
         nested_only: bool,
         out: &mut Vec<Match>,
-    ) {
-        let (decoded, used) = decode_base64_prefix(&hay[group..]);
+    ) -> usize {
+        let (decoded, used) = decode_base64_prefix(&hay[group..end]);
         if decoded.len() < 3 {
-            return;
+            return used;
         }
         let mut inner = Vec::new();
         self.find_into(&decoded, depth + 1, &mut inner);
@@ -383,6 +409,7 @@ impl Matcher {
                 ..m
             });
         }
+        used
     }
 
     /// Runs the legacy pattern over the window around a keyword; returns where the window ends
@@ -396,9 +423,11 @@ impl Matcher {
         else {
             return hay.len();
         };
-        let line = line_around(hay, at);
-        let start = at.saturating_sub(LEGACY_WINDOW).max(line.start);
-        let end = (at + LEGACY_WINDOW).min(line.end);
+        // The line around the keyword, looked for only as far as the window reaches: on a
+        // long line dense with keywords, searching the whole line for each would be quadratic.
+        let (lo, hi) = (at.saturating_sub(LEGACY_WINDOW), (at + LEGACY_WINDOW).min(hay.len()));
+        let start = memchr::memrchr(b'\n', &hay[lo..at]).map_or(lo, |p| lo + p + 1);
+        let end = memchr::memchr(b'\n', &hay[at..hi]).map_or(hi, |p| at + p);
         // Every key of the pattern ends in the keyword, and the value follows the key after
         // a separator: without 21 value characters there, the pattern cannot match here
         // (most keywords in code: `get_api_token()`, `${DT_API_TOKEN}`).
@@ -426,7 +455,8 @@ impl Matcher {
         }
         // Keywords whose whole match (key, separator, value) fits in this window are done;
         // one nearer the window's end may have its value beyond it and is checked again.
-        if end == line.end {
+        let line_ends_in_window = end < hi || hay.get(hi).is_none_or(|&b| b == b'\n');
+        if line_ends_in_window {
             end
         } else {
             end.saturating_sub(LEGACY_REACH).max(at + 1)
