@@ -447,3 +447,33 @@ fn a_large_single_line_file_is_streamed_with_bounded_memory() {
     assert_eq!(doc["findings"][0]["column"], size - 1000 + 4);
     assert!(peak_kb > 0 && peak_kb < 40 * 1024, "peak RSS {peak_kb} KiB for a 48 MiB file");
 }
+
+#[test]
+fn findings_of_a_folder_are_ordered_by_path_then_position() {
+    let dir = tempdir();
+    let names = ["b.env", "a.env", "c/d.env", "a/z.env"];
+    for name in names {
+        let p = dir.path().join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, format!("X={}\nY={}\n", token(), token())).unwrap();
+    }
+    let out = tg().arg("scan").arg("--format").arg("json").arg(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let places: Vec<(String, u64)> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let file = f["file"].as_str().unwrap();
+            let rel = file.strip_prefix(&*dir.path().to_string_lossy()).unwrap();
+            (rel.trim_start_matches('/').to_string(), f["line"].as_u64().unwrap())
+        })
+        .collect();
+    let mut expected = Vec::new();
+    for name in ["a.env", "a/z.env", "b.env", "c/d.env"] {
+        expected.push((name.to_string(), 1));
+        expected.push((name.to_string(), 2));
+    }
+    assert_eq!(places, expected);
+}

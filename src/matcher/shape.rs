@@ -2,6 +2,10 @@
 //! a made-up example: too few distinct characters, long runs, sequences, short periods,
 //! placeholder words, only hexadecimal digits.
 
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
+
 /// Words that mark a value as a placeholder (compared without regard to ASCII case). Only
 /// words of five or more letters: a random part contains one by chance too rarely to matter.
 const PLACEHOLDER_WORDS: &[&str] = &[
@@ -53,8 +57,7 @@ pub fn is_plausible_legacy(value: &[u8]) -> bool {
     if distinct(value) < 10 || longest_run(value) >= 4 || longest_sequence(value) >= 5 {
         return false;
     }
-    const LEGACY_WORDS: &[&str] = &["your", "here", "token", "example", "sample", "xxx"];
-    !contains_any(value, LEGACY_WORDS) && !contains_word(value) && !has_short_period(value)
+    !contains_legacy_word(value) && !contains_word(value) && !has_short_period(value)
 }
 
 fn distinct(part: &[u8]) -> usize {
@@ -93,35 +96,22 @@ fn has_short_period(part: &[u8]) -> bool {
 }
 
 fn contains_word(part: &[u8]) -> bool {
-    contains_any(part, PLACEHOLDER_WORDS)
+    static WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| words(PLACEHOLDER_WORDS));
+    WORDS.is_match(part)
 }
 
-fn contains_any(part: &[u8], words: &[&str]) -> bool {
-    // Compare four bytes at once (folded to lower case by setting bit 5, which maps only
-    // letters onto letters) and check the whole word only when they agree: this runs for
-    // every candidate token, so it must be cheap.
-    const MAX: usize = 16;
-    let mut heads = [u32::MAX; MAX];
-    for (h, w) in heads.iter_mut().zip(words.iter().filter(|w| w.len() >= 4)) {
-        *h = fold(w.as_bytes());
-    }
-    let at = |i: usize, w: &[u8]| {
-        part.len() - i >= w.len() && part[i..i + w.len()].eq_ignore_ascii_case(w)
-    };
-    if words.iter().filter(|w| w.len() < 4).any(|w| (0..part.len()).any(|i| at(i, w.as_bytes()))) {
-        return true;
-    }
-    (0..part.len().saturating_sub(3)).any(|i| {
-        let key = fold(&part[i..]);
-        heads.contains(&key)
-            && words
-                .iter()
-                .any(|w| w.len() >= 4 && fold(w.as_bytes()) == key && at(i, w.as_bytes()))
-    })
+/// Words that mark an older-format value as a placeholder, besides the general ones.
+const LEGACY_WORDS: &[&str] = &["your", "here", "token", "example", "sample", "xxx"];
+
+fn contains_legacy_word(value: &[u8]) -> bool {
+    static WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| words(LEGACY_WORDS));
+    WORDS.is_match(value)
 }
 
-fn fold(b: &[u8]) -> u32 {
-    u32::from_le_bytes([b[0], b[1], b[2], b[3]]) | 0x2020_2020
+/// One automaton for a word list, without regard to ASCII case: this runs for every
+/// candidate token, so it must be cheap.
+fn words(list: &[&str]) -> AhoCorasick {
+    AhoCorasick::builder().ascii_case_insensitive(true).build(list).expect("plain words")
 }
 
 #[cfg(test)]

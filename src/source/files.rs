@@ -5,6 +5,7 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use ignore::{WalkBuilder, WalkState};
@@ -42,7 +43,10 @@ pub fn scan_paths(
             return Err(Error::NoSuchPath(p.clone()));
         }
     }
-    let result = Mutex::new(FilesResult::default());
+    // Each entry's results, moved whole under the lock; ordered by path at the end (findings
+    // within a file are already in order), so findings are never sorted one by one.
+    let parts: Mutex<Vec<(String, FilesResult)>> = Mutex::new(Vec::new());
+    let files = AtomicUsize::new(0);
     let mut builder = WalkBuilder::new(&paths[0]);
     for p in &paths[1..] {
         builder.add(p);
@@ -58,9 +62,13 @@ pub fn scan_paths(
         .require_git(false)
         .filter_entry(|e| e.file_name() != ".git");
     builder.build_parallel().run(|| {
-        let result = &result;
+        let (parts, files) = (&parts, &files);
         Box::new(move |entry| {
             let mut local = FilesResult::default();
+            let key = match &entry {
+                Ok(e) => e.path().to_string_lossy().into_owned(),
+                Err(_) => String::new(),
+            };
             match entry {
                 Ok(e) => {
                     let is_file = e.file_type().is_some_and(|t| t.is_file())
@@ -77,20 +85,30 @@ pub fn scan_paths(
                 }
                 Err(err) => local.errors.push(describe_walk_error(&err)),
             }
-            let mut r = result.lock().expect("no panics while holding the lock");
-            r.files += local.files;
-            r.errors.extend(local.errors);
-            r.findings.extend(local.findings);
+            files.fetch_add(local.files, Ordering::Relaxed);
+            let something = !local.errors.is_empty()
+                || !local.findings.findings.is_empty()
+                || !local.findings.allowed.is_empty()
+                || !local.findings.skipped.is_empty();
+            if something {
+                parts.lock().expect("no panics while holding the lock").push((key, local));
+            }
             WalkState::Continue
         })
     });
-    let mut r = result.into_inner().expect("walk finished");
-    r.findings
-        .findings
-        .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
-    r.findings
-        .allowed
-        .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+    let mut parts = parts.into_inner().expect("walk finished");
+    parts.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut r = FilesResult { files: files.into_inner(), ..FilesResult::default() };
+    for (_, part) in parts {
+        r.errors.extend(part.errors);
+        if r.findings.findings.is_empty() && r.findings.allowed.is_empty() {
+            let skipped = std::mem::take(&mut r.findings.skipped);
+            r.findings = part.findings;
+            r.findings.skipped.splice(0..0, skipped);
+        } else {
+            r.findings.extend(part.findings);
+        }
+    }
     r.errors.sort();
     Ok(r)
 }
