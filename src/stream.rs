@@ -31,6 +31,8 @@ pub struct Window<'a> {
 pub struct Windows<R> {
     reader: R,
     buf: Vec<u8>,
+    /// How many bytes of `buf` hold input (the rest is spare room, already initialised).
+    len: usize,
     /// Where the unreported part of `buf` starts.
     keep: usize,
     /// Offset of `buf[0]` in the input.
@@ -45,7 +47,16 @@ pub struct Windows<R> {
 impl<R: Read> Windows<R> {
     /// Starts reading `reader`.
     pub fn new(reader: R) -> Self {
-        Windows { reader, buf: Vec::new(), keep: 0, base: 0, eof: false, consumed: 0, short: true }
+        Windows {
+            reader,
+            buf: Vec::new(),
+            len: 0,
+            keep: 0,
+            base: 0,
+            eof: false,
+            consumed: 0,
+            short: true,
+        }
     }
 
     /// The next window, or `None` at the end of the input.
@@ -53,21 +64,21 @@ impl<R: Read> Windows<R> {
     pub fn next(&mut self) -> io::Result<Option<Window<'_>>> {
         self.drop_consumed();
         loop {
-            let pending = self.buf.len() - self.keep;
+            let pending = self.len - self.keep;
             if self.eof {
                 if pending == 0 {
                     return Ok(None);
                 }
-                return Ok(Some(self.emit(self.buf.len(), self.buf.len())));
+                return Ok(Some(self.emit(self.len, self.len)));
             }
             if pending > 0 {
                 // A whole line (or several) is ready: hand it out at once.
-                if let Some(nl) = memchr::memrchr(b'\n', &self.buf[self.keep..]) {
+                if let Some(nl) = memchr::memrchr(b'\n', &self.buf[self.keep..self.len]) {
                     let end = self.keep + nl + 1;
                     return Ok(Some(self.emit(end, end)));
                 }
                 if pending >= WINDOW + OVERLAP {
-                    let end = self.buf.len();
+                    let end = self.len;
                     return Ok(Some(self.emit(end, end - OVERLAP)));
                 }
             }
@@ -76,22 +87,22 @@ impl<R: Read> Windows<R> {
     }
 
     fn fill(&mut self) -> io::Result<()> {
-        let old = self.buf.len();
+        let old = self.len;
         // After a short read (the end of a file is near, or a pipe gives what it has), ask for
         // a little: a folder of many small files then costs no 1 MiB buffer per file.
         let ask = if self.short { FIRST_READ } else { WINDOW };
-        self.buf.resize(old + ask, 0);
+        // The buffer stays initialised once grown: zeroed only when it grows, never per read.
+        if self.buf.len() < old + ask {
+            self.buf.resize(old + ask, 0);
+        }
         let n = loop {
-            match self.reader.read(&mut self.buf[old..]) {
+            match self.reader.read(&mut self.buf[old..old + ask]) {
                 Ok(n) => break n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    self.buf.truncate(old);
-                    return Err(e);
-                }
+                Err(e) => return Err(e),
             }
         };
-        self.buf.truncate(old + n);
+        self.len = old + n;
         self.short = n < ask;
         if n == 0 {
             self.eof = true;
@@ -112,7 +123,8 @@ impl<R: Read> Windows<R> {
 
     fn drop_consumed(&mut self) {
         if self.consumed > 0 {
-            self.buf.drain(..self.consumed);
+            self.buf.copy_within(self.consumed..self.len, 0);
+            self.len -= self.consumed;
             self.base += self.consumed as u64;
             self.keep -= self.consumed;
             self.consumed = 0;
