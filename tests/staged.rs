@@ -478,3 +478,151 @@ fn diff_attributes_do_not_hide_lines() {
     r.git(&["add", "a.env"]);
     assert_blocked(&r, &[], &t, "a.env:2:3");
 }
+
+/// The hook refused what `out` tried to commit: status, report, no secret.
+fn refused(out: &Output, tok: &str, place: &str) -> String {
+    let all = text(out);
+    assert!(!out.status.success(), "commit went through:\n{all}");
+    assert!(all.contains("commit blocked: 1 token(s) in staged changes"), "{all}");
+    assert!(all.contains(place), "expected {place:?} in:\n{all}");
+    assert!(!all.contains(secret_of(tok)), "secret printed:\n{all}");
+    all
+}
+
+/// The hook let what `out` tried to commit through, silently.
+fn accepted(out: &Output, tok: &str) {
+    let all = text(out);
+    assert!(out.status.success(), "commit refused:\n{all}");
+    assert!(!all.contains("token"), "hook was not silent:\n{all}");
+    assert!(!all.contains(secret_of(tok)), "secret printed:\n{all}");
+}
+
+/// Runs `cmd` with `input` on its standard input.
+fn run_with_input(mut cmd: std::process::Command, input: &str) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child =
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Whether the index file has the extension `sig` (a rough look at its bytes).
+fn has_extension(r: &TestRepo, sig: &[u8]) -> bool {
+    let data = std::fs::read(r.path().join(".git/index")).unwrap();
+    data.windows(sig.len()).any(|w| w == sig)
+}
+
+#[test]
+fn split_index_commits_plain_all_and_by_path() {
+    let r = repo();
+    r.git(&["config", "core.splitIndex", "true"]);
+    for i in 0..30 {
+        r.write(&format!("src/f{i:02}.txt"), format!("{i}\n"));
+    }
+    r.commit_all("many files");
+    let t = token();
+    // Plain commit: the split index (`.git/index`) and its shared index.
+    r.write("src/f07.txt", format!("7\n{t}\n"));
+    r.git(&["add", "src/f07.txt"]);
+    assert!(has_extension(&r, b"link"), "not a split index");
+    let shared = std::fs::read_dir(r.path().join(".git")).unwrap().filter_map(|e| {
+        e.ok().filter(|e| e.file_name().to_string_lossy().starts_with("sharedindex."))
+    });
+    assert!(shared.count() > 0, "no shared index file");
+    assert_blocked(&r, &[], &t, "src/f07.txt:2:1");
+    r.write("src/f07.txt", "7\nclean\n");
+    r.write("src/f08.txt", "8\nclean too\n");
+    r.git(&["add", "-A"]);
+    assert_passes(&r, &[], &t);
+    // `commit -a` and `commit PATH`: temporary indexes, written split as well.
+    r.write("src/f09.txt", format!("9\n{t}\n"));
+    assert_blocked(&r, &["-a"], &t, "src/f09.txt:2:1");
+    assert_blocked(&r, &["src/f09.txt"], &t, "src/f09.txt:2:1");
+    r.write("src/f09.txt", "9\nfine\n");
+    r.git(&["rm", "-q", "--cached", "src/f10.txt"]);
+    assert_passes(&r, &["-a"], &t);
+    // Split on demand, with a token in a new file among deleted and changed shared entries.
+    r.git(&["config", "--unset", "core.splitIndex"]);
+    r.git(&["update-index", "--split-index"]);
+    r.git(&["rm", "-q", "src/f11.txt", "src/f12.txt"]);
+    r.write("src/f13.txt", "13\nchanged\n");
+    r.write("src/f115.txt", format!("{t}\n"));
+    r.git(&["add", "-A"]);
+    assert!(has_extension(&r, b"link"), "not a split index");
+    assert_blocked(&r, &[], &t, "src/f115.txt:1:1");
+    r.git(&["rm", "-q", "--cached", "src/f115.txt"]);
+    assert_passes(&r, &[], &t);
+}
+
+#[test]
+fn split_index_missing_shared_index_is_an_error() {
+    let r = repo();
+    r.git(&["update-index", "--split-index"]);
+    let t = token();
+    r.write("a.txt", format!("{t}\n"));
+    r.git(&["add", "a.txt"]);
+    for e in std::fs::read_dir(r.path().join(".git")).unwrap() {
+        let e = e.unwrap();
+        if e.file_name().to_string_lossy().starts_with("sharedindex.") {
+            std::fs::remove_file(e.path()).unwrap();
+        }
+    }
+    let (code, all) = scan(&r, &[], &t);
+    assert_eq!(code, 2, "{all}");
+    assert!(all.contains("sharedindex.") && all.contains("missing"), "{all}");
+}
+
+/// A repository with folders `cone/` (checked out) and `out/` (outside the sparse cone), with
+/// a sparse index.
+fn sparse_repo() -> TestRepo {
+    let r = repo();
+    r.write("cone/a.txt", "a\n");
+    r.write("out/o.txt", "o\n");
+    r.write("out/deep/d.txt", "d\n");
+    r.commit_all("tree");
+    r.git(&["sparse-checkout", "set", "--cone", "--sparse-index", "cone"]);
+    assert!(!r.path().join("out").exists());
+    assert!(has_extension(&r, b"sdir"), "not a sparse index");
+    assert!(r.git(&["ls-files", "-s", "--sparse"]).contains("040000"), "no sparse folder");
+    r
+}
+
+#[test]
+fn sparse_index_commit_inside_the_cone() {
+    let r = sparse_repo();
+    let t = token();
+    r.write("cone/a.txt", format!("a\n{t}\n"));
+    r.git(&["add", "cone/a.txt"]);
+    assert_blocked(&r, &[], &t, "cone/a.txt:2:1");
+    assert_blocked(&r, &["-a"], &t, "cone/a.txt:2:1");
+    r.write("cone/a.txt", "a\nb\n");
+    r.write("cone/new.txt", "new\n");
+    r.git(&["add", "cone"]);
+    assert_passes(&r, &[], &t);
+    assert!(has_extension(&r, b"sdir"), "no longer a sparse index");
+}
+
+#[test]
+fn sparse_index_folder_that_differs_from_head() {
+    let r = repo();
+    r.write("cone/a.txt", "a\n");
+    r.write("out/deep/d.txt", "d\n");
+    r.commit_all("tree");
+    let t = token();
+    r.write("out/deep/secret.env", format!("T={t}\n"));
+    r.write("out/deep/d.txt", "d\nmore\n");
+    r.commit_all("a token outside the cone, with --no-verify");
+    r.git(&["sparse-checkout", "set", "--cone", "--sparse-index", "cone"]);
+    // Undo the commit but keep its content staged: the sparse folder `out/` now differs from
+    // HEAD's, and committing again adds the token again.
+    r.git(&["reset", "-q", "--soft", "HEAD~1"]);
+    assert!(r.git(&["ls-files", "-s", "--sparse"]).contains("040000"), "no sparse folder");
+    assert_blocked(&r, &[], &t, "out/deep/secret.env:1:3");
+    // The same with the token gone: only the clean line of d.txt is new.
+    r.git(&["reset", "-q", "--soft", "HEAD@{1}"]);
+    r.git(&["rm", "-q", "--cached", "--sparse", "out/deep/secret.env"]);
+    r.git(&["commit", "-q", "--no-verify", "-m", "token removed"]);
+    r.git(&["reset", "-q", "--soft", "HEAD~2"]);
+    assert_passes(&r, &[], &t);
+}

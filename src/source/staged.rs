@@ -16,7 +16,7 @@ use git2::{
     Patch, Repository, Tree,
 };
 
-use self::index::{CacheTree, IndexFile};
+use self::index::{CacheTree, IndexFile, SPARSE_DIR};
 use crate::finding::{Finding, Findings};
 use crate::scan::{AddedLines, Origin, Scanner};
 use crate::{Error, Result};
@@ -48,7 +48,16 @@ pub fn scan(
         false => Some(relative_paths(&root, files)?),
     };
     let map = map_index(index_file)?;
-    let index = parse_index(index_file, map.as_deref())?;
+    let shared;
+    let mut index = parse_index(index_file, map.as_deref())?;
+    if let Some(link) = &index.link {
+        let (path, map) = map_shared_index(repo, index_file, &link.shared)?;
+        shared = map;
+        index.merge_shared(&shared).map_err(|e| Error::Read {
+            path,
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+        })?;
+    }
     let head = head_tree(repo)?;
     let changes = Changes::between(repo, head.as_ref(), &index)?;
     let mut parents = Vec::new();
@@ -97,6 +106,31 @@ fn map_index(path: &Path) -> Result<Option<memmap2::Mmap>> {
     unsafe { memmap2::Mmap::map(&file) }.map(Some).map_err(read_err)
 }
 
+/// The shared index of a split index (`sharedindex.<hex>`), mapped: in the git folder, else
+/// beside the index file, where git looks for it.
+fn map_shared_index(
+    repo: &Repository,
+    index_file: &Path,
+    id: &[u8; 20],
+) -> Result<(PathBuf, memmap2::Mmap)> {
+    let name = format!("sharedindex.{}", Oid::from_bytes(id).expect("20 bytes"));
+    let in_git_dir = repo.path().join(&name);
+    let path = match index_file.parent() {
+        Some(dir) if !in_git_dir.exists() => dir.join(&name),
+        _ => in_git_dir,
+    };
+    match map_index(&path)? {
+        Some(map) => Ok((path, map)),
+        None => Err(Error::Read {
+            path,
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "the shared index of the split index is missing",
+            ),
+        }),
+    }
+}
+
 fn parse_index<'a>(path: &Path, data: Option<&'a [u8]>) -> Result<IndexFile<'a>> {
     let Some(data) = data else { return Ok(IndexFile::default()) };
     IndexFile::parse(data).map_err(|e| Error::Read {
@@ -121,18 +155,17 @@ impl Changes {
         let mut prefix = Vec::new();
         walk.dir(base.map(|t| t.id()), &mut prefix, 0..idx.entries.len(), idx.tree.as_ref())?;
         let mut index = Index::new().map_err(Error::git("cannot create an in-memory index"))?;
-        for (path, i) in walk.added {
-            let e = &idx.entries[i];
+        for (path, mode, id) in walk.added {
             let entry = IndexEntry {
                 ctime: IndexTime::new(0, 0),
                 mtime: IndexTime::new(0, 0),
                 dev: 0,
                 ino: 0,
-                mode: e.mode,
+                mode,
                 uid: 0,
                 gid: 0,
                 file_size: 0,
-                id: Oid::from_bytes(idx.id(e)).expect("20 bytes"),
+                id,
                 flags: 0,
                 flags_extended: 0,
                 path,
@@ -178,8 +211,8 @@ struct Walk<'a> {
     idx: &'a IndexFile<'a>,
     /// Every path that differs.
     paths: Vec<Vec<u8>>,
-    /// New side: path and index entry.
-    added: Vec<(Vec<u8>, usize)>,
+    /// New side: path, mode and object id.
+    added: Vec<(Vec<u8>, u32, Oid)>,
 }
 
 /// A tree entry or a group of index entries at one folder level.
@@ -193,7 +226,7 @@ struct Item {
     range: std::ops::Range<usize>,
 }
 
-const GITLINK: i32 = 0o160000;
+const GITLINK: u32 = 0o160000;
 const TREE: i32 = 0o040000;
 
 impl Walk<'_> {
@@ -209,25 +242,19 @@ impl Walk<'_> {
                 return Ok(());
             }
         }
-        let old = match tree {
-            Some(id) => self.tree_items(id, prefix)?,
-            None => Vec::new(),
-        };
+        // A sparse index holds a folder outside the sparse-checkout cone as one entry (its
+        // path ends with `/`, its id is a tree): unchanged when it is HEAD's tree, else the
+        // two trees are compared.
+        if range.len() == 1 {
+            let e = &self.idx.entries[range.start];
+            if e.mode == SPARSE_DIR && self.idx.path(e) == prefix.as_slice() {
+                let id = Oid::from_bytes(self.idx.id(e)).expect("20 bytes");
+                return self.trees(tree, Some(id), prefix);
+            }
+        }
+        let old = self.tree_items(tree, prefix)?;
         let new = self.index_items(prefix.len(), range);
-        let (mut i, mut j) = (0, 0);
-        while i < old.len() || j < new.len() {
-            let ord = match (old.get(i), new.get(j)) {
-                (Some(a), Some(b)) => key_cmp(a, b),
-                (Some(_), None) => std::cmp::Ordering::Less,
-                _ => std::cmp::Ordering::Greater,
-            };
-            let (a, b) = match ord {
-                std::cmp::Ordering::Less => (Some(&old[i]), None),
-                std::cmp::Ordering::Greater => (None, Some(&new[j])),
-                std::cmp::Ordering::Equal => (Some(&old[i]), Some(&new[j])),
-            };
-            i += usize::from(a.is_some());
-            j += usize::from(b.is_some());
+        for (a, b) in pairs(&old, &new) {
             let len = prefix.len();
             prefix.extend_from_slice(&a.or(b).expect("one side").name);
             if a.or(b).expect("one side").dir {
@@ -236,32 +263,60 @@ impl Walk<'_> {
                 let range = b.map_or(0..0, |b| b.range.clone());
                 self.dir(a.map(|a| a.id), prefix, range, if b.is_some() { child } else { None })?;
             } else {
-                self.file(a, b, prefix);
+                // The entry that goes into the commit (stage 0, not intent-to-add), if any.
+                let new = b.and_then(|n| n.range.clone().find(|&k| self.idx.entries[k].staged()));
+                let new = new.map(|k| {
+                    let e = &self.idx.entries[k];
+                    (Oid::from_bytes(self.idx.id(e)).expect("20 bytes"), e.mode)
+                });
+                self.file(a.map(|a| (a.id, a.mode as u32)), new, prefix);
             }
             prefix.truncate(len);
         }
         Ok(())
     }
 
-    /// One path that is a file (blob, symlink or submodule) on at least one side.
-    fn file(&mut self, old: Option<&Item>, new: Option<&Item>, path: &[u8]) {
-        let old = old.filter(|o| o.mode != GITLINK);
-        // The entry that goes into the commit (stage 0, not intent-to-add), if any.
-        let new = new.and_then(|n| n.range.clone().find(|&k| self.idx.entries[k].staged()));
-        let new = new.filter(|&k| self.idx.entries[k].mode as i32 != GITLINK);
+    /// Compares two trees (a sparse folder of the index with HEAD's).
+    fn trees(&mut self, old: Option<Oid>, new: Option<Oid>, prefix: &mut Vec<u8>) -> Result<()> {
+        if old == new {
+            return Ok(());
+        }
+        let (a_items, b_items) = (self.tree_items(old, prefix)?, self.tree_items(new, prefix)?);
+        for (a, b) in pairs(&a_items, &b_items) {
+            let len = prefix.len();
+            prefix.extend_from_slice(&a.or(b).expect("one side").name);
+            if a.or(b).expect("one side").dir {
+                prefix.push(b'/');
+                self.trees(a.map(|a| a.id), b.map(|b| b.id), prefix)?;
+            } else {
+                let side = |i: &Item| (i.id, i.mode as u32);
+                self.file(a.map(side), b.map(side), prefix);
+            }
+            prefix.truncate(len);
+        }
+        Ok(())
+    }
+
+    /// One path that is a file (blob, symlink or submodule) on at least one side: its old
+    /// and new id and mode.
+    fn file(&mut self, old: Option<(Oid, u32)>, new: Option<(Oid, u32)>, path: &[u8]) {
+        let old = old.filter(|o| o.1 != GITLINK);
+        let new = new.filter(|n| n.1 != GITLINK);
         match (old, new) {
             (None, None) => {}
-            (Some(o), Some(k)) if o.id.as_bytes() == self.idx.id(&self.idx.entries[k]) => {}
+            (Some(o), Some(n)) if o.0 == n.0 => {}
             (_, new) => {
                 self.paths.push(path.to_vec());
-                if let Some(k) = new {
-                    self.added.push((path.to_vec(), k));
+                if let Some((id, mode)) = new {
+                    self.added.push((path.to_vec(), mode, id));
                 }
             }
         }
     }
 
-    fn tree_items(&self, id: Oid, prefix: &[u8]) -> Result<Vec<Item>> {
+    /// The entries of a tree (none for `None`), in git's order.
+    fn tree_items(&self, id: Option<Oid>, prefix: &[u8]) -> Result<Vec<Item>> {
+        let Some(id) = id else { return Ok(Vec::new()) };
         let tree = self.repo.find_tree(id).map_err(Error::git(format!(
             "cannot read the tree {id} of {}",
             if prefix.is_empty() {
@@ -315,6 +370,28 @@ impl Walk<'_> {
         }
         items
     }
+}
+
+/// Two sorted lists of items side by side: each name with its item on either side.
+fn pairs<'x>(old: &'x [Item], new: &'x [Item]) -> Vec<(Option<&'x Item>, Option<&'x Item>)> {
+    let (mut i, mut j) = (0, 0);
+    let mut out = Vec::with_capacity(old.len().max(new.len()));
+    while i < old.len() || j < new.len() {
+        let ord = match (old.get(i), new.get(j)) {
+            (Some(a), Some(b)) => key_cmp(a, b),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            _ => std::cmp::Ordering::Greater,
+        };
+        let pair = match ord {
+            std::cmp::Ordering::Less => (Some(&old[i]), None),
+            std::cmp::Ordering::Greater => (None, Some(&new[j])),
+            std::cmp::Ordering::Equal => (Some(&old[i]), Some(&new[j])),
+        };
+        i += usize::from(pair.0.is_some());
+        j += usize::from(pair.1.is_some());
+        out.push(pair);
+    }
+    out
 }
 
 /// Git's tree order: a folder sorts as if its name ended with `/`.
@@ -615,6 +692,98 @@ mod tests {
         paths.sort();
         paths.dedup();
         paths
+    }
+
+    fn git_out(dir: &Path, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .current_dir(dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_INDEX_FILE")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}");
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// The entries of `.git/index` as `git ls-files -s --sparse` prints them.
+    fn ls_files(repo: &Repository) -> String {
+        let path = repo.path().join("index");
+        let map = map_index(&path).unwrap().unwrap();
+        let shared;
+        let mut idx = IndexFile::parse(&map).unwrap();
+        if let Some(link) = &idx.link {
+            shared = map_shared_index(repo, &path, &link.shared).unwrap().1;
+            idx.merge_shared(&shared).unwrap();
+        }
+        let mut out = String::new();
+        for e in &idx.entries {
+            let id = Oid::from_bytes(idx.id(e)).unwrap();
+            let path = String::from_utf8_lossy(idx.path(e));
+            out.push_str(&format!("{:06o} {id} {}\t{path}\n", e.mode, e.stage));
+        }
+        out
+    }
+
+    /// A split index reads as git reads it (shared entries deleted, replaced, added to, and
+    /// conflict stages), through many changes and re-splits.
+    #[test]
+    fn split_index_reads_as_git_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        git(d, &["init", "-q", "-b", "main"]);
+        git(d, &["config", "core.splitIndex", "true"]);
+        git(d, &["config", "splitIndex.maxPercentChange", "50"]);
+        for i in 0..40 {
+            write(d, &format!("f{i:02}"), &format!("{i}\n"));
+            write(d, &format!("dir/g{i:02}"), &format!("{i}\n"));
+        }
+        git(d, &["add", "-A"]);
+        git(d, &["commit", "-q", "-m", "base"]);
+        let check = |step: &str| {
+            let repo = Repository::open(d).unwrap();
+            assert_eq!(ls_files(&repo), git_out(d, &["ls-files", "-s"]), "after {step}");
+        };
+        check("base");
+        for round in 0..6 {
+            for i in (round..40).step_by(7) {
+                write(d, &format!("f{i:02}"), &format!("{i} {round}\n"));
+            }
+            std::fs::remove_file(d.join(format!("dir/g{:02}", round * 3))).unwrap();
+            write(d, &format!("new/{round}"), "x\n");
+            write(d, &format!("f{:02}a", round), "between\n");
+            git(d, &["add", "-A"]);
+            check(&format!("round {round}"));
+            git(d, &["update-index", "--chmod=+x", &format!("f{:02}", 39 - round)]);
+            git(d, &["rm", "-q", "--cached", &format!("dir/g{:02}", 39 - round)]);
+            check(&format!("round {round} (chmod, rm)"));
+            if round % 2 == 1 {
+                git(d, &["commit", "-q", "-m", "r"]);
+                check(&format!("round {round} (commit)"));
+            }
+        }
+        // Conflict stages over shared entries, then their resolution.
+        git(d, &["commit", "-q", "--allow-empty", "-m", "before conflict"]);
+        git(d, &["checkout", "-q", "-b", "side"]);
+        write(d, "f10", "side\n");
+        git(d, &["commit", "-q", "-am", "side"]);
+        git(d, &["checkout", "-q", "main"]);
+        write(d, "f10", "main\n");
+        git(d, &["commit", "-q", "-am", "main"]);
+        let out = Command::new("git")
+            .current_dir(d)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "merge", "side"])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "the merge should conflict");
+        check("conflict");
+        write(d, "f10", "resolved\n");
+        git(d, &["add", "f10"]);
+        check("resolved");
     }
 
     /// The cache-tree walk finds exactly the paths that libgit2's full diff finds, with the
