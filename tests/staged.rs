@@ -497,6 +497,13 @@ fn accepted(out: &Output, tok: &str) {
     assert!(!all.contains(secret_of(tok)), "secret printed:\n{all}");
 }
 
+/// Only what the hook printed: git shows the hooks' output on its standard error, and
+/// `commit -p` and `--interactive` show the diff (with the token) on standard output.
+fn hook_output(mut out: Output) -> Output {
+    out.stdout.clear();
+    out
+}
+
 /// Runs `cmd` with `input` on its standard input.
 fn run_with_input(mut cmd: std::process::Command, input: &str) -> Output {
     use std::io::Write;
@@ -625,4 +632,372 @@ fn sparse_index_folder_that_differs_from_head() {
     r.git(&["commit", "-q", "--no-verify", "-m", "token removed"]);
     r.git(&["reset", "-q", "--soft", "HEAD~2"]);
     assert_passes(&r, &[], &t);
+}
+
+/// `git ARGS` in the repository with `GIT_EDITOR=true` (commands that would open an editor).
+fn git_no_editor(r: &TestRepo, args: &[&str]) -> Output {
+    r.git_cmd(args).env("GIT_EDITOR", "true").output().unwrap()
+}
+
+#[test]
+fn concluding_a_conflicted_cherry_pick_scans_what_the_pick_adds() {
+    let r = repo();
+    let t = token();
+    r.write("conflict.txt", "base\n");
+    r.commit_all("base");
+    r.git(&["checkout", "-q", "-b", "side"]);
+    r.write("side.env", format!("T={t}\n"));
+    r.write("conflict.txt", "side\n");
+    r.commit_all("side, with a secret (--no-verify)");
+    r.git(&["checkout", "-q", "main"]);
+    r.write("conflict.txt", "main\n");
+    r.commit_all("main");
+    assert!(!r.git_output(&["cherry-pick", "side"]).status.success(), "should conflict");
+    assert!(r.path().join(".git/CHERRY_PICK_HEAD").exists());
+    r.write("conflict.txt", "resolved\n");
+    r.git(&["add", "conflict.txt"]);
+    // One parent: the token the pick brings is new to this branch, by either way to conclude.
+    refused(&git_no_editor(&r, &["commit", "--no-edit"]), &t, "side.env:1:3");
+    refused(&git_no_editor(&r, &["cherry-pick", "--continue"]), &t, "side.env:1:3");
+    assert!(r.path().join(".git/CHERRY_PICK_HEAD").exists());
+    // Without the token the pick concludes.
+    r.git(&["rm", "-q", "--cached", "side.env"]);
+    accepted(&git_no_editor(&r, &["cherry-pick", "--continue"]), &t);
+    assert!(!r.path().join(".git/CHERRY_PICK_HEAD").exists());
+    assert_eq!(r.git(&["rev-list", "--count", "--merges", "HEAD"]).trim(), "0");
+}
+
+#[test]
+fn concluding_a_conflicted_revert_that_restores_a_token_is_blocked() {
+    let r = repo();
+    let t = token();
+    r.write("conflict.txt", "base\n");
+    r.write("gone.env", format!("T={t}\n"));
+    r.commit_all("a secret (--no-verify)");
+    r.git(&["rm", "-q", "gone.env"]);
+    r.write("conflict.txt", "secret removed\n");
+    r.commit_all("remove the secret");
+    r.write("conflict.txt", "later\n");
+    r.commit_all("later");
+    assert!(!git_no_editor(&r, &["revert", "HEAD~1"]).status.success(), "should conflict");
+    assert!(r.path().join(".git/REVERT_HEAD").exists());
+    r.write("conflict.txt", "resolved\n");
+    r.git(&["add", "conflict.txt"]);
+    refused(&git_no_editor(&r, &["revert", "--continue"]), &t, "gone.env:1:3");
+    r.git(&["rm", "-q", "--cached", "gone.env"]);
+    accepted(&git_no_editor(&r, &["commit", "--no-edit"]), &t);
+}
+
+/// `a.txt` and `b.txt` committed, then a token appended to `a.txt` and a clean line to
+/// `b.txt`, neither staged.
+fn two_changed_files() -> (TestRepo, String) {
+    let r = repo();
+    let t = token();
+    r.write("a.txt", "a\n");
+    r.write("b.txt", "b\n");
+    r.commit_all("a and b");
+    r.write("a.txt", format!("a\n{t}\n"));
+    r.write("b.txt", "b\nclean\n");
+    (r, t)
+}
+
+#[test]
+fn commit_patch_scans_the_hunks_chosen() {
+    let (r, t) = two_changed_files();
+    let patch = |answers: &str| {
+        hook_output(run_with_input(r.git_cmd(&["commit", "-p", "-m", "picked"]), answers))
+    };
+    refused(&patch("y\nn\n"), &t, "a.txt:2:1");
+    accepted(&patch("n\ny\n"), &t);
+    assert_eq!(r.git(&["show", "--name-only", "--format=", "HEAD"]).trim(), "b.txt");
+}
+
+#[test]
+fn commit_interactive_scans_the_files_chosen() {
+    let (r, t) = two_changed_files();
+    let interactive = |answers: &str| {
+        let cmd = r.git_cmd(&["commit", "--interactive", "-m", "chosen files"]);
+        hook_output(run_with_input(cmd, answers))
+    };
+    // update, file 1 (a.txt) or 2 (b.txt), end of choice, quit.
+    refused(&interactive("u\n1\n\nq\n"), &t, "a.txt:2:1");
+    accepted(&interactive("u\n2\n\nq\n"), &t);
+    assert_eq!(r.git(&["show", "--name-only", "--format=", "HEAD"]).trim(), "b.txt");
+}
+
+#[test]
+fn amend_with_a_new_token_is_blocked_and_a_message_only_amend_passes() {
+    let r = repo();
+    let t = token();
+    r.write("held.env", format!("T={t}\n"));
+    r.commit_all("a token (--no-verify)");
+    // Only the message: HEAD already holds the token, nothing is added.
+    assert_passes(&r, &["--amend"], &t);
+    assert!(r.git(&["log", "-1", "--format=%s"]).contains("test commit"));
+    // Content added in the amend counts.
+    let t2 = token();
+    r.write("more.env", format!("M={t2}\n"));
+    r.git(&["add", "more.env"]);
+    assert_blocked(&r, &["--amend"], &t2, "more.env:1:3");
+    assert_blocked(&r, &["--amend", "-a"], &t2, "more.env:1:3");
+}
+
+#[test]
+fn allow_empty() {
+    let r = repo();
+    let t = token();
+    assert_passes(&r, &["--allow-empty"], &t);
+    r.write("x.env", format!("X={t}\n"));
+    r.git(&["add", "x.env"]);
+    assert_blocked(&r, &["--allow-empty"], &t, "x.env:1:3");
+}
+
+#[test]
+fn commit_from_a_subfolder_and_with_dash_c() {
+    let r = repo();
+    let t = token();
+    r.write("sub/dir/s.env", "S=1\n");
+    r.commit_all("sub");
+    r.write("sub/dir/s.env", format!("S=1\nT={t}\n"));
+    let sub = r.path().join("sub/dir");
+    let in_sub = |args: &[&str]| r.git_cmd(args).current_dir(&sub).output().unwrap();
+    // `-a` (a temporary index), then plain (GIT_INDEX_FILE relative to the root).
+    refused(&in_sub(&["commit", "-a", "-m", "x"]), &t, "sub/dir/s.env:2:3");
+    r.git(&["add", "sub"]);
+    refused(&in_sub(&["commit", "-m", "x"]), &t, "sub/dir/s.env:2:3");
+    refused(&in_sub(&["commit", "-m", "x", "s.env"]), &t, "sub/dir/s.env:2:3");
+    // `git -C REPO commit` from outside the repository.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let root = r.path().to_str().unwrap();
+    let dash_c = |args: &[&str]| {
+        let mut all = vec!["-C", root];
+        all.extend_from_slice(args);
+        r.git_cmd(&all).current_dir(elsewhere.path()).output().unwrap()
+    };
+    refused(&dash_c(&["commit", "-m", "x"]), &t, "sub/dir/s.env:2:3");
+    let sub_str = sub.to_str().unwrap();
+    r.write("sub/dir/s.env", "S=1\nT=${T}\n");
+    accepted(&in_sub(&["commit", "-a", "-m", "clean"]), &t);
+    r.write("sub/dir/s.env", "S=2\nT=${T}\n");
+    accepted(
+        &r.git_cmd(&["-C", sub_str, "commit", "-a", "-m", "clean"])
+            .current_dir(elsewhere.path())
+            .output()
+            .unwrap(),
+        &t,
+    );
+}
+
+#[test]
+fn index_skip_hash() {
+    let r = repo();
+    r.git(&["config", "index.skipHash", "true"]);
+    let t = token();
+    r.write("a.env", format!("A={t}\n"));
+    r.git(&["add", "a.env"]);
+    let index = std::fs::read(r.path().join(".git/index")).unwrap();
+    assert_eq!(&index[index.len() - 20..], &[0u8; 20], "git wrote a checksum");
+    assert_blocked(&r, &[], &t, "a.env:1:3");
+    assert_blocked(&r, &["-a"], &t, "a.env:1:3");
+    r.write("a.env", "A=\n");
+    r.git(&["add", "a.env"]);
+    assert_passes(&r, &[], &t);
+}
+
+#[test]
+fn feature_many_files_index_v4_and_untracked_cache() {
+    let r = TestRepo::new();
+    r.git(&["config", "feature.manyFiles", "true"]);
+    r.install_test_hook();
+    r.write("README", "hello\n");
+    r.write("src/lib/a.txt", "a\n");
+    r.commit_all("initial");
+    r.write("untracked.txt", "u\n");
+    r.git(&["status", "--short"]);
+    let index = std::fs::read(r.path().join(".git/index")).unwrap();
+    assert_eq!(&index[4..8], &4u32.to_be_bytes(), "not index version 4");
+    assert!(has_extension(&r, b"UNTR"), "no untracked cache");
+    let t = token();
+    r.write("src/lib/a.txt", format!("a\n{t}\n"));
+    r.git(&["add", "src/lib/a.txt"]);
+    assert_blocked(&r, &[], &t, "src/lib/a.txt:2:1");
+    assert_blocked(&r, &["-a"], &t, "src/lib/a.txt:2:1");
+    r.write("src/lib/a.txt", "a\nb\n");
+    assert_passes(&r, &["-a"], &t);
+}
+
+#[test]
+fn fsmonitor_on() {
+    let r = repo();
+    let t = token();
+    // A file system monitor hook (protocol 2) that says everything may have changed; the
+    // built-in daemon (`core.fsmonitor=true`) is tried too where the platform has one.
+    let hook = r.path().join(".git/fsmonitor-test");
+    std::fs::write(&hook, "#!/bin/sh\nprintf 'token-%s\\0/\\0' \"$(date +%s%N)\"\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for setting in [hook.to_str().unwrap(), "true", "false"] {
+        r.git(&["config", "core.fsmonitor", setting]);
+        r.git(&["config", "core.fsmonitorHookVersion", "2"]);
+        r.write("f.env", format!("F={t}\n"));
+        r.git(&["add", "f.env"]);
+        r.git(&["status", "--short"]);
+        if setting != "true" && setting != "false" {
+            assert!(has_extension(&r, b"FSMN"), "no fsmonitor extension");
+        }
+        assert_blocked(&r, &[], &t, "f.env:1:3");
+        r.write("f.env", format!("F=${{F}} {setting}\n"));
+        assert_passes(&r, &["-a"], &t);
+    }
+}
+
+#[test]
+fn stash_then_commit() {
+    let r = repo();
+    let t = token();
+    r.write("a.txt", "a\n");
+    r.write("b.txt", "b\n");
+    r.commit_all("a and b");
+    // Stash a token away, commit something else, bring it back: it blocks once staged.
+    r.write("a.txt", format!("a\n{t}\n"));
+    r.git(&["stash", "-q"]);
+    r.write("b.txt", "b\nclean\n");
+    r.git(&["add", "b.txt"]);
+    assert_passes(&r, &[], &t);
+    r.git(&["stash", "pop", "-q"]);
+    assert_passes(&r, &["--allow-empty"], &t);
+    r.git(&["add", "a.txt"]);
+    assert_blocked(&r, &[], &t, "a.txt:2:1");
+    // `git stash --keep-index` (test only what is staged): the staged token still blocks,
+    // and a token only stashed does not.
+    r.write("b.txt", "b\nclean\nmore\n");
+    r.git(&["stash", "-q", "--keep-index"]);
+    assert_blocked(&r, &[], &t, "a.txt:2:1");
+    r.git(&["reset", "-q", "--hard"]);
+    r.git(&["stash", "pop", "-q"]);
+    r.git(&["checkout", "-q", "--", "a.txt"]);
+    r.write("b.txt", "b\nclean\nmore\n");
+    r.git(&["add", "b.txt"]);
+    r.write("a.txt", format!("a\n{t}\n"));
+    r.git(&["stash", "-q", "--keep-index"]);
+    assert_passes(&r, &[], &t);
+}
+
+#[test]
+fn commit_inside_a_submodule() {
+    let r = repo();
+    let t = token();
+    let upstream = TestRepo::new();
+    upstream.write("s.txt", "s\n");
+    upstream.commit_all("sub");
+    r.git(&[
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "add",
+        "-q",
+        upstream.path().to_str().unwrap(),
+        "lib",
+    ]);
+    r.commit_all("add the submodule");
+    let lib = r.path().join("lib");
+    assert!(lib.join(".git").is_file(), "the submodule's .git should be a file");
+    // The submodule's own hook, in the superproject's modules folder.
+    let hooks = r.path().join(".git/modules/lib/hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    std::fs::copy(r.path().join(".git/hooks/pre-commit"), hooks.join("pre-commit")).unwrap();
+    let in_lib = |args: &[&str]| r.git_cmd(args).current_dir(&lib).output().unwrap();
+    std::fs::write(lib.join("s.txt"), format!("s\n{t}\n")).unwrap();
+    refused(&in_lib(&["commit", "-a", "-m", "x"]), &t, "s.txt:2:1");
+    assert!(in_lib(&["add", "s.txt"]).status.success());
+    refused(&in_lib(&["commit", "-m", "x"]), &t, "s.txt:2:1");
+    std::fs::write(lib.join("s.txt"), "s\nclean\n").unwrap();
+    accepted(&in_lib(&["commit", "-a", "-m", "clean"]), &t);
+}
+
+#[test]
+fn explicit_git_dir_and_work_tree() {
+    let base = tempfile::tempdir().unwrap();
+    let (gd, wt) = (base.path().join("dotfiles.git"), base.path().join("home"));
+    std::fs::create_dir_all(wt.join("sub")).unwrap();
+    let git = |args: &[&str]| {
+        let mut c = std::process::Command::new("git");
+        common::isolate(&mut c);
+        c.current_dir(&wt).arg("--git-dir=../dotfiles.git").arg("--work-tree=.");
+        c.args(args).output().unwrap()
+    };
+    let ok = |out: Output| assert!(out.status.success(), "{}", text(&out));
+    ok(std::process::Command::new("git")
+        .args(["init", "-q", "--bare", "-b", "main"])
+        .arg(&gd)
+        .output()
+        .unwrap());
+    let hook = gd.join("hooks/pre-commit");
+    std::fs::create_dir_all(hook.parent().unwrap()).unwrap();
+    let script =
+        format!("#!/bin/sh\nexec '{}' scan --staged\n", common::tokenguard_path().display());
+    std::fs::write(&hook, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(wt.join("sub/.rc"), "x=1\n").unwrap();
+    ok(git(&["add", "sub/.rc"]));
+    ok(git(&["commit", "-q", "--no-verify", "-m", "initial"]));
+    let t = token();
+    std::fs::write(wt.join("sub/.rc"), format!("x=1\nt={t}\n")).unwrap();
+    refused(&git(&["commit", "-a", "-m", "x"]), &t, "sub/.rc:2:3");
+    ok(git(&["add", "sub/.rc"]));
+    refused(&git(&["commit", "-m", "x"]), &t, "sub/.rc:2:3");
+    // GIT_DIR and GIT_WORK_TREE in the environment, run from a subfolder of the work tree.
+    let mut c = std::process::Command::new("git");
+    common::isolate(&mut c);
+    c.current_dir(wt.join("sub")).env("GIT_DIR", &gd).env("GIT_WORK_TREE", &wt);
+    refused(&c.args(["commit", "-m", "x"]).output().unwrap(), &t, "sub/.rc:2:3");
+    std::fs::write(wt.join("sub/.rc"), "x=1\nt=${T}\n").unwrap();
+    accepted(&git(&["commit", "-a", "-m", "clean"]), &t);
+}
+
+/// Installs the test hook as `pre-merge-commit` too (what `git merge` runs when it commits).
+fn install_pre_merge_commit(r: &TestRepo) {
+    let hooks = r.path().join(".git/hooks");
+    std::fs::copy(hooks.join("pre-commit"), hooks.join("pre-merge-commit")).unwrap();
+}
+
+#[test]
+fn pre_merge_commit_hook_on_a_merge_without_conflicts() {
+    let r = repo();
+    install_pre_merge_commit(&r);
+    let t = token();
+    r.write("gen.txt", "base\n");
+    r.commit_all("base");
+    r.git(&["checkout", "-q", "-b", "side"]);
+    r.write("side.env", format!("T={t}\n"));
+    r.commit_all("side, with a secret (--no-verify)");
+    r.git(&["checkout", "-q", "main"]);
+    r.write("main.txt", "main\n");
+    r.commit_all("main");
+    // No MERGE_HEAD while the hook runs: the merged commits come from git merge's
+    // GITHEAD_<id> variables, and a token the merged branch holds does not stop the merge
+    // (as when a conflicted merge is concluded).
+    let out = git_no_editor(&r, &["merge", "--no-edit", "side"]);
+    accepted(&out, &t);
+    assert_eq!(r.git(&["rev-list", "--count", "--merges", "HEAD"]).trim(), "1");
+    // A merge whose result holds a token neither side has (here from a merge driver) is
+    // refused by the pre-merge-commit hook.
+    let t2 = token();
+    let outside = tempfile::tempdir().unwrap();
+    let generated = outside.path().join("generated.txt");
+    std::fs::write(&generated, format!("G={t2}\n")).unwrap();
+    r.write(".gitattributes", "gen.txt merge=gen\n");
+    r.commit_all("attributes");
+    let driver = format!("cat '{}' > %A", generated.display());
+    r.git(&["config", "merge.gen.driver", &driver]);
+    r.git(&["checkout", "-q", "-b", "side2"]);
+    r.write("gen.txt", "side2\n");
+    r.commit_all("side2");
+    r.git(&["checkout", "-q", "main"]);
+    r.write("gen.txt", "main\n");
+    r.commit_all("main2");
+    let before = r.git(&["rev-parse", "HEAD"]);
+    refused(&git_no_editor(&r, &["merge", "--no-edit", "side2"]), &t2, "gen.txt:1:3");
+    assert_eq!(r.git(&["rev-parse", "HEAD"]), before);
 }

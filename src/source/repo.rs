@@ -19,7 +19,7 @@ pub fn open(dir: Option<&Path>) -> Result<Repository> {
         }
         None => Repository::open_from_env(),
     };
-    result.map_err(|e| {
+    let repo = result.map_err(|e| {
         let place = dir.map(Path::to_path_buf).unwrap_or_else(current_dir);
         if e.code() == ErrorCode::NotFound {
             Error::NotARepository(place)
@@ -29,7 +29,29 @@ pub fn open(dir: Option<&Path>) -> Result<Repository> {
                 source: e,
             }
         }
-    })
+    })?;
+    if dir.is_none() {
+        set_env_work_tree(&repo)?;
+    }
+    Ok(repo)
+}
+
+/// `GIT_WORK_TREE` as git reads it: relative to the current folder, and over `core.bare`
+/// (`git --git-dir=X --work-tree=Y`, as for a bare repository of dotfiles, sets both
+/// variables for the hook). libgit2 ignores it in a bare repository and reads a relative one
+/// from the git folder. Only the repository object changes; nothing is written.
+fn set_env_work_tree(repo: &Repository) -> Result<()> {
+    let Some(value) = std::env::var_os("GIT_WORK_TREE").filter(|v| !v.is_empty()) else {
+        return Ok(());
+    };
+    let path = current_dir().join(value);
+    let path = path.canonicalize().map_err(|source| Error::Read { path, source })?;
+    let same = repo.workdir().and_then(|w| w.canonicalize().ok()).is_some_and(|w| w == path);
+    if !same {
+        repo.set_workdir(&path, false)
+            .map_err(Error::git(format!("cannot use the work tree {}", path.display())))?;
+    }
+    Ok(())
 }
 
 /// The index file that the next commit is built from: `GIT_INDEX_FILE` when the repository

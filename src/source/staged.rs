@@ -543,12 +543,18 @@ fn head_tree(repo: &Repository) -> Result<Option<Tree<'_>>> {
     }
 }
 
-/// The commits being merged (`MERGE_HEAD`), when the commit concludes a merge.
+/// The commits being merged, when the commit concludes a merge: `MERGE_HEAD` (a merge
+/// concluded by `git commit`), else the `GITHEAD_<id>` variables that `git merge` sets for
+/// the merged commits while it runs, so also for its `pre-merge-commit` hook (a merge without
+/// conflicts; `MERGE_HEAD` is not written then). A variable naming no commit of this
+/// repository is ignored (the scan is then stricter, never laxer). A cherry-pick or revert
+/// (`CHERRY_PICK_HEAD`, `REVERT_HEAD`) makes a one-parent commit: what it adds over HEAD is
+/// new to the branch and is scanned as any commit is.
 fn merge_parents(repo: &Repository) -> Result<Vec<Oid>> {
     let path = repo.path().join("MERGE_HEAD");
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(merging_now(repo)),
         Err(source) => return Err(Error::Read { path, source }),
     };
     text.lines()
@@ -558,6 +564,19 @@ fn merge_parents(repo: &Repository) -> Result<Vec<Oid>> {
             Oid::from_str(l).map_err(|_| Error::Invalid(format!("malformed {}", path.display())))
         })
         .collect()
+}
+
+/// The commits that a running `git merge` merges (`GITHEAD_<id>` variables).
+fn merging_now(repo: &Repository) -> Vec<Oid> {
+    let mut out: Vec<Oid> = std::env::vars_os()
+        .filter_map(|(k, _)| {
+            let id = k.to_str()?.strip_prefix("GITHEAD_")?;
+            let id = Oid::from_str(id).ok().filter(|_| id.len() == 40)?;
+            repo.find_commit(id).is_ok().then_some(id)
+        })
+        .collect();
+    out.sort();
+    out
 }
 
 /// Paths given on the command line, as paths relative to the work tree root (git's bytes).
