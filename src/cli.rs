@@ -146,6 +146,8 @@ pub struct BaselineArgs {
 pub enum HookKind {
     /// Before each commit: `tokenguard scan --staged`.
     PreCommit,
+    /// Before `git merge` commits a merge without conflicts: `tokenguard scan --staged`.
+    PreMergeCommit,
     /// Before each push: `tokenguard scan --pre-push`.
     PrePush,
     /// On a server, before refs are updated: `tokenguard scan --pre-receive`.

@@ -29,6 +29,7 @@ const PLACEHOLDER: &str = "@TOKENGUARD_BIN@";
 pub fn hook_name(kind: HookKind) -> &'static str {
     match kind {
         HookKind::PreCommit => "pre-commit",
+        HookKind::PreMergeCommit => "pre-merge-commit",
         HookKind::PrePush => "pre-push",
         HookKind::PreReceive => "pre-receive",
     }
@@ -38,6 +39,7 @@ pub fn hook_name(kind: HookKind) -> &'static str {
 pub fn template(kind: HookKind) -> &'static str {
     match kind {
         HookKind::PreCommit => include_str!("../hooks/pre-commit"),
+        HookKind::PreMergeCommit => include_str!("../hooks/pre-merge-commit"),
         HookKind::PrePush => include_str!("../hooks/pre-push"),
         HookKind::PreReceive => include_str!("../hooks/pre-receive"),
     }
@@ -277,7 +279,13 @@ mod tests {
 
     #[test]
     fn every_template_is_marked_and_has_the_placeholder() {
-        for kind in [HookKind::PreCommit, HookKind::PrePush, HookKind::PreReceive] {
+        let kinds = [
+            HookKind::PreCommit,
+            HookKind::PreMergeCommit,
+            HookKind::PrePush,
+            HookKind::PreReceive,
+        ];
+        for kind in kinds {
             let t = template(kind);
             assert!(t.starts_with("#!/bin/sh\n"), "{kind:?}");
             assert!(is_ours(t.as_bytes()), "{kind:?}");

@@ -956,16 +956,13 @@ fn explicit_git_dir_and_work_tree() {
     accepted(&git(&["commit", "-a", "-m", "clean"]), &t);
 }
 
-/// Installs the test hook as `pre-merge-commit` too (what `git merge` runs when it commits).
-fn install_pre_merge_commit(r: &TestRepo) {
-    let hooks = r.path().join(".git/hooks");
-    std::fs::copy(hooks.join("pre-commit"), hooks.join("pre-merge-commit")).unwrap();
-}
-
 #[test]
 fn pre_merge_commit_hook_on_a_merge_without_conflicts() {
     let r = repo();
-    install_pre_merge_commit(&r);
+    // What `git merge` runs when it commits itself, installed by `tokenguard install`.
+    let out = r.tokenguard().args(["install", "--hook", "pre-merge-commit"]).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(r.path().join(".git/hooks/pre-merge-commit").is_file());
     let t = token();
     r.write("gen.txt", "base\n");
     r.commit_all("base");
