@@ -434,6 +434,7 @@ fn rules(args: RulesArgs) -> Result<Outcome> {
                 "version": report::json::VERSION,
                 "rules": rules,
                 "known_examples": crate::rules::KNOWN_EXAMPLES,
+                "known_example_parts": crate::rules::KNOWN_EXAMPLE_PARTS,
             });
             serde_json::to_writer_pretty(&mut out, &doc)
                 .map_err(io::Error::from)
@@ -450,6 +451,13 @@ fn rules(args: RulesArgs) -> Result<Outcome> {
             )?;
             for k in crate::rules::KNOWN_EXAMPLES {
                 writeln!(out, "  {k}")?;
+            }
+            writeln!(
+                out,
+                "\nA token holding one of their parts is an edited example (never reported):"
+            )?;
+            for p in crate::rules::KNOWN_EXAMPLE_PARTS {
+                writeln!(out, "  {p}")?;
             }
             Ok(())
         })(),

@@ -20,6 +20,11 @@ pub const BASE64_SIGNATURES: &[(&str, usize)] = &[
     ("tkREJ", 2),
     ("rZERC", 3),
     ("a2REQ", 0),
+    // `dt0` in UTF-16LE (`d 0 t 0 0 0`) in base64, at the three alignments: PowerShell's
+    // `-EncodedCommand` takes a script in this form.
+    ("ZAB0ADAA", 0),
+    ("QAdAAwA", 2),
+    ("kAHQAMA", 3),
 ];
 
 /// Most encoded characters decoded from one signature: enough for a token nested in a
@@ -73,13 +78,14 @@ pub fn is_alnum(b: u8) -> bool {
 }
 
 /// Whether a token may start at `i`: at the start, after a character that is not a letter or
-/// digit, or after an escape that ends in one (`%20`, `\n`, `\t`, `\x20`, `\u0020`).
+/// digit, or after an escape that ends in one (`%20`, `%2520`, `\n`, `\t`, `\x20`, `\u0020`).
 pub fn boundary_before(hay: &[u8], i: usize) -> bool {
     if i == 0 || !is_alnum(hay[i - 1]) {
         return true;
     }
     let hex = |k: usize| hay[k].is_ascii_hexdigit();
     (i >= 3 && hay[i - 3] == b'%' && hex(i - 2) && hex(i - 1))
+        || (i >= 5 && hay[i - 5..i - 2].eq_ignore_ascii_case(b"%25") && hex(i - 2) && hex(i - 1))
         || (i >= 2 && hay[i - 2] == b'\\' && matches!(hay[i - 1], b'n' | b't' | b'r'))
         || (i >= 4 && hay[i - 4] == b'\\' && hay[i - 3] == b'x' && hex(i - 2) && hex(i - 1))
         || (i >= 6 && hay[i - 6] == b'\\' && hay[i - 5] == b'u' && (i - 4..i).all(hex))
@@ -108,12 +114,26 @@ mod tests {
     }
 
     #[test]
+    fn utf16_signatures_hold_for_every_alignment() {
+        let sigs = &BASE64_SIGNATURES[BASE64_SIGNATURES.len() - 3..];
+        for (pad, (sig, at)) in ["", "a", "ab"].iter().zip(sigs) {
+            // Bytes before the UTF-16 text shift its alignment.
+            let utf16 = "dt0c01.".encode_utf16().flat_map(u16::to_le_bytes);
+            let text: Vec<u8> = pad.bytes().chain(utf16).collect();
+            let enc = encode(&text);
+            assert_eq!(&enc[*at..*at + sig.len()], *sig, "alignment {}", pad.len());
+        }
+    }
+
+    #[test]
     fn escapes_count_as_boundaries() {
         assert!(boundary_before(b"Api-Token%20dt0", 12));
         assert!(boundary_before(b"x\\ndt0", 3));
         assert!(boundary_before(b"\\u0020dt0", 6));
         assert!(!boundary_before(b"xdt0", 1));
         assert!(!boundary_before(b"120dt0", 3));
+        assert!(boundary_before(b"Api-Token%2520dt0", 14));
+        assert!(!boundary_before(b"x2520dt0", 5));
     }
 
     fn encode(bytes: &[u8]) -> String {

@@ -11,7 +11,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::bytes::Regex;
 use sha2::{Digest, Sha256};
 
-use crate::rules::{Detector, Rule, KNOWN_EXAMPLES, SECRET_LEN};
+use crate::rules::{Detector, Rule, KNOWN_EXAMPLES, KNOWN_EXAMPLE_PARTS, SECRET_LEN};
 pub use encoding::{boundary_before, decode_base64_prefix, BASE64_SIGNATURES};
 pub use shape::{is_placeholder_part, is_plausible_legacy};
 
@@ -38,6 +38,15 @@ const NEAR_ENCODED: usize = 256;
 const MAX_DEPTH: u8 = 3;
 /// Characters shown of a custom rule's match when its regex has no `secret` group: none.
 const MASK: &str = "****************";
+
+/// The dot between the parts of a structured token written encoded: URL-encoded, URL-encoded
+/// twice, or as an HTML character reference (compared without regard to ASCII case).
+const ENCODED_DOTS: &[&[u8]] = &[b"%2E", b"%252E", b"&#46;", b"&#x2E;"];
+
+/// `dt0` in UTF-16 (little-endian: `d 0 t 0 0`; big-endian holds the same five bytes).
+const UTF16_SIGNATURE: &str = "d\u{0}t\u{0}0";
+/// Characters read from UTF-16 text: a token with its widest encoded dots and one more.
+const UTF16_MAX_CHARS: usize = 8 + 24 + 2 * 6 + SECRET_LEN + 1;
 
 /// How a token was written in the input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -91,21 +100,24 @@ pub struct Matcher {
 #[derive(Debug, Clone, Copy)]
 enum Announce {
     Structured,
+    Utf16,
     Base64 { back: usize },
     Legacy,
 }
 
 /// The legacy format in context: a Dynatrace-named key or an `Api-Token` header or parameter,
-/// a separator (`=`, `:`, `=>`, `:=`, `,`, `>`, blanks, `%20`, an XML `value=` attribute,
-/// each perhaps escaped with `\` as in JSON strings and Java properties), an optional quote,
-/// then 21 characters (the caller checks the end boundary).
+/// a separator (`=`, `:`, `=>`, `:=`, `,`, `>`, blanks, `%20` or `%2520`, an XML `value=`
+/// attribute, each perhaps escaped with `\` as in JSON strings and Java properties), a YAML
+/// anchor or `!!str` tag, an optional quote (ASCII or typographic, as text pasted from a
+/// word processor has), then 21 characters (the caller checks the end boundary).
 const LEGACY_PATTERN: &str = r#"(?x)
     (?i: api[-_.\ ]?token | paas[-_.]?token | (?:data[-_.]?)?ingest[-_.]?token
-       | dynatrace[-_.a-z]{0,24}?token | dt[-_.]token )
-    (?: \\?["'] )?
-    (?: \s*\\?(?:=>|:=|=|:|,|>)\s* | \s+(?i:value)\s*=\s* | \s+ | %20 )
-    (?: (?i:api-token)(?:\s+|%20) )?
-    (?: \\?["'`] )?
+       | dynatrace[-_.a-z]{0,24}?token | oneagent[-_.a-z]{0,24}?token | dt[-_.]token )
+    (?: \\?["'] | [\u{201C}\u{201D}\u{201E}\u{2018}\u{2019}\u{00AB}\u{00BB}] )?
+    (?: \s*\\?(?:=>|:=|=|:|,|>)\s* | \s+(?i:value)\s*=\s* | \s+ | %(?:25)?20 )
+    (?: (?:&[A-Za-z0-9_-]+ | !!str)\s+ )?
+    (?: (?i:api-token)(?:\s+|%(?:25)?20) )?
+    (?: \\?["'`] | [\u{201C}\u{201D}\u{201E}\u{2018}\u{2019}\u{00AB}\u{00BB}] )?
     (?P<value>[A-Za-z0-9_-]{21})
 "#;
 
@@ -128,6 +140,7 @@ impl Matcher {
             .any(|(r, d)| !d && matches!(r.detector, Detector::Structured { .. }));
         if any_structured {
             add("dt0", Announce::Structured, &mut keywords);
+            add(UTF16_SIGNATURE, Announce::Utf16, &mut keywords);
             for (sig, back) in BASE64_SIGNATURES {
                 add(sig, Announce::Base64 { back: *back }, &mut keywords);
             }
@@ -253,6 +266,11 @@ impl Matcher {
                         out.push(m);
                     }
                 }
+                Announce::Utf16 => {
+                    if let Some(m) = self.utf16_at(hay, at) {
+                        out.push(m);
+                    }
+                }
                 Announce::Base64 { back } => {
                     if depth < MAX_DEPTH && at >= back {
                         // A signature inside text already decoded in full from an earlier one
@@ -277,7 +295,7 @@ impl Matcher {
     }
 
     /// A structured token starting at `at` (where `dt0` stands), if there is a valid one. The
-    /// parts are separated by `.`, or by `%2E` in an over-encoded URL (the same separator
+    /// parts are separated by `.`, or by an encoded dot ([`ENCODED_DOTS`], the same one
     /// twice); the token id and fingerprint are those of the token with plain dots.
     fn structured_at(&self, hay: &[u8], at: usize) -> Option<Match> {
         let prefix = hay.get(at..at + 6)?;
@@ -290,7 +308,14 @@ impl Matcher {
         }
         let sep: &[u8] = match hay.get(at + 6)? {
             b'.' => b".",
-            b'%' if hay.get(at + 7..at + 9)?.eq_ignore_ascii_case(b"2E") => &hay[at + 6..at + 9],
+            b'%' | b'&' => {
+                let rest = &hay[at + 6..];
+                let len = ENCODED_DOTS
+                    .iter()
+                    .find(|d| rest.get(..d.len()).is_some_and(|r| r.eq_ignore_ascii_case(d)))?
+                    .len();
+                &rest[..len]
+            }
             _ => return None,
         };
         let upper_alnum = |b: &u8| b.is_ascii_uppercase() || b.is_ascii_digit();
@@ -313,6 +338,9 @@ impl Matcher {
         if is_placeholder_part(public) || is_placeholder_part(secret) {
             return None;
         }
+        if KNOWN_EXAMPLE_PARTS.iter().any(|p| p.as_bytes() == public || p.as_bytes() == secret) {
+            return None;
+        }
         let mut token = Vec::with_capacity(8 + public_len + SECRET_LEN);
         token.extend_from_slice(prefix);
         token.push(b'.');
@@ -331,6 +359,34 @@ impl Matcher {
             token_id: Some(token_id),
             fingerprint: fingerprint(&token),
             encoding: Encoding::Plain,
+        })
+    }
+
+    /// A structured token written in UTF-16 (either byte order, as Windows tools write text)
+    /// whose `d` stands at `at`: the characters are read from every other byte into a small
+    /// buffer and checked there; the match covers the UTF-16 bytes.
+    fn utf16_at(&self, hay: &[u8], at: usize) -> Option<Match> {
+        let mut chars = Vec::with_capacity(UTF16_MAX_CHARS + 1);
+        // The character before, for the boundary check.
+        let before = at >= 2 && hay[at - 1] == 0;
+        if before {
+            chars.push(hay[at - 2]);
+        }
+        let first = chars.len();
+        let mut i = at;
+        while i < hay.len() && chars.len() <= UTF16_MAX_CHARS {
+            if i > at && hay[i - 1] != 0 {
+                break;
+            }
+            chars.push(hay[i]);
+            i += 2;
+        }
+        let m = self.structured_at(&chars, first)?;
+        let byte = |c: usize| at + 2 * (c - first);
+        Some(Match {
+            span: byte(m.span.start)..byte(m.span.end) - 1,
+            secret: byte(m.secret.start)..byte(m.secret.end) - 1,
+            ..m
         })
     }
 
@@ -493,14 +549,20 @@ impl Matcher {
 }
 
 /// Whether `text` (what follows a keyword) starts with a separator the legacy pattern allows
-/// (quotes, blanks, `=`, `:`, `=>`, `,`, `>`, `%20`, `\`, `value=`) and then 21 value characters. A cheap
-/// necessary condition checked before the pattern runs.
+/// (quotes, blanks, `=`, `:`, `=>`, `,`, `>`, `%20`, `%2520`, `\`, `value=`, a YAML anchor or
+/// tag, typographic quotes) and then 21 value characters. A cheap necessary condition checked
+/// before the pattern runs.
 fn value_follows(text: &[u8]) -> bool {
     let mut i = 0;
     while i < text.len().min(64) {
         match text[i] {
             b'"' | b'\'' | b'`' | b' ' | b'\t' | b'=' | b':' | b'>' | b',' | b'\\' => i += 1,
+            // Typographic quotes (UTF-8), and YAML `&anchor` / `!!str` before the value.
+            0x80.. => i += 1,
+            b'!' if text[i..].starts_with(b"!!str") => i += 5,
+            b'&' => i += 1 + text[i + 1..].iter().take_while(|b| value_char(b)).count(),
             b'%' if text[i..].starts_with(b"%20") => i += 3,
+            b'%' if text[i..].starts_with(b"%2520") => i += 5,
             b'v' | b'V'
                 if i > 0
                     && text.len() >= i + 5
@@ -511,8 +573,12 @@ fn value_follows(text: &[u8]) -> bool {
             _ => break,
         }
     }
-    let value = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-';
-    i > 0 && text.len() >= i + 21 && text[i..i + 21].iter().all(value)
+    i > 0 && text.len() >= i + 21 && text[i..i + 21].iter().all(value_char)
+}
+
+/// A character of an older-format token value.
+fn value_char(b: &u8) -> bool {
+    b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-'
 }
 
 /// Cuts a large input into parts that end at a line end (one per thread), so that no match

@@ -10,6 +10,18 @@ pub const KNOWN_EXAMPLES: &[&str] = &[
     "dt0g02.4KWZO5EF.XT47R5DRADJIZUFOX4UDNOKTSUSABGLN7XSMJG7UXHRXKNY4WLORH4OF4T75MG7E", // tokenguard:allow
 ];
 
+/// Parts of the documented examples: a token whose public part or secret part is one of these
+/// is the example or an edit of it (tests and docs change its prefix or a few characters, as
+/// public code does: `dt0s02.ST2EY72KQINMH574WMNVI7YN.…`, a secret ending `…573RZM`), never a
+/// real token. Listed by `tokenguard rules`.
+pub const KNOWN_EXAMPLE_PARTS: &[&str] = &[
+    "ST2EY72KQINMH574WMNVI7YN",
+    "4KWZO5EF",
+    "G3DFPBEJYMODIDAEX454M7YWBUVEFOWKPRVMWFASS64NFH52PX6BNDVFFM572RZM",
+    "G3DFPBEJYMODIDAEX454M7YWBUVEFOWKPRVMWFASS64NFH52PX6BNDVFFM573RZM",
+    "XT47R5DRADJIZUFOX4UDNOKTSUSABGLN7XSMJG7UXHRXKNY4WLORH4OF4T75MG7E",
+];
+
 fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| s.to_string()).collect()
 }

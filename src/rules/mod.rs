@@ -3,7 +3,7 @@
 
 mod dynatrace;
 
-pub use dynatrace::KNOWN_EXAMPLES;
+pub use dynatrace::{KNOWN_EXAMPLES, KNOWN_EXAMPLE_PARTS};
 
 /// How a rule recognises its tokens.
 #[derive(Debug, Clone)]
