@@ -471,10 +471,7 @@ fn scrub(message: &str) -> String {
             _ => {}
         }
     }
-    let matches = crate::matcher::Matcher::builtin().find(first.as_bytes());
-    let secrets: Vec<_> = matches.iter().map(|m| m.secret.clone()).collect();
-    let masked =
-        String::from_utf8_lossy(&crate::mask::mask(first.as_bytes(), &secrets)).into_owned();
+    let masked = crate::mask::mask_text(&crate::matcher::Matcher::builtin(), &first);
     let mut out: String = masked.chars().take(200).collect();
     if out.len() < masked.len() {
         out.push_str("...");

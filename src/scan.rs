@@ -161,7 +161,8 @@ impl Scanner {
         Finding {
             rule: rule.id.clone(),
             description: rule.description.clone(),
-            file: origin.file.clone(),
+            // A file may be named after a token: its name is masked like the token.
+            file: crate::mask::mask_text(&self.matcher, &origin.file),
             line,
             column,
             offset,

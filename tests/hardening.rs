@@ -173,7 +173,22 @@ fn fifos_sockets_and_devices_are_skipped_never_blocked_on() {
     std::os::unix::fs::symlink("/dev/null", dir.path().join("null")).unwrap();
     let out = run_within(tg_in(dir.path()).args(["scan", "."]), Duration::from_secs(30));
     assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("./a.env:1:3"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("./a.env:1:3"));
+    // Skipped, and said so: nothing is passed over silently. (Some sandboxes make /dev/null
+    // a plain empty file: only links to real devices are expected as devices.)
+    use std::os::unix::fs::FileTypeExt;
+    let is_device = |p: &str| std::fs::metadata(p).is_ok_and(|m| m.file_type().is_char_device());
+    let mut expected = vec![("fifo", "fifo"), ("socket", "socket")];
+    for (name, target) in [("zero", "/dev/zero"), ("null", "/dev/null")] {
+        if is_device(target) {
+            expected.push((name, "device"));
+        }
+    }
+    for (name, kind) in expected {
+        let line = format!("skipped ./{name}: not a regular file ({kind})");
+        assert!(stdout.contains(&line), "{line:?} missing in {stdout}");
+    }
     assert_no_secret(&out, &[secret_of(&t)]);
 
     // Named on the command line too: nothing to scan, no wait.
@@ -560,4 +575,18 @@ fn a_run_of_base64_signatures_is_scanned_in_linear_time() {
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
     let took = started.elapsed();
     assert!(took < Duration::from_secs(30), "512 KiB of base64 signatures took {took:?}");
+}
+
+#[test]
+fn a_file_named_after_a_token_is_reported_with_its_name_masked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (named, inside) = (token(), token());
+    std::fs::write(dir.path().join(format!("{named}.txt")), format!("T={inside}\n")).unwrap();
+    for format in ["human", "json", "sarif"] {
+        let out = tg_in(dir.path()).args(["scan", ".", "--format", format]).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
+        assert_no_secret(&out, &[secret_of(&named), secret_of(&inside)]);
+        let id = named.rsplit_once('.').unwrap().0;
+        assert!(String::from_utf8_lossy(&out.stdout).contains(id), "{format}: the id stays");
+    }
 }

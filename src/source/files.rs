@@ -75,6 +75,10 @@ pub fn scan_paths(
                         || (e.path_is_symlink() && e.path().is_file());
                     if is_file {
                         scan_file(scanner, e.path(), &mut local);
+                    } else if let Some(kind) = special_kind(&e) {
+                        // Never opened: a FIFO without a writer would block the scan.
+                        let why = format!("not a regular file ({kind})");
+                        local.findings.skipped.push((key.clone(), why));
                     }
                 }
                 Err(err) if is_loop(&err) => {
@@ -85,6 +89,10 @@ pub fn scan_paths(
                 }
                 Err(err) => local.errors.push(describe_walk_error(&err)),
             }
+            // Paths in messages are masked like tokens: a file may be named after one.
+            let mask = |text: &mut String| *text = crate::mask::mask_text(&scanner.matcher, text);
+            local.errors.iter_mut().for_each(mask);
+            local.findings.skipped.iter_mut().for_each(|(path, _)| mask(path));
             files.fetch_add(local.files, Ordering::Relaxed);
             let something = !local.errors.is_empty()
                 || !local.findings.findings.is_empty()
@@ -129,6 +137,22 @@ fn short_io(e: &std::io::Error) -> String {
         std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
         std::io::ErrorKind::NotFound => "not found".to_string(),
         _ => e.to_string(),
+    }
+}
+
+/// What kind of special file an entry is (FIFO, socket, device), if it is one.
+fn special_kind(e: &ignore::DirEntry) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    let t = e.file_type()?;
+    let t = if t.is_symlink() { std::fs::metadata(e.path()).ok()?.file_type() } else { t };
+    if t.is_fifo() {
+        Some("fifo")
+    } else if t.is_socket() {
+        Some("socket")
+    } else if t.is_block_device() || t.is_char_device() {
+        Some("device")
+    } else {
+        None
     }
 }
 

@@ -562,14 +562,7 @@ fn commit_info(c: &Commit<'_>, matcher: &crate::matcher::Matcher) -> CommitInfo 
         .find(|l| !l.iter().all(u8::is_ascii_whitespace))
         .map(|l| String::from_utf8_lossy(l).trim_end().to_string())
         .unwrap_or_default();
-    let masked = |text: String| -> String {
-        let found = matcher.find(text.as_bytes());
-        if found.is_empty() {
-            return text;
-        }
-        let secrets: Vec<_> = found.into_iter().map(|m| m.secret).collect();
-        String::from_utf8_lossy(&crate::mask::mask(text.as_bytes(), &secrets)).into_owned()
-    };
+    let masked = |text: String| crate::mask::mask_text(matcher, &text);
     CommitInfo {
         commit: c.id().to_string(),
         author: masked(format!("{name} <{email}>")),
