@@ -99,6 +99,15 @@ impl Baseline {
     /// Writes the baseline to `path` (through a temporary file renamed over it, so that a
     /// failure never leaves half a file).
     pub fn write(&self, path: &Path) -> Result<()> {
+        // Something that is not a regular file (a device, a FIFO, a link to one) is written to,
+        // never replaced: renaming over /dev/null would turn it into a file.
+        if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+            let written = File::options().write(true).open(path).and_then(|mut f| {
+                serde_json::to_writer_pretty(&mut f, self)?;
+                writeln!(f)
+            });
+            return written.map_err(|source| Error::Read { path: path.into(), source });
+        }
         let dir = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),

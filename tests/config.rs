@@ -626,3 +626,25 @@ fn a_broken_config_refuses_the_commit_and_keeps_the_staged_changes() {
         assert_eq!(o.status.code(), Some(2), "{config}");
     }
 }
+
+#[test]
+fn baseline_output_to_a_fifo_writes_through_it_and_never_replaces_it() {
+    use std::os::unix::fs::FileTypeExt;
+    let repo = TestRepo::new();
+    let a = token();
+    repo.write("a.env", format!("A={a}\n"));
+    repo.commit_all("a");
+    let fifo = repo.path().join("out.fifo");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let o = repo.tokenguard().args(["baseline", "--output"]).arg(&fifo).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let written = reader.join().unwrap();
+    let v: serde_json::Value = serde_json::from_str(&written).unwrap();
+    assert_eq!(v["entries"].as_array().unwrap().len(), 1);
+    assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo(), "still a FIFO");
+    assert!(!written.contains(secret_of(&a)));
+}

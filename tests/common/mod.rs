@@ -93,10 +93,23 @@ pub fn tokenguard_path() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_tokenguard"))
 }
 
+/// An empty file to stand for the user's global git configuration. Not /dev/null: a tool
+/// that writes "to /dev/null" by replacing it (rename over it) turns it into a file whose
+/// content git would then read as configuration.
+pub fn empty_git_config() -> &'static Path {
+    static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        let p = std::env::temp_dir()
+            .join(format!("tokenguard-tests-empty-gitconfig-{}", std::process::id()));
+        std::fs::write(&p, "").unwrap();
+        p
+    })
+}
+
 /// Keeps a command away from the developer's own git and tokenguard configuration.
 pub fn isolate(c: &mut Command) {
     c.env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_GLOBAL", empty_git_config())
         .env("GIT_AUTHOR_NAME", "Test Author")
         .env("GIT_AUTHOR_EMAIL", "author@example.com")
         .env("GIT_COMMITTER_NAME", "Test Committer")
