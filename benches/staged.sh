@@ -17,7 +17,8 @@ BIN="$here/target/release/tokenguard"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/tg-bench-staged.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
+: >"$work/gitconfig" # an empty global config (never /dev/null: `git config --global` replaces it)
+export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL="$work/gitconfig"
 export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com
 export GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.com
 unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE

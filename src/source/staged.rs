@@ -662,11 +662,23 @@ mod tests {
     use super::*;
     use std::process::Command;
 
+    /// An empty global git configuration (not /dev/null, which `git config --global` would
+    /// replace by renaming its lock file over it).
+    fn empty_git_config() -> &'static Path {
+        static PATH: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+        PATH.get_or_init(|| {
+            let p = std::env::temp_dir()
+                .join(format!("tokenguard-unit-empty-gitconfig-{}", std::process::id()));
+            std::fs::write(&p, "").unwrap();
+            p
+        })
+    }
+
     fn git(dir: &Path, args: &[&str]) {
         let out = Command::new("git")
             .current_dir(dir)
             .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_GLOBAL", empty_git_config())
             .env("GIT_AUTHOR_NAME", "t")
             .env("GIT_AUTHOR_EMAIL", "t@example.com")
             .env("GIT_COMMITTER_NAME", "t")
@@ -717,7 +729,7 @@ mod tests {
         let out = Command::new("git")
             .current_dir(dir)
             .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_GLOBAL", empty_git_config())
             .env_remove("GIT_DIR")
             .env_remove("GIT_INDEX_FILE")
             .args(args)
@@ -794,7 +806,7 @@ mod tests {
         let out = Command::new("git")
             .current_dir(d)
             .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_GLOBAL", empty_git_config())
             .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "merge", "side"])
             .output()
             .unwrap();
