@@ -168,6 +168,10 @@ pub fn scan_commits(
     // Objects are read by id from the repository's own store: re-hashing each one to check
     // it (libgit2's default; git itself does not when reading) would double the cost.
     git2::opts::strict_hash_verification(false);
+    // libgit2's object cache (256 MiB by default) costs more than it saves here: each blob is
+    // read once, and equal subtrees are skipped by id before being read. Off, the scan is
+    // faster and peaks at about a third of the memory.
+    git2::opts::enable_caching(false);
     let commits = list_commits(repo, include, exclude)?;
     if let Some(bar) = &opts.progress {
         bar.set_length(commits.len() as u64);
