@@ -211,7 +211,7 @@ fn scan_staged(args: &ScanArgs) -> Result<Outcome> {
 /// from any ref, or in the ranges given (git's syntax).
 fn scan_history(args: &ScanArgs) -> Result<Outcome> {
     use crate::source::history;
-    let repo = history::open(args.repo.as_deref())?;
+    let repo = crate::source::repo::open(args.repo.as_deref())?;
     if repo.is_shallow() {
         eprintln!(
             "tokenguard: note: this is a shallow clone; commits before its oldest fetched \

@@ -49,30 +49,6 @@ pub struct Revisions {
     pub exclude: Vec<Oid>,
 }
 
-/// Opens the repository of `dir` (or of the current folder, honouring `GIT_DIR`), bare or not.
-pub fn open(dir: Option<&std::path::Path>) -> Result<Repository> {
-    let here = || std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let result = match dir {
-        Some(d) if std::fs::metadata(d).is_err() => return Err(Error::NoSuchPath(d.into())),
-        Some(d) => Repository::open_ext(
-            d,
-            git2::RepositoryOpenFlags::empty(),
-            std::iter::empty::<&std::ffi::OsStr>(),
-        ),
-        None => Repository::open_from_env(),
-    };
-    result.map_err(|e| {
-        let place = dir.map(PathBuf::from).unwrap_or_else(here);
-        match e.code() {
-            git2::ErrorCode::NotFound => Error::NotARepository(place),
-            _ => Error::Git {
-                context: format!("cannot open the repository at {}", place.display()),
-                source: e,
-            },
-        }
-    })
-}
-
 /// Every commit that any ref (branches, tags, remote-tracking refs, notes, the stash) or a
 /// detached `HEAD` points at, peeled to commits. Refs that do not lead to a commit (a tag of
 /// a blob) are left out.
