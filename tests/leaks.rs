@@ -71,15 +71,7 @@ fn the_panic_hook_apologises_without_quoting_the_panic_message() {
 // ---------------------------------------------------------------------------------------
 // Every output channel, for any bytes around any token kind
 
-const KINDS: &[(&str, usize)] = &[
-    ("dt0c01", 24),
-    ("dt0s01", 24),
-    ("dt0g02", 8),
-    ("dt0s02", 8),
-    ("dt0s09", 8),
-    ("dt0s16", 8),
-    ("dt0k77", 24),
-];
+use common::TOKEN_KINDS as KINDS;
 
 /// How a token is written.
 #[derive(Debug, Clone, Copy)]

@@ -2,6 +2,8 @@
 //! found where it stands (when the bytes around respect the boundary rule), and neither the
 //! mask filter nor the human or JSON report ever holds its secret part.
 
+mod common;
+
 use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 use base64::Engine;
 use proptest::prelude::*;
@@ -10,15 +12,7 @@ use tokenguard::matcher::{is_placeholder_part, Matcher};
 use tokenguard::report::{self, Format, Mode, Options};
 use tokenguard::scan::{Origin, Scanner};
 
-const KINDS: &[(&str, usize)] = &[
-    ("dt0c01", 24),
-    ("dt0s01", 24),
-    ("dt0g02", 8),
-    ("dt0s02", 8),
-    ("dt0s09", 8),
-    ("dt0s16", 8),
-    ("dt0k77", 24),
-];
+use common::TOKEN_KINDS as KINDS;
 
 fn upper_alnum(n: usize) -> impl Strategy<Value = String> {
     proptest::collection::vec(

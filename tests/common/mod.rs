@@ -60,6 +60,18 @@ pub fn token_with(prefix: &str, public_len: usize) -> String {
     }
 }
 
+/// Every token kind the tests cover: prefix and public-part length (the last a kind that
+/// does not exist yet, which the generic rule must find).
+pub const TOKEN_KINDS: &[(&str, usize)] = &[
+    ("dt0c01", 24),
+    ("dt0s01", 24),
+    ("dt0g02", 8),
+    ("dt0s02", 8),
+    ("dt0s09", 8),
+    ("dt0s16", 8),
+    ("dt0k77", 24),
+];
+
 /// A synthetic classic access token (`dt0c01`).
 pub fn token() -> String {
     token_with("dt0c01", 24)
