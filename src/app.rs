@@ -187,18 +187,7 @@ fn scan(args: ScanArgs) -> Result<Outcome> {
 /// `scan --staged [FILE...]`: what the next commit adds (the pre-commit hook's scan).
 fn scan_staged(args: &ScanArgs) -> Result<Outcome> {
     let repo = crate::source::repo::open(args.repo.as_deref())?;
-    let index = crate::source::repo::index_path(&repo, args.repo.as_deref());
-    // git names the index it builds the commit from; if that file is missing, something is
-    // wrong with the hook's environment: fail rather than pass an empty index as clean.
-    if args.repo.is_none()
-        && std::env::var_os("GIT_INDEX_FILE").is_some_and(|v| !v.is_empty())
-        && !index.is_file()
-    {
-        return Err(Error::Read {
-            path: index,
-            source: io::Error::new(io::ErrorKind::NotFound, "GIT_INDEX_FILE names no file"),
-        });
-    }
+    let index = crate::source::repo::index_path(&repo, args.repo.as_deref())?;
     let root = crate::source::repo::work_tree(&repo)?;
     let files: Vec<PathBuf> = args.targets.iter().map(PathBuf::from).collect();
     let findings = crate::source::staged::scan(&repo, &index, &files, || {

@@ -59,12 +59,25 @@ fn set_env_work_tree(repo: &Repository) -> Result<()> {
 /// `git commit -a`, `git commit PATH`, `--only`, `--include`), else the repository's own.
 /// A relative path is relative to the current folder (git runs hooks at the work tree root),
 /// as libgit2 reads it.
-pub fn index_path(repo: &Repository, dir: Option<&Path>) -> PathBuf {
+pub fn index_path(repo: &Repository, dir: Option<&Path>) -> Result<PathBuf> {
     let from_env = match dir {
         None => std::env::var_os("GIT_INDEX_FILE").filter(|v| !v.is_empty()).map(PathBuf::from),
         Some(_) => None,
     };
-    from_env.unwrap_or_else(|| repo.path().join("index"))
+    match from_env {
+        // git names the index it builds the commit from; a missing file means the hook's
+        // environment is wrong: fail rather than pass an empty index as clean.
+        Some(path) if !path.is_file() => Err(Error::Read {
+            path,
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "GIT_INDEX_FILE names no file",
+            ),
+        }),
+        Some(path) => Ok(path),
+        // The repository's own index may not exist yet (nothing was ever added).
+        None => Ok(repo.path().join("index")),
+    }
 }
 
 /// The work tree root, or an error for a bare repository.
