@@ -256,6 +256,23 @@ fn a_taken_local_name_makes_install_refuse_unless_forced() {
     );
 }
 
+/// Runs `install` with a freshly copied binary. Another test thread forking while the copy
+/// was open for writing can hold it open a moment longer, and exec then fails with "text
+/// file busy": retried briefly.
+fn install_with_copy(copy: &Path, repo: &Path) -> std::process::Output {
+    for _ in 0..50 {
+        let mut install = std::process::Command::new(copy);
+        common::isolate(&mut install);
+        match install.current_dir(repo).arg("install").output() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other.unwrap(),
+        }
+    }
+    panic!("the copied binary stayed busy");
+}
+
 #[test]
 fn the_hook_refuses_the_commit_when_the_binary_is_gone() {
     let repo = TestRepo::new();
@@ -263,9 +280,7 @@ fn the_hook_refuses_the_commit_when_the_binary_is_gone() {
     let bin_dir = tempfile::tempdir().unwrap();
     let copy = bin_dir.path().join("tokenguard");
     fs::copy(tokenguard_path(), &copy).unwrap();
-    let mut install = std::process::Command::new(&copy);
-    common::isolate(&mut install);
-    let out = install.current_dir(repo.path()).arg("install").output().unwrap();
+    let out = install_with_copy(&copy, repo.path());
     assert!(out.status.success(), "{}", all_output(&out));
     let hook = fs::read_to_string(repo.path().join(".git/hooks/pre-commit")).unwrap();
     assert!(hook.contains(&copy.display().to_string()), "records the absolute path it ran from");
@@ -295,9 +310,7 @@ fn the_hook_falls_back_to_tokenguard_on_path() {
     let bin_dir = tempfile::tempdir().unwrap();
     let copy = bin_dir.path().join("tokenguard");
     fs::copy(tokenguard_path(), &copy).unwrap();
-    let mut install = std::process::Command::new(&copy);
-    common::isolate(&mut install);
-    assert!(install.current_dir(repo.path()).arg("install").status().unwrap().success());
+    assert!(install_with_copy(&copy, repo.path()).status.success());
     fs::remove_file(&copy).unwrap();
     // The real binary is now found on PATH instead.
     let path = format!("{}:/usr/bin:/bin", tokenguard_path().parent().unwrap().display());
