@@ -85,9 +85,9 @@ pub struct Matcher {
     /// Rules turned off by the configuration (still consulted to decide which rule claims a
     /// structured prefix, so that turning a rule off does not hand its tokens to another).
     disabled: Vec<bool>,
-    /// Case-sensitive keywords of the built-in rules (few, so Aho-Corasick runs its SIMD
-    /// "Teddy" search and clean text passes at memory speed).
-    prefilter: AhoCorasick,
+    /// Case-sensitive keywords of the built-in rules (few, so a SIMD "Teddy" search finds
+    /// them and clean text passes at memory speed).
+    prefilter: Keywords,
     /// For each prefilter pattern, what it announces.
     patterns: Vec<Announce>,
     /// Keywords of custom rules, matched without regard to ASCII case (only when there are).
@@ -95,6 +95,47 @@ pub struct Matcher {
     legacy: Regex,
     /// Custom rules without keywords: run over the whole input.
     unkeyed: Vec<usize>,
+}
+
+/// The keyword search: the packed (SIMD) searcher, which reports its matches itself, or an
+/// automaton where the CPU has no SIMD support for it.
+#[derive(Debug, Clone)]
+enum Keywords {
+    Packed(aho_corasick::packed::Searcher),
+    Automaton(AhoCorasick),
+}
+
+impl Keywords {
+    fn new(keywords: &[String]) -> Keywords {
+        let packed = aho_corasick::packed::Config::new()
+            .match_kind(aho_corasick::packed::MatchKind::LeftmostFirst)
+            .builder()
+            .extend(keywords)
+            .build();
+        match packed {
+            Some(searcher) => Keywords::Packed(searcher),
+            // Leftmost-first, as above; no keyword can overlap another in a way that hides a
+            // candidate.
+            None => Keywords::Automaton(
+                AhoCorasickBuilder::new()
+                    .match_kind(MatchKind::LeftmostFirst)
+                    .build(keywords)
+                    .expect("keywords are plain strings"),
+            ),
+        }
+    }
+
+    /// Calls `hit(start, keyword index)` for each keyword found in `hay`, left to right.
+    fn each(&self, hay: &[u8], mut hit: impl FnMut(usize, usize)) {
+        match self {
+            Keywords::Packed(s) => {
+                s.find_iter(hay).for_each(|m| hit(m.start(), m.pattern().as_usize()))
+            }
+            Keywords::Automaton(a) => {
+                a.find_iter(hay).for_each(|m| hit(m.start(), m.pattern().as_usize()))
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -165,12 +206,7 @@ impl Matcher {
                 Detector::Structured { .. } => {}
             }
         }
-        // Leftmost-first lets Aho-Corasick use its packed (SIMD) searcher; no keyword here
-        // can overlap another in a way that hides a candidate.
-        let prefilter = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::LeftmostFirst)
-            .build(&keywords)
-            .expect("keywords are plain strings");
+        let prefilter = Keywords::new(&keywords);
         let custom_prefilter = (!custom_keywords.is_empty()).then(|| {
             let ac = AhoCorasickBuilder::new()
                 .ascii_case_insensitive(true)
@@ -258,9 +294,8 @@ impl Matcher {
                 }
             }
         }
-        for hit in self.prefilter.find_iter(hay) {
-            let at = hit.start();
-            match self.patterns[hit.pattern().as_usize()] {
+        self.prefilter.each(hay, |at, pattern| {
+            match self.patterns[pattern] {
                 Announce::Structured => {
                     if let Some(m) = self.structured_at(hay, at) {
                         out.push(m);
@@ -291,7 +326,7 @@ impl Matcher {
                     }
                 }
             }
-        }
+        });
     }
 
     /// A structured token starting at `at` (where `dt0` stands), if there is a valid one. The
@@ -585,7 +620,9 @@ fn value_char(b: &u8) -> bool {
 /// but those of custom rules without keywords can cross a cut. Small inputs stay whole.
 fn split_at_lines(hay: &[u8]) -> Vec<Range<usize>> {
     // Asking rayon for its thread count starts its pool: only for inputs worth splitting.
-    if hay.len() < PARALLEL_MIN {
+    // Inside a pool's task (a segment of a large file, a blob of a history scan) the work is
+    // already spread over the cores.
+    if hay.len() < PARALLEL_MIN || rayon::current_thread_index().is_some() {
         return std::iter::once(0..hay.len()).collect();
     }
     let threads = rayon::current_num_threads();

@@ -25,24 +25,44 @@ const PLACEHOLDER_WORDS: &[&str] = &[
 ];
 
 /// Whether one part of a structured token (public or secret) looks made up rather than random.
+/// Runs for every candidate token: the character checks share one pass, the word search runs
+/// last.
 pub fn is_placeholder_part(part: &[u8]) -> bool {
     let len = part.len();
     if len == 0 {
         return true;
     }
-    if distinct(part) < len / 4 + 2 {
+    let mut seen = [0u64; 4];
+    let (mut run, mut up, mut down) = (1, 1, 1);
+    let (mut longest_run, mut longest_sequence) = (1, 1);
+    let mut hex = true;
+    let mut prev = part[0];
+    for (i, &b) in part.iter().enumerate() {
+        seen[usize::from(b >> 6)] |= 1 << (b & 63);
+        hex &= b.is_ascii_hexdigit();
+        if i > 0 {
+            run = if b == prev { run + 1 } else { 1 };
+            up = if b == prev.wrapping_add(1) { up + 1 } else { 1 };
+            down = if b == prev.wrapping_sub(1) { down + 1 } else { 1 };
+            longest_run = longest_run.max(run);
+            longest_sequence = longest_sequence.max(up).max(down);
+        }
+        prev = b;
+    }
+    let distinct = seen.iter().map(|w| w.count_ones() as usize).sum::<usize>();
+    if distinct < len / 4 + 2 {
         return true;
     }
     let max_run = if len >= 64 { 6 } else { 5 };
-    if longest_run(part) >= max_run || longest_sequence(part) >= 6 {
-        return true;
-    }
-    if has_short_period(part) || contains_word(part) {
+    if longest_run >= max_run || longest_sequence >= 6 {
         return true;
     }
     // A secret part of only hexadecimal digits is a hash dressed up as a token: a random
     // 64-character part over [A-Z0-9] is hexadecimal with a probability of about 1e-22.
-    len >= 24 && part.iter().all(u8::is_ascii_hexdigit)
+    if len >= 24 && hex {
+        return true;
+    }
+    has_short_period(part) || contains_word(part)
 }
 
 /// Whether a 21-character value of the older format is a plausible random token: upper and
@@ -92,7 +112,8 @@ fn longest_sequence(part: &[u8]) -> usize {
 
 /// Whether the part repeats a pattern no longer than a third of its length.
 fn has_short_period(part: &[u8]) -> bool {
-    (1..=part.len() / 3).any(|p| part.iter().skip(p).zip(part).all(|(a, b)| a == b))
+    let len = part.len();
+    (1..=len / 3).any(|p| part[p] == part[0] && part[p..] == part[..len - p])
 }
 
 fn contains_word(part: &[u8]) -> bool {
@@ -110,8 +131,15 @@ fn contains_legacy_word(value: &[u8]) -> bool {
 
 /// One automaton for a word list, without regard to ASCII case: this runs for every
 /// candidate token, so it must be cheap.
+/// A DFA without prefilter: the inputs are a few dozen bytes, where setting up a prefilter
+/// costs more than it saves.
 fn words(list: &[&str]) -> AhoCorasick {
-    AhoCorasick::builder().ascii_case_insensitive(true).build(list).expect("plain words")
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+        .prefilter(false)
+        .build(list)
+        .expect("plain words")
 }
 
 #[cfg(test)]
