@@ -54,7 +54,8 @@ fn uninstall(args: InstallArgs) -> Result<Outcome> {
 fn print_actions(actions: &[crate::install::Action]) -> Result<Outcome> {
     let mut out = io::stdout().lock();
     for a in actions {
-        let line = report::sanitize::for_terminal(&format!("tokenguard: {a}"));
+        let line = format!("tokenguard: {a}");
+        let line = report::sanitize::for_terminal(&line);
         match writeln!(out, "{line}") {
             Err(e) if e.kind() != io::ErrorKind::BrokenPipe => return Err(Error::Write(e)),
             _ => {}

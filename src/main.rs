@@ -21,7 +21,8 @@ fn main() -> ExitCode {
         Ok(tokenguard::app::Outcome::Findings) => ExitCode::from(1),
         Err(e) => {
             // Errors name paths and refs, which come from the repository: hostile text.
-            let shown = |e: &dyn std::fmt::Display| sanitize::for_terminal(&e.to_string());
+            let shown =
+                |e: &dyn std::fmt::Display| sanitize::for_terminal(&e.to_string()).into_owned();
             eprintln!("tokenguard: error: {}", shown(&e));
             let mut source = std::error::Error::source(&e);
             while let Some(cause) = source {

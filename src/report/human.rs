@@ -1,8 +1,10 @@
 //! The human report: one block per finding, a summary, and what to do next.
 
+use std::borrow::Cow;
 use std::io::Write;
 
 use colored::Colorize;
+use rayon::prelude::*;
 
 use super::sanitize::for_terminal;
 use super::{Mode, Options};
@@ -12,14 +14,18 @@ use crate::finding::{Finding, Findings};
 struct Painter(bool);
 
 impl Painter {
-    fn paint(&self, s: &str, style: fn(&str) -> colored::ColoredString) -> String {
+    fn paint<'a>(&self, s: &'a str, style: fn(&str) -> colored::ColoredString) -> Cow<'a, str> {
         if self.0 {
-            style(s).to_string()
+            Cow::Owned(style(s).to_string())
         } else {
-            s.to_string()
+            Cow::Borrowed(s)
         }
     }
 }
+
+/// Findings rendered per task, and rendered before they are written.
+const CHUNK: usize = 2048;
+const BATCH: usize = 64 * CHUNK;
 
 /// Writes the human report.
 pub fn write(out: &mut dyn Write, f: &Findings, opts: &Options) -> std::io::Result<()> {
@@ -35,14 +41,30 @@ pub fn write(out: &mut dyn Write, f: &Findings, opts: &Options) -> std::io::Resu
     }
     // A history report is grouped by commit: a heading when the commit changes.
     let grouped = opts.mode == Mode::History;
-    let mut last: Option<&str> = None;
-    for finding in &f.findings {
-        if grouped {
-            heading(out, finding, &mut last, paint)?;
+    // Rendered on every core in batches, written in order.
+    for (b, batch) in f.findings.chunks(BATCH).enumerate() {
+        let rendered: Vec<Vec<u8>> = batch
+            .par_chunks(CHUNK)
+            .enumerate()
+            .map(|(c, chunk)| {
+                let first = b * BATCH + c * CHUNK;
+                let mut last = first.checked_sub(1).and_then(|k| commit_of(&f.findings[k]));
+                let mut text = Vec::with_capacity(chunk.len() * 320);
+                for finding in chunk {
+                    if grouped {
+                        heading(&mut text, finding, &mut last, paint).expect("writing to memory");
+                    }
+                    block(&mut text, finding, paint, grouped).expect("writing to memory");
+                }
+                text
+            })
+            .collect();
+        for text in rendered {
+            out.write_all(&text)?;
         }
-        block(out, finding, paint, grouped)?;
     }
     if opts.verbose {
+        let mut last = f.findings.last().and_then(commit_of);
         for finding in &f.allowed {
             if grouped {
                 heading(out, finding, &mut last, paint)?;
@@ -55,9 +77,13 @@ pub fn write(out: &mut dyn Write, f: &Findings, opts: &Options) -> std::io::Resu
     summary(out, f, opts, paint)
 }
 
+fn commit_of(f: &Finding) -> Option<&str> {
+    f.commit.as_ref().map(|c| c.commit.as_str())
+}
+
 /// `commit <id> <subject>` and its author, when `f` belongs to another commit than the last.
 fn heading<'a>(
-    out: &mut dyn Write,
+    out: &mut (impl Write + ?Sized),
     f: &'a Finding,
     last: &mut Option<&'a str>,
     paint: &Painter,
@@ -73,7 +99,12 @@ fn heading<'a>(
     writeln!(out)
 }
 
-fn block(out: &mut dyn Write, f: &Finding, paint: &Painter, grouped: bool) -> std::io::Result<()> {
+fn block(
+    out: &mut (impl Write + ?Sized),
+    f: &Finding,
+    paint: &Painter,
+    grouped: bool,
+) -> std::io::Result<()> {
     let place = match f.offset {
         Some(off) => format!("{} (binary, byte offset {off})", for_terminal(&f.file)),
         None => format!("{}:{}:{}", for_terminal(&f.file), f.line, f.column),

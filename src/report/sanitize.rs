@@ -1,10 +1,13 @@
 //! Scanned text is hostile: file names and excerpts printed to a terminal lose control and
 //! bidirectional-override characters, which could otherwise rewrite the screen or hide a line.
 
-/// `text` with control characters and bidi controls replaced by a visible escape.
-pub fn for_terminal(text: &str) -> String {
+use std::borrow::Cow;
+
+/// `text` with control characters and bidi controls replaced by a visible escape (borrowed
+/// as it is when it holds none, the usual case).
+pub fn for_terminal(text: &str) -> Cow<'_, str> {
     if text.bytes().all(|b| (0x20..0x7f).contains(&b)) {
-        return text.to_string();
+        return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -14,7 +17,7 @@ pub fn for_terminal(text: &str) -> String {
             out.push(c);
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 fn is_bidi(c: char) -> bool {
