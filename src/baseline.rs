@@ -60,9 +60,9 @@ impl Baseline {
             .findings
             .iter()
             .map(|f| Entry {
-                path: f.file.clone(),
+                path: f.file.to_string(),
                 line: f.line,
-                rule: f.rule.clone(),
+                rule: f.rule.to_string(),
                 fingerprint: f.fingerprint.clone(),
             })
             .collect();
@@ -158,7 +158,7 @@ pub fn scan_tracked(repo: &git2::Repository, root: &Path, scanner: &Scanner) -> 
         }
         let mut local = Findings::default();
         let origin = Origin::new(rel.clone());
-        match scanner.scan_reader(file, &origin, &mut local) {
+        match scanner.scan_file(file, &origin, &mut local) {
             Ok(()) => out.files += 1,
             Err(e) => {
                 out.errors.push(format!("cannot read {rel}: {}", e.kind()));

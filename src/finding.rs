@@ -1,5 +1,7 @@
 //! Findings: what the reports print. A finding holds no secret, only the masked token.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use crate::matcher::Encoding;
@@ -21,11 +23,11 @@ pub struct CommitInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
     /// Rule id.
-    pub rule: String,
+    pub rule: Arc<str>,
     /// What the rule finds.
-    pub description: String,
+    pub description: Arc<str>,
     /// The file, as given on the command line or relative to the work tree root.
-    pub file: String,
+    pub file: Arc<str>,
     /// 1-based line (for binary content: 0, and `offset` is set).
     pub line: u64,
     /// 1-based byte column.
@@ -43,7 +45,7 @@ pub struct Finding {
     pub encoding: Encoding,
     /// The commit that added the token (history and push scans).
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    pub commit: Option<CommitInfo>,
+    pub commit: Option<Arc<CommitInfo>>,
     /// Why the finding is allowed, when it is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_by: Option<String>,

@@ -2,13 +2,25 @@
 //! and fills a [`Findings`]. Sources hand it text in one of three shapes: a stream (files,
 //! stdin), the added lines of a diff, or binary content compared with its old version.
 
-use std::io::Read;
+use std::fs::File;
+use std::io::{self, Read};
 use std::ops::Range;
+use std::sync::Arc;
+
+use rayon::prelude::*;
 
 use crate::allowlist::{Allowlist, Context};
 use crate::finding::{CommitInfo, Finding, Findings};
 use crate::matcher::{Match, Matcher};
-use crate::stream::{LineCounter, Windows};
+use crate::stream::{count_newlines, LineCounter, Windows, CONTEXT, OVERLAP};
+
+/// Regular files of at least this size are mapped into memory and searched in parallel
+/// segments; smaller ones (and pipes, devices, standard input) are read as a stream.
+pub const MAP_MIN: u64 = 1 << 20;
+/// Bytes reported by one parallel task of a mapped file.
+const SEGMENT: usize = 2 << 20;
+/// Bytes of a file mapped at once (the most its mapping holds resident).
+const BATCH: usize = 16 << 20;
 
 /// Where scanned text comes from.
 #[derive(Debug, Clone, Default)]
@@ -19,7 +31,7 @@ pub struct Origin {
     /// see); `None` for standard input and files outside the root.
     pub rel_path: Option<String>,
     /// The commit, for history and push scans.
-    pub commit: Option<CommitInfo>,
+    pub commit: Option<Arc<CommitInfo>>,
 }
 
 impl Origin {
@@ -38,7 +50,7 @@ impl Origin {
 
     /// The same origin attributed to `commit`.
     pub fn with_commit(mut self, commit: CommitInfo) -> Origin {
-        self.commit = Some(commit);
+        self.commit = Some(Arc::new(commit));
         self
     }
 }
@@ -85,12 +97,16 @@ pub struct Scanner {
     pub matcher: Matcher,
     /// What the user allowed.
     pub allowlist: Allowlist,
+    /// Each rule's id and description, shared by its findings.
+    names: Vec<(Arc<str>, Arc<str>)>,
 }
 
 impl Scanner {
     /// A scanner with the given rules and allowlist.
     pub fn new(matcher: Matcher, allowlist: Allowlist) -> Self {
-        Scanner { matcher, allowlist }
+        let names =
+            matcher.rules().iter().map(|r| (r.id.as_str().into(), r.description.as_str().into()));
+        Scanner { names: names.collect(), matcher, allowlist }
     }
 
     /// Scans the added lines of one file.
@@ -98,10 +114,12 @@ impl Scanner {
         if added.is_empty() {
             return;
         }
+        let mut shown = None;
         for m in self.matcher.find(added.text()) {
             let (line, column, range) = added.locate(m.span.start);
             let text = &added.text()[range];
-            out.push(self.finding(&m, origin, line, column, None, text));
+            let shown = shown.get_or_insert_with(|| self.shown(origin));
+            out.push(self.finding(m, origin, shown, (line, column, None), text));
         }
     }
 
@@ -114,6 +132,7 @@ impl Scanner {
     ) -> std::io::Result<()> {
         let mut windows = Windows::new(reader);
         let mut lines = LineCounter::default();
+        let mut shown = None;
         while let Some(w) = windows.next()? {
             for m in self.matcher.find(w.bytes) {
                 if !w.report.contains(&m.span.start) {
@@ -122,7 +141,8 @@ impl Scanner {
                 let at = w.base + m.span.start as u64;
                 let (line, column) = lines.locate(w.bytes, w.base, at);
                 let text = &w.bytes[line_in(w.bytes, m.span.start)];
-                out.push(self.finding(&m, origin, line, column, None, text));
+                let shown = shown.get_or_insert_with(|| self.shown(origin));
+                out.push(self.finding(m, origin, shown, (line, column, None), text));
             }
             lines.advance(w.bytes, w.base, w.base + w.report.end as u64);
         }
@@ -134,45 +154,218 @@ impl Scanner {
         let old_prints: Vec<String> = old
             .map(|o| self.matcher.find(o).into_iter().map(|m| m.fingerprint).collect())
             .unwrap_or_default();
+        let mut shown = None;
         for m in self.matcher.find(new) {
             if old_prints.contains(&m.fingerprint) {
                 continue;
             }
             let text = &new[line_in(new, m.span.start)];
-            out.push(self.finding(&m, origin, 0, 0, Some(m.span.start as u64), text));
+            let offset = Some(m.span.start as u64);
+            let shown = shown.get_or_insert_with(|| self.shown(origin));
+            out.push(self.finding(m, origin, shown, (0, 0, offset), text));
         }
+    }
+
+    /// Scans an open file: a large regular file mapped into memory and searched on every
+    /// core, anything else as a stream (see [`Scanner::scan_reader`]).
+    pub fn scan_file(&self, file: File, origin: &Origin, out: &mut Findings) -> io::Result<()> {
+        let len = match file.metadata() {
+            Ok(m) if m.is_file() && m.len() >= MAP_MIN => m.len(),
+            _ => return self.scan_reader(file, origin, out),
+        };
+        // A file system that cannot map files (some FUSE ones) is read as a stream.
+        let Ok(first) = map_range(&file, 0, len.min((BATCH + OVERLAP) as u64)) else {
+            return self.scan_reader(file, origin, out);
+        };
+        let mut first = Some(first);
+        let mut lines = LinePos { line: 1, start: 0 };
+        let mut shown = None;
+        let mut pos = 0u64;
+        while pos < len {
+            let map_start = pos.saturating_sub(CONTEXT as u64);
+            let map_end = (pos + (BATCH + OVERLAP) as u64).min(len);
+            let map = match first.take() {
+                Some(m) => m,
+                None => map_range(&file, map_start, map_end - map_start)?,
+            };
+            let bytes = &map[..];
+            let from = (pos - map_start) as usize;
+            let to = if map_end == len { bytes.len() } else { from + BATCH };
+            self.scan_region(bytes, map_start, from..to, origin, &mut shown, &mut lines, out);
+            pos = map_start + to as u64;
+        }
+        Ok(())
+    }
+
+    /// Scans `bytes[report]` (a part of a file that starts at offset `base`; the bytes around
+    /// give the matcher its context) in segments on every core, and fills in lines and
+    /// columns in order once the newlines before each segment are counted.
+    #[allow(clippy::too_many_arguments)]
+    fn scan_region(
+        &self,
+        bytes: &[u8],
+        base: u64,
+        report: Range<usize>,
+        origin: &Origin,
+        shown: &mut Option<Arc<str>>,
+        lines: &mut LinePos,
+        out: &mut Findings,
+    ) {
+        install_sigbus_handler();
+        let segments: Vec<Range<usize>> = (report.start..report.end)
+            .step_by(SEGMENT)
+            .map(|s| s..(s + SEGMENT).min(report.end))
+            .collect();
+        let file_shown = &*shown.get_or_insert_with(|| self.shown(origin));
+        let parts: Vec<Segment> = segments
+            .par_iter()
+            .map(|r| self.scan_segment(bytes, r.clone(), origin, file_shown))
+            .collect();
+        for part in parts {
+            for (mut f, newlines, at) in part.found {
+                f.line = lines.line + newlines;
+                if newlines == 0 {
+                    f.column = base + at as u64 - lines.start + 1;
+                }
+                out.push(f);
+            }
+            lines.line += part.newlines;
+            if let Some(s) = part.last_line_start {
+                lines.start = base + s as u64;
+            }
+        }
+    }
+
+    /// One segment of [`Scanner::scan_region`]: findings with their line counted from the
+    /// segment's start (column known only when a newline precedes them in the segment).
+    fn scan_segment(
+        &self,
+        bytes: &[u8],
+        r: Range<usize>,
+        origin: &Origin,
+        shown: &Arc<str>,
+    ) -> Segment {
+        let lo = r.start.saturating_sub(CONTEXT);
+        let hi = (r.end + OVERLAP).min(bytes.len());
+        let window = &bytes[lo..hi];
+        let mut part = Segment::default();
+        let mut counted = r.start;
+        for m in self.matcher.find(window) {
+            let at = lo + m.span.start;
+            if !r.contains(&at) {
+                continue;
+            }
+            part.count(&bytes[counted..at], counted);
+            counted = at;
+            let column = part.last_line_start.map_or(0, |s| (at - s + 1) as u64);
+            let text = &window[line_in(window, m.span.start)];
+            let f = self.finding(m, origin, shown, (0, column, None), text);
+            part.found.push((f, part.newlines, at));
+        }
+        part.count(&bytes[counted..r.end], counted);
+        part
+    }
+
+    /// The file name as reports show it: a file may be named after a token, and its name is
+    /// masked like the token.
+    fn shown(&self, origin: &Origin) -> Arc<str> {
+        crate::mask::mask_text(&self.matcher, &origin.file).into()
     }
 
     fn finding(
         &self,
-        m: &Match,
+        m: Match,
         origin: &Origin,
-        line: u64,
-        column: u64,
-        offset: Option<u64>,
+        shown: &Arc<str>,
+        (line, column, offset): (u64, u64, Option<u64>),
         text: &[u8],
     ) -> Finding {
-        let rule = &self.matcher.rules()[m.rule];
+        let (rule, description) = &self.names[m.rule];
         let ctx = Context {
             rel_path: origin.rel_path.as_deref(),
             line: text,
             commit: origin.commit.as_ref().map(|c| c.commit.as_str()),
         };
+        let allowed_by = self.allowlist.reason(&m, &ctx);
         Finding {
-            rule: rule.id.clone(),
-            description: rule.description.clone(),
-            // A file may be named after a token: its name is masked like the token.
-            file: crate::mask::mask_text(&self.matcher, &origin.file),
+            rule: rule.clone(),
+            description: description.clone(),
+            file: shown.clone(),
             line,
             column,
             offset,
-            masked: m.masked.clone(),
-            token_id: m.token_id.clone(),
-            fingerprint: m.fingerprint.clone(),
+            masked: m.masked,
+            token_id: m.token_id,
+            fingerprint: m.fingerprint,
             encoding: m.encoding,
             commit: origin.commit.clone(),
-            allowed_by: self.allowlist.reason(m, &ctx),
+            allowed_by,
         }
+    }
+}
+
+/// The line reached so far in a mapped file: its number and the offset where it starts.
+struct LinePos {
+    line: u64,
+    start: u64,
+}
+
+/// What one segment of a mapped file found.
+#[derive(Default)]
+struct Segment {
+    /// Findings, each with the newlines between the segment's start and it, and its offset
+    /// in the mapped bytes.
+    found: Vec<(Finding, u64, usize)>,
+    /// Newlines counted so far in the segment.
+    newlines: u64,
+    /// Where the last line that starts inside the segment starts (offset in the mapped bytes).
+    last_line_start: Option<usize>,
+}
+
+impl Segment {
+    /// Counts the newlines of `part`, which starts at offset `at` of the mapped bytes.
+    fn count(&mut self, part: &[u8], at: usize) {
+        let n = count_newlines(part);
+        if n > 0 {
+            self.newlines += n;
+            self.last_line_start = memchr::memrchr(b'\n', part).map(|p| at + p + 1);
+        }
+    }
+}
+
+/// Maps `len` bytes of `file` from `offset`, read-only.
+fn map_range(file: &File, offset: u64, len: u64) -> io::Result<memmap2::Mmap> {
+    // SAFETY: the mapping is read-only and private to this scan. Another process may change
+    // the file meanwhile: changed bytes are then read as they are (as `read` would), and a
+    // file cut shorter than what is mapped raises SIGBUS, which the handler below turns into
+    // a clean error exit instead of a crash.
+    unsafe { memmap2::MmapOptions::new().offset(offset).len(len as usize).map(file) }
+}
+
+/// A file cut shorter while it is mapped makes reading the lost pages raise SIGBUS: the
+/// process then ends with the error exit code and a message, never a crash report.
+fn install_sigbus_handler() {
+    #[cfg(unix)]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        extern "C" fn on_sigbus(_: libc::c_int) {
+            const MSG: &[u8] =
+                b"tokenguard: error: a file got shorter while it was being read; scan it again\n";
+            // SAFETY: write(2) and _exit(2) are async-signal-safe.
+            unsafe {
+                libc::write(2, MSG.as_ptr().cast(), MSG.len());
+                libc::_exit(2);
+            }
+        }
+        ONCE.call_once(|| {
+            // SAFETY: installs a handler that only calls async-signal-safe functions.
+            unsafe {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = on_sigbus as extern "C" fn(libc::c_int) as usize;
+                libc::sigemptyset(&mut action.sa_mask);
+                libc::sigaction(libc::SIGBUS, &action, std::ptr::null_mut());
+            }
+        });
     }
 }
 

@@ -177,7 +177,7 @@ impl LineCounter {
 
 /// Newlines in `bytes`, counted in blocks of 255 with byte-wide counters, which the compiler
 /// turns into SIMD compares and adds (several times faster than visiting each newline).
-fn count_newlines(bytes: &[u8]) -> u64 {
+pub(crate) fn count_newlines(bytes: &[u8]) -> u64 {
     bytes
         .chunks(255)
         .map(|block| u64::from(block.iter().fold(0u8, |n, &b| n + u8::from(b == b'\n'))))

@@ -23,8 +23,8 @@ pub fn write(out: &mut dyn Write, f: &Findings, rules: &[Rule]) -> std::io::Resu
     let mut descriptors: Vec<(String, String)> =
         rules.iter().map(|r| (r.id.clone(), r.description.clone())).collect();
     for finding in &f.findings {
-        if !descriptors.iter().any(|(id, _)| *id == finding.rule) {
-            descriptors.push((finding.rule.clone(), finding.description.clone()));
+        if !descriptors.iter().any(|(id, _)| **id == *finding.rule) {
+            descriptors.push((finding.rule.to_string(), finding.description.to_string()));
         }
     }
     let sarif_rules: Vec<Value> = descriptors
@@ -51,7 +51,7 @@ pub fn write(out: &mut dyn Write, f: &Findings, rules: &[Rule]) -> std::io::Resu
         .findings
         .iter()
         .map(|finding| {
-            let index = descriptors.iter().position(|(id, _)| *id == finding.rule).unwrap_or(0);
+            let index = descriptors.iter().position(|(id, _)| **id == *finding.rule).unwrap_or(0);
             result(finding, index)
         })
         .collect();

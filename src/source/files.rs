@@ -124,7 +124,7 @@ pub fn scan_paths(
 fn scan_file(scanner: &Scanner, path: &Path, out: &mut FilesResult) {
     let origin = Origin::given(path.to_string_lossy(), scanner.allowlist.root_relative(path));
     match File::open(path) {
-        Ok(f) => match scanner.scan_reader(f, &origin, &mut out.findings) {
+        Ok(f) => match scanner.scan_file(f, &origin, &mut out.findings) {
             Ok(()) => out.files += 1,
             Err(e) => out.errors.push(format!("cannot read {}: {}", origin.file, short_io(&e))),
         },

@@ -202,7 +202,7 @@ pub fn scan_commits(
     for occ in all {
         let f = occ.finding;
         if !opts.all_occurrences
-            && !seen.insert((f.allowed_by.is_some(), f.fingerprint.clone(), f.file.clone()))
+            && !seen.insert((f.allowed_by.is_some(), f.fingerprint.clone(), f.file.to_string()))
         {
             continue;
         }

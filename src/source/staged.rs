@@ -416,9 +416,9 @@ impl DiffFindings {
             .findings
             .iter()
             .chain(&other.findings.allowed)
-            .map(|f| (f.file.as_str(), f.fingerprint.as_str()))
+            .map(|f| (&*f.file, f.fingerprint.as_str()))
             .collect();
-        let keep = |f: &Finding| seen.contains(&(f.file.as_str(), f.fingerprint.as_str()));
+        let keep = |f: &Finding| seen.contains(&(&*f.file, f.fingerprint.as_str()));
         self.findings.findings.retain(keep);
         self.findings.allowed.retain(keep);
     }
@@ -644,7 +644,7 @@ fn scan_work_tree_file(
         scanner.scan_added(&added, &origin, out);
     } else if meta.is_file() {
         let f = std::fs::File::open(&path).map_err(read_err)?;
-        scanner.scan_reader(f, &origin, out).map_err(read_err)?;
+        scanner.scan_file(f, &origin, out).map_err(read_err)?;
     } else {
         out.skipped.push((origin.file, "not a file".into()));
     }
