@@ -64,6 +64,129 @@ pub fn decode_base64_prefix(text: &[u8]) -> (Vec<u8>, usize) {
     (out, used)
 }
 
+/// Most bytes of indentation skipped after a line end inside wrapped base64.
+const MAX_INDENT: usize = 256;
+/// Most characters walked back from a signature's group to find where its line of base64
+/// starts (only to compare the widths of the lines of a wrapped block).
+const MAX_LOOKBACK: usize = 1024;
+
+/// Base64 decoded across line ends: the bytes, and where the line ends (gaps) stood.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Wrapped {
+    /// The decoded bytes.
+    pub bytes: Vec<u8>,
+    /// How many base64 characters they came from.
+    pub chars: usize,
+    /// How many bytes of the text were read: the characters and the gaps between them.
+    pub consumed: usize,
+    /// Each gap: the number of characters before it, and its length in bytes.
+    pub gaps: Vec<(usize, usize)>,
+}
+
+impl Wrapped {
+    /// The text offset (from the start of decoding) of character `k`, for a range start:
+    /// a character just after a gap stands after it.
+    pub fn start_of(&self, k: usize) -> usize {
+        k + self.gaps.iter().take_while(|g| g.0 <= k).map(|g| g.1).sum::<usize>()
+    }
+
+    /// The text offset just past character `k - 1`, for a range end: a gap just after the
+    /// last character is left out.
+    pub fn end_of(&self, k: usize) -> usize {
+        k + self.gaps.iter().take_while(|g| g.0 < k).map(|g| g.1).sum::<usize>()
+    }
+
+    /// The text range (from the start of decoding) of the characters that hold the decoded
+    /// bytes `decoded`.
+    pub fn text_range(&self, decoded: std::ops::Range<usize>) -> std::ops::Range<usize> {
+        let chars = encoded_range(decoded, self.chars);
+        self.start_of(chars.start)..self.end_of(chars.end)
+    }
+}
+
+/// A line end inside wrapped base64 at the start of `text`: LF or CRLF, or the escapes `\n`
+/// and `\r\n` of a JSON or YAML string, then blanks (indentation). Returns its length when a
+/// line of base64 follows it: base64 characters up to a line end, padding, a closing quote or
+/// the end (not `kind: Secret`, `-----END …-----` or prose, whose decoding would put bytes
+/// after a token's end).
+fn line_break(text: &[u8]) -> Option<usize> {
+    let brk = if text.starts_with(b"\n") {
+        1
+    } else if text.starts_with(b"\r\n") || text.starts_with(b"\\n") {
+        2
+    } else if text.starts_with(b"\\r\\n") {
+        4
+    } else {
+        return None;
+    };
+    let indent = text[brk..].iter().take(MAX_INDENT + 1).take_while(|&&b| b == b' ' || b == b'\t');
+    let len = brk + indent.count();
+    if len > brk + MAX_INDENT || text.get(len).is_none_or(|&b| value(b).is_none()) {
+        return None;
+    }
+    let run = text[len..].iter().take(MAX_ENCODED).take_while(|&&b| value(b).is_some()).count();
+    match text.get(len + run) {
+        None | Some(b'\n' | b'\r' | b'\\' | b'=' | b'"' | b'\'' | b'`' | b'<') => Some(len),
+        Some(_) => None,
+    }
+}
+
+/// Decodes base64 from `text[start..]` like [`decode_base64_prefix`], but goes on across a
+/// line end ([`line_break`]) when the line before it ended on a whole 4-character group and
+/// is no shorter than the line before it (every line of a block that `base64`, PEM or MIME
+/// wrapped has the same width; the last, shorter one ends the block). `text[..start]` is
+/// only looked at to find where the first line of base64 starts. With `wrap` false, stops
+/// at the first line end like [`decode_base64_prefix`].
+pub fn decode_base64_wrapped(text: &[u8], start: usize, wrap: bool) -> Wrapped {
+    let mut lead = 0;
+    // (Only when going on across line ends: a decoding near text decoded in full stays short.)
+    while wrap && lead < MAX_LOOKBACK.min(start) && value(text[start - lead - 1]).is_some() {
+        // A line that starts after an escaped line end (`\n`) starts after its `n`.
+        if text[start - lead - 1] == b'n' && start >= lead + 2 && text[start - lead - 2] == b'\\' {
+            break;
+        }
+        lead += 1;
+    }
+    let text = &text[start..];
+    let mut out = Wrapped {
+        bytes: Vec::with_capacity(text.len().min(MAX_ENCODED) * 3 / 4),
+        ..Wrapped::default()
+    };
+    let (mut acc, mut bits) = (0u32, 0);
+    let mut i = 0;
+    // Characters of the line being read, and the width of the line before it.
+    let mut line = lead;
+    let mut width = 0;
+    while out.chars < MAX_ENCODED {
+        let Some(&b) = text.get(i) else { break };
+        let Some(v) = value(b) else {
+            let whole = wrap && out.chars % 4 == 0 && line >= width && line > 0;
+            match line_break(&text[i..]).filter(|_| whole) {
+                Some(len) => {
+                    out.gaps.push((out.chars, len));
+                    i += len;
+                    width = line;
+                    line = 0;
+                    continue;
+                }
+                None => break,
+            }
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.bytes.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+        out.chars += 1;
+        line += 1;
+        i += 1;
+    }
+    out.consumed = i;
+    out
+}
+
 /// Maps a range of decoded bytes back to the encoded characters that hold them (relative to
 /// the group start), clamped to the `used` encoded characters.
 pub fn encoded_range(decoded: std::ops::Range<usize>, used: usize) -> std::ops::Range<usize> {

@@ -40,8 +40,19 @@ const MAX_DEPTH: u8 = 3;
 const MASK: &str = "****************";
 
 /// The dot between the parts of a structured token written encoded: URL-encoded, URL-encoded
-/// twice, or as an HTML character reference (compared without regard to ASCII case).
-const ENCODED_DOTS: &[&[u8]] = &[b"%2E", b"%252E", b"&#46;", b"&#x2E;"];
+/// twice, as an HTML character reference, or quoted-printable (e-mail) (compared without
+/// regard to ASCII case).
+const ENCODED_DOTS: &[&[u8]] =
+    &[b"%2E", b"%252E", b"&#46;", b"&#046;", b"&#x2E;", b"&period;", b"=2E"];
+
+/// Bytes after a `dt0` in which a token with quoted-printable soft line breaks (`=` and a
+/// line end, every 76 characters at most) may end: the longest token with encoded dots and
+/// three soft breaks, and one more character.
+const SOFT_BREAK_REACH: usize = 8 + 24 + 2 * 8 + SECRET_LEN + 3 * 3 + 1;
+
+/// The legacy keyword's spellings in UTF-16 (either byte order holds these nine bytes).
+const LEGACY_SPELLINGS_UTF16: &[&str] =
+    &["t\u{0}o\u{0}k\u{0}e\u{0}n", "T\u{0}o\u{0}k\u{0}e\u{0}n", "T\u{0}O\u{0}K\u{0}E\u{0}N"];
 
 /// `dt0` in UTF-16 (little-endian: `d 0 t 0 0`; big-endian holds the same five bytes).
 const UTF16_SIGNATURE: &str = "d\u{0}t\u{0}0";
@@ -142,23 +153,29 @@ impl Keywords {
 enum Announce {
     Structured,
     Utf16,
+    Legacy16,
     Base64 { back: usize },
     Legacy,
 }
 
 /// The legacy format in context: a Dynatrace-named key or an `Api-Token` header or parameter,
-/// a separator (`=`, `:`, `=>`, `:=`, `,`, `>`, blanks, `%20` or `%2520`, an XML `value=`
-/// attribute, each perhaps escaped with `\` as in JSON strings and Java properties), a YAML
-/// anchor or `!!str` tag, an optional quote (ASCII or typographic, as text pasted from a
-/// word processor has), then 21 characters (the caller checks the end boundary).
+/// an optional quote and `]` (a subscript: `env['DT_API_TOKEN'] = …`), a separator (`=`, `:`,
+/// `=>`, `:=`, `,`, `>`, blanks, `%20` or `%2520`, each perhaps escaped with `\` as in JSON
+/// strings and Java properties; or a `value` key after the name: an XML `value=` attribute,
+/// `{"name": "DT_API_TOKEN", "value": …}`, a Kubernetes `- name: DT_API_TOKEN` with
+/// `value: …` on the next line), a YAML anchor or `!!str` tag, an optional quote (ASCII,
+/// typographic as text pasted from a word processor has, or an XML entity), then 21
+/// characters (the caller checks the end boundary).
 const LEGACY_PATTERN: &str = r#"(?x)
     (?i: api[-_.\ ]?token | paas[-_.]?token | (?:data[-_.]?)?ingest[-_.]?token
        | dynatrace[-_.a-z]{0,24}?token | oneagent[-_.a-z]{0,24}?token | dt[-_.]token )
-    (?: \\?["'] | [\u{201C}\u{201D}\u{201E}\u{2018}\u{2019}\u{00AB}\u{00BB}] )?
-    (?: \s*\\?(?:=>|:=|=|:|,|>)\s* | \s+(?i:value)\s*=\s* | \s+ | %(?:25)?20 )
+    (?: \\?["'] | [\u{201C}\u{201D}\u{201E}\u{2018}\u{2019}\u{00AB}\u{00BB}] | &(?:quot|\#34|apos|\#39); )?
+    \]?
+    (?: \s*,?\s*\\?["']?(?i:value)\\?["']?\s*[=:]\s*
+      | \s*\\?(?:=>|:=|=|:|,|>)\s* | \s+ | %(?:25)?20 )
     (?: (?:&[A-Za-z0-9_-]+ | !!str)\s+ )?
     (?: (?i:api-token)(?:\s+|%(?:25)?20) )?
-    (?: \\?["'`] | [\u{201C}\u{201D}\u{201E}\u{2018}\u{2019}\u{00AB}\u{00BB}] )?
+    (?: \\?["'`] | [\u{201C}\u{201D}\u{201E}\u{2018}\u{2019}\u{00AB}\u{00BB}] | &(?:quot|\#34|apos|\#39); )?
     (?P<value>[A-Za-z0-9_-]{21})
 "#;
 
@@ -194,6 +211,9 @@ impl Matcher {
                 Detector::Legacy => {
                     for kw in LEGACY_SPELLINGS {
                         add(kw, Announce::Legacy, &mut keywords);
+                    }
+                    for kw in LEGACY_SPELLINGS_UTF16 {
+                        add(kw, Announce::Legacy16, &mut keywords);
                     }
                 }
                 Detector::Custom(_) if rule.keywords.is_empty() => unkeyed.push(i),
@@ -281,6 +301,7 @@ impl Matcher {
     /// whole input, as they may span lines).
     fn find_into(&self, hay: &[u8], depth: u8, out: &mut Vec<Match>) {
         let mut legacy_done = 0usize;
+        let mut legacy16_done = 0usize;
         // For each alignment (group start mod 4), where the last full base64 decode ended.
         let mut b64_until = [0usize; 4];
         let mut custom_done: Vec<usize> = vec![0; self.rules.len()];
@@ -297,8 +318,15 @@ impl Matcher {
         self.prefilter.each(hay, |at, pattern| {
             match self.patterns[pattern] {
                 Announce::Structured => {
-                    if let Some(m) = self.structured_at(hay, at) {
+                    if let Some(m) =
+                        self.structured_at(hay, at).or_else(|| self.soft_broken_at(hay, at))
+                    {
                         out.push(m);
+                    }
+                }
+                Announce::Legacy16 => {
+                    if at >= legacy16_done {
+                        legacy16_done = self.legacy16_near(hay, at, out);
                     }
                 }
                 Announce::Utf16 => {
@@ -343,7 +371,7 @@ impl Matcher {
         }
         let sep: &[u8] = match hay.get(at + 6)? {
             b'.' => b".",
-            b'%' | b'&' => {
+            b'%' | b'&' | b'=' => {
                 let rest = &hay[at + 6..];
                 let len = ENCODED_DOTS
                     .iter()
@@ -425,6 +453,94 @@ impl Matcher {
         })
     }
 
+    /// A structured token starting at `at` and cut by quoted-printable soft line breaks (`=`
+    /// before a line end, which e-mail bodies have every 76 characters at most): checked on a
+    /// copy without them, only when one stands within reach.
+    fn soft_broken_at(&self, hay: &[u8], at: usize) -> Option<Match> {
+        // The prefix first (cheap): a soft break inside it is not looked for.
+        let prefix = hay.get(at..at + 7)?;
+        if !prefix[3].is_ascii_alphabetic() || !prefix[4..6].iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let end = (at + SOFT_BREAK_REACH).min(hay.len());
+        let window = &hay[at..end];
+        let soft = |i: usize| match &window[i..] {
+            [b'=', b'\n', ..] => 2,
+            [b'=', b'\r', b'\n', ..] => 3,
+            _ => 0,
+        };
+        if !memchr::memchr_iter(b'=', window).any(|i| soft(i) > 0) || !boundary_before(hay, at) {
+            return None;
+        }
+        let mut chars = Vec::with_capacity(window.len());
+        let mut pos = Vec::with_capacity(window.len());
+        let mut i = 0;
+        while i < window.len() {
+            match soft(i) {
+                0 => {
+                    chars.push(window[i]);
+                    pos.push(at + i);
+                    i += 1;
+                }
+                n => i += n,
+            }
+        }
+        let m = self.structured_at(&chars, 0)?;
+        // The token must end where the copy shows its end, not at the end of the window.
+        if m.span.end == chars.len() && end < hay.len() {
+            return None;
+        }
+        Some(Match {
+            span: pos[m.span.start]..pos[m.span.end - 1] + 1,
+            secret: pos[m.secret.start]..pos[m.secret.end - 1] + 1,
+            ..m
+        })
+    }
+
+    /// The older format in UTF-16 text around a keyword whose `t` stands at `at`: the
+    /// characters of the line around it are read from every other byte (either byte order)
+    /// into a small buffer and searched there; matches cover the UTF-16 bytes. Returns where
+    /// the search reached, so that later keywords inside it are not checked again.
+    fn legacy16_near(&self, hay: &[u8], at: usize, out: &mut Vec<Match>) -> usize {
+        // An ASCII character of UTF-16 text: a byte beside a zero (after it in little-endian
+        // text, before it in big-endian text; inside the text, both hold). Other characters
+        // end the stretch read, as a line end does.
+        let ascii = |p: usize| -> Option<u8> {
+            let b = *hay.get(p)?;
+            let zero_beside = hay.get(p + 1) == Some(&0) || (p > 0 && hay[p - 1] == 0);
+            (b != 0 && b < 0x80 && b != b'\n' && zero_beside).then_some(b)
+        };
+        let reach = 2 * LEGACY_WINDOW;
+        let mut start = at;
+        while start >= 2 && at - start < reach && ascii(start - 2).is_some() {
+            start -= 2;
+        }
+        let mut chars = Vec::with_capacity(LEGACY_WINDOW * 2 + 1);
+        let mut p = start;
+        while p < at + reach {
+            let Some(b) = ascii(p) else { break };
+            chars.push(b);
+            p += 2;
+        }
+        let keyword = (at - start) / 2;
+        let mut found = Vec::new();
+        let mut done = keyword;
+        while done < chars.len() {
+            let next = chars[done..].windows(5).position(|w| w.eq_ignore_ascii_case(b"token"));
+            let Some(k) = next else { break };
+            done = self.legacy_near(&chars, done + k, &mut found).max(done + k + 1);
+        }
+        for m in found {
+            let byte = |i: usize| start + 2 * i;
+            out.push(Match {
+                span: byte(m.span.start)..byte(m.span.end) - 1,
+                secret: byte(m.secret.start)..byte(m.secret.end) - 1,
+                ..m
+            });
+        }
+        start + 2 * chars.len()
+    }
+
     /// Which enabled rule claims a structured token with this prefix and public length.
     fn claim(&self, prefix: &[u8], public_len: usize) -> Option<usize> {
         let mut fallback = None;
@@ -454,7 +570,8 @@ impl Matcher {
         out: &mut Vec<Match>,
     ) -> usize {
         let end = if near { (group + NEAR_ENCODED).min(hay.len()) } else { hay.len() };
-        let used = self.base64_from(hay, group, end, depth, false, out);
+        // Near text decoded in full, the line is enough: that decoding crossed line ends.
+        let used = self.base64_from(hay, group..end, depth, !near, false, out);
         // For base64 inside base64, the signature's group may start after the start of the
         // inner group that holds the token (the inner signature then stands too close to the
         // start of the decoded text to be decoded itself): decode from one group earlier too,
@@ -465,34 +582,35 @@ impl Matcher {
             && group >= 4
             && decode_base64_prefix(&hay[group - 4..group]).1 == 4
         {
-            self.base64_from(hay, group - 4, end, depth, true, out);
+            self.base64_from(hay, group - 4..end, depth, true, true, out);
         }
         group + used
     }
 
-    /// Decodes `hay[group..end]` and reports the tokens inside (only those in a further
-    /// base64 layer when `nested_only`); returns how many characters were decoded.
+    /// Decodes `hay[group..end]` (across line ends when `wrap`, see
+    /// [`encoding::decode_base64_wrapped`]) and reports the tokens inside (only those in a further base64 layer when
+    /// `nested_only`); returns how many bytes of `hay` the decoding read.
     fn base64_from(
         &self,
         hay: &[u8],
-        group: usize,
-        end: usize,
+        Range { start: group, end }: Range<usize>,
         depth: u8,
+        wrap: bool,
         nested_only: bool,
         out: &mut Vec<Match>,
     ) -> usize {
-        let (decoded, used) = decode_base64_prefix(&hay[group..end]);
-        if decoded.len() < 3 {
-            return used;
+        let decoded = encoding::decode_base64_wrapped(&hay[..end], group, wrap);
+        if decoded.bytes.len() < 3 {
+            return decoded.consumed;
         }
         let mut inner = Vec::new();
-        self.find_into(&decoded, depth + 1, &mut inner);
+        self.find_into(&decoded.bytes, depth + 1, &mut inner);
         for m in inner {
             if nested_only && m.encoding != Encoding::Base64 {
                 continue;
             }
-            let span = encoding::encoded_range(m.span.clone(), used);
-            let secret = encoding::encoded_range(m.secret.clone(), used);
+            let span = decoded.text_range(m.span.clone());
+            let secret = decoded.text_range(m.secret.clone());
             out.push(Match {
                 span: group + span.start..group + span.end,
                 secret: group + secret.start..group + secret.end,
@@ -500,7 +618,7 @@ impl Matcher {
                 ..m
             });
         }
-        used
+        decoded.consumed
     }
 
     /// Runs the legacy pattern over the window around a keyword; returns where the window ends
@@ -518,7 +636,17 @@ impl Matcher {
         // long line dense with keywords, searching the whole line for each would be quadratic.
         let (lo, hi) = (at.saturating_sub(LEGACY_WINDOW), (at + LEGACY_WINDOW).min(hay.len()));
         let start = memchr::memrchr(b'\n', &hay[lo..at]).map_or(lo, |p| lo + p + 1);
-        let end = memchr::memchr(b'\n', &hay[at..hi]).map_or(hi, |p| at + p);
+        let mut end = memchr::memchr(b'\n', &hay[at..hi]).map_or(hi, |p| at + p);
+        // `- name: DT_API_TOKEN` (Kubernetes, Compose) has its `value:` on the next line.
+        if end < hi
+            && hay[at + 5.min(end - at)..end].iter().all(|b| b" \t\r\"'".contains(b))
+            && hay[end + 1..hi]
+                .trim_ascii_start()
+                .get(..5)
+                .is_some_and(|v| v.eq_ignore_ascii_case(b"value"))
+        {
+            end = memchr::memchr(b'\n', &hay[end + 1..hi]).map_or(hi, |p| end + 1 + p);
+        }
         // Every key of the pattern ends in the keyword, and the value follows the key after
         // a separator: without 21 value characters there, the pattern cannot match here
         // (most keywords in code: `get_api_token()`, `${DT_API_TOKEN}`).
@@ -591,11 +719,17 @@ fn value_follows(text: &[u8]) -> bool {
     let mut i = 0;
     while i < text.len().min(64) {
         match text[i] {
-            b'"' | b'\'' | b'`' | b' ' | b'\t' | b'=' | b':' | b'>' | b',' | b'\\' => i += 1,
-            // Typographic quotes (UTF-8), and YAML `&anchor` / `!!str` before the value.
+            b'"' | b'\'' | b'`' | b' ' | b'\t' | b'=' | b':' | b'>' | b',' | b'\\' | b']'
+            | b';' => i += 1,
+            b'\n' | b'\r' => i += 1,
+            // Typographic quotes (UTF-8), and YAML `!!str` before the value.
             0x80.. => i += 1,
             b'!' if text[i..].starts_with(b"!!str") => i += 5,
-            b'&' => i += 1 + text[i + 1..].iter().take_while(|b| value_char(b)).count(),
+            // `&anchor`, and the entities `&quot;`, `&#34;` as quotes.
+            b'&' => {
+                i += 1 + usize::from(text.get(i + 1) == Some(&b'#'));
+                i += text[i..].iter().take_while(|b| value_char(b)).count();
+            }
             b'%' if text[i..].starts_with(b"%20") => i += 3,
             b'%' if text[i..].starts_with(b"%2520") => i += 5,
             b'v' | b'V'
