@@ -9,6 +9,12 @@
 # Prints wall time and peak memory (maximum resident set size) of each command, and the
 # ratios of tokenguard's time to git's: the goals are < 1 against `git log -p --all` and
 # < 2 against the cat-file floor (reading every object of the history once).
+#
+# The floor: `git rev-list --objects --all | cut -d' ' -f1 | git cat-file --batch`. Without
+# the `cut`, cat-file takes each whole line ("<id> <path>") as an object name and answers
+# "missing" for every tree and blob (git 2.47 does), so it reads the commits only; that
+# command (`revlist`: in effect the cost of git's own walk of every commit and tree) is
+# timed too, for comparison with earlier runs.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -134,8 +140,10 @@ cd "$repo"
 timeit tokenguard "'$tg' scan --history --quiet --format json --output '$tmp/findings.json'"
 if [[ $status -gt 1 ]]; then echo "tokenguard failed (exit $status)" >&2; exit 2; fi
 timeit gitlog "git log -p --all --no-color >/dev/null"
-timeit catfile "git rev-list --objects --all | git cat-file --batch >/dev/null"
+timeit catfile "git rev-list --objects --all | cut -d' ' -f1 | git cat-file --batch >/dev/null"
+timeit revlist "git rev-list --objects --all | git cat-file --batch >/dev/null"
 found=$(grep -c '"fingerprint"' "$tmp/findings.json" || true)
 echo "tokenguard findings: $found"
 printf 'ratio tokenguard / git log -p --all: %.2f (goal < 1)\n' "$(echo "$t_tokenguard / $t_gitlog" | bc -l)"
 printf 'ratio tokenguard / cat-file floor:   %.2f (goal < 2)\n' "$(echo "$t_tokenguard / $t_catfile" | bc -l)"
+printf 'ratio tokenguard / revlist (commits and trees only): %.2f\n' "$(echo "$t_tokenguard / $t_revlist" | bc -l)"

@@ -402,3 +402,53 @@ fn allowlisted_commits_and_paths_are_allowed_with_a_reason() {
     assert_eq!(allowed.len(), 2);
     assert!(allowed.iter().all(|f| f["allowed_by"].as_str().is_some_and(|r| !r.is_empty())));
 }
+
+#[test]
+fn packed_histories_give_the_same_findings_as_loose_ones() {
+    // Many versions of the same files, so that packing stores most of them as deltas; tokens
+    // added, kept, moved, removed, and on a merged branch.
+    let repo = repo_with_readme();
+    let (a, b, c) = (token(), token(), token());
+    let secrets = [secret_of(&a), secret_of(&b), secret_of(&c)];
+    let mut lines: Vec<String> = (0..300).map(|i| format!("key_{i} = value {i}\n")).collect();
+    for v in 0..40u64 {
+        lines[(v as usize * 11) % 300] = format!("key = changed {v}\n");
+        if v == 5 {
+            lines.insert(100, format!("api = {a}\n"));
+        }
+        if v == 30 {
+            lines.remove(100);
+        }
+        repo.write("conf/app.ini", lines.concat());
+        repo.write("conf/copy.ini", lines[..150].concat());
+        if v == 12 {
+            repo.write("deploy/env", format!("DT_API_TOKEN={b}\n"));
+        }
+        if v == 20 {
+            repo.git(&["mv", "deploy/env", "deploy/prod.env"]);
+        }
+        commit_at(&repo, &format!("version {v}"), 1_600_000_100 + v * 100);
+    }
+    repo.git(&["checkout", "-q", "-b", "side", "HEAD~10"]);
+    repo.write("side.txt", format!("token {c}\n"));
+    commit_at(&repo, "side", 1_600_010_000);
+    repo.git(&["checkout", "-q", "-"]);
+    let merge = repo.git_cmd(&["merge", "-q", "--no-edit", "--no-ff", "side"]).output().unwrap();
+    assert!(merge.status.success());
+
+    let loose = history_json(&repo, &[], &secrets);
+    assert_eq!(loose.0, Some(1));
+    // a in conf/app.ini and conf/copy.ini, b (not again when renamed), c.
+    assert_eq!(loose.1.len(), 4, "{:?}", loose.1);
+    // Offset deltas, then reference deltas, then two packs and loose objects.
+    repo.git(&["gc", "-q", "--aggressive"]);
+    assert_eq!(history_json(&repo, &[], &secrets), loose);
+    repo.git(&["-c", "repack.useDeltaBaseOffset=false", "repack", "-adfq"]);
+    assert_eq!(history_json(&repo, &[], &secrets), loose);
+    repo.write("conf/app.ini", "rewritten\n");
+    commit_at(&repo, "rewrite", 1_600_020_000);
+    repo.git(&["repack", "-dq"]);
+    repo.write("late.txt", "late\n");
+    commit_at(&repo, "late", 1_600_030_000);
+    assert_eq!(history_json(&repo, &[], &secrets), loose);
+}

@@ -21,10 +21,10 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use git2::{
-    Commit, Delta, DiffFindOptions, DiffOptions, FileMode, ObjectType, Oid, Repository, Tree,
-};
+use git2::{Commit, Delta, DiffFindOptions, DiffOptions, FileMode, ObjectType, Oid, Repository};
 use rayon::prelude::*;
+
+use super::pack::{Content, Packs, Reader};
 
 use crate::finding::{CommitInfo, Finding, Findings};
 use crate::scan::{Origin, Scanner};
@@ -156,7 +156,8 @@ pub fn scan_commits(
     let ctx = Ctx {
         scanner,
         cache: BlobCache::default(),
-        pool: Pool { path: repo.path().to_path_buf(), free: Mutex::new(Vec::new()) },
+        pool: Pool::new(repo.path().to_path_buf(), Packs::open(&repo.commondir().join("objects"))),
+        grafted: repo.is_shallow() || repo.commondir().join("info/grafts").exists(),
         found: AtomicU64::new(0),
         progress: opts.progress.as_ref(),
     };
@@ -164,11 +165,11 @@ pub fn scan_commits(
     let parts: Vec<Vec<Occurrence>> = commits
         .par_chunks(CHUNK)
         .map(|chunk| -> Result<Vec<Occurrence>> {
-            let handle = ctx.pool.take()?;
+            let mut handles = ctx.pool.take()?;
             let mut out = Vec::new();
             let result = chunk.iter().try_for_each(|id| {
                 let n = out.len();
-                scan_commit(&handle, *id, &ctx, &mut out)?;
+                scan_commit(&mut handles, *id, &ctx, &mut out)?;
                 if let Some(bar) = ctx.progress {
                     let added = (out.len() - n) as u64;
                     let total = ctx.found.fetch_add(added, Ordering::Relaxed) + added;
@@ -179,7 +180,7 @@ pub fn scan_commits(
                 }
                 Ok(())
             });
-            ctx.pool.give_back(handle);
+            ctx.pool.give_back(handles);
             result.map(|()| out)
         })
         .collect::<Result<_>>()?;
@@ -222,28 +223,84 @@ struct Ctx<'a> {
     scanner: &'a Scanner,
     cache: BlobCache,
     pool: Pool,
+    /// Whether commits' parents may differ from what their objects say (a shallow clone's
+    /// boundary, `info/grafts`): then libgit2, which knows, lists them.
+    grafted: bool,
     found: AtomicU64,
     progress: Option<&'a indicatif::ProgressBar>,
 }
 
-/// Repository handles for the workers, opened on demand and reused.
-struct Pool {
-    path: PathBuf,
-    free: Mutex<Vec<Repository>>,
+/// What a thread reads objects with: a repository handle and a pack reader (with its cache).
+struct Handles {
+    repo: Repository,
+    reader: Reader,
 }
 
+/// Handles for the workers: one slot per rayon thread, so that a thread finds its own cache
+/// again in its next chunk (its chunks are consecutive commits). A chunk that finds its
+/// thread's slot empty (a chunk started while another waits on the same thread) opens more.
+struct Pool {
+    path: PathBuf,
+    /// The packs, read without libgit2 (see [`super::pack`]).
+    packs: Arc<Packs>,
+    slots: Vec<Mutex<Option<Handles>>>,
+}
+
+/// Cache of recently read objects per reader (delta bases, the trees of the last commits).
+const READER_CACHE: usize = 32 << 20;
+
 impl Pool {
-    fn take(&self) -> Result<Repository> {
-        if let Some(r) = self.free.lock().expect("pool lock").pop() {
-            return Ok(r);
+    fn new(path: PathBuf, packs: Packs) -> Pool {
+        let threads = rayon::current_num_threads().max(1);
+        Pool {
+            path,
+            packs: Arc::new(packs),
+            slots: (0..threads).map(|_| Mutex::new(None)).collect(),
         }
-        Repository::open(&self.path)
-            .map_err(Error::git(format!("cannot open the repository at {}", self.path.display())))
     }
 
-    fn give_back(&self, repo: Repository) {
-        self.free.lock().expect("pool lock").push(repo);
+    fn slot(&self) -> &Mutex<Option<Handles>> {
+        &self.slots[rayon::current_thread_index().unwrap_or(0) % self.slots.len()]
     }
+
+    fn take(&self) -> Result<Handles> {
+        if let Some(h) = self.slot().lock().expect("pool lock").take() {
+            return Ok(h);
+        }
+        let repo = Repository::open(&self.path).map_err(Error::git(format!(
+            "cannot open the repository at {}",
+            self.path.display()
+        )))?;
+        Ok(Handles { repo, reader: Reader::new(Arc::clone(&self.packs), READER_CACHE) })
+    }
+
+    fn give_back(&self, h: Handles) {
+        self.slot().lock().expect("pool lock").get_or_insert(h);
+    }
+}
+
+impl Handles {
+    /// The repository handle and the pack reader, borrowed apart.
+    fn parts(&mut self) -> (&Repository, &mut Reader) {
+        (&self.repo, &mut self.reader)
+    }
+}
+
+/// Object `id`, which must be of kind `kind`: from the packs, else through libgit2 (loose
+/// objects, alternates, packs the reader does not know).
+fn object(reader: &mut Reader, repo: &Repository, id: Oid, kind: ObjectType) -> Result<Content> {
+    let (found, content) = match reader.read(id) {
+        Some(hit) => hit,
+        None => {
+            let odb = repo.odb().map_err(Error::git("cannot open the object database"))?;
+            let obj = odb.read(id).map_err(Error::git(format!("cannot read object {id}")))?;
+            (obj.kind(), Arc::new(obj.data().to_vec()))
+        }
+    };
+    if found != kind {
+        return Err(Error::Invalid(format!("object {id} is a {found}, not a {kind}")));
+    }
+    Ok(content)
 }
 
 /// Hashes an object id by its first bytes (it is already a cryptographic hash).
@@ -286,14 +343,20 @@ impl BlobCache {
     }
 
     /// The fingerprints of blob `id`, scanning it on first sight.
-    fn prints(&self, repo: &Repository, id: Oid, scanner: &Scanner) -> Result<Prints> {
+    fn prints(
+        &self,
+        reader: &mut Reader,
+        repo: &Repository,
+        id: Oid,
+        scanner: &Scanner,
+    ) -> Result<Prints> {
         if let Some(p) = self.shard(id).lock().expect("cache lock").get(&id) {
             return Ok(p.clone());
         }
         // Two workers may scan the same blob at once; both get the same answer.
-        let blob = repo.find_blob(id).map_err(Error::git(format!("cannot read blob {id}")))?;
+        let blob = object(reader, repo, id, ObjectType::Blob)?;
         let mut prints: Vec<String> =
-            scanner.matcher.find(blob.content()).into_iter().map(|m| m.fingerprint).collect();
+            scanner.matcher.find(&blob).into_iter().map(|m| m.fingerprint).collect();
         prints.sort();
         prints.dedup();
         let p: Prints = if prints.is_empty() { None } else { Some(prints.into()) };
@@ -314,7 +377,50 @@ fn is_file(mode: FileMode) -> bool {
     matches!(mode, FileMode::Blob | FileMode::BlobExecutable | FileMode::Link)
 }
 
-fn scan_commit(repo: &Repository, id: Oid, ctx: &Ctx<'_>, out: &mut Vec<Occurrence>) -> Result<()> {
+fn scan_commit(
+    worker: &mut Handles,
+    id: Oid,
+    ctx: &Ctx<'_>,
+    out: &mut Vec<Occurrence>,
+) -> Result<()> {
+    let (repo, reader) = worker.parts();
+    let raw = object(reader, repo, id, ObjectType::Commit)?;
+    let (tree_id, mut parent_ids) =
+        parse_commit(&raw).ok_or_else(|| Error::Invalid(format!("cannot parse commit {id}")))?;
+    if ctx.grafted {
+        let c = repo.find_commit(id).map_err(Error::git(format!("cannot read commit {id}")))?;
+        parent_ids = c.parent_ids().collect();
+    }
+    let base = match parent_ids.first() {
+        Some(&p) => {
+            let raw = object(reader, repo, p, ObjectType::Commit)?;
+            let (t, _) = parse_commit(&raw)
+                .ok_or_else(|| Error::Invalid(format!("cannot parse commit {p}")))?;
+            Some(object(reader, repo, t, ObjectType::Tree)?)
+        }
+        None => None,
+    };
+    let tree = object(reader, repo, tree_id, ObjectType::Tree)?;
+    let mut changes = Changes::default();
+    diff_trees(
+        reader,
+        repo,
+        base.as_deref().map(Vec::as_slice),
+        &tree,
+        &mut Vec::new(),
+        &mut changes,
+    )?;
+    let mut candidates = Vec::new();
+    for (path, old, new) in changes.files {
+        if let Some(prints) = ctx.cache.prints(reader, repo, new, ctx.scanner)? {
+            let path = String::from_utf8_lossy(&path).into_owned();
+            candidates.push(Candidate { path, new, old, prints });
+        }
+    }
+    if candidates.is_empty() {
+        return Ok(());
+    }
+    // A commit with findings (rare): the rest goes through libgit2.
     let commit = repo.find_commit(id).map_err(Error::git(format!("cannot read commit {id}")))?;
     let tree = commit.tree().map_err(Error::git(format!("cannot read the tree of commit {id}")))?;
     let parents: Vec<Commit<'_>> = commit.parents().collect();
@@ -324,18 +430,6 @@ fn scan_commit(repo: &Repository, id: Oid, ctx: &Ctx<'_>, out: &mut Vec<Occurren
         ),
         None => None,
     };
-    let mut changes = Changes::default();
-    diff_trees(repo, base.as_ref(), &tree, &mut Vec::new(), &mut changes)?;
-    let mut candidates = Vec::new();
-    for (path, old, new) in changes.files {
-        if let Some(prints) = ctx.cache.prints(repo, new, ctx.scanner)? {
-            let path = String::from_utf8_lossy(&path).into_owned();
-            candidates.push(Candidate { path, new, old, prints });
-        }
-    }
-    if candidates.is_empty() {
-        return Ok(());
-    }
     // An added file holding tokens may be a renamed one: let git find renames, and take the
     // source as its old version.
     if changes.deleted && candidates.iter().any(|c| c.old.is_none()) {
@@ -363,7 +457,7 @@ fn scan_commit(repo: &Repository, id: Oid, ctx: &Ctx<'_>, out: &mut Vec<Occurren
                 introduced.clear();
                 break;
             }
-            if let Some(held) = ctx.cache.prints(repo, old, ctx.scanner)? {
+            if let Some(held) = ctx.cache.prints(reader, repo, old, ctx.scanner)? {
                 introduced.retain(|f| held.binary_search(f).is_err());
             }
         }
@@ -372,9 +466,8 @@ fn scan_commit(repo: &Repository, id: Oid, ctx: &Ctx<'_>, out: &mut Vec<Occurren
         }
         let info = info.get_or_insert_with(|| commit_info(&commit, &ctx.scanner.matcher));
         let origin = Origin::new(c.path.clone()).with_commit(info.clone());
-        let blob =
-            repo.find_blob(c.new).map_err(Error::git(format!("cannot read blob {}", c.new)))?;
-        let content = blob.content();
+        let content = object(reader, repo, c.new, ObjectType::Blob)?;
+        let content = content.as_slice();
         let mut found = Findings::default();
         if is_binary(content) {
             ctx.scanner.scan_binary(content, None, &origin, &mut found);
@@ -393,6 +486,24 @@ fn scan_commit(repo: &Repository, id: Oid, ctx: &Ctx<'_>, out: &mut Vec<Occurren
     Ok(())
 }
 
+/// A commit object's tree and parents (the `tree` and `parent` header lines).
+fn parse_commit(raw: &[u8]) -> Option<(Oid, Vec<Oid>)> {
+    let hex = |line: &[u8], key: &[u8]| -> Option<Oid> {
+        let rest = line.strip_prefix(key)?;
+        Oid::from_str(std::str::from_utf8(rest).ok()?).ok()
+    };
+    let mut lines = raw.split(|&b| b == b'\n');
+    let tree = hex(lines.next()?, b"tree ")?;
+    let mut parents = Vec::new();
+    for line in lines {
+        match hex(line, b"parent ") {
+            Some(p) => parents.push(p),
+            None => break,
+        }
+    }
+    Some((tree, parents))
+}
+
 /// What a commit changed: files whose new version differs from the old one (path, old blob
 /// if the path held a file, new blob), and whether anything was deleted.
 #[derive(Default)]
@@ -401,48 +512,47 @@ struct Changes {
     deleted: bool,
 }
 
-/// Compares two trees without reading any blob, skipping subtrees with equal ids.
+/// Compares two raw trees without reading any blob, skipping subtrees with equal ids.
 fn diff_trees(
+    reader: &mut Reader,
     repo: &Repository,
-    old: Option<&Tree<'_>>,
-    new: &Tree<'_>,
+    old: Option<&[u8]>,
+    new: &[u8],
     prefix: &mut Vec<u8>,
     out: &mut Changes,
 ) -> Result<()> {
-    let old_entries: Vec<Entry> = old.map(entries).unwrap_or_default();
-    let new_entries = entries(new);
-    let (mut i, mut j) = (0, 0);
-    while j < new_entries.len() || i < old_entries.len() {
-        let order = match (old_entries.get(i), new_entries.get(j)) {
+    let mut olds = Entries(old.unwrap_or_default()).peekable();
+    let mut news = Entries(new).peekable();
+    loop {
+        let order = match (olds.peek(), news.peek()) {
             (Some(o), Some(n)) => tree_order(o, n),
             (Some(_), None) => Order::Less,
-            _ => Order::Greater,
+            (None, Some(_)) => Order::Greater,
+            (None, None) => break,
         };
         match order {
             Order::Less => {
                 out.deleted = true;
-                i += 1;
+                olds.next();
             }
             Order::Greater => {
-                added_or_changed(repo, None, &new_entries[j], prefix, out)?;
-                j += 1;
+                let n = news.next().expect("peeked");
+                added_or_changed(reader, repo, None, &n, prefix, out)?;
             }
             Order::Equal => {
-                let (o, n) = (&old_entries[i], &new_entries[j]);
+                let (o, n) = (olds.next().expect("peeked"), news.next().expect("peeked"));
                 if o.id != n.id || o.mode != n.mode {
-                    added_or_changed(repo, Some(o), n, prefix, out)?;
+                    added_or_changed(reader, repo, Some(&o), &n, prefix, out)?;
                 }
-                i += 1;
-                j += 1;
             }
         }
     }
     Ok(())
 }
 
-/// A tree entry: name, id, and mode (as git stores it).
-struct Entry {
-    name: Vec<u8>,
+/// A tree entry: name, id, and mode (normalized as git and libgit2 read it).
+struct Entry<'t> {
+    name: &'t [u8],
     id: Oid,
     mode: i32,
 }
@@ -450,20 +560,49 @@ struct Entry {
 const MODE_TREE: i32 = 0o040000;
 const MODE_COMMIT: i32 = 0o160000;
 
-fn entries(tree: &Tree<'_>) -> Vec<Entry> {
-    tree.iter()
-        .map(|e| Entry { name: e.name_bytes().to_vec(), id: e.id(), mode: e.filemode() })
-        .collect()
+/// The entries of a raw tree (`<octal mode> <name>\0<20-byte id>`, repeated). A damaged
+/// tree ends early.
+struct Entries<'t>(&'t [u8]);
+
+impl<'t> Iterator for Entries<'t> {
+    type Item = Entry<'t>;
+
+    fn next(&mut self) -> Option<Entry<'t>> {
+        let data = self.0;
+        let space = memchr::memchr(b' ', data)?;
+        let nul = space + 1 + memchr::memchr(0, &data[space + 1..])?;
+        let id = Oid::from_bytes(data.get(nul + 1..nul + 21)?).ok()?;
+        let mut mode = 0i32;
+        for &d in &data[..space] {
+            if !(b'0'..=b'7').contains(&d) || mode > 0o7777777 {
+                return None;
+            }
+            mode = mode * 8 + i32::from(d - b'0');
+        }
+        self.0 = &data[nul + 21..];
+        Some(Entry { name: &data[space + 1..nul], id, mode: normalize_mode(mode) })
+    }
+}
+
+/// Git's reading of a tree entry's mode: any regular file is 100644 or 100755.
+fn normalize_mode(mode: i32) -> i32 {
+    match mode & 0o170000 {
+        0o100000 if mode & 0o111 != 0 => 0o100755,
+        0o100000 => 0o100644,
+        0o040000 => MODE_TREE,
+        0o120000 | 0o160000 => mode & 0o170000,
+        _ => mode,
+    }
 }
 
 /// Git's tree order: names compared as bytes, a tree's name as if it ended with `/`.
-fn tree_order(a: &Entry, b: &Entry) -> Order {
+fn tree_order(a: &Entry<'_>, b: &Entry<'_>) -> Order {
     let n = a.name.len().min(b.name.len());
     match a.name[..n].cmp(&b.name[..n]) {
         Order::Equal => {}
         other => return other,
     }
-    let next = |e: &Entry| match e.name.get(n) {
+    let next = |e: &Entry<'_>| match e.name.get(n) {
         Some(&c) => c,
         None if e.mode == MODE_TREE => b'/',
         None => 0,
@@ -472,25 +611,23 @@ fn tree_order(a: &Entry, b: &Entry) -> Order {
 }
 
 fn added_or_changed(
+    reader: &mut Reader,
     repo: &Repository,
-    old: Option<&Entry>,
-    new: &Entry,
+    old: Option<&Entry<'_>>,
+    new: &Entry<'_>,
     prefix: &mut Vec<u8>,
     out: &mut Changes,
 ) -> Result<()> {
     let len = prefix.len();
-    prefix.extend_from_slice(&new.name);
+    prefix.extend_from_slice(new.name);
     if new.mode == MODE_TREE {
-        let sub =
-            repo.find_tree(new.id).map_err(Error::git(format!("cannot read tree {}", new.id)))?;
+        let sub = object(reader, repo, new.id, ObjectType::Tree)?;
         let old_sub = match old {
-            Some(o) if o.mode == MODE_TREE => Some(
-                repo.find_tree(o.id).map_err(Error::git(format!("cannot read tree {}", o.id)))?,
-            ),
+            Some(o) if o.mode == MODE_TREE => Some(object(reader, repo, o.id, ObjectType::Tree)?),
             _ => None,
         };
         prefix.push(b'/');
-        diff_trees(repo, old_sub.as_ref(), &sub, prefix, out)?;
+        diff_trees(reader, repo, old_sub.as_deref().map(Vec::as_slice), &sub, prefix, out)?;
     } else if new.mode != MODE_COMMIT {
         let old_file = old.filter(|o| o.mode != MODE_TREE && o.mode != MODE_COMMIT);
         if old.is_some() && old_file.is_none() {
@@ -505,8 +642,8 @@ fn added_or_changed(
 /// For a commit with added and deleted files: added path -> blob it was renamed from.
 fn renames(
     repo: &Repository,
-    old: Option<&Tree<'_>>,
-    new: &Tree<'_>,
+    old: Option<&git2::Tree<'_>>,
+    new: &git2::Tree<'_>,
 ) -> std::result::Result<HashMap<String, Oid>, git2::Error> {
     let mut dopts = DiffOptions::new();
     dopts.ignore_submodules(true);

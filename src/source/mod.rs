@@ -2,6 +2,7 @@
 
 pub mod files;
 pub mod history;
+pub mod pack;
 pub mod push;
 pub mod repo;
 pub mod staged;
