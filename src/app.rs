@@ -356,7 +356,9 @@ fn mask(args: MaskArgs) -> Result<Outcome> {
                 File::open(path).map_err(|source| Error::Read { path: path.clone(), source })?;
             mask_stream(&matcher, f, &mut out)
         }
-        None => mask_stream(&matcher, io::stdin().lock(), &mut out),
+        // A pipe (`tail -f app.log | tokenguard mask`) is answered line by line.
+        None if stdin_is_file() => mask_stream(&matcher, io::stdin().lock(), &mut out),
+        None => mask_windows(&matcher, Windows::interactive(io::stdin().lock()), &mut out),
     };
     match result {
         Ok(()) => Ok(Outcome::Clean),
@@ -377,14 +379,35 @@ pub enum MaskError {
     Write(io::Error),
 }
 
-/// Copies `input` to `out` with every secret part masked, window by window, flushing after
-/// each so that a follower of a log sees each line at once.
+/// Whether standard input is a regular file (`tokenguard mask < app.log`).
+fn stdin_is_file() -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        let Ok(fd) = io::stdin().as_fd().try_clone_to_owned() else { return false };
+        File::from(fd).metadata().is_ok_and(|m| m.is_file())
+    }
+    #[cfg(not(unix))]
+    false
+}
+
+/// Copies `input` (read to its end: a file, memory) to `out` with every secret part masked,
+/// window by window.
 pub fn mask_stream(
     matcher: &Matcher,
     input: impl Read,
     out: &mut dyn Write,
 ) -> Result<(), MaskError> {
-    let mut windows = Windows::new(input);
+    mask_windows(matcher, Windows::new(input), out)
+}
+
+/// Copies the windows of an input to `out` with every secret part masked, flushing after
+/// each so that a follower of a log sees each line at once.
+pub fn mask_windows<R: Read>(
+    matcher: &Matcher,
+    mut windows: Windows<R>,
+    out: &mut dyn Write,
+) -> Result<(), MaskError> {
     // Secret ranges (absolute) found earlier that reach past what was written so far.
     let mut pending: Vec<std::ops::Range<u64>> = Vec::new();
     let mut buf = Vec::new();

@@ -1,7 +1,8 @@
-//! Reading input of any size as windows for the matcher: a window ends at a line end when one
-//! is in reach, so interactive input (`tail -f`) is answered line by line; a line longer than
-//! a window is cut into windows that overlap, so that no token is cut in two and memory stays
-//! bounded whatever the input.
+//! Reading input of any size as windows for the matcher. Windows overlap, so that no token is
+//! cut in two (a token may span lines: base64 wrapped at 76 columns) and memory stays bounded
+//! whatever the input. Interactive input (`tail -f | tokenguard mask`) is answered line by
+//! line instead: a window ends at a line end as soon as one is in reach, except after a line
+//! that may go on with a wrapped base64 token, which waits for the next line.
 
 use std::io::{self, Read};
 use std::ops::Range;
@@ -42,11 +43,25 @@ pub struct Windows<R> {
     consumed: usize,
     /// Whether the last read (or none yet) gave less than asked.
     short: bool,
+    /// Hand out whole lines as soon as they arrive (see the module documentation).
+    interactive: bool,
 }
 
+/// The most bytes of lines held back, waiting for the rest of a wrapped base64 token.
+const HOLD: usize = 16 << 10;
+
 impl<R: Read> Windows<R> {
-    /// Starts reading `reader`.
+    /// Starts reading `reader` (a file, or anything read to its end before answering).
     pub fn new(reader: R) -> Self {
+        Self::with_mode(reader, false)
+    }
+
+    /// Starts reading `reader` that is answered line by line (a filter on a pipe).
+    pub fn interactive(reader: R) -> Self {
+        Self::with_mode(reader, true)
+    }
+
+    fn with_mode(reader: R, interactive: bool) -> Self {
         Windows {
             reader,
             buf: Vec::new(),
@@ -56,6 +71,7 @@ impl<R: Read> Windows<R> {
             eof: false,
             consumed: 0,
             short: true,
+            interactive,
         }
     }
 
@@ -71,16 +87,20 @@ impl<R: Read> Windows<R> {
                 }
                 return Ok(Some(self.emit(self.len, self.len)));
             }
-            if pending > 0 {
-                // A whole line (or several) is ready: hand it out at once.
+            if pending > 0 && self.interactive {
+                // A whole line (or several) is ready: hand it out at once, unless the last
+                // one may go on with a wrapped base64 token on the next line.
                 if let Some(nl) = memchr::memrchr(b'\n', &self.buf[self.keep..self.len]) {
                     let end = self.keep + nl + 1;
-                    return Ok(Some(self.emit(end, end)));
+                    let end = self.keep + held_back(&self.buf[self.keep..end]);
+                    if end > self.keep {
+                        return Ok(Some(self.emit(end, end)));
+                    }
                 }
-                if pending >= WINDOW + OVERLAP {
-                    let end = self.len;
-                    return Ok(Some(self.emit(end, end - OVERLAP)));
-                }
+            }
+            if pending >= WINDOW + OVERLAP {
+                let end = self.len;
+                return Ok(Some(self.emit(end, end - OVERLAP)));
             }
             self.fill()?;
         }
@@ -130,6 +150,61 @@ impl<R: Read> Windows<R> {
             self.consumed = 0;
         }
     }
+}
+
+/// How many bytes of `lines` (whole lines) to hand out now: all of them, or all but a tail of
+/// lines that may go on with a wrapped base64 token (the last line ends in base64 text, is
+/// not the shorter last line of a wrapped block, and a signature of `dt0` stands in the last
+/// 16 KiB), up to [`HOLD`] bytes.
+fn held_back(lines: &[u8]) -> usize {
+    let body = &lines[..lines.len() - 1];
+    let body = body.strip_suffix(b"\r").unwrap_or(body);
+    let run = body.iter().rev().take_while(|&&b| is_base64(b)).count();
+    if run < 4 {
+        return lines.len();
+    }
+    let recent = &lines[lines.len().saturating_sub(HOLD)..];
+    let signature = crate::matcher::BASE64_SIGNATURES
+        .iter()
+        .any(|(sig, _)| memchr::memmem::find(recent, sig.as_bytes()).is_some());
+    if !signature {
+        return lines.len();
+    }
+    // A base64 line shorter than the one before ends a wrapped block: nothing follows.
+    let last_start = memchr::memrchr(b'\n', &lines[..lines.len() - 1]).map_or(0, |p| p + 1);
+    if last_start > 0 {
+        let prev_start = memchr::memrchr(b'\n', &lines[..last_start - 1]).map_or(0, |p| p + 1);
+        let (last, prev) =
+            (body[last_start..].trim_ascii(), lines[prev_start..last_start - 1].trim_ascii());
+        let pure = |l: &[u8]| !l.is_empty() && l.iter().all(|&b| is_base64(b) || b == b'=');
+        if pure(last) && pure(prev) && last.len() < prev.len() {
+            return lines.len();
+        }
+    }
+    // Hold the block of base64 lines at the end, with the line before it when that line ends
+    // in base64 (`apiToken: ZHQw...` wrapped onward), at most HOLD bytes.
+    let mut start = lines.len();
+    while start > 0 && lines.len() - start < HOLD {
+        let prev = memchr::memrchr(b'\n', &lines[..start - 1]).map_or(0, |p| p + 1);
+        let line = lines[prev..start - 1].trim_ascii();
+        let pure = !line.is_empty() && line.iter().all(|&b| is_base64(b) || b == b'=');
+        if !pure {
+            if line.iter().rev().take_while(|&&b| is_base64(b)).count() >= 4 {
+                start = prev;
+            }
+            break;
+        }
+        start = prev;
+    }
+    if lines.len() - start >= HOLD {
+        lines.len()
+    } else {
+        start
+    }
+}
+
+fn is_base64(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'+' || b == b'/'
 }
 
 /// Keeps count of lines across windows, to turn offsets into `line:column`.
@@ -209,6 +284,28 @@ mod tests {
             joined.extend(part);
         }
         assert_eq!(joined, input);
+    }
+
+    #[test]
+    fn interactive_windows_hold_only_lines_that_may_go_on_with_a_wrapped_token() {
+        let sig_line = format!("  {}\n", "ZHQw".repeat(19));
+        // No signature: every line goes out at once.
+        let plain = b"abc\nQUJDREVGR0hJSktM\n";
+        assert_eq!(held_back(plain), plain.len());
+        // A full-width line with a signature waits, with the key line before it.
+        let text = format!("apiToken: |\n{sig_line}");
+        assert_eq!(held_back(text.as_bytes()), "apiToken: |\n".len());
+        let text = format!("key: x\napiToken: {}\n", "ZHQw".repeat(10));
+        assert_eq!(held_back(text.as_bytes()), "key: x\n".len());
+        // The shorter last line of a block ends it; padding or other text ends a line too.
+        let text = format!("{sig_line}  QUJD\n");
+        assert_eq!(held_back(text.as_bytes()), text.len());
+        for ended in [&b"ZHQwQUJDRA==\n"[..], b"ZHQwQUJDREVG done.\n"] {
+            assert_eq!(held_back(ended), ended.len());
+        }
+        // Never more than HOLD bytes.
+        let long = sig_line.repeat(HOLD / sig_line.len() + 2);
+        assert_eq!(held_back(long.as_bytes()), long.len());
     }
 
     #[test]

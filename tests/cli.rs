@@ -477,3 +477,135 @@ fn findings_of_a_folder_are_ordered_by_path_then_position() {
     }
     assert_eq!(places, expected);
 }
+
+// ---------------------------------------------------------------------------------------
+// base64 wrapped over lines, through the binary: at the end of a file, across the windows of
+// a large input, and line by line through a pipe
+
+/// `echo -n "$TOKEN" | base64` (GNU coreutils wraps at 76 columns), without the last newline.
+fn wrapped_base64(t: &str) -> String {
+    use base64::Engine;
+    let enc = base64::engine::general_purpose::STANDARD.encode(t);
+    enc.as_bytes()
+        .chunks(76)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[track_caller]
+fn assert_one_finding_at(out: &Output, line: u64, column: u64) {
+    assert_eq!(out.status.code(), Some(1), "{}", all_output(out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let found = doc["findings"].as_array().unwrap();
+    assert_eq!(found.len(), 1, "{doc}");
+    assert_eq!(
+        (found[0]["line"].as_u64(), found[0]["column"].as_u64()),
+        (Some(line), Some(column))
+    );
+    assert_eq!(found[0]["encoding"], "base64");
+}
+
+#[test]
+fn wrapped_base64_at_the_end_of_a_file_without_a_newline_is_found_and_masked() {
+    let dir = tempdir();
+    let t = token();
+    let wrapped = wrapped_base64(&t);
+    let path = dir.path().join("token.b64");
+    std::fs::write(&path, format!("token:\n{wrapped}")).unwrap();
+    let out = tokenguard().args(["scan", "--format", "json"]).arg(&path).output().unwrap();
+    assert_one_finding_at(&out, 2, 1);
+    assert_no_secret(&out, &[secret_of(&t)]);
+    // The same through standard input, and masked: line ends kept, the encoding starred.
+    let input = format!("token:\n{wrapped}");
+    let out =
+        tg().args(["scan", "--format", "json", "-"]).write_stdin(input.clone()).output().unwrap();
+    assert_one_finding_at(&out, 2, 1);
+    let out = tokenguard().arg("mask").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.stdout.len(), input.len());
+    assert_eq!(out.stdout.iter().filter(|&&b| b == b'\n').count(), 2);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(&wrapped[8..]));
+}
+
+#[test]
+fn wrapped_base64_across_the_windows_of_a_large_input_is_found() {
+    // Lines of 100 bytes; the token's two lines put at every offset around the 1 MiB and
+    // 2 MiB marks (where windows and parallel segments of a large input are cut).
+    let t = token();
+    let wrapped = wrapped_base64(&t);
+    let filler = format!("{}\n", "x".repeat(99));
+    for mark in [1usize << 20, 2 << 20] {
+        for shift in [-150i64, -80, -40, -3, 0, 5] {
+            let lines_before = ((mark as i64 + shift) / 100) as usize;
+            let mut text = filler.repeat(lines_before);
+            let at = text.len();
+            text.push_str(&wrapped);
+            text.push('\n');
+            text.push_str(&filler.repeat(30_000));
+            let dir = tempdir();
+            let path = dir.path().join("big.txt");
+            std::fs::write(&path, &text).unwrap();
+            let line = lines_before as u64 + 1;
+            let out = tokenguard().args(["scan", "--format", "json"]).arg(&path).output().unwrap();
+            assert_one_finding_at(&out, line, 1);
+            let out = tg()
+                .args(["scan", "--format", "json", "-"])
+                .write_stdin(text.clone())
+                .output()
+                .unwrap();
+            assert_one_finding_at(&out, line, 1);
+            assert_no_secret(&out, &[secret_of(&t)]);
+            let masked = tokenguard().arg("mask").arg(&path).output().unwrap();
+            assert_eq!(masked.stdout.len(), text.len());
+            assert!(
+                !String::from_utf8_lossy(&masked.stdout[at..at + 200]).contains(&wrapped[8..76])
+            );
+        }
+    }
+}
+
+#[test]
+fn mask_on_a_pipe_holds_a_line_that_may_go_on_with_a_wrapped_token() {
+    let mut child = tokenguard()
+        .arg("mask")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let t = token();
+    let wrapped = wrapped_base64(&t);
+    let (first, second) = wrapped.split_once('\n').unwrap();
+    writeln!(stdin, "apiToken: |").unwrap();
+    stdin.flush().unwrap();
+    assert_eq!(rx.recv_timeout(Duration::from_secs(20)).unwrap(), "apiToken: |");
+    // The first line of the token is held until the next line shows where it ends...
+    writeln!(stdin, "  {first}").unwrap();
+    stdin.flush().unwrap();
+    assert!(rx.recv_timeout(Duration::from_millis(500)).is_err(), "held line came out alone");
+    writeln!(stdin, "  {second}").unwrap();
+    stdin.flush().unwrap();
+    // ...and both come out masked.
+    let got1 = rx.recv_timeout(Duration::from_secs(20)).unwrap();
+    let got2 = rx.recv_timeout(Duration::from_secs(20)).unwrap();
+    assert_eq!((got1.len(), got2.len()), (first.len() + 2, second.len() + 2));
+    assert!(got1.starts_with("  ZHQw") && got1.contains("****"), "{got1}");
+    assert!(!got1.contains(&first[8..]) && !got2.contains(second), "{got1}\n{got2}");
+    // An ordinary line still comes back at once.
+    writeln!(stdin, "plain line").unwrap();
+    stdin.flush().unwrap();
+    assert_eq!(rx.recv_timeout(Duration::from_secs(20)).unwrap(), "plain line");
+    drop(stdin);
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
