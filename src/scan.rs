@@ -118,8 +118,8 @@ impl Scanner {
         for m in self.matcher.find(added.text()) {
             let (line, column, range) = added.locate(m.span.start);
             let text = &added.text()[range];
-            let shown = shown.get_or_insert_with(|| self.shown(origin));
-            out.push(self.finding(m, origin, shown, (line, column, None), text));
+            let labels = shown.get_or_insert_with(|| self.labels(origin));
+            out.push(self.finding(m, origin, labels, (line, column, None), text));
         }
     }
 
@@ -141,8 +141,8 @@ impl Scanner {
                 let at = w.base + m.span.start as u64;
                 let (line, column) = lines.locate(w.bytes, w.base, at);
                 let text = &w.bytes[line_in(w.bytes, m.span.start)];
-                let shown = shown.get_or_insert_with(|| self.shown(origin));
-                out.push(self.finding(m, origin, shown, (line, column, None), text));
+                let labels = shown.get_or_insert_with(|| self.labels(origin));
+                out.push(self.finding(m, origin, labels, (line, column, None), text));
             }
             lines.advance(w.bytes, w.base, w.base + w.report.end as u64);
         }
@@ -161,8 +161,8 @@ impl Scanner {
             }
             let text = &new[line_in(new, m.span.start)];
             let offset = Some(m.span.start as u64);
-            let shown = shown.get_or_insert_with(|| self.shown(origin));
-            out.push(self.finding(m, origin, shown, (0, 0, offset), text));
+            let labels = shown.get_or_insert_with(|| self.labels(origin));
+            out.push(self.finding(m, origin, labels, (0, 0, offset), text));
         }
     }
 
@@ -207,7 +207,7 @@ impl Scanner {
         base: u64,
         report: Range<usize>,
         origin: &Origin,
-        shown: &mut Option<Arc<str>>,
+        shown: &mut Option<Labels>,
         lines: &mut LinePos,
         out: &mut Findings,
     ) {
@@ -216,10 +216,10 @@ impl Scanner {
             .step_by(SEGMENT)
             .map(|s| s..(s + SEGMENT).min(report.end))
             .collect();
-        let file_shown = &*shown.get_or_insert_with(|| self.shown(origin));
+        let labels = &*shown.get_or_insert_with(|| self.labels(origin));
         let parts: Vec<Segment> = segments
             .par_iter()
-            .map(|r| self.scan_segment(bytes, r.clone(), origin, file_shown))
+            .map(|r| self.scan_segment(bytes, r.clone(), origin, labels))
             .collect();
         for part in parts {
             for (mut f, newlines, at) in part.found {
@@ -243,13 +243,15 @@ impl Scanner {
         bytes: &[u8],
         r: Range<usize>,
         origin: &Origin,
-        shown: &Arc<str>,
+        labels: &Labels,
     ) -> Segment {
         let lo = r.start.saturating_sub(CONTEXT);
         let hi = (r.end + OVERLAP).min(bytes.len());
         let window = &bytes[lo..hi];
         let mut part = Segment::default();
         let mut counted = r.start;
+        // Labels of this segment's own: findings of two threads never share a counter.
+        let mut own = None;
         for m in self.matcher.find(window) {
             let at = lo + m.span.start;
             if !r.contains(&at) {
@@ -259,28 +261,30 @@ impl Scanner {
             counted = at;
             let column = part.last_line_start.map_or(0, |s| (at - s + 1) as u64);
             let text = &window[line_in(window, m.span.start)];
-            let f = self.finding(m, origin, shown, (0, column, None), text);
+            let labels = own.get_or_insert_with(|| labels.copy());
+            let f = self.finding(m, origin, labels, (0, column, None), text);
             part.found.push((f, part.newlines, at));
         }
         part.count(&bytes[counted..r.end], counted);
         part
     }
 
-    /// The file name as reports show it: a file may be named after a token, and its name is
-    /// masked like the token.
-    fn shown(&self, origin: &Origin) -> Arc<str> {
-        crate::mask::mask_text(&self.matcher, &origin.file).into()
+    /// The labels of the findings in a file. The file name is shown as reports show it: a
+    /// file may be named after a token, and its name is masked like the token.
+    fn labels(&self, origin: &Origin) -> Labels {
+        let file = crate::mask::mask_text(&self.matcher, &origin.file).into();
+        Labels { file, names: self.names.clone() }
     }
 
     fn finding(
         &self,
         m: Match,
         origin: &Origin,
-        shown: &Arc<str>,
+        labels: &Labels,
         (line, column, offset): (u64, u64, Option<u64>),
         text: &[u8],
     ) -> Finding {
-        let (rule, description) = &self.names[m.rule];
+        let (rule, description) = &labels.names[m.rule];
         let ctx = Context {
             rel_path: origin.rel_path.as_deref(),
             line: text,
@@ -290,7 +294,7 @@ impl Scanner {
         Finding {
             rule: rule.clone(),
             description: description.clone(),
-            file: shown.clone(),
+            file: labels.file.clone(),
             line,
             column,
             offset,
@@ -300,6 +304,24 @@ impl Scanner {
             encoding: m.encoding,
             commit: origin.commit.clone(),
             allowed_by,
+        }
+    }
+}
+
+/// What the findings of one file share: its name as shown, and each rule's id and description.
+struct Labels {
+    file: Arc<str>,
+    names: Vec<(Arc<str>, Arc<str>)>,
+}
+
+impl Labels {
+    /// The same labels in new allocations: findings made on another thread count their
+    /// references there, instead of fighting over one cache line.
+    fn copy(&self) -> Labels {
+        let fresh = |s: &Arc<str>| Arc::<str>::from(&**s);
+        Labels {
+            file: fresh(&self.file),
+            names: self.names.iter().map(|(a, b)| (fresh(a), fresh(b))).collect(),
         }
     }
 }
