@@ -177,9 +177,12 @@ impl Scanner {
         let Ok(first) = map_range(&file, 0, len.min((BATCH + OVERLAP) as u64)) else {
             return self.scan_reader(file, origin, out);
         };
+        install_sigbus_handler();
         let mut first = Some(first);
         let mut lines = LinePos { line: 1, start: 0 };
-        let mut shown = None;
+        let labels = self.labels(origin);
+        // The findings of the last batch are put in order while the next batch is searched.
+        let mut searched: Option<Vec<Segment>> = None;
         let mut pos = 0u64;
         while pos < len {
             let map_start = pos.saturating_sub(CONTEXT as u64);
@@ -191,49 +194,42 @@ impl Scanner {
             let bytes = &map[..];
             let from = (pos - map_start) as usize;
             let to = if map_end == len { bytes.len() } else { from + BATCH };
-            self.scan_region(bytes, map_start, from..to, origin, &mut shown, &mut lines, out);
+            let (parts, ()) = rayon::join(
+                || self.scan_region(bytes, map_start, from..to, origin, &labels),
+                || {
+                    if let Some(parts) = searched.take() {
+                        merge(parts, &mut lines, out);
+                    }
+                },
+            );
+            searched = Some(parts);
             pos = map_start + to as u64;
+        }
+        if let Some(parts) = searched {
+            merge(parts, &mut lines, out);
         }
         Ok(())
     }
 
     /// Scans `bytes[report]` (a part of a file that starts at offset `base`; the bytes around
-    /// give the matcher its context) in segments on every core, and fills in lines and
-    /// columns in order once the newlines before each segment are counted.
-    #[allow(clippy::too_many_arguments)]
+    /// give the matcher its context) in segments on every core; [`merge`] then fills in lines
+    /// and columns in order.
     fn scan_region(
         &self,
         bytes: &[u8],
         base: u64,
         report: Range<usize>,
         origin: &Origin,
-        shown: &mut Option<Labels>,
-        lines: &mut LinePos,
-        out: &mut Findings,
-    ) {
-        install_sigbus_handler();
+        labels: &Labels,
+    ) -> Vec<Segment> {
         let segments: Vec<Range<usize>> = (report.start..report.end)
             .step_by(SEGMENT)
             .map(|s| s..(s + SEGMENT).min(report.end))
             .collect();
-        let labels = &*shown.get_or_insert_with(|| self.labels(origin));
-        let parts: Vec<Segment> = segments
+        segments
             .par_iter()
-            .map(|r| self.scan_segment(bytes, r.clone(), origin, labels))
-            .collect();
-        for part in parts {
-            for (mut f, newlines, at) in part.found {
-                f.line = lines.line + newlines;
-                if newlines == 0 {
-                    f.column = base + at as u64 - lines.start + 1;
-                }
-                out.push(f);
-            }
-            lines.line += part.newlines;
-            if let Some(s) = part.last_line_start {
-                lines.start = base + s as u64;
-            }
-        }
+            .map(|r| self.scan_segment(bytes, base, r.clone(), origin, labels))
+            .collect()
     }
 
     /// One segment of [`Scanner::scan_region`]: findings with their line counted from the
@@ -241,6 +237,7 @@ impl Scanner {
     fn scan_segment(
         &self,
         bytes: &[u8],
+        base: u64,
         r: Range<usize>,
         origin: &Origin,
         labels: &Labels,
@@ -257,15 +254,16 @@ impl Scanner {
             if !r.contains(&at) {
                 continue;
             }
-            part.count(&bytes[counted..at], counted);
+            part.count(&bytes[counted..at], base + counted as u64);
             counted = at;
-            let column = part.last_line_start.map_or(0, |s| (at - s + 1) as u64);
+            let at = base + at as u64;
+            let column = part.last_line_start.map_or(0, |s| at - s + 1);
             let text = &window[line_in(window, m.span.start)];
             let labels = own.get_or_insert_with(|| labels.copy());
             let f = self.finding(m, origin, labels, (0, column, None), text);
             part.found.push((f, part.newlines, at));
         }
-        part.count(&bytes[counted..r.end], counted);
+        part.count(&bytes[counted..r.end], base + counted as u64);
         part
     }
 
@@ -336,21 +334,38 @@ struct LinePos {
 #[derive(Default)]
 struct Segment {
     /// Findings, each with the newlines between the segment's start and it, and its offset
-    /// in the mapped bytes.
-    found: Vec<(Finding, u64, usize)>,
+    /// in the file.
+    found: Vec<(Finding, u64, u64)>,
     /// Newlines counted so far in the segment.
     newlines: u64,
-    /// Where the last line that starts inside the segment starts (offset in the mapped bytes).
-    last_line_start: Option<usize>,
+    /// Where the last line that starts inside the segment starts (offset in the file).
+    last_line_start: Option<u64>,
 }
 
 impl Segment {
-    /// Counts the newlines of `part`, which starts at offset `at` of the mapped bytes.
-    fn count(&mut self, part: &[u8], at: usize) {
+    /// Counts the newlines of `part`, which starts at offset `at` of the file.
+    fn count(&mut self, part: &[u8], at: u64) {
         let n = count_newlines(part);
         if n > 0 {
             self.newlines += n;
-            self.last_line_start = memchr::memrchr(b'\n', part).map(|p| at + p + 1);
+            self.last_line_start = memchr::memrchr(b'\n', part).map(|p| at + p as u64 + 1);
+        }
+    }
+}
+
+/// Puts the findings of searched segments in order, with their lines and columns.
+fn merge(parts: Vec<Segment>, lines: &mut LinePos, out: &mut Findings) {
+    for part in parts {
+        for (mut f, newlines, at) in part.found {
+            f.line = lines.line + newlines;
+            if newlines == 0 {
+                f.column = at - lines.start + 1;
+            }
+            out.push(f);
+        }
+        lines.line += part.newlines;
+        if let Some(s) = part.last_line_start {
+            lines.start = s;
         }
     }
 }
