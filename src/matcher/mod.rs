@@ -713,8 +713,8 @@ impl Matcher {
 
 /// Whether `text` (what follows a keyword) starts with a separator the legacy pattern allows
 /// (quotes, blanks, `=`, `:`, `=>`, `,`, `>`, `%20`, `%2520`, `\`, `value=`, a YAML anchor or
-/// tag, typographic quotes) and then 21 value characters. A cheap necessary condition checked
-/// before the pattern runs.
+/// tag, typographic quotes) and then 21 value characters and no more. A cheap necessary
+/// condition checked before the pattern runs.
 fn value_follows(text: &[u8]) -> bool {
     let mut i = 0;
     while i < text.len().min(64) {
@@ -742,7 +742,12 @@ fn value_follows(text: &[u8]) -> bool {
             _ => break,
         }
     }
-    i > 0 && text.len() >= i + 21 && text[i..i + 21].iter().all(value_char)
+    // Exactly 21: the pattern's match is checked for a boundary after it anyway, and a longer
+    // run (base64 after `apiToken:`, a hash) is by far the most common case here.
+    i > 0
+        && text.len() >= i + 21
+        && text[i..i + 21].iter().all(value_char)
+        && text.get(i + 21).is_none_or(|b| !value_char(b))
 }
 
 /// A character of an older-format token value.
