@@ -8,6 +8,7 @@ use tokenguard::report::sanitize;
 
 fn main() -> ExitCode {
     tokenguard::app::install_panic_hook();
+    tokenguard::app::tune_allocator();
     let cli = match tokenguard::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
