@@ -345,6 +345,30 @@ fn a_2_gib_sparse_file_is_streamed_with_bounded_memory() {
 // ---------------------------------------------------------------------------------------
 // Repositories
 
+#[test]
+fn a_file_cut_shorter_while_it_is_scanned_ends_with_exit_2_not_a_crash() {
+    // Large files are mapped: reading the pages of a file cut shorter meanwhile raises
+    // SIGBUS, which must end the scan with the error exit code and a message. 4 GiB of zeros
+    // take seconds to scan, so the cut surely lands while the scan runs.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shrinking.bin");
+    std::fs::File::create(&path).unwrap().set_len(4 << 30).unwrap();
+    let child = tokenguard()
+        .arg("scan")
+        .arg(&path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(0).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", all_output(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("got shorter while it was being read"), "{stderr}");
+}
+
 fn repo_with_token() -> (TestRepo, String) {
     let r = TestRepo::new();
     let t = token();
