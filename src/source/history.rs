@@ -2,8 +2,13 @@
 //!
 //! The design aims at the floor of reading every object once:
 //! - commits are split into chunks handed to rayon workers, each with its own repository
-//!   handle (a `git2::Repository` is `Send` but not `Sync`);
-//! - each commit's tree is diffed against its first parent's tree without content;
+//!   handle (a `git2::Repository` is `Send` but not `Sync`) and its own pack reader
+//!   (`super::pack`: objects read straight from the mapped packs without a lock, with a cache
+//!   of recent objects per worker, so a tree read as a commit's tree is still there when it
+//!   is read again as its child's parent tree; libgit2 reads what the pack reader does not
+//!   know: loose objects, alternates, shallow parents);
+//! - each commit's tree is diffed against its first parent's tree without content, trees and
+//!   commits parsed in place;
 //! - each distinct new blob is scanned once: a shared cache keeps, per blob id, only the
 //!   fingerprints of the tokens it holds (nothing for the vast majority of clean blobs);
 //! - only for a blob that holds tokens is the old side looked at (the rename source or the
