@@ -609,3 +609,88 @@ fn mask_on_a_pipe_holds_a_line_that_may_go_on_with_a_wrapped_token() {
     drop(stdin);
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
+
+#[test]
+fn tokens_at_the_cuts_of_a_large_file_are_each_found_once_at_the_right_line_and_column() {
+    // A 36 MiB file (mapped in 16 MiB batches searched in 2 MiB segments), with tokens placed
+    // so that they start or end right at the cuts, on lines of varying length, some lines long
+    // enough to hold no newline for a whole segment. Every finding must come once, in order,
+    // at its exact line and column, as through standard input (windows of 1 MiB).
+    let mut text: Vec<u8> = Vec::with_capacity(37 << 20);
+    let mut expected: Vec<(u64, u64, String)> = Vec::new();
+    let mut line = 1u64;
+    let mut line_start = 0usize;
+    let push = |text: &mut Vec<u8>, bytes: &[u8], line: &mut u64, line_start: &mut usize| {
+        for (i, &b) in bytes.iter().enumerate() {
+            if b == b'\n' {
+                *line += 1;
+                *line_start = text.len() + i + 1;
+            }
+        }
+        text.extend_from_slice(bytes);
+    };
+    let cuts: Vec<usize> = (1..18).map(|k| k * (2 << 20)).collect();
+    let mut k = 0;
+    for cut in cuts {
+        // Filler up to a little before the cut: short lines, then one long line.
+        while text.len() + 300 < cut - 400 {
+            let filler = if k % 7 == 0 { vec![b'y'; 250] } else { vec![b'x'; 60] };
+            push(&mut text, &filler, &mut line, &mut line_start);
+            push(&mut text, b"\n", &mut line, &mut line_start);
+            k += 1;
+        }
+        if cut == 6 << 20 {
+            // A line of 3 MiB without a newline: a whole segment with no line start.
+            push(&mut text, &vec![b'z'; 3 << 20], &mut line, &mut line_start);
+            push(&mut text, b"\n", &mut line, &mut line_start);
+            continue;
+        }
+        // By turns: a token that crosses the cut, one that ends right at it, one that starts
+        // right at it; and a second one on the same line a little further on.
+        let t = token();
+        let start = match (cut >> 21) % 3 {
+            0 => cut - 50,
+            1 => cut - t.len(),
+            _ => cut,
+        };
+        if start <= text.len() {
+            continue; // the long line went past this cut
+        }
+        let pad = start - text.len() - 1;
+        push(&mut text, &vec![b'p'; pad], &mut line, &mut line_start);
+        push(&mut text, b" ", &mut line, &mut line_start);
+        for t in [t, token()] {
+            let column = (text.len() - line_start + 1) as u64;
+            expected.push((line, column, t.rsplit_once('.').unwrap().0.to_string()));
+            push(&mut text, t.as_bytes(), &mut line, &mut line_start);
+            push(&mut text, b" = ", &mut line, &mut line_start);
+        }
+        push(&mut text, b"\n", &mut line, &mut line_start);
+    }
+    let dir = tempdir();
+    let path = dir.path().join("cuts.txt");
+    std::fs::write(&path, &text).unwrap();
+    let found = |out: Output| -> Vec<(u64, u64, String)> {
+        assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["line"].as_u64().unwrap(),
+                    f["column"].as_u64().unwrap(),
+                    f["token_id"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    assert!(expected.len() >= 28, "{}", expected.len());
+    let mapped =
+        found(tokenguard().args(["scan", "--format", "json"]).arg(&path).output().unwrap());
+    assert_eq!(mapped, expected);
+    let streamed =
+        found(tg().args(["scan", "--format", "json", "-"]).write_stdin(text).output().unwrap());
+    assert_eq!(streamed, expected);
+}
