@@ -234,11 +234,25 @@ impl Reader {
         if cmf & 0x0f != 8 || flg & 0x20 != 0 || (u16::from(cmf) << 8 | u16::from(flg)) % 31 != 0 {
             return None;
         }
-        let mut out = Vec::with_capacity(size + 1);
+        // The size comes from the pack: a corrupt or hostile one may claim terabytes, so the
+        // buffer grows with what the stream really gives (one byte past `size` proves a lie).
+        let mut out = Vec::with_capacity(size.min(64 << 10) + 1);
         self.inflate.reset(false);
-        let status =
-            self.inflate.decompress_vec(&input[2..], &mut out, FlushDecompress::Finish).ok()?;
-        (status == Status::StreamEnd && out.len() == size).then_some(out)
+        let mut rest = &input[2..];
+        loop {
+            let before = self.inflate.total_in();
+            let status =
+                self.inflate.decompress_vec(rest, &mut out, FlushDecompress::Finish).ok()?;
+            rest = rest.get(usize::try_from(self.inflate.total_in() - before).ok()?..)?;
+            if status == Status::StreamEnd || out.len() > size {
+                break;
+            }
+            if out.len() < out.capacity() {
+                return None; // no progress with room left: the stream is cut short
+            }
+            out.reserve(out.capacity().min(size + 1 - out.len()));
+        }
+        (out.len() == size).then_some(out)
     }
 
     fn keep(&mut self, n: u32, offset: u64, content: &Content, kind: ObjectType) {
@@ -327,7 +341,8 @@ fn apply_delta(base: &[u8], delta: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     let size = delta_size(delta, &mut i)?;
-    let mut out = Vec::with_capacity(size);
+    // Grows with the copies and inserts; `size` (from the pack) only caps it.
+    let mut out = Vec::with_capacity(size.min(base.len() + delta.len()));
     while i < delta.len() {
         let op = delta[i];
         i += 1;
@@ -482,6 +497,25 @@ mod tests {
         assert_eq!(apply_delta(base, &[11, 1, 1, b'x']), None);
         assert_eq!(apply_delta(base, &[12, 1, 0]), None);
         assert_eq!(apply_delta(base, &[12, 4, 0x91, 10, 4]), None);
+    }
+
+    #[test]
+    fn a_size_the_stream_does_not_hold_is_refused_without_allocating_it() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let mut reader = Reader::new(Arc::new(Packs::open(dir.path())), 0);
+        let text = b"hello, world\n".repeat(20_000);
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(&text).unwrap();
+        let mut data = z.finish().unwrap();
+        data.extend_from_slice(&[0; OID]); // the pack's trailing checksum
+        assert_eq!(reader.inflate(&data, 0, text.len()).as_deref(), Some(&text[..]));
+        // A hostile pack may claim any size: neither a larger nor a smaller one is taken, and
+        // a claim of an exabyte allocates no more than the stream gives.
+        assert_eq!(reader.inflate(&data, 0, 1 << 60), None);
+        assert_eq!(reader.inflate(&data, 0, text.len() - 1), None);
+        assert_eq!(reader.inflate(&data[..data.len() / 2], 0, text.len()), None);
+        assert_eq!(apply_delta(b"base", &[4, 0xff, 0xff, 0xff, 0x7f, 0x91, 0, 4]), None);
     }
 
     #[test]
