@@ -4,7 +4,6 @@ use std::borrow::Cow;
 use std::io::Write;
 
 use colored::Colorize;
-use rayon::prelude::*;
 
 use super::sanitize::for_terminal;
 use super::{Mode, Options};
@@ -23,10 +22,6 @@ impl Painter {
     }
 }
 
-/// Findings rendered per task, and rendered before they are written.
-const CHUNK: usize = 2048;
-const BATCH: usize = 64 * CHUNK;
-
 /// Writes the human report.
 pub fn write(out: &mut dyn Write, f: &Findings, opts: &Options) -> std::io::Result<()> {
     let paint = &Painter(opts.color);
@@ -42,27 +37,17 @@ pub fn write(out: &mut dyn Write, f: &Findings, opts: &Options) -> std::io::Resu
     // A history report is grouped by commit: a heading when the commit changes.
     let grouped = opts.mode == Mode::History;
     // Rendered on every core in batches, written in order.
-    for (b, batch) in f.findings.chunks(BATCH).enumerate() {
-        let rendered: Vec<Vec<u8>> = batch
-            .par_chunks(CHUNK)
-            .enumerate()
-            .map(|(c, chunk)| {
-                let first = b * BATCH + c * CHUNK;
-                let mut last = first.checked_sub(1).and_then(|k| commit_of(&f.findings[k]));
-                let mut text = Vec::with_capacity(chunk.len() * 320);
-                for finding in chunk {
-                    if grouped {
-                        heading(&mut text, finding, &mut last, paint).expect("writing to memory");
-                    }
-                    block(&mut text, finding, paint, grouped).expect("writing to memory");
-                }
-                text
-            })
-            .collect();
-        for text in rendered {
-            out.write_all(&text)?;
+    super::write_rendered(out, &f.findings, |first, chunk| {
+        let mut last = first.checked_sub(1).and_then(|k| commit_of(&f.findings[k]));
+        let mut text = Vec::with_capacity(chunk.len() * 320);
+        for finding in chunk {
+            if grouped {
+                heading(&mut text, finding, &mut last, paint).expect("writing to memory");
+            }
+            block(&mut text, finding, paint, grouped).expect("writing to memory");
         }
-    }
+        text
+    })?;
     if opts.verbose {
         let mut last = f.findings.last().and_then(commit_of);
         for finding in &f.allowed {
@@ -186,4 +171,66 @@ fn summary(
         writeln!(out, "  {line}")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::CommitInfo;
+    use std::sync::Arc;
+
+    #[test]
+    fn a_large_history_report_has_one_heading_per_run_of_a_commit_across_batches() {
+        // Runs of 1000 findings per commit, so that runs straddle the rendering chunks and
+        // batches: a heading must come exactly when the commit changes.
+        let n = super::super::BATCH + 3 * super::super::CHUNK + 7;
+        let commits: Vec<Arc<CommitInfo>> = (0..=n / 1000)
+            .map(|c| {
+                Arc::new(CommitInfo {
+                    commit: format!("{c:040x}"),
+                    author: "A <a@b>".into(),
+                    date: "2024-01-01T00:00:00+00:00".into(),
+                    subject: format!("change {c}"),
+                })
+            })
+            .collect();
+        let mut f = Findings::default();
+        for i in 0..n {
+            f.push(Finding {
+                rule: "r".into(),
+                description: "d".into(),
+                file: "f".into(),
+                line: i as u64 + 1,
+                column: 1,
+                offset: None,
+                masked: "m".into(),
+                token_id: None,
+                fingerprint: format!("sha256:{i}"),
+                encoding: crate::matcher::Encoding::Plain,
+                commit: Some(commits[i / 1000].clone()),
+                allowed_by: None,
+            });
+        }
+        let opts = Options {
+            format: super::super::Format::Human,
+            mode: Mode::History,
+            verbose: false,
+            color: false,
+        };
+        let mut out = Vec::new();
+        write(&mut out, &f, &opts).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let headings: Vec<&str> = text.lines().filter(|l| l.starts_with("commit ")).collect();
+        assert_eq!(headings.len(), commits.len());
+        for (h, c) in headings.iter().zip(&commits) {
+            assert!(h.starts_with(&format!("commit {}", &c.commit[..12])), "{h}");
+        }
+        // Every finding once, in order.
+        let lines: Vec<u64> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("token f:"))
+            .map(|l| l.split(':').next().unwrap().parse().unwrap())
+            .collect();
+        assert_eq!(lines, (1..=n as u64).collect::<Vec<_>>());
+    }
 }

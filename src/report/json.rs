@@ -6,7 +6,6 @@
 
 use std::io::Write;
 
-use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::finding::{Finding, Findings};
@@ -15,10 +14,8 @@ use crate::matcher::Encoding;
 /// Version of the JSON report format; bumped only on an incompatible change.
 pub const VERSION: u32 = 1;
 
-/// Findings rendered per task.
-const CHUNK: usize = 2048;
-/// Findings rendered before they are written (bounds the rendered text held at once).
-const BATCH: usize = 64 * CHUNK;
+#[cfg(test)]
+use super::{BATCH, CHUNK};
 
 /// Writes `{"allowed": [...], "findings": [...], "skipped": [...], "summary": {...}, "version": 1}`.
 pub fn write(out: &mut dyn Write, f: &Findings) -> std::io::Result<()> {
@@ -62,28 +59,19 @@ fn array(out: &mut dyn Write, findings: &[Finding]) -> std::io::Result<()> {
         return out.write_all(b"[]");
     }
     out.write_all(b"[\n")?;
-    for (b, batch) in findings.chunks(BATCH).enumerate() {
-        let rendered: Vec<Vec<u8>> = batch
-            .par_chunks(CHUNK)
-            .enumerate()
-            .map(|(c, chunk)| {
-                let mut text = Vec::with_capacity(chunk.len() * 512);
-                let mut one = Vec::with_capacity(512);
-                for (i, f) in chunk.iter().enumerate() {
-                    if b + c + i > 0 {
-                        text.extend_from_slice(b",\n");
-                    }
-                    one.clear();
-                    pretty(&mut one, &JsonFinding::from(f)).expect("writing to memory");
-                    indent_into(&mut text, &one).expect("writing to memory");
-                }
-                text
-            })
-            .collect();
-        for text in rendered {
-            out.write_all(&text)?;
+    super::write_rendered(out, findings, |first, chunk| {
+        let mut text = Vec::with_capacity(chunk.len() * 512);
+        let mut one = Vec::with_capacity(512);
+        for (i, f) in chunk.iter().enumerate() {
+            if first + i > 0 {
+                text.extend_from_slice(b",\n");
+            }
+            one.clear();
+            pretty(&mut one, &JsonFinding::from(f)).expect("writing to memory");
+            indent_into(&mut text, &one).expect("writing to memory");
         }
-    }
+        text
+    })?;
     out.write_all(b"\n  ]")
 }
 

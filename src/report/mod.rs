@@ -47,6 +47,48 @@ pub struct Options {
     pub color: bool,
 }
 
+/// Items rendered per parallel task by [`write_rendered`].
+pub(crate) const CHUNK: usize = 2048;
+/// Items rendered before they are written (bounds the rendered text held at once).
+pub(crate) const BATCH: usize = 64 * CHUNK;
+
+/// Renders `items` on every core, [`CHUNK`] at a time (`render` gets the index of the chunk's
+/// first item and the chunk), and writes the text in order, one batch while the next is
+/// rendered.
+pub(crate) fn write_rendered<T: Sync>(
+    out: &mut dyn Write,
+    items: &[T],
+    render: impl Fn(usize, &[T]) -> Vec<u8> + Sync,
+) -> std::io::Result<()> {
+    use rayon::prelude::*;
+    let render_batch = |b: usize| -> Vec<Vec<u8>> {
+        let start = b * BATCH;
+        let batch = &items[start..(start + BATCH).min(items.len())];
+        batch
+            .par_chunks(CHUNK)
+            .enumerate()
+            .map(|(c, chunk)| render(start + c * CHUNK, chunk))
+            .collect()
+    };
+    let batches = items.len().div_ceil(BATCH);
+    if batches == 0 {
+        return Ok(());
+    }
+    std::thread::scope(|s| {
+        let mut next = Some(render_batch(0));
+        for b in 0..batches {
+            let current = next.take().expect("rendered before");
+            let render_batch = &render_batch;
+            let ahead = (b + 1 < batches).then(|| s.spawn(move || render_batch(b + 1)));
+            for text in current {
+                out.write_all(&text)?;
+            }
+            next = ahead.map(|h| h.join().expect("rendering does not panic"));
+        }
+        Ok(())
+    })
+}
+
 /// Writes the report of `findings` to `out`.
 pub fn write(out: &mut dyn Write, findings: &Findings, opts: &Options) -> std::io::Result<()> {
     match opts.format {
