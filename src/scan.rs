@@ -114,11 +114,11 @@ impl Scanner {
         if added.is_empty() {
             return;
         }
-        let mut shown = None;
+        let mut labels = None;
         for m in self.matcher.find(added.text()) {
             let (line, column, range) = added.locate(m.span.start);
             let text = &added.text()[range];
-            let labels = shown.get_or_insert_with(|| self.labels(origin));
+            let labels = labels.get_or_insert_with(|| self.labels(origin));
             out.push(self.finding(m, origin, labels, (line, column, None), text));
         }
     }
@@ -132,7 +132,7 @@ impl Scanner {
     ) -> std::io::Result<()> {
         let mut windows = Windows::new(reader);
         let mut lines = LineCounter::default();
-        let mut shown = None;
+        let mut labels = None;
         while let Some(w) = windows.next()? {
             for m in self.matcher.find(w.bytes) {
                 if !w.report.contains(&m.span.start) {
@@ -141,7 +141,7 @@ impl Scanner {
                 let at = w.base + m.span.start as u64;
                 let (line, column) = lines.locate(w.bytes, w.base, at);
                 let text = &w.bytes[line_in(w.bytes, m.span.start)];
-                let labels = shown.get_or_insert_with(|| self.labels(origin));
+                let labels = labels.get_or_insert_with(|| self.labels(origin));
                 out.push(self.finding(m, origin, labels, (line, column, None), text));
             }
             lines.advance(w.bytes, w.base, w.base + w.report.end as u64);
@@ -154,14 +154,14 @@ impl Scanner {
         let old_prints: Vec<String> = old
             .map(|o| self.matcher.find(o).into_iter().map(|m| m.fingerprint).collect())
             .unwrap_or_default();
-        let mut shown = None;
+        let mut labels = None;
         for m in self.matcher.find(new) {
             if old_prints.contains(&m.fingerprint) {
                 continue;
             }
             let text = &new[line_in(new, m.span.start)];
             let offset = Some(m.span.start as u64);
-            let labels = shown.get_or_insert_with(|| self.labels(origin));
+            let labels = labels.get_or_insert_with(|| self.labels(origin));
             out.push(self.finding(m, origin, labels, (0, 0, offset), text));
         }
     }
@@ -173,12 +173,7 @@ impl Scanner {
             Ok(m) if m.is_file() && m.len() >= MAP_MIN => m.len(),
             _ => return self.scan_reader(file, origin, out),
         };
-        // A file system that cannot map files (some FUSE ones) is read as a stream.
-        let Ok(first) = map_range(&file, 0, len.min((BATCH + OVERLAP) as u64)) else {
-            return self.scan_reader(file, origin, out);
-        };
         install_sigbus_handler();
-        let mut first = Some(first);
         let mut lines = LinePos { line: 1, start: 0 };
         let labels = self.labels(origin);
         // The findings of the last batch are put in order while the next batch is searched.
@@ -187,9 +182,11 @@ impl Scanner {
         while pos < len {
             let map_start = pos.saturating_sub(CONTEXT as u64);
             let map_end = (pos + (BATCH + OVERLAP) as u64).min(len);
-            let map = match first.take() {
-                Some(m) => m,
-                None => map_range(&file, map_start, map_end - map_start)?,
+            let map = match map_range(&file, map_start, map_end - map_start) {
+                Ok(map) => map,
+                // A file system that cannot map files (some FUSE ones) is read as a stream.
+                Err(_) if pos == 0 => return self.scan_reader(file, origin, out),
+                Err(e) => return Err(e),
             };
             let bytes = &map[..];
             let from = (pos - map_start) as usize;
