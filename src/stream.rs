@@ -7,6 +7,8 @@
 use std::io::{self, Read};
 use std::ops::Range;
 
+use crate::matcher::is_base64_char;
+
 /// Bytes read at once and the most held for one window (besides the overlap).
 pub const WINDOW: usize = 1 << 20;
 /// Bytes at the end of a cut window that are reported only with the next window: longer than
@@ -159,7 +161,7 @@ impl<R: Read> Windows<R> {
 fn held_back(lines: &[u8]) -> usize {
     let body = &lines[..lines.len() - 1];
     let body = body.strip_suffix(b"\r").unwrap_or(body);
-    let run = body.iter().rev().take_while(|&&b| is_base64(b)).count();
+    let run = body.iter().rev().take_while(|&&b| is_base64_char(b)).count();
     if run < 4 {
         return lines.len();
     }
@@ -176,8 +178,7 @@ fn held_back(lines: &[u8]) -> usize {
         let prev_start = memchr::memrchr(b'\n', &lines[..last_start - 1]).map_or(0, |p| p + 1);
         let (last, prev) =
             (body[last_start..].trim_ascii(), lines[prev_start..last_start - 1].trim_ascii());
-        let pure = |l: &[u8]| !l.is_empty() && l.iter().all(|&b| is_base64(b) || b == b'=');
-        if pure(last) && pure(prev) && last.len() < prev.len() {
+        if base64_line(last) && base64_line(prev) && last.len() < prev.len() {
             return lines.len();
         }
     }
@@ -187,9 +188,8 @@ fn held_back(lines: &[u8]) -> usize {
     while start > 0 && lines.len() - start < HOLD {
         let prev = memchr::memrchr(b'\n', &lines[..start - 1]).map_or(0, |p| p + 1);
         let line = lines[prev..start - 1].trim_ascii();
-        let pure = !line.is_empty() && line.iter().all(|&b| is_base64(b) || b == b'=');
-        if !pure {
-            if line.iter().rev().take_while(|&&b| is_base64(b)).count() >= 4 {
+        if !base64_line(line) {
+            if line.iter().rev().take_while(|&&b| is_base64_char(b)).count() >= 4 {
                 start = prev;
             }
             break;
@@ -203,8 +203,9 @@ fn held_back(lines: &[u8]) -> usize {
     }
 }
 
-fn is_base64(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'+' || b == b'/'
+/// A line (trimmed) of base64 text alone, padding included.
+fn base64_line(line: &[u8]) -> bool {
+    !line.is_empty() && line.iter().all(|&b| is_base64_char(b) || b == b'=')
 }
 
 /// Keeps count of lines across windows, to turn offsets into `line:column`.

@@ -31,6 +31,11 @@ pub const BASE64_SIGNATURES: &[(&str, usize)] = &[
 /// Docker config or a small file, bounded so a large blob costs little.
 pub const MAX_ENCODED: usize = 16 * 1024;
 
+/// Whether `b` is a character of base64 text (standard or URL-safe alphabet, no padding).
+pub fn is_base64_char(b: u8) -> bool {
+    value(b).is_some()
+}
+
 fn value(b: u8) -> Option<u8> {
     match b {
         b'A'..=b'Z' => Some(b - b'A'),

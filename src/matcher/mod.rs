@@ -12,7 +12,7 @@ use regex::bytes::Regex;
 use sha2::{Digest, Sha256};
 
 use crate::rules::{Detector, Rule, KNOWN_EXAMPLES, KNOWN_EXAMPLE_PARTS, SECRET_LEN};
-pub use encoding::{boundary_before, decode_base64_prefix, BASE64_SIGNATURES};
+pub use encoding::{boundary_before, decode_base64_prefix, is_base64_char, BASE64_SIGNATURES};
 pub use shape::{is_placeholder_part, is_plausible_legacy};
 
 /// The keyword that announces a token of the older format: every key the legacy pattern knows
