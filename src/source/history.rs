@@ -204,11 +204,11 @@ pub fn scan_commits(
         ))
     });
     let mut findings = Findings::default();
-    let mut seen: HashSet<(bool, String, String)> = HashSet::new();
+    let mut seen: HashSet<(bool, String, Arc<str>)> = HashSet::new();
     for occ in all {
         let f = occ.finding;
         if !opts.all_occurrences
-            && !seen.insert((f.allowed_by.is_some(), f.fingerprint.clone(), f.file.to_string()))
+            && !seen.insert((f.allowed_by.is_some(), f.fingerprint.clone(), f.file.clone()))
         {
             continue;
         }
