@@ -6,3 +6,5 @@ pub mod pack;
 pub mod push;
 pub mod repo;
 pub mod staged;
+#[cfg(test)]
+mod test_git;

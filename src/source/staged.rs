@@ -660,38 +660,10 @@ fn sort(f: &mut Findings) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::process::Command;
+    use crate::source::test_git::{git, git_command};
 
     /// An empty global git configuration (not /dev/null, which `git config --global` would
     /// replace by renaming its lock file over it).
-    fn empty_git_config() -> &'static Path {
-        static PATH: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-        PATH.get_or_init(|| {
-            let p = std::env::temp_dir()
-                .join(format!("tokenguard-unit-empty-gitconfig-{}", std::process::id()));
-            std::fs::write(&p, "").unwrap();
-            p
-        })
-    }
-
-    fn git(dir: &Path, args: &[&str]) {
-        let out = Command::new("git")
-            .current_dir(dir)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", empty_git_config())
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.com")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.com")
-            .env_remove("GIT_DIR")
-            .env_remove("GIT_INDEX_FILE")
-            .env_remove("GIT_WORK_TREE")
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    }
-
     fn write(dir: &Path, rel: &str, content: &str) {
         let p = dir.join(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
@@ -723,20 +695,6 @@ mod tests {
         paths.sort();
         paths.dedup();
         paths
-    }
-
-    fn git_out(dir: &Path, args: &[&str]) -> String {
-        let out = Command::new("git")
-            .current_dir(dir)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", empty_git_config())
-            .env_remove("GIT_DIR")
-            .env_remove("GIT_INDEX_FILE")
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "git {args:?}");
-        String::from_utf8(out.stdout).unwrap()
     }
 
     /// The entries of `.git/index` as `git ls-files -s --sparse` prints them.
@@ -775,7 +733,7 @@ mod tests {
         git(d, &["commit", "-q", "-m", "base"]);
         let check = |step: &str| {
             let repo = Repository::open(d).unwrap();
-            assert_eq!(ls_files(&repo), git_out(d, &["ls-files", "-s"]), "after {step}");
+            assert_eq!(ls_files(&repo), git(d, &["ls-files", "-s"]), "after {step}");
         };
         check("base");
         for round in 0..6 {
@@ -803,13 +761,7 @@ mod tests {
         git(d, &["checkout", "-q", "main"]);
         write(d, "f10", "main\n");
         git(d, &["commit", "-q", "-am", "main"]);
-        let out = Command::new("git")
-            .current_dir(d)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", empty_git_config())
-            .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "merge", "side"])
-            .output()
-            .unwrap();
+        let out = git_command(d).args(["merge", "side"]).output().unwrap();
         assert!(!out.status.success(), "the merge should conflict");
         check("conflict");
         write(d, "f10", "resolved\n");
