@@ -189,9 +189,9 @@ fn scan(args: ScanArgs) -> Result<Outcome> {
 
 /// `scan --staged [FILE...]`: what the next commit adds (the pre-commit hook's scan).
 fn scan_staged(args: &ScanArgs) -> Result<Outcome> {
-    let repo = crate::source::repo::open(args.repo.as_deref())?;
-    let index = crate::source::repo::index_path(&repo, args.repo.as_deref())?;
-    let root = crate::source::repo::work_tree(&repo)?;
+    let repo = crate::source::git::repo::open(args.repo.as_deref())?;
+    let index = crate::source::git::repo::index_path(&repo, args.repo.as_deref())?;
+    let root = crate::source::git::repo::work_tree(&repo)?;
     let files: Vec<PathBuf> = args.targets.iter().map(PathBuf::from).collect();
     let findings = crate::source::staged::scan(&repo, &index, &files, || {
         scanner_for(&args.config, Some(root))
@@ -203,7 +203,7 @@ fn scan_staged(args: &ScanArgs) -> Result<Outcome> {
 /// from any ref, or in the ranges given (git's syntax).
 fn scan_history(args: &ScanArgs) -> Result<Outcome> {
     use crate::source::history;
-    let repo = crate::source::repo::open(args.repo.as_deref())?;
+    let repo = crate::source::git::repo::open(args.repo.as_deref())?;
     if repo.is_shallow() {
         eprintln!(
             "tokenguard: note: this is a shallow clone; commits before its oldest fetched \
@@ -262,7 +262,7 @@ fn scan_push(args: &ScanArgs) -> Result<Outcome> {
     }
     // In a pre-receive hook the pushed objects sit in a quarantine folder that git names in
     // the environment; opening from the environment sees them.
-    let repo = crate::source::repo::open(args.repo.as_deref())?;
+    let repo = crate::source::git::repo::open(args.repo.as_deref())?;
     let stdin = io::stdin();
     let mut input = String::new();
     if !stdin.is_terminal() {

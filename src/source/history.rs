@@ -3,7 +3,7 @@
 //! The design aims at the floor of reading every object once:
 //! - commits are split into chunks handed to rayon workers, each with its own repository
 //!   handle (a `git2::Repository` is `Send` but not `Sync`) and its own pack reader
-//!   (`super::pack`: objects read straight from the mapped packs without a lock, with a cache
+//!   (`super::git::pack`: objects read straight from the mapped packs without a lock, with a cache
 //!   of recent objects per worker, so a tree read as a commit's tree is still there when it
 //!   is read again as its child's parent tree; libgit2 reads what the pack reader does not
 //!   know: loose objects, alternates, shallow parents);
@@ -22,14 +22,15 @@
 use std::cmp::Ordering as Order;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
-use std::path::PathBuf;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use git2::{Commit, Delta, DiffFindOptions, DiffOptions, FileMode, ObjectType, Oid, Repository};
 use rayon::prelude::*;
 
-use super::pack::{Content, Packs, Reader};
+use super::git::objects::{Objects, Pool};
+use super::git::pack::Packs;
 
 use crate::finding::{CommitInfo, Finding, Findings};
 use crate::scan::{Origin, Scanner};
@@ -170,11 +171,11 @@ pub fn scan_commits(
     let parts: Vec<Vec<Occurrence>> = commits
         .par_chunks(CHUNK)
         .map(|chunk| -> Result<Vec<Occurrence>> {
-            let mut handles = ctx.pool.take()?;
+            let handles = ctx.pool.take()?;
             let mut out = Vec::new();
             let result = chunk.iter().try_for_each(|id| {
                 let n = out.len();
-                scan_commit(&mut handles, *id, &ctx, &mut out)?;
+                scan_commit(&handles, *id, &ctx, &mut out)?;
                 if let Some(bar) = ctx.progress {
                     let added = (out.len() - n) as u64;
                     let total = ctx.found.fetch_add(added, Ordering::Relaxed) + added;
@@ -235,79 +236,6 @@ struct Ctx<'a> {
     progress: Option<&'a indicatif::ProgressBar>,
 }
 
-/// What a thread reads objects with: a repository handle and a pack reader (with its cache).
-struct Handles {
-    repo: Repository,
-    reader: Reader,
-}
-
-/// Handles for the workers: one slot per rayon thread, so that a thread finds its own cache
-/// again in its next chunk (its chunks are consecutive commits). A chunk that finds its
-/// thread's slot empty (a chunk started while another waits on the same thread) opens more.
-struct Pool {
-    path: PathBuf,
-    /// The packs, read without libgit2 (see [`super::pack`]).
-    packs: Arc<Packs>,
-    slots: Vec<Mutex<Option<Handles>>>,
-}
-
-/// Cache of recently read objects per reader (delta bases, the trees of the last commits).
-const READER_CACHE: usize = 32 << 20;
-
-impl Pool {
-    fn new(path: PathBuf, packs: Packs) -> Pool {
-        let threads = rayon::current_num_threads().max(1);
-        Pool {
-            path,
-            packs: Arc::new(packs),
-            slots: (0..threads).map(|_| Mutex::new(None)).collect(),
-        }
-    }
-
-    fn slot(&self) -> &Mutex<Option<Handles>> {
-        &self.slots[rayon::current_thread_index().unwrap_or(0) % self.slots.len()]
-    }
-
-    fn take(&self) -> Result<Handles> {
-        if let Some(h) = self.slot().lock().expect("pool lock").take() {
-            return Ok(h);
-        }
-        let repo = Repository::open(&self.path).map_err(Error::git(format!(
-            "cannot open the repository at {}",
-            self.path.display()
-        )))?;
-        Ok(Handles { repo, reader: Reader::new(Arc::clone(&self.packs), READER_CACHE) })
-    }
-
-    fn give_back(&self, h: Handles) {
-        self.slot().lock().expect("pool lock").get_or_insert(h);
-    }
-}
-
-impl Handles {
-    /// The repository handle and the pack reader, borrowed apart.
-    fn parts(&mut self) -> (&Repository, &mut Reader) {
-        (&self.repo, &mut self.reader)
-    }
-}
-
-/// Object `id`, which must be of kind `kind`: from the packs, else through libgit2 (loose
-/// objects, alternates, packs the reader does not know).
-fn object(reader: &mut Reader, repo: &Repository, id: Oid, kind: ObjectType) -> Result<Content> {
-    let (found, content) = match reader.read(id) {
-        Some(hit) => hit,
-        None => {
-            let odb = repo.odb().map_err(Error::git("cannot open the object database"))?;
-            let obj = odb.read(id).map_err(Error::git(format!("cannot read object {id}")))?;
-            (obj.kind(), Arc::new(obj.data().to_vec()))
-        }
-    };
-    if found != kind {
-        return Err(Error::Invalid(format!("object {id} is a {found}, not a {kind}")));
-    }
-    Ok(content)
-}
-
 /// Hashes an object id by its first bytes (it is already a cryptographic hash).
 #[derive(Default)]
 struct IdHasher(u64);
@@ -348,18 +276,12 @@ impl BlobCache {
     }
 
     /// The fingerprints of blob `id`, scanning it on first sight.
-    fn prints(
-        &self,
-        reader: &mut Reader,
-        repo: &Repository,
-        id: Oid,
-        scanner: &Scanner,
-    ) -> Result<Prints> {
+    fn prints(&self, objs: &Objects, id: Oid, scanner: &Scanner) -> Result<Prints> {
         if let Some(p) = self.shard(id).lock().expect("cache lock").get(&id) {
             return Ok(p.clone());
         }
         // Two workers may scan the same blob at once; both get the same answer.
-        let blob = object(reader, repo, id, ObjectType::Blob)?;
+        let blob = objs.read(id, ObjectType::Blob)?;
         let mut prints: Vec<String> =
             scanner.matcher.find(&blob).into_iter().map(|m| m.fingerprint).collect();
         prints.sort();
@@ -382,14 +304,9 @@ fn is_file(mode: FileMode) -> bool {
     matches!(mode, FileMode::Blob | FileMode::BlobExecutable | FileMode::Link)
 }
 
-fn scan_commit(
-    worker: &mut Handles,
-    id: Oid,
-    ctx: &Ctx<'_>,
-    out: &mut Vec<Occurrence>,
-) -> Result<()> {
-    let (repo, reader) = worker.parts();
-    let raw = object(reader, repo, id, ObjectType::Commit)?;
+fn scan_commit(objs: &Objects, id: Oid, ctx: &Ctx<'_>, out: &mut Vec<Occurrence>) -> Result<()> {
+    let repo = objs.repo();
+    let raw = objs.read(id, ObjectType::Commit)?;
     let (tree_id, mut parent_ids) =
         parse_commit(&raw).ok_or_else(|| Error::Invalid(format!("cannot parse commit {id}")))?;
     if ctx.grafted {
@@ -398,26 +315,19 @@ fn scan_commit(
     }
     let base = match parent_ids.first() {
         Some(&p) => {
-            let raw = object(reader, repo, p, ObjectType::Commit)?;
+            let raw = objs.read(p, ObjectType::Commit)?;
             let (t, _) = parse_commit(&raw)
                 .ok_or_else(|| Error::Invalid(format!("cannot parse commit {p}")))?;
-            Some(object(reader, repo, t, ObjectType::Tree)?)
+            Some(objs.read(t, ObjectType::Tree)?)
         }
         None => None,
     };
-    let tree = object(reader, repo, tree_id, ObjectType::Tree)?;
+    let tree = objs.read(tree_id, ObjectType::Tree)?;
     let mut changes = Changes::default();
-    diff_trees(
-        reader,
-        repo,
-        base.as_deref().map(Vec::as_slice),
-        &tree,
-        &mut Vec::new(),
-        &mut changes,
-    )?;
+    diff_trees(objs, base.as_deref().map(Vec::as_slice), &tree, &mut Vec::new(), &mut changes)?;
     let mut candidates = Vec::new();
     for (path, old, new) in changes.files {
-        if let Some(prints) = ctx.cache.prints(reader, repo, new, ctx.scanner)? {
+        if let Some(prints) = ctx.cache.prints(objs, new, ctx.scanner)? {
             let path = String::from_utf8_lossy(&path).into_owned();
             candidates.push(Candidate { path, new, old, prints });
         }
@@ -462,7 +372,7 @@ fn scan_commit(
                 introduced.clear();
                 break;
             }
-            if let Some(held) = ctx.cache.prints(reader, repo, old, ctx.scanner)? {
+            if let Some(held) = ctx.cache.prints(objs, old, ctx.scanner)? {
                 introduced.retain(|f| held.binary_search(f).is_err());
             }
         }
@@ -471,7 +381,7 @@ fn scan_commit(
         }
         let info = info.get_or_insert_with(|| commit_info(&commit, &ctx.scanner.matcher));
         let origin = Origin::new(c.path.clone()).with_commit(info.clone());
-        let content = object(reader, repo, c.new, ObjectType::Blob)?;
+        let content = objs.read(c.new, ObjectType::Blob)?;
         let content = content.as_slice();
         let mut found = Findings::default();
         if is_binary(content) {
@@ -519,8 +429,7 @@ struct Changes {
 
 /// Compares two raw trees without reading any blob, skipping subtrees with equal ids.
 fn diff_trees(
-    reader: &mut Reader,
-    repo: &Repository,
+    objs: &Objects,
     old: Option<&[u8]>,
     new: &[u8],
     prefix: &mut Vec<u8>,
@@ -542,12 +451,12 @@ fn diff_trees(
             }
             Order::Greater => {
                 let n = news.next().expect("peeked");
-                added_or_changed(reader, repo, None, &n, prefix, out)?;
+                added_or_changed(objs, None, &n, prefix, out)?;
             }
             Order::Equal => {
                 let (o, n) = (olds.next().expect("peeked"), news.next().expect("peeked"));
                 if o.id != n.id || o.mode != n.mode {
-                    added_or_changed(reader, repo, Some(&o), &n, prefix, out)?;
+                    added_or_changed(objs, Some(&o), &n, prefix, out)?;
                 }
             }
         }
@@ -616,8 +525,7 @@ fn tree_order(a: &Entry<'_>, b: &Entry<'_>) -> Order {
 }
 
 fn added_or_changed(
-    reader: &mut Reader,
-    repo: &Repository,
+    objs: &Objects,
     old: Option<&Entry<'_>>,
     new: &Entry<'_>,
     prefix: &mut Vec<u8>,
@@ -626,13 +534,13 @@ fn added_or_changed(
     let len = prefix.len();
     prefix.extend_from_slice(new.name);
     if new.mode == MODE_TREE {
-        let sub = object(reader, repo, new.id, ObjectType::Tree)?;
+        let sub = objs.read(new.id, ObjectType::Tree)?;
         let old_sub = match old {
-            Some(o) if o.mode == MODE_TREE => Some(object(reader, repo, o.id, ObjectType::Tree)?),
+            Some(o) if o.mode == MODE_TREE => Some(objs.read(o.id, ObjectType::Tree)?),
             _ => None,
         };
         prefix.push(b'/');
-        diff_trees(reader, repo, old_sub.as_deref().map(Vec::as_slice), &sub, prefix, out)?;
+        diff_trees(objs, old_sub.as_deref().map(Vec::as_slice), &sub, prefix, out)?;
     } else if new.mode != MODE_COMMIT {
         let old_file = old.filter(|o| o.mode != MODE_TREE && o.mode != MODE_COMMIT);
         if old.is_some() && old_file.is_none() {

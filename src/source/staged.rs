@@ -6,8 +6,6 @@
 //! a token counts only if it is new relative to every parent, so that a token that a merged
 //! branch already holds does not block the merge.
 
-mod index;
-
 use std::collections::HashSet;
 use std::path::{Component, Path, PathBuf};
 
@@ -16,7 +14,7 @@ use git2::{
     Patch, Repository, Tree,
 };
 
-use self::index::{CacheTree, IndexFile, SPARSE_DIR};
+use super::git::index::{CacheTree, IndexFile, SPARSE_DIR};
 use crate::finding::{Finding, Findings};
 use crate::scan::{AddedLines, Origin, Scanner};
 use crate::{Error, Result};
@@ -24,7 +22,7 @@ use crate::{Error, Result};
 /// Scans what the next commit adds. With `files` (paths as given, relative to the current
 /// folder), only those files: the added lines of their staged diff when they have one, else
 /// their whole content in the work tree (so that `pre-commit run --all-files` checks them).
-/// `index_file` is the index the commit is built from ([`super::repo::index_path`]).
+/// `index_file` is the index the commit is built from ([`super::git::repo::index_path`]).
 /// `scanner` is called only when there is something to scan (a commit that changes nothing
 /// costs no rule compilation).
 pub fn scan(
@@ -33,7 +31,7 @@ pub fn scan(
     files: &[PathBuf],
     scanner: impl FnOnce() -> Result<Scanner>,
 ) -> Result<Findings> {
-    let root = super::repo::work_tree(repo)?.to_path_buf();
+    let root = super::git::repo::work_tree(repo)?.to_path_buf();
     // Git does not re-hash objects it reads (only fsck does); libgit2 does by default, which
     // costs more than the scan itself for large blobs (SHA-1 with collision detection).
     git2::opts::strict_hash_verification(false);
@@ -660,7 +658,7 @@ fn sort(f: &mut Findings) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::test_git::{git, git_command};
+    use crate::source::git::test_git::{git, git_command};
 
     /// An empty global git configuration (not /dev/null, which `git config --global` would
     /// replace by renaming its lock file over it).

@@ -381,7 +381,7 @@ fn apply_delta(base: &[u8], delta: &[u8]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::test_git::git;
+    use crate::source::git::test_git::git;
 
     /// Every object the reader returns equals libgit2's reading of it; returns how many
     /// objects it read itself and how many it left to libgit2.
