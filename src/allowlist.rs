@@ -14,16 +14,31 @@ use crate::matcher::Match;
 /// The inline marker: a finding on a line that contains it is allowed.
 pub const INLINE_MARKER: &[u8] = b"tokenguard:allow";
 
-/// One allowlist entry as written, with where it came from (e.g. `config .tokenguard.toml`).
+/// One allowlist entry, with where it came from (e.g. `config .tokenguard.toml`) and its place
+/// there (`paths[2]`). Reasons name the entry by its place, never by its text: a regex or a
+/// glob may spell a token.
 #[derive(Debug, Clone)]
 struct Entry {
     source: String,
+    /// The key and index in its file, e.g. `regexes[1]`.
+    place: String,
     text: String,
 }
 
 impl Entry {
-    fn reason(&self, key: &str) -> String {
-        format!("{}: [allow] {key} {:?}", self.source, self.text)
+    /// The entry `text` of list `key`, the next one of that list from `source` in `list`.
+    fn new<'a>(
+        list: impl Iterator<Item = &'a Entry>,
+        key: &str,
+        source: &str,
+        text: String,
+    ) -> Entry {
+        let index = list.filter(|e| e.source == source).count();
+        Entry { source: source.into(), place: format!("{key}[{index}]"), text }
+    }
+
+    fn reason(&self) -> String {
+        format!("{}: [allow] {}", self.source, self.place)
     }
 }
 
@@ -56,30 +71,36 @@ pub struct Context<'a> {
 impl Allowlist {
     /// Allows a token identifier (`prefix.public`), from `source`.
     pub fn add_token(&mut self, id: &str, source: &str) {
-        self.tokens.push(Entry { source: source.into(), text: id.into() });
+        let e = Entry::new(self.tokens.iter(), "tokens", source, id.into());
+        self.tokens.push(e);
     }
 
     /// Allows a fingerprint (`sha256:` + hex, compared without regard to case).
     pub fn add_fingerprint(&mut self, fingerprint: &str, source: &str) {
-        self.fingerprints
-            .push(Entry { source: source.into(), text: fingerprint.to_ascii_lowercase() });
+        let text = fingerprint.to_ascii_lowercase();
+        let e = Entry::new(self.fingerprints.iter(), "fingerprints", source, text);
+        self.fingerprints.push(e);
     }
 
     /// Allows findings in files whose path relative to the work tree root matches `glob`.
     pub fn add_path(&mut self, glob: GlobMatcher, source: &str) {
         let text = glob.glob().glob().to_string();
-        self.paths.push((Entry { source: source.into(), text }, glob));
+        let e = Entry::new(self.paths.iter().map(|(e, _)| e), "paths", source, text);
+        self.paths.push((e, glob));
     }
 
     /// Allows findings on a line that `regex` matches.
     pub fn add_regex(&mut self, regex: Regex, source: &str) {
         let text = regex.as_str().to_string();
-        self.regexes.push((Entry { source: source.into(), text }, regex));
+        let e = Entry::new(self.regexes.iter().map(|(e, _)| e), "regexes", source, text);
+        self.regexes.push((e, regex));
     }
 
     /// Skips a commit (a full id or an abbreviation of it) in history scans.
     pub fn add_commit(&mut self, commit: &str, source: &str) {
-        self.commits.push(Entry { source: source.into(), text: commit.to_ascii_lowercase() });
+        let text = commit.to_ascii_lowercase();
+        let e = Entry::new(self.commits.iter(), "commits", source, text);
+        self.commits.push(e);
     }
 
     /// Allows the fingerprints of a baseline; `name` is the file as reports show it.
@@ -108,7 +129,7 @@ impl Allowlist {
     /// Whether history scans skip `commit` (a full commit id), and why.
     pub fn commit_reason(&self, commit: &str) -> Option<String> {
         let commit = commit.to_ascii_lowercase();
-        self.commits.iter().find(|e| commit.starts_with(&e.text)).map(|e| e.reason("commits"))
+        self.commits.iter().find(|e| commit.starts_with(&e.text)).map(Entry::reason)
     }
 
     /// Whether history scans skip `commit` (a full commit id).
@@ -123,11 +144,11 @@ impl Allowlist {
         }
         if let Some(id) = &m.token_id {
             if let Some(e) = self.tokens.iter().find(|e| &e.text == id) {
-                return Some(e.reason("tokens"));
+                return Some(e.reason());
             }
         }
         if let Some(e) = self.fingerprints.iter().find(|e| e.text == m.fingerprint) {
-            return Some(e.reason("fingerprints"));
+            return Some(e.reason());
         }
         if let Some(commit) = ctx.commit {
             if let Some(why) = self.commit_reason(commit) {
@@ -137,12 +158,12 @@ impl Allowlist {
         if !self.paths.is_empty() {
             if let Some(rel) = ctx.rel_path {
                 if let Some((e, _)) = self.paths.iter().find(|(_, g)| g.is_match(rel)) {
-                    return Some(e.reason("paths"));
+                    return Some(e.reason());
                 }
             }
         }
         if let Some((e, _)) = self.regexes.iter().find(|(_, re)| re.is_match(ctx.line)) {
-            return Some(e.reason("regexes"));
+            return Some(e.reason());
         }
         if let Some((name, prints)) = &self.baseline {
             if prints.contains(&m.fingerprint) {
@@ -223,7 +244,7 @@ mod tests {
         let r = |mm: &Match, c: &Context<'_>| a.reason(mm, c);
         assert_eq!(
             r(&m(Some("dt0c01.ABC"), "x"), &ctx("a", b"", None)).unwrap(),
-            "config x.toml: [allow] tokens \"dt0c01.ABC\""
+            "config x.toml: [allow] tokens[0]"
         );
         assert!(r(&m(None, "sha256:ab"), &ctx("a", b"", None)).unwrap().contains("fingerprints"));
         assert!(r(&m(None, "x"), &ctx("tests/a/b", b"", None)).unwrap().contains("paths"));

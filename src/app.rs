@@ -4,6 +4,7 @@
 use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::cli::{
     BaselineArgs, Cli, ColorChoice, Command, ConfigArgs, InstallArgs, MaskArgs, OutputArgs,
@@ -11,11 +12,56 @@ use crate::cli::{
 };
 use crate::finding::Findings;
 use crate::matcher::Matcher;
+use crate::output::{Masker, MaskingWriter};
 use crate::report::{self, Format, Mode};
 use crate::scan::{Origin, Scanner};
 use crate::source::files::{self, WalkOptions};
 use crate::stream::Windows;
 use crate::{Error, Result};
+
+/// Where a command writes: standard output and standard error, each behind the masking
+/// writer (see [`crate::output`]), and the masker they share.
+pub struct Io {
+    /// Every token kind that output must not show.
+    pub masker: Arc<Masker>,
+    /// Standard output (reports, listings).
+    pub out: MaskingWriter<Box<dyn Write>>,
+    /// Standard error (messages, errors).
+    pub err: MaskingWriter<Box<dyn Write>>,
+    /// Whether standard output is a terminal (colours, `--color auto`).
+    pub out_is_terminal: bool,
+}
+
+impl Io {
+    /// The process's standard output (buffered) and standard error.
+    pub fn std() -> Io {
+        let masker = Masker::new();
+        let stdout: Box<dyn Write> = Box::new(io::BufWriter::with_capacity(64 << 10, io::stdout()));
+        let stderr: Box<dyn Write> = Box::new(io::stderr());
+        Io {
+            out: MaskingWriter::new(stdout, Arc::clone(&masker)),
+            err: MaskingWriter::new(stderr, Arc::clone(&masker)),
+            masker,
+            out_is_terminal: io::stdout().is_terminal(),
+        }
+    }
+
+    /// Writes a message line to standard error (a closed stream is not an error).
+    pub fn note(&mut self, line: &str) {
+        let line = report::sanitize::for_terminal(line);
+        let _ = writeln!(self.err, "{line}").and_then(|()| self.err.flush());
+    }
+}
+
+/// Writes `text` and flushes; a closed pipe (`tokenguard ... | head`) is not an error.
+fn write_out(out: &mut dyn Write, text: &str) -> Result<()> {
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            Err(Error::Write { path: None, source: e })
+        }
+        _ => Ok(()),
+    }
+}
 
 /// How a command ended, when it did not fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,40 +73,38 @@ pub enum Outcome {
 }
 
 /// Runs a parsed command line.
-pub fn run(cli: Cli) -> Result<Outcome> {
+pub fn run(cli: Cli, io: &mut Io) -> Result<Outcome> {
     match cli.command {
-        Command::Scan(args) => scan(args),
-        Command::Mask(args) => mask(args),
-        Command::Rules(args) => rules(args),
-        Command::Baseline(args) => baseline(args),
-        Command::Install(args) => install(args),
-        Command::Uninstall(args) => uninstall(args),
+        Command::Scan(args) => scan(args, io),
+        Command::Mask(args) => mask(args, io),
+        Command::Rules(args) => rules(args, io),
+        Command::Baseline(args) => baseline(args, io),
+        Command::Install(args) => install(args, io),
+        Command::Uninstall(args) => uninstall(args, io),
     }
 }
 
-fn install(args: InstallArgs) -> Result<Outcome> {
+fn install(args: InstallArgs, io: &mut Io) -> Result<Outcome> {
     let dir = args.repo.clone().unwrap_or_else(|| PathBuf::from("."));
     let binary = std::env::current_exe()
         .map_err(|source| Error::Read { path: "the tokenguard binary".into(), source })?;
     let actions = crate::install::install(&dir, args.hook, &binary, args.force)?;
-    print_actions(&actions)
+    print_actions(&actions, io)
 }
 
-fn uninstall(args: InstallArgs) -> Result<Outcome> {
+fn uninstall(args: InstallArgs, io: &mut Io) -> Result<Outcome> {
     let dir = args.repo.clone().unwrap_or_else(|| PathBuf::from("."));
-    print_actions(&crate::install::uninstall(&dir, args.hook)?)
+    print_actions(&crate::install::uninstall(&dir, args.hook)?, io)
 }
 
-fn print_actions(actions: &[crate::install::Action]) -> Result<Outcome> {
-    let mut out = io::stdout().lock();
+fn print_actions(actions: &[crate::install::Action], io: &mut Io) -> Result<Outcome> {
+    let mut text = String::new();
     for a in actions {
         let line = format!("tokenguard: {a}");
-        let line = report::sanitize::for_terminal(&line);
-        match writeln!(out, "{line}") {
-            Err(e) if e.kind() != io::ErrorKind::BrokenPipe => return Err(Error::Write(e)),
-            _ => {}
-        }
+        text.push_str(&report::sanitize::for_terminal(&line));
+        text.push('\n');
     }
+    write_out(&mut io.out, &text)?;
     Ok(Outcome::Clean)
 }
 
@@ -80,12 +124,13 @@ pub fn install_panic_hook() {
 /// `TOKENGUARD_CONFIG` or `.tokenguard.toml`) and the baseline. `root` is the work tree root
 /// when the caller knows it; else it is found from the current folder (outside a repository,
 /// the current folder). The one place that builds a [`Scanner`].
-pub fn scanner_for(config: &ConfigArgs, root: Option<&Path>) -> Result<Scanner> {
+pub fn scanner_for(config: &ConfigArgs, root: Option<&Path>, masker: &Masker) -> Result<Scanner> {
     let root = match root {
         Some(r) => r.to_path_buf(),
         None => crate::config::work_tree_root(None),
     };
     let cfg = crate::config::Config::load(config, &root)?;
+    masker.add_rules(&cfg.rules);
     let mut rules = crate::rules::builtin();
     rules.extend(cfg.rules);
     let mut allowlist = cfg.allowlist;
@@ -106,7 +151,7 @@ pub fn scanner_for(config: &ConfigArgs, root: Option<&Path>) -> Result<Scanner> 
 }
 
 /// `tokenguard baseline`: scans the tracked files and writes the baseline.
-fn baseline(args: BaselineArgs) -> Result<Outcome> {
+fn baseline(args: BaselineArgs, io: &mut Io) -> Result<Outcome> {
     let dir = args.repo.clone().unwrap_or_else(|| PathBuf::from("."));
     let repo = git2::Repository::discover(&dir).map_err(|_| Error::NotARepository(dir.clone()))?;
     let root = repo
@@ -114,13 +159,13 @@ fn baseline(args: BaselineArgs) -> Result<Outcome> {
         .ok_or_else(|| Error::Invalid("a bare repository has no files to baseline".into()))?
         .to_path_buf();
     let config = ConfigArgs { config: args.config.clone(), baseline: None, no_baseline: true };
-    let scanner = scanner_for(&config, Some(&root))?;
+    let scanner = scanner_for(&config, Some(&root), &io.masker)?;
     let tracked = crate::baseline::scan_tracked(&repo, &root, &scanner)?;
     let b = crate::baseline::Baseline::from_findings(&tracked.findings);
     let out = args.output.unwrap_or_else(|| root.join(crate::baseline::FILE_NAME));
     b.write(&out)?;
     for e in &tracked.errors {
-        eprintln!("tokenguard: {}", report::sanitize::for_terminal(e));
+        io.note(&format!("tokenguard: {e}"));
     }
     let line = format!(
         "tokenguard: wrote {} with {} finding(s) from {} tracked file(s) ({} allowed by the \
@@ -130,10 +175,7 @@ fn baseline(args: BaselineArgs) -> Result<Outcome> {
         tracked.files,
         tracked.findings.allowed.len()
     );
-    match writeln!(io::stdout().lock(), "{}", report::sanitize::for_terminal(&line)) {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => return Err(Error::Write(e)),
-        _ => {}
-    }
+    write_out(&mut io.out, &format!("{}\n", report::sanitize::for_terminal(&line)))?;
     if tracked.errors.is_empty() {
         Ok(Outcome::Clean)
     } else {
@@ -141,15 +183,15 @@ fn baseline(args: BaselineArgs) -> Result<Outcome> {
     }
 }
 
-fn scan(args: ScanArgs) -> Result<Outcome> {
+fn scan(args: ScanArgs, io: &mut Io) -> Result<Outcome> {
     if args.staged {
-        return scan_staged(&args);
+        return scan_staged(&args, io);
     }
     if args.history {
-        return scan_history(&args);
+        return scan_history(&args, io);
     }
     if args.pre_push || args.pre_receive {
-        return scan_push(&args);
+        return scan_push(&args, io);
     }
     if args.targets.is_empty() {
         return Err(Error::Invalid(
@@ -157,7 +199,7 @@ fn scan(args: ScanArgs) -> Result<Outcome> {
                 .into(),
         ));
     }
-    let scanner = scanner_for(&args.config, None)?;
+    let scanner = scanner_for(&args.config, None, &io.masker)?;
     let mut findings = Findings::default();
     let mut errors = Vec::new();
     let paths: Vec<PathBuf> =
@@ -175,9 +217,9 @@ fn scan(args: ScanArgs) -> Result<Outcome> {
         errors = result.errors;
     }
     for e in &errors {
-        eprintln!("tokenguard: {}", report::sanitize::for_terminal(e));
+        io.note(&format!("tokenguard: {e}"));
     }
-    let outcome = emit(&findings, &args.output, Mode::Files)?;
+    let outcome = emit(&findings, &args.output, Mode::Files, io)?;
     // The process ends next: freeing a million findings one by one would only add time.
     std::mem::forget(findings);
     if errors.is_empty() {
@@ -188,29 +230,30 @@ fn scan(args: ScanArgs) -> Result<Outcome> {
 }
 
 /// `scan --staged [FILE...]`: what the next commit adds (the pre-commit hook's scan).
-fn scan_staged(args: &ScanArgs) -> Result<Outcome> {
+fn scan_staged(args: &ScanArgs, io: &mut Io) -> Result<Outcome> {
     let repo = crate::source::git::repo::open(args.repo.as_deref())?;
     let index = crate::source::git::repo::index_path(&repo, args.repo.as_deref())?;
     let root = crate::source::git::repo::work_tree(&repo)?;
     let files: Vec<PathBuf> = args.targets.iter().map(PathBuf::from).collect();
+    let masker = Arc::clone(&io.masker);
     let findings = crate::source::staged::scan(&repo, &index, &files, || {
-        scanner_for(&args.config, Some(root))
+        scanner_for(&args.config, Some(root), &masker)
     })?;
-    emit(&findings, &args.output, Mode::Staged)
+    emit(&findings, &args.output, Mode::Staged, io)
 }
 
 /// `scan --history [RANGE...]`: the tokens each commit introduced, in every commit reachable
 /// from any ref, or in the ranges given (git's syntax).
-fn scan_history(args: &ScanArgs) -> Result<Outcome> {
+fn scan_history(args: &ScanArgs, io: &mut Io) -> Result<Outcome> {
     use crate::source::history;
     let repo = crate::source::git::repo::open(args.repo.as_deref())?;
     if repo.is_shallow() {
-        eprintln!(
+        io.note(
             "tokenguard: note: this is a shallow clone; commits before its oldest fetched \
-             commits are not scanned (`git fetch --unshallow` to scan them)"
+             commits are not scanned (`git fetch --unshallow` to scan them)",
         );
     }
-    let scanner = scanner_for(&args.config, repo.workdir())?;
+    let scanner = scanner_for(&args.config, repo.workdir(), &io.masker)?;
     let revs = if args.targets.is_empty() {
         history::all_refs(&repo)?
     } else {
@@ -244,13 +287,13 @@ fn scan_history(args: &ScanArgs) -> Result<Outcome> {
     });
     let opts = history::HistoryOptions { all_occurrences: args.all_occurrences, progress };
     let findings = history::scan_commits(&repo, &revs.include, &revs.exclude, &scanner, &opts)?;
-    emit(&findings, &args.output, Mode::History)
+    emit(&findings, &args.output, Mode::History, io)
 }
 
 /// `scan --pre-push` / `scan --pre-receive`: the commits a push sends (or a server receives)
 /// that the other side does not have, read from the hook's standard input. Under the
 /// pre-commit framework (empty standard input), pre-push uses the `PRE_COMMIT_*` variables.
-fn scan_push(args: &ScanArgs) -> Result<Outcome> {
+fn scan_push(args: &ScanArgs, io: &mut Io) -> Result<Outcome> {
     use crate::source::{history, push};
     let hook = if args.pre_push { "pre-push" } else { "pre-receive" };
     let max_targets = if args.pre_push { 2 } else { 0 };
@@ -292,7 +335,7 @@ fn scan_push(args: &ScanArgs) -> Result<Outcome> {
     } else {
         push::pre_receive_revisions(&repo, &push::parse_pre_receive(&input)?)?
     };
-    let scanner = scanner_for(&args.config, repo.workdir())?;
+    let scanner = scanner_for(&args.config, repo.workdir(), &io.masker)?;
     let opts = history::HistoryOptions { all_occurrences: args.all_occurrences, progress: None };
     // Under a pre-receive quarantine, scan through a view that sees the pushed objects.
     let view = if args.pre_receive {
@@ -303,14 +346,14 @@ fn scan_push(args: &ScanArgs) -> Result<Outcome> {
     let scan_repo = view.as_ref().map_or(&repo, |v| &v.repo);
     let findings = history::scan_commits(scan_repo, &revs.include, &revs.exclude, &scanner, &opts)?;
     if revs.include.is_empty() && args.output.verbose {
-        eprintln!("tokenguard: {hook}: no new commits to scan");
+        io.note(&format!("tokenguard: {hook}: no new commits to scan"));
     }
-    emit(&findings, &args.output, Mode::Push)
+    emit(&findings, &args.output, Mode::Push, io)
 }
 
 /// Writes the report where the options say, and tells whether anything blocks.
-pub fn emit(findings: &Findings, out: &OutputArgs, mode: Mode) -> Result<Outcome> {
-    let to_terminal = out.output.is_none() && io::stdout().is_terminal();
+pub fn emit(findings: &Findings, out: &OutputArgs, mode: Mode, io: &mut Io) -> Result<Outcome> {
+    let to_terminal = out.output.is_none() && io.out_is_terminal;
     let opts = report::Options {
         format: out.format,
         mode,
@@ -321,19 +364,17 @@ pub fn emit(findings: &Findings, out: &OutputArgs, mode: Mode) -> Result<Outcome
     colored::control::set_override(opts.color);
     let result = match &out.output {
         Some(path) => {
-            let f =
-                File::create(path).map_err(|source| Error::Read { path: path.clone(), source })?;
-            let mut f = io::BufWriter::new(f);
+            let f = File::create(path)
+                .map_err(|source| Error::Write { path: Some(path.clone()), source })?;
+            let mut f = MaskingWriter::new(io::BufWriter::new(f), Arc::clone(&io.masker));
             report::write(&mut f, findings, &opts).and_then(|()| f.flush())
         }
-        None => {
-            // Buffered: stdout is line-buffered, and a report can run to many lines.
-            let mut stdout = io::BufWriter::with_capacity(64 << 10, io::stdout().lock());
-            report::write(&mut stdout, findings, &opts).and_then(|()| stdout.flush())
-        }
+        None => report::write(&mut io.out, findings, &opts).and_then(|()| io.out.flush()),
     };
     match result {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => return Err(Error::Write(e)),
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            return Err(Error::Write { path: out.output.clone(), source: e })
+        }
         _ => {}
     }
     Ok(if findings.findings.is_empty() { Outcome::Clean } else { Outcome::Findings })
@@ -361,19 +402,23 @@ pub fn use_color(choice: ColorChoice, terminal: bool) -> bool {
     }
 }
 
-fn mask(args: MaskArgs) -> Result<Outcome> {
-    let matcher = scanner_for(&ConfigArgs::default(), None)?.matcher;
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
+/// `tokenguard mask`: every token kind the masker knows (the built-in rules, whatever a
+/// configuration disables, and the configuration's own rules) is masked.
+fn mask(args: MaskArgs, io: &mut Io) -> Result<Outcome> {
+    // The configuration adds its rules to the masker (and fails closed when invalid).
+    scanner_for(&ConfigArgs::default(), None, &io.masker)?;
+    let matcher = io.masker.matcher();
+    // What goes out is masked here, with the masker's own rules: passed on as it is.
+    let out = io.out.passthrough().map_err(|e| Error::Write { path: None, source: e })?;
     let result = match &args.file {
         Some(path) => {
             let f =
                 File::open(path).map_err(|source| Error::Read { path: path.clone(), source })?;
-            mask_stream(&matcher, f, &mut out)
+            mask_stream(&matcher, f, out)
         }
         // A pipe (`tail -f app.log | tokenguard mask`) is answered line by line.
-        None if stdin_is_file() => mask_stream(&matcher, io::stdin().lock(), &mut out),
-        None => mask_windows(&matcher, Windows::interactive(io::stdin().lock()), &mut out),
+        None if stdin_is_file() => mask_stream(&matcher, io::stdin().lock(), out),
+        None => mask_windows(&matcher, Windows::interactive(io::stdin().lock()), out),
     };
     match result {
         Ok(()) => Ok(Outcome::Clean),
@@ -381,7 +426,7 @@ fn mask(args: MaskArgs) -> Result<Outcome> {
             Err(Error::Read { path: args.file.unwrap_or_else(|| "standard input".into()), source })
         }
         Err(MaskError::Write(e)) if e.kind() == io::ErrorKind::BrokenPipe => Ok(Outcome::Clean),
-        Err(MaskError::Write(e)) => Err(Error::Write(e)),
+        Err(MaskError::Write(e)) => Err(Error::Write { path: None, source: e }),
     }
 }
 
@@ -448,9 +493,9 @@ pub fn mask_windows<R: Read>(
     Ok(())
 }
 
-fn rules(args: RulesArgs) -> Result<Outcome> {
+fn rules(args: RulesArgs, io: &mut Io) -> Result<Outcome> {
     let matcher = Matcher::builtin();
-    let mut out = io::stdout().lock();
+    let out = &mut io.out;
     let result = match args.format {
         Format::Json | Format::Sarif => {
             let rules: Vec<_> = matcher
@@ -464,7 +509,7 @@ fn rules(args: RulesArgs) -> Result<Outcome> {
                 "known_examples": crate::rules::KNOWN_EXAMPLES,
                 "known_example_parts": crate::rules::KNOWN_EXAMPLE_PARTS,
             });
-            serde_json::to_writer_pretty(&mut out, &doc)
+            serde_json::to_writer_pretty(&mut *out, &doc)
                 .map_err(io::Error::from)
                 .and_then(|()| writeln!(out))
         }
@@ -490,8 +535,10 @@ fn rules(args: RulesArgs) -> Result<Outcome> {
             Ok(())
         })(),
     };
-    match result {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::Write(e)),
+    match result.and_then(|()| out.flush()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            Err(Error::Write { path: None, source: e })
+        }
         _ => Ok(Outcome::Clean),
     }
 }

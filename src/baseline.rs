@@ -106,7 +106,7 @@ impl Baseline {
                 serde_json::to_writer_pretty(&mut f, self)?;
                 writeln!(f)
             });
-            return written.map_err(|source| Error::Read { path: path.into(), source });
+            return written.map_err(|source| Error::Write { path: Some(path.into()), source });
         }
         let dir = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -123,7 +123,7 @@ impl Baseline {
         })();
         written.map_err(|source| {
             let _ = std::fs::remove_file(&tmp);
-            Error::Read { path: path.into(), source }
+            Error::Write { path: Some(path.into()), source }
         })
     }
 }

@@ -16,9 +16,14 @@ pub enum Error {
     /// A path given on the command line does not exist.
     #[error("no such file or folder: {0}")]
     NoSuchPath(PathBuf),
-    /// Writing a report or the masked stream failed.
-    #[error("cannot write output")]
-    Write(#[source] std::io::Error),
+    /// Writing a report, a file or the masked stream failed.
+    #[error("cannot write {}", path.as_ref().map_or_else(|| "output".to_string(), |p| p.display().to_string()))]
+    Write {
+        /// The file written, if not standard output.
+        path: Option<PathBuf>,
+        #[source]
+        source: std::io::Error,
+    },
     /// The configuration is invalid.
     #[error("invalid configuration in {path}: {message}")]
     Config { path: PathBuf, message: String },

@@ -14,6 +14,7 @@ pub mod finding;
 pub mod install;
 pub mod mask;
 pub mod matcher;
+pub mod output;
 pub mod report;
 pub mod rules;
 pub mod scan;

@@ -1,6 +1,8 @@
 //! The binary: parse the command line, run, and turn the outcome into an exit code
-//! (0 clean, 1 findings, 2 error). Nothing else.
+//! (0 clean, 1 findings, 2 error). Nothing else. Everything it prints, clap's own messages
+//! included, goes through the masking writers of [`tokenguard::app::Io`].
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -9,28 +11,34 @@ use tokenguard::report::sanitize;
 fn main() -> ExitCode {
     tokenguard::app::install_panic_hook();
     tokenguard::app::tune_allocator();
-    let cli = match tokenguard::cli::Cli::try_parse() {
-        Ok(cli) => cli,
+    let mut io = tokenguard::app::Io::std();
+    let code = match tokenguard::cli::Cli::try_parse() {
+        // `--help` and `--version` go to standard output; usage errors to standard error.
         Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
-            let _ = e.print();
-            return ExitCode::from(code);
+            let text = e.render().to_string();
+            let (sink, code) = if e.use_stderr() { (&mut io.err, 2) } else { (&mut io.out, 0) };
+            let _ = sink.write_all(text.as_bytes());
+            code
         }
-    };
-    match tokenguard::app::run(cli) {
-        Ok(tokenguard::app::Outcome::Clean) => ExitCode::from(0),
-        Ok(tokenguard::app::Outcome::Findings) => ExitCode::from(1),
-        Err(e) => {
-            // Errors name paths and refs, which come from the repository: hostile text.
-            let shown =
-                |e: &dyn std::fmt::Display| sanitize::for_terminal(&e.to_string()).into_owned();
-            eprintln!("tokenguard: error: {}", shown(&e));
-            let mut source = std::error::Error::source(&e);
-            while let Some(cause) = source {
-                eprintln!("  cause: {}", shown(&cause));
-                source = cause.source();
+        Ok(cli) => match tokenguard::app::run(cli, &mut io) {
+            Ok(tokenguard::app::Outcome::Clean) => 0,
+            Ok(tokenguard::app::Outcome::Findings) => 1,
+            Err(e) => {
+                // Errors name paths and refs, which come from the repository: hostile text.
+                let shown =
+                    |e: &dyn std::fmt::Display| sanitize::for_terminal(&e.to_string()).into_owned();
+                let mut text = format!("tokenguard: error: {}\n", shown(&e));
+                let mut source = std::error::Error::source(&e);
+                while let Some(cause) = source {
+                    text.push_str(&format!("  cause: {}\n", shown(&cause)));
+                    source = cause.source();
+                }
+                let _ = io.err.write_all(text.as_bytes());
+                2
             }
-            ExitCode::from(2)
-        }
-    }
+        },
+    };
+    let _ = io.out.flush();
+    let _ = io.err.flush();
+    ExitCode::from(code)
 }

@@ -136,8 +136,10 @@ impl<R: Read> Windows<R> {
     /// keeps: nothing after a line end, the context and the overlap after a cut.
     fn emit(&mut self, end: usize, report_end: usize) -> Window<'_> {
         let report = self.keep..report_end;
-        // What the next window starts with: for a cut, some context before the overlap.
-        let next_start = if report_end < end { report_end.saturating_sub(CONTEXT) } else { end };
+        // What the next window starts with: some context before what it reports (the
+        // overlap, for a cut), so that a value is still seen with the key on a line before
+        // it (`- name: DT_API_TOKEN` then `value: ...`) when the lines come in two windows.
+        let next_start = report_end.saturating_sub(CONTEXT);
         self.consumed = next_start;
         self.keep = report_end;
         Window { bytes: &self.buf[..end], base: self.base, report }
@@ -155,10 +157,53 @@ impl<R: Read> Windows<R> {
 }
 
 /// How many bytes of `lines` (whole lines) to hand out now: all of them, or all but a tail of
-/// lines that may go on with a wrapped base64 token (the last line ends in base64 text, is
-/// not the shorter last line of a wrapped block, and a signature of `dt0` stands in the last
-/// 16 KiB), up to [`HOLD`] bytes.
+/// lines that may go on with a token: a wrapped base64 token ([`base64_held_back`]) or a
+/// token cut by quoted-printable soft line breaks ([`soft_broken_held_back`]).
+/// What is handed out must be masked right without the lines held back: so the lines before
+/// a held tail are checked again (a wrapped block just before a soft-broken one is held too).
 fn held_back(lines: &[u8]) -> usize {
+    let mut end = lines.len();
+    while end > 0 {
+        let next = base64_held_back(&lines[..end]).min(soft_broken_held_back(&lines[..end]));
+        if next == end {
+            break;
+        }
+        end = next;
+    }
+    end
+}
+
+/// The keyword that starts every structured token (the prefilter's own).
+const STRUCTURED_KEYWORD: &[u8] = b"dt0";
+
+/// For quoted-printable text (e-mail, `=` before a line end is a soft line break that the
+/// decoder removes): where the trailing block of lines that end in a soft break starts, when
+/// a token may begin inside it (the structured keyword stands in it), up to [`HOLD`] bytes;
+/// else `lines.len()`.
+fn soft_broken_held_back(lines: &[u8]) -> usize {
+    let soft = |line: &[u8]| line.strip_suffix(b"\r").unwrap_or(line).ends_with(b"=");
+    let mut start = lines.len();
+    while start > 0 && lines.len() - start < HOLD {
+        let prev = memchr::memrchr(b'\n', &lines[..start - 1]).map_or(0, |p| p + 1);
+        if !soft(&lines[prev..start - 1]) {
+            break;
+        }
+        start = prev;
+    }
+    let block = &lines[start..];
+    if start == lines.len()
+        || lines.len() - start >= HOLD
+        || memchr::memmem::find(block, STRUCTURED_KEYWORD).is_none()
+    {
+        return lines.len();
+    }
+    start
+}
+
+/// For base64: all of `lines`, or all but a tail of lines that may go on with a wrapped
+/// base64 token (the last line ends in base64 text, is not the shorter last line of a
+/// wrapped block, and a signature of `dt0` stands in the last 16 KiB), up to [`HOLD`] bytes.
+fn base64_held_back(lines: &[u8]) -> usize {
     let body = &lines[..lines.len() - 1];
     let body = body.strip_suffix(b"\r").unwrap_or(body);
     let run = body.iter().rev().take_while(|&&b| is_base64_char(b)).count();

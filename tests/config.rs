@@ -75,7 +75,8 @@ fn allow_tokens_lists_a_token_id() {
     assert_eq!(v["allowed"][0]["line"], 1);
     assert_eq!(
         reasons(&v),
-        [format!("config .tokenguard.toml: [allow] tokens \"{}\"", token_id(&allowed))]
+        ["config .tokenguard.toml: [allow] tokens[0]"],
+        "the entry is named by its place, never by its text"
     );
     let o = scan(&repo, &["a.env", "--verbose"]);
     assert!(stdout(&o).contains("1 token(s) found (1 allowed)"), "{}", stdout(&o));
@@ -92,7 +93,7 @@ fn allow_fingerprints_lists_a_fingerprint_as_printed() {
     repo.write(".tokenguard.toml", format!("[allow]\nfingerprints = [\"{print}\"]\n"));
     let (code, v) = scan_json(&repo, &["a.env"]);
     assert_eq!(code, Some(0));
-    assert_eq!(reasons(&v), [format!("config .tokenguard.toml: [allow] fingerprints \"{print}\"")]);
+    assert_eq!(reasons(&v), ["config .tokenguard.toml: [allow] fingerprints[0]"]);
     let o = scan(&repo, &["a.env"]);
     assert_eq!(o.status.code(), Some(0));
     assert!(stdout(&o).contains("no tokens found (1 allowed)"), "{}", stdout(&o));
@@ -114,11 +115,7 @@ fn allow_paths_globs_are_relative_to_the_work_tree_root_however_the_file_is_name
         v["findings"].as_array().unwrap().iter().map(|f| f["file"].as_str().unwrap()).collect();
     assert_eq!(files, ["./other/tests/fixtures/x.env", "./tests/real.env"]);
     assert_eq!(v["allowed"][0]["file"], "./tests/fixtures/deep/a.env", "reports keep the path");
-    assert_eq!(
-        reasons(&v),
-        ["config .tokenguard.toml: [allow] paths \"tests/fixtures/**\""],
-        "as given"
-    );
+    assert_eq!(reasons(&v), ["config .tokenguard.toml: [allow] paths[0]"], "named by its place");
     // Named from a sub-folder, by an absolute path, or with `..`: still under the root.
     let sub = repo.path().join("tests");
     let o = repo
@@ -150,8 +147,8 @@ fn allow_regexes_allow_findings_whose_line_matches() {
     assert_eq!(
         reasons(&v),
         [
-            "config .tokenguard.toml: [allow] regexes \"example-only\"",
-            "config .tokenguard.toml: [allow] regexes \"^\\\\s*#\""
+            "config .tokenguard.toml: [allow] regexes[0]",
+            "config .tokenguard.toml: [allow] regexes[1]"
         ]
     );
 }
@@ -182,10 +179,7 @@ fn allow_commits_skips_the_listed_commits_in_history_scans() {
     assert_eq!(v["findings"].as_array().unwrap().len(), 1);
     assert_eq!(v["findings"][0]["file"], "b.env");
     assert_eq!(v["allowed"][0]["commit"], skipped.as_str());
-    assert_eq!(
-        reasons(&v),
-        [format!("config .tokenguard.toml: [allow] commits \"{}\"", &skipped[..10])]
-    );
+    assert_eq!(reasons(&v), ["config .tokenguard.toml: [allow] commits[0]"]);
 }
 
 #[test]
@@ -263,8 +257,8 @@ fn the_users_file_is_extended_by_the_repositorys() {
     assert_eq!(v["findings"][0]["line"], 3);
     let r = reasons(&v);
     assert_eq!(r.len(), 2);
-    assert!(r[0].contains("tokenguard/config.toml: [allow] tokens"), "{r:?}");
-    assert!(r[1].starts_with("config .tokenguard.toml: [allow] tokens"), "{r:?}");
+    assert!(r[0].ends_with("tokenguard/config.toml: [allow] tokens[0]"), "{r:?}");
+    assert_eq!(r[1], "config .tokenguard.toml: [allow] tokens[0]", "{r:?}");
 }
 
 #[test]
@@ -276,7 +270,7 @@ fn config_flag_and_environment_replace_the_repositorys_file() {
     repo.write("ok.toml", format!("[allow]\ntokens = [\"{}\"]\n", token_id(&t)));
     let o = scan(&repo, &["a.env", "--config", "ok.toml", "-v"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(stdout(&o).contains("config ok.toml: [allow] tokens"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("config ok.toml: [allow] tokens[0]"), "{}", stdout(&o));
     let o = repo
         .tokenguard()
         .env("TOKENGUARD_CONFIG", repo.path().join("ok.toml"))

@@ -395,3 +395,120 @@ fn hostile_commit_subjects_authors_and_rule_descriptions_are_escaped() {
     assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
     assert_escaped(&out);
 }
+
+// ---------------------------------------------------------------------------------------
+// Tokens planted in every input, checked on every channel
+
+/// Runs `cmd` and returns everything it printed, and the exit code.
+fn run_all(mut cmd: Command) -> (Option<i32>, Vec<u8>) {
+    let out = cmd.output().unwrap();
+    let mut all = out.stdout;
+    all.extend_from_slice(&out.stderr);
+    (out.status.code(), all)
+}
+
+/// Every place a user or a repository can put text that tokenguard may print: file names,
+/// command-line arguments (as clap, paths and revisions echo them), the environment,
+/// configuration keys, table names, values, allowlist entries, custom rules, commit
+/// subjects, authors and branch names; every channel: stdout, stderr, `-o` files and the
+/// baseline file. No secret part of the planted tokens may appear anywhere.
+#[test]
+fn tokens_planted_in_every_input_never_reach_any_channel() {
+    let repo = TestRepo::new();
+    let t = token();
+    let secret = secret_of(&t).to_string();
+    let legacy = legacy_token();
+    let dir = repo.path();
+    // A file named after a token, holding another one; a folder named after one too.
+    repo.write(&format!("{t}.env"), format!("X={}\n", token()));
+    repo.write(&format!("DT_API_TOKEN={legacy}/a.txt"), format!("K={}\n", token()));
+    repo.commit_all(&format!("add {t}"));
+    repo.git(&["branch", &format!("feature-{t}")]);
+    let mut checks: Vec<(String, Option<i32>, Vec<u8>)> = Vec::new();
+    let mut check = |name: &str, (code, all): (Option<i32>, Vec<u8>)| {
+        checks.push((name.to_string(), code, all));
+    };
+    let tg = |args: &[&str]| {
+        let mut c = tg_in(dir);
+        c.args(args);
+        c
+    };
+    for format in ["human", "json", "sarif"] {
+        check(format, run_all(tg(&["scan", ".", "-v", "--format", format])));
+        check(format, run_all(tg(&["scan", "--history", "-v", "--format", format])));
+    }
+    // Paths, revisions and flag values echoed by errors.
+    check("missing path", run_all(tg(&["scan", &format!("no/{t}")])));
+    check("staged file", run_all(tg(&["scan", "--staged", &format!("{t}.missing")])));
+    check("outside", run_all(tg(&["scan", "--staged", &format!("/tmp/{t}")])));
+    check("revision", run_all(tg(&["scan", "--history", &format!("{t}..HEAD")])));
+    check("format value", run_all(tg(&["scan", ".", "--format", &t])));
+    check("subcommand", run_all(tg(&[&t])));
+    check("unknown flag", run_all(tg(&["scan", &format!("--{t}")])));
+    check("config path", run_all(tg(&["scan", ".", "--config", &format!("{t}.toml")])));
+    let mut env = tg(&["scan", "."]);
+    env.env("TOKENGUARD_CONFIG", dir.join(format!("{t}.toml")));
+    check("config env", run_all(env));
+    check("output path", run_all(tg(&["scan", ".", "-o", &format!("no/{t}/r.json")])));
+    // Configuration: keys, table names, values, allowlist entries, custom rules.
+    let configs = [
+        format!("{t} = 1\n"),
+        format!("[\"{t}\"]\nx = 1\n"),
+        format!("[allow]\n\"{t}\" = 1\n"),
+        format!("[scan]\ndisable = [\"{t}\"]\n"),
+        format!("[allow]\nregexes = ['{t}']\npaths = ['{t}.env']\n"),
+        format!("[allow]\nregexes = ['X=']\npaths = ['DT_API_TOKEN={legacy}/**']\n"),
+        format!(
+            "[[rules]]\nid = \"acme\"\nregex = '(?P<secret>ACME_[A-Z]{{8}}) {t}'\nkeywords = [\"ACME_\"]\n"
+        ),
+    ];
+    repo.write("rule.txt", format!("ACME_QWERTYUI {t}\n"));
+    for (i, config) in configs.iter().enumerate() {
+        repo.write(".tokenguard.toml", config);
+        for args in [&["scan", ".", "-v"][..], &["scan", ".", "--format", "json", "-v"]] {
+            check(&format!("config {i}"), run_all(tg(args)));
+        }
+        check(&format!("config {i} staged"), run_all(tg(&["scan", "--staged"])));
+    }
+    std::fs::remove_file(dir.join(".tokenguard.toml")).unwrap();
+    // Files written: a report and the baseline.
+    let report = dir.join("report.json");
+    check("-o", run_all(tg(&["scan", ".", "-o", report.to_str().unwrap()])));
+    check("-o file", (Some(1), std::fs::read(&report).unwrap()));
+    repo.git(&["add", "-A"]);
+    check("baseline", run_all(tg(&["baseline"])));
+    check(
+        "baseline file",
+        (Some(0), std::fs::read(dir.join(".tokenguard-baseline.json")).unwrap()),
+    );
+    let mut seen_findings = false;
+    for (name, code, all) in &checks {
+        assert!(!contains(all, secret.as_bytes()), "{name} (exit {code:?}) printed a secret part");
+        assert!(!contains(all, legacy.as_bytes()), "{name} (exit {code:?}) printed a legacy token");
+        seen_findings |= *code == Some(1);
+    }
+    assert!(seen_findings, "the scans found the planted tokens");
+}
+
+/// `mask` is a log filter: it masks every kind it knows, whatever `[scan] disable` says in
+/// the repository's or the user's configuration.
+#[test]
+fn mask_ignores_scan_disable() {
+    let repo = TestRepo::new();
+    repo.write(
+        ".tokenguard.toml",
+        "[scan]\ndisable = [\"dynatrace-api-token\", \"dynatrace-legacy-token\"]\n",
+    );
+    let (t, legacy) = (token(), legacy_token());
+    let mut c = tg_in(repo.path());
+    c.arg("mask").stdin(Stdio::piped()).stdout(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    use std::io::Write as _;
+    let input = format!("a {t}\nDT_API_TOKEN={legacy}\n");
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(out.stdout.len(), input.len());
+    assert!(!contains(&out.stdout, secret_of(&t).as_bytes()), "a disabled rule was not masked");
+    assert!(!contains(&out.stdout, legacy.as_bytes()), "a disabled rule was not masked");
+}

@@ -144,3 +144,96 @@ proptest! {
         prop_assert_eq!(masked(&hay).len(), hay.len());
     }
 }
+
+/// A reader that hands out its input in the given chunk sizes, as a pipe does.
+struct Chunked<'a> {
+    data: &'a [u8],
+    sizes: Vec<usize>,
+    next: usize,
+}
+
+impl std::io::Read for Chunked<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let size = self.sizes[self.next % self.sizes.len()].max(1);
+        self.next += 1;
+        let n = size.min(buf.len()).min(self.data.len());
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+/// One line (or several) of a log: a token in one of the forms the matcher knows, or none.
+fn log_piece() -> impl Strategy<Value = (String, Vec<String>)> {
+    let utf16 = |t: &str| -> String {
+        t.encode_utf16().flat_map(u16::to_le_bytes).map(char::from).collect()
+    };
+    (any_token(), 0..9u8, 1..60usize, "[a-z =:]{0,30}").prop_map(
+        move |((token, secret), form, at, words)| {
+            let line = match form {
+                0 => format!("{words} {token}\n"),
+                1 => format!("apiToken: {}\n", STANDARD.encode(format!("{words}{token}"))),
+                2 => {
+                    // base64 wrapped at 76 columns, indented, as a YAML block scalar.
+                    let enc = STANDARD.encode(format!("x{words}:{token}\n"));
+                    let lines: Vec<&str> = enc
+                        .as_bytes()
+                        .chunks(76)
+                        .map(|c| std::str::from_utf8(c).unwrap())
+                        .collect();
+                    format!("  token: |\n    {}\n", lines.join("\n    "))
+                }
+                3 => {
+                    // Quoted-printable soft line breaks inside the token (after its prefix).
+                    let cut = 7 + at.min(token.len() - 8);
+                    let cut2 = (cut + 40).min(token.len() - 1);
+                    format!(
+                        "{words}{}=\n{}=\n{}\n",
+                        &token[..cut],
+                        &token[cut..cut2],
+                        &token[cut2..]
+                    )
+                }
+                4 => format!("{words} {}\n", token.replace('.', "%2E")),
+                5 => format!("{}\n", utf16(&format!("{words} {token}"))),
+                6 => format!("{words}\n"),
+                7 => {
+                    let legacy = common::legacy_token();
+                    return (format!("- name: DT_API_TOKEN\n  value: {legacy}\n"), vec![legacy]);
+                }
+                _ => format!("\"{words}\\n{token}\"\n"),
+            };
+            (line, vec![secret])
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// `mask` on a pipe (answered line by line as lines arrive, in chunks of any size) prints
+    /// exactly what `mask FILE` prints for the same input, in every encoding the matcher
+    /// handles, and neither shows a secret.
+    #[test]
+    fn mask_on_a_pipe_prints_what_mask_of_a_file_prints(
+        pieces in proptest::collection::vec(log_piece(), 1..12),
+        sizes in proptest::collection::vec(1..400usize, 1..8),
+    ) {
+        let input: String = pieces.iter().map(|(l, _)| l.as_str()).collect();
+        let whole = masked(input.as_bytes());
+        let mut piped = Vec::new();
+        let reader = Chunked { data: input.as_bytes(), sizes, next: 0 };
+        tokenguard::app::mask_windows(
+            &Matcher::builtin(),
+            tokenguard::stream::Windows::interactive(reader),
+            &mut piped,
+        )
+        .unwrap();
+        prop_assert!(whole == piped, "the pipe's output differs from the file's");
+        for (_, secrets) in &pieces {
+            for s in secrets {
+                prop_assert!(!contains(&piped, s), "a secret passed the pipe");
+            }
+        }
+    }
+}
