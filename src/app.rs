@@ -506,8 +506,8 @@ fn rules(args: RulesArgs, io: &mut Io) -> Result<Outcome> {
             let doc = serde_json::json!({
                 "version": report::json::VERSION,
                 "rules": rules,
-                "known_examples": crate::rules::KNOWN_EXAMPLES,
-                "known_example_parts": crate::rules::KNOWN_EXAMPLE_PARTS,
+                "known_examples": crate::rules::known_examples(),
+                "known_example_parts": crate::rules::known_example_parts(),
             });
             serde_json::to_writer_pretty(&mut *out, &doc)
                 .map_err(io::Error::from)
@@ -522,14 +522,14 @@ fn rules(args: RulesArgs, io: &mut Io) -> Result<Outcome> {
                 out,
                 "\nKnown public examples from Dynatrace's documentation (never reported):"
             )?;
-            for k in crate::rules::KNOWN_EXAMPLES {
+            for k in crate::rules::known_examples() {
                 writeln!(out, "  {k}")?;
             }
             writeln!(
                 out,
                 "\nA token holding one of their parts is an edited example (never reported):"
             )?;
-            for p in crate::rules::KNOWN_EXAMPLE_PARTS {
+            for p in crate::rules::known_example_parts() {
                 writeln!(out, "  {p}")?;
             }
             Ok(())
