@@ -8,16 +8,18 @@ use std::sync::Arc;
 
 use crate::cli::{
     BaselineArgs, Cli, ColorChoice, Command, ConfigArgs, InstallArgs, MaskArgs, OutputArgs,
-    RulesArgs, ScanArgs,
+    ScanArgs,
 };
 use crate::finding::Findings;
 use crate::matcher::Matcher;
 use crate::output::{Masker, MaskingWriter};
-use crate::report::{self, Format, Mode};
+use crate::report::{self, Mode};
 use crate::scan::{Origin, Scanner};
 use crate::source::files::{self, WalkOptions};
 use crate::stream::Windows;
 use crate::{Error, Result};
+
+mod rules;
 
 /// Where a command writes: standard output and standard error, each behind the masking
 /// writer (see [`crate::output`]), and the masker they share.
@@ -77,7 +79,7 @@ pub fn run(cli: Cli, io: &mut Io) -> Result<Outcome> {
     match cli.command {
         Command::Scan(args) => scan(args, io),
         Command::Mask(args) => mask(args, io),
-        Command::Rules(args) => rules(args, io),
+        Command::Rules(args) => rules::run(args, io),
         Command::Baseline(args) => baseline(args, io),
         Command::Install(args) => install(args, io),
         Command::Uninstall(args) => uninstall(args, io),
@@ -491,54 +493,4 @@ pub fn mask_windows<R: Read>(
         out.write_all(&buf).and_then(|()| out.flush()).map_err(MaskError::Write)?;
     }
     Ok(())
-}
-
-fn rules(args: RulesArgs, io: &mut Io) -> Result<Outcome> {
-    let matcher = Matcher::builtin();
-    let out = &mut io.out;
-    let result = match args.format {
-        Format::Json | Format::Sarif => {
-            let rules: Vec<_> = matcher
-                .rules()
-                .iter()
-                .map(|r| serde_json::json!({"id": r.id, "description": r.description}))
-                .collect();
-            let doc = serde_json::json!({
-                "version": report::json::VERSION,
-                "rules": rules,
-                "known_examples": crate::rules::known_examples(),
-                "known_example_parts": crate::rules::known_example_parts(),
-            });
-            serde_json::to_writer_pretty(&mut *out, &doc)
-                .map_err(io::Error::from)
-                .and_then(|()| writeln!(out))
-        }
-        Format::Human => (|| {
-            writeln!(out, "Built-in rules:")?;
-            for r in matcher.rules() {
-                writeln!(out, "  {:<32} {}", r.id, r.description)?;
-            }
-            writeln!(
-                out,
-                "\nKnown public examples from Dynatrace's documentation (never reported):"
-            )?;
-            for k in crate::rules::known_examples() {
-                writeln!(out, "  {k}")?;
-            }
-            writeln!(
-                out,
-                "\nA token holding one of their parts is an edited example (never reported):"
-            )?;
-            for p in crate::rules::known_example_parts() {
-                writeln!(out, "  {p}")?;
-            }
-            Ok(())
-        })(),
-    };
-    match result.and_then(|()| out.flush()) {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
-            Err(Error::Write { path: None, source: e })
-        }
-        _ => Ok(Outcome::Clean),
-    }
 }

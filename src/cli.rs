@@ -22,7 +22,8 @@ pub enum Command {
     Scan(ScanArgs),
     /// Copy input to output with every secret part replaced by `*` (a filter for logs).
     Mask(MaskArgs),
-    /// List the built-in rules and the known documentation examples.
+    /// List the built-in rules by provider and the known documentation examples; `rules
+    /// check [FILE]` proves rules against their examples.
     Rules(RulesArgs),
     /// Write a baseline of the findings already in the repository's files.
     Baseline(BaselineArgs),
@@ -122,9 +123,29 @@ pub struct MaskArgs {
 /// `tokenguard rules`.
 #[derive(Debug, Args)]
 pub struct RulesArgs {
-    /// Output format (human or json).
+    /// What to do with the rules (default: list them).
+    #[command(subcommand)]
+    pub command: Option<RulesCommand>,
+    /// Output format of the list (human or json).
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
+}
+
+/// `tokenguard rules <command>`.
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Prove rules against their examples, negative examples and known examples (exit 1 on a
+    /// failure, 2 on an invalid file).
+    Check(RulesCheckArgs),
+}
+
+/// `tokenguard rules check`.
+#[derive(Debug, Args)]
+pub struct RulesCheckArgs {
+    /// A TOML file of `[[rules]]` in the schema of .tokenguard.toml (a .tokenguard.toml
+    /// itself will do); default: the built-in rules.
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
 }
 
 /// `tokenguard baseline`.

@@ -6,6 +6,7 @@
 //! never prints; a match carries the masked token and the fingerprint, never the secret
 //! itself (unless asked for with [`Matcher::find_with_tokens`]).
 
+pub mod check;
 mod encoding;
 mod shape;
 
