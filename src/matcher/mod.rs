@@ -88,7 +88,7 @@ pub struct Match {
 /// A token's bytes (decoded, separators plain), for the one stage that must send them
 /// somewhere (live verification). Neither `Debug` nor `Display` shows them.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(Vec<u8>);
+pub struct Secret(Box<[u8]>);
 
 impl Secret {
     /// The token's bytes. Never print them.
@@ -818,7 +818,7 @@ impl Matcher {
                 fingerprint: fingerprint(&token),
                 encoding: Encoding::Plain,
             },
-            token: want.then_some(Secret(token)),
+            token: want.then(|| Secret(token.into_boxed_slice())),
         })
     }
 
@@ -1117,7 +1117,7 @@ impl Matcher {
                     fingerprint: fingerprint(value),
                     encoding: Encoding::Plain,
                 },
-                token: want.then(|| Secret(value.to_vec())),
+                token: want.then(|| Secret(value.into())),
             });
         }
         // Keywords whose whole match (key, separator, value) fits in this window are done;
@@ -1200,7 +1200,7 @@ impl Matcher {
                     fingerprint: fingerprint(text),
                     encoding: Encoding::Plain,
                 },
-                token: want.then(|| Secret(text.to_vec())),
+                token: want.then(|| Secret(text.into())),
             });
         }
     }
