@@ -253,6 +253,25 @@ mod tests {
     }
 
     #[test]
+    fn the_builtin_matcher_looks_for_the_keywords_and_their_encoded_forms() {
+        let m = Matcher::builtin();
+        let kw: Vec<&[u8]> = m.keywords().collect();
+        assert_eq!(kw, [&b"dt0"[..], b"token", b"Token", b"TOKEN"]);
+        let sigs: Vec<&str> = m.encoded_signatures().iter().map(|(s, _)| s.as_str()).collect();
+        // dt0 in base64 at the three alignments, in base64 inside base64, in UTF-16 in base64.
+        for s in ["ZHQw", "R0M", "kdD", "WkhRd", "ZAB0ADAA"] {
+            assert!(sigs.contains(&s), "{s}");
+        }
+        // The older format's keywords are not looked for in base64 (its `decode` says so).
+        assert!(!sigs.iter().any(|s| s.starts_with("dG9r")), "{sigs:?}");
+        let off = Matcher::new(crate::rules::builtin(), &["dynatrace-legacy-token".into()]);
+        assert_eq!(off.keywords().collect::<Vec<_>>(), [&b"dt0"[..]]);
+        let none = Matcher::new(crate::rules::builtin(), &["dynatrace".into()]);
+        assert_eq!(none.keywords().count(), 0);
+        assert!(none.encoded_signatures().is_empty());
+    }
+
+    #[test]
     fn redaction_cuts_token_like_runs() {
         assert_eq!(redact("key = ABCD1234EFGH"), "key = ABCD********");
         assert_eq!(redact("a plain sentence, short words"), "a plain sentence, short words");

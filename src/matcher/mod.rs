@@ -497,6 +497,12 @@ impl Matcher {
         self.disabled[index]
     }
 
+    /// The keywords of the enabled structured and keyed rules, as the prefilter looks for
+    /// them (a structured token starts with one; a keyed rule's key ends in one).
+    pub fn keywords(&self) -> impl Iterator<Item = &[u8]> {
+        self.groups.iter().map(|g| g.keyword.as_slice())
+    }
+
     /// The base64 signatures (text, offset from the start of its 4-character group) the
     /// prefilters look for: a line of base64 holding one may go on with an encoded token.
     pub fn encoded_signatures(&self) -> &[(String, usize)] {
