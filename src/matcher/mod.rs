@@ -119,17 +119,45 @@ impl std::fmt::Display for Secret {
     }
 }
 
-/// A match and, when the caller asked for them, the token's bytes.
-#[derive(Debug, Clone)]
-struct Hit {
-    m: Match,
-    token: Option<Secret>,
+/// What a search collects: a [`Match`] alone, or a match with its token's bytes. The search
+/// is compiled for each, so that a scan that does not ask for tokens carries none.
+trait Found: Sized + Send {
+    /// A found token; `token` gives its bytes (called only when they are kept).
+    fn found(m: Match, token: impl FnOnce() -> Box<[u8]>) -> Self;
+    /// The match.
+    fn get(&self) -> &Match;
+    /// The match, to change.
+    fn get_mut(&mut self) -> &mut Match;
+    /// The same token at other places of the input.
+    fn moved(mut self, span: Range<usize>, secret: Range<usize>) -> Self {
+        let m = self.get_mut();
+        m.span = span;
+        m.secret = secret;
+        self
+    }
 }
 
-impl Hit {
-    /// The same hit at other places of the input.
-    fn moved(self, span: Range<usize>, secret: Range<usize>) -> Hit {
-        Hit { m: Match { span, secret, ..self.m }, token: self.token }
+impl Found for Match {
+    fn found(m: Match, _: impl FnOnce() -> Box<[u8]>) -> Match {
+        m
+    }
+    fn get(&self) -> &Match {
+        self
+    }
+    fn get_mut(&mut self) -> &mut Match {
+        self
+    }
+}
+
+impl Found for (Match, Secret) {
+    fn found(m: Match, token: impl FnOnce() -> Box<[u8]>) -> (Match, Secret) {
+        (m, Secret(token()))
+    }
+    fn get(&self) -> &Match {
+        &self.0
+    }
+    fn get_mut(&mut self) -> &mut Match {
+        &mut self.0
     }
 }
 
@@ -511,31 +539,28 @@ impl Matcher {
 
     /// Finds every token in `hay`, sorted by position, without overlaps of the same token.
     pub fn find(&self, hay: &[u8]) -> Vec<Match> {
-        self.find_hits(hay, false).into_iter().map(|h| h.m).collect()
+        self.find_hits(hay)
     }
 
     /// Like [`Matcher::find`], with each token's bytes (decoded from base64, UTF-16 or
     /// quoted-printable; separators plain): only for the stage that verifies tokens live.
     pub fn find_with_tokens(&self, hay: &[u8]) -> Vec<(Match, Secret)> {
-        self.find_hits(hay, true)
-            .into_iter()
-            .map(|h| (h.m, h.token.expect("tokens were asked for")))
-            .collect()
+        self.find_hits(hay)
     }
 
-    fn find_hits(&self, hay: &[u8], want: bool) -> Vec<Hit> {
+    fn find_hits<H: Found>(&self, hay: &[u8]) -> Vec<H> {
         let mut out = Vec::new();
         let parts = split_at_lines(hay);
         if parts.len() > 1 {
             use rayon::prelude::*;
-            let found: Vec<Vec<Hit>> = parts
+            let found: Vec<Vec<H>> = parts
                 .par_iter()
                 .map(|r| {
                     let mut v = Vec::new();
-                    self.find_into(&hay[r.clone()], 0, want, &mut v);
+                    self.find_into(&hay[r.clone()], 0, &mut v);
                     v.into_iter()
-                        .map(|h| {
-                            let (s, x) = (h.m.span.clone(), h.m.secret.clone());
+                        .map(|h: H| {
+                            let (s, x) = (h.get().span.clone(), h.get().secret.clone());
                             h.moved(
                                 s.start + r.start..s.end + r.start,
                                 x.start + r.start..x.end + r.start,
@@ -546,20 +571,21 @@ impl Matcher {
                 .collect();
             out.extend(found.into_iter().flatten());
         } else {
-            self.find_into(hay, 0, want, &mut out);
+            self.find_into(hay, 0, &mut out);
         }
         for &rule in &self.unkeyed {
-            self.regex_in(hay, 0..hay.len(), rule, want, &mut out);
+            self.regex_in(hay, 0..hay.len(), rule, &mut out);
         }
-        out.sort_by_key(|h| (h.m.span.start, h.m.span.end));
+        out.sort_by_key(|h| (h.get().span.start, h.get().span.end));
         // The same token found twice over the same bytes (in a base64 layer and the one
         // below it, or by two keywords) is one match.
-        let mut kept: Vec<Hit> = Vec::with_capacity(out.len());
+        let mut kept: Vec<H> = Vec::with_capacity(out.len());
         for h in out {
-            let m = &h.m;
-            let dup = kept.iter().rev().take_while(|k| k.m.span.end > m.span.start).any(|k| {
-                k.m.fingerprint == m.fingerprint || (k.m.rule == m.rule && k.m.span == m.span)
-            });
+            let m = h.get();
+            let dup =
+                kept.iter().map(H::get).rev().take_while(|k| k.span.end > m.span.start).any(|k| {
+                    k.fingerprint == m.fingerprint || (k.rule == m.rule && k.span == m.span)
+                });
             if !dup {
                 kept.push(h);
             }
@@ -569,20 +595,20 @@ impl Matcher {
 
     /// Everything but the regex rules without keywords (which [`Matcher::find`] runs over
     /// the whole input, as they may span lines).
-    fn find_into(&self, hay: &[u8], depth: u8, want: bool, out: &mut Vec<Hit>) {
+    fn find_into<H: Found>(&self, hay: &[u8], depth: u8, out: &mut Vec<H>) {
         if let Some((ac, announces)) = &self.custom_prefilter {
             let mut done = Done::new(self.rules.len());
             for hit in ac.find_overlapping_iter(hay) {
                 let at = hit.start();
                 match announces[hit.pattern().as_usize()] {
                     CustomAnnounce::Plain(rule) if at >= *done.plain(rule) => {
-                        *done.plain(rule) = self.regex_near(hay, at, rule, want, out);
+                        *done.plain(rule) = self.regex_near(hay, at, rule, out);
                     }
                     CustomAnnounce::Utf16(rule) if at >= *done.utf16(rule) => {
-                        *done.utf16(rule) = self.utf16_near(hay, at, rule, want, out);
+                        *done.utf16(rule) = self.utf16_near(hay, at, rule, out);
                     }
                     CustomAnnounce::Base64 { back } => {
-                        self.on_base64(hay, at, back, depth, want, &mut done, out)
+                        self.on_base64(hay, at, back, depth, &mut done, out)
                     }
                     _ => {}
                 }
@@ -593,10 +619,10 @@ impl Matcher {
         prefilter.each(hay, |at, pattern| {
             for &a in self.announces[pattern].iter() {
                 match a {
-                    Announce::Plain(g) => self.on_keyword(hay, at, g, want, &mut done, out),
-                    Announce::Utf16(g) => self.on_utf16(hay, at, g, want, &mut done, out),
+                    Announce::Plain(g) => self.on_keyword(hay, at, g, &mut done, out),
+                    Announce::Utf16(g) => self.on_utf16(hay, at, g, &mut done, out),
                     Announce::Base64 { back } => {
-                        self.on_base64(hay, at, back, depth, want, &mut done, out)
+                        self.on_base64(hay, at, back, depth, &mut done, out)
                     }
                 }
             }
@@ -605,52 +631,48 @@ impl Matcher {
 
     /// A keyword as written at `at`: a structured token starting there, and the keyed rules'
     /// values after it.
-    fn on_keyword(
+    fn on_keyword<H: Found>(
         &self,
         hay: &[u8],
         at: usize,
         g: usize,
-        want: bool,
         done: &mut Done,
-        out: &mut Vec<Hit>,
+        out: &mut Vec<H>,
     ) {
         let group = &self.groups[g];
         if !group.structured.is_empty() && boundary_before(hay, at) {
-            if let Some(h) = self
-                .structured_at(hay, at, g, want)
-                .or_else(|| self.soft_broken_at(hay, at, g, want))
+            if let Some(h) =
+                self.structured_at(hay, at, g).or_else(|| self.soft_broken_at(hay, at, g))
             {
                 out.push(h);
             }
         }
         for &rule in &group.keyed {
             if at >= *done.plain(rule) {
-                *done.plain(rule) =
-                    self.keyed_near(hay, at, group.keyword.len(), rule, want, true, out);
+                *done.plain(rule) = self.keyed_near(hay, at, group.keyword.len(), rule, true, out);
             }
         }
     }
 
     /// A keyword in UTF-16 at `at`.
     #[inline(never)]
-    fn on_utf16(
+    fn on_utf16<H: Found>(
         &self,
         hay: &[u8],
         at: usize,
         g: usize,
-        want: bool,
         done: &mut Done,
-        out: &mut Vec<Hit>,
+        out: &mut Vec<H>,
     ) {
         let group = &self.groups[g];
         if !group.structured.is_empty() {
-            if let Some(h) = self.utf16_at(hay, at, g, want) {
+            if let Some(h) = self.utf16_at(hay, at, g) {
                 out.push(h);
             }
         }
         for &rule in &group.keyed {
             if at >= *done.utf16(rule) && self.rules[rule].decodes(Decode::Utf16) {
-                *done.utf16(rule) = self.utf16_near(hay, at, rule, want, out);
+                *done.utf16(rule) = self.utf16_near(hay, at, rule, out);
             }
         }
     }
@@ -658,15 +680,14 @@ impl Matcher {
     /// A base64 signature at `at`, `back` characters after its group's start.
     #[inline(never)]
     #[allow(clippy::too_many_arguments)]
-    fn on_base64(
+    fn on_base64<H: Found>(
         &self,
         hay: &[u8],
         at: usize,
         back: usize,
         depth: u8,
-        want: bool,
         done: &mut Done,
-        out: &mut Vec<Hit>,
+        out: &mut Vec<H>,
     ) {
         if depth >= MAX_DEPTH || at < back {
             return;
@@ -677,7 +698,7 @@ impl Matcher {
         let group = at - back;
         let slot = group % 4;
         let near = group + NEAR_ENCODED <= done.base64[slot];
-        let end = self.base64_at(hay, group, depth, near, want, out);
+        let end = self.base64_at(hay, group, depth, near, out);
         if !near {
             done.base64[slot] = end;
         }
@@ -690,7 +711,7 @@ impl Matcher {
     /// those of the token with plain separators.
     #[inline(never)]
     /// (The caller checks that a token may start at `at`: [`boundary_before`].)
-    fn structured_at(&self, hay: &[u8], at: usize, g: usize, want: bool) -> Option<Hit> {
+    fn structured_at<H: Found>(&self, hay: &[u8], at: usize, g: usize) -> Option<H> {
         // The next 8 bytes as one word: most prefixes are compared in one step.
         let rest = &hay[at..];
         let mut head = [0u8; 8];
@@ -714,7 +735,7 @@ impl Matcher {
             if self.disabled[rule] {
                 return None;
             }
-            return self.confirm_structured(hay, at, prefix_len, &parsed, rule, s, want);
+            return self.confirm_structured(hay, at, prefix_len, &parsed, rule, s);
         }
         None
     }
@@ -771,7 +792,7 @@ impl Matcher {
 
     /// The checks after a rule claimed a structured token: checksum, shapes, known examples.
     #[allow(clippy::too_many_arguments)]
-    fn confirm_structured(
+    fn confirm_structured<H: Found>(
         &self,
         hay: &[u8],
         at: usize,
@@ -779,8 +800,7 @@ impl Matcher {
         parsed: &Parsed,
         rule: usize,
         s: &Structured,
-        want: bool,
-    ) -> Option<Hit> {
+    ) -> Option<H> {
         const MAX: usize = crate::rules::schema::MAX_PARTS;
         let mut all: [&[u8]; MAX] = [&[]; MAX];
         for (v, &(a, b)) in all.iter_mut().zip(&parsed.ranges[..s.parts.len()]) {
@@ -814,8 +834,8 @@ impl Matcher {
         let first_secret = s.parts.iter().position(|p| p.role == Role::Secret).unwrap_or(0);
         let has_id = first_secret > 0;
         let masked = format!("{shown}{}{MASK}", s.separator);
-        Some(Hit {
-            m: Match {
+        Some(H::found(
+            Match {
                 rule,
                 span: at..parsed.end,
                 secret: parsed.ranges[first_secret].0..parsed.end,
@@ -824,14 +844,14 @@ impl Matcher {
                 fingerprint: fingerprint(&token),
                 encoding: Encoding::Plain,
             },
-            token: want.then(|| Secret(token.into_boxed_slice())),
-        })
+            || token.into_boxed_slice(),
+        ))
     }
 
     /// A structured token written in UTF-16 (either byte order, as Windows tools write text)
     /// whose first character stands at `at`: the characters are read from every other byte
     /// into a small buffer and checked there; the match covers the UTF-16 bytes.
-    fn utf16_at(&self, hay: &[u8], at: usize, g: usize, want: bool) -> Option<Hit> {
+    fn utf16_at<H: Found>(&self, hay: &[u8], at: usize, g: usize) -> Option<H> {
         let max_chars = self.structured_reach + 1;
         let mut chars = Vec::with_capacity(max_chars + 1);
         // The character before, for the boundary check.
@@ -851,12 +871,12 @@ impl Matcher {
         if !boundary_before(&chars, first) {
             return None;
         }
-        let h = self.structured_at(&chars, first, g, want)?;
-        if !self.rules[h.m.rule].decodes(Decode::Utf16) {
+        let h: H = self.structured_at(&chars, first, g)?;
+        if !self.rules[h.get().rule].decodes(Decode::Utf16) {
             return None;
         }
         let byte = |c: usize| at + 2 * (c - first);
-        let (span, secret) = (h.m.span.clone(), h.m.secret.clone());
+        let (span, secret) = (h.get().span.clone(), h.get().secret.clone());
         Some(
             h.moved(byte(span.start)..byte(span.end) - 1, byte(secret.start)..byte(secret.end) - 1),
         )
@@ -866,7 +886,7 @@ impl Matcher {
     /// before a line end, which e-mail bodies have every 76 characters at most): checked on a
     /// copy without them, only when one stands within reach.
     #[inline(never)]
-    fn soft_broken_at(&self, hay: &[u8], at: usize, g: usize, want: bool) -> Option<Hit> {
+    fn soft_broken_at<H: Found>(&self, hay: &[u8], at: usize, g: usize) -> Option<H> {
         // (Which rule claims the token, and whether it reads soft breaks, is asked of the
         // copy: a soft break stands within reach only in e-mail.)
         if !self.groups[g].soft_breaks {
@@ -881,14 +901,14 @@ impl Matcher {
             return None;
         }
         let (chars, pos) = unbreak(hay, at..end);
-        let h = self.structured_at(&chars, 0, g, want)?;
+        let h: H = self.structured_at(&chars, 0, g)?;
         // The token must end where the copy shows its end, not at the end of the window.
-        if (h.m.span.end == chars.len() && end < hay.len())
-            || !self.rules[h.m.rule].decodes(Decode::QuotedPrintable)
+        if (h.get().span.end == chars.len() && end < hay.len())
+            || !self.rules[h.get().rule].decodes(Decode::QuotedPrintable)
         {
             return None;
         }
-        let (span, secret) = (h.m.span.clone(), h.m.secret.clone());
+        let (span, secret) = (h.get().span.clone(), h.get().secret.clone());
         Some(h.moved(
             pos[span.start]..pos[span.end - 1] + 1,
             pos[secret.start]..pos[secret.end - 1] + 1,
@@ -899,14 +919,7 @@ impl Matcher {
     /// around it are read from every other byte (either byte order) into a small buffer and
     /// searched there; matches cover the UTF-16 bytes. Returns where the search reached, so
     /// that later keywords inside it are not checked again.
-    fn utf16_near(
-        &self,
-        hay: &[u8],
-        at: usize,
-        rule: usize,
-        want: bool,
-        out: &mut Vec<Hit>,
-    ) -> usize {
+    fn utf16_near<H: Found>(&self, hay: &[u8], at: usize, rule: usize, out: &mut Vec<H>) -> usize {
         // An ASCII character of UTF-16 text: a byte beside a zero (after it in little-endian
         // text, before it in big-endian text; inside the text, both hold). Other characters
         // end the stretch read, as a line end does.
@@ -931,9 +944,9 @@ impl Matcher {
             p += 2;
         }
         let keyword = (at - start) / 2;
-        let mut found = Vec::new();
+        let mut found: Vec<H> = Vec::new();
         match &self.rules[rule].detector {
-            Detector::Regex(_) => self.regex_in(&chars, 0..chars.len(), rule, want, &mut found),
+            Detector::Regex(_) => self.regex_in(&chars, 0..chars.len(), rule, &mut found),
             _ => {
                 // Every keyword of the rule in the stretch, without regard to case (the key
                 // pattern ignores case too).
@@ -956,14 +969,14 @@ impl Matcher {
                         .min();
                     let Some((k, len)) = next else { break };
                     done = self
-                        .keyed_near(&chars, done + k, len, rule, want, false, &mut found)
+                        .keyed_near(&chars, done + k, len, rule, false, &mut found)
                         .max(done + k + 1);
                 }
             }
         }
         for h in found {
             let byte = |i: usize| start + 2 * i;
-            let (span, secret) = (h.m.span.clone(), h.m.secret.clone());
+            let (span, secret) = (h.get().span.clone(), h.get().secret.clone());
             out.push(h.moved(
                 byte(span.start)..byte(span.end) - 1,
                 byte(secret.start)..byte(secret.end) - 1,
@@ -975,18 +988,17 @@ impl Matcher {
     /// Decodes base64 from the group starting at `group` and reports the tokens inside at the
     /// encoded position.
     #[inline(never)]
-    fn base64_at(
+    fn base64_at<H: Found>(
         &self,
         hay: &[u8],
         group: usize,
         depth: u8,
         near: bool,
-        want: bool,
-        out: &mut Vec<Hit>,
+        out: &mut Vec<H>,
     ) -> usize {
         let end = if near { (group + NEAR_ENCODED).min(hay.len()) } else { hay.len() };
         // Near text decoded in full, the line is enough: that decoding crossed line ends.
-        let used = self.base64_from(hay, group..end, depth, !near, false, want, out);
+        let used = self.base64_from(hay, group..end, depth, !near, false, out);
         // For base64 inside base64, the signature's group may start after the start of the
         // inner group that holds the token (the inner signature then stands too close to the
         // start of the decoded text to be decoded itself): decode from one group earlier too,
@@ -997,7 +1009,7 @@ impl Matcher {
             && group >= 4
             && decode_base64_prefix(&hay[group - 4..group]).1 == 4
         {
-            self.base64_from(hay, group - 4..end, depth, true, true, want, out);
+            self.base64_from(hay, group - 4..end, depth, true, true, out);
         }
         group + used
     }
@@ -1007,33 +1019,32 @@ impl Matcher {
     /// further base64 layer when `nested_only`); returns how many bytes of `hay` the decoding
     /// read.
     #[allow(clippy::too_many_arguments)]
-    fn base64_from(
+    fn base64_from<H: Found>(
         &self,
         hay: &[u8],
         Range { start: group, end }: Range<usize>,
         depth: u8,
         wrap: bool,
         nested_only: bool,
-        want: bool,
-        out: &mut Vec<Hit>,
+        out: &mut Vec<H>,
     ) -> usize {
         let decoded = encoding::decode_base64_wrapped(&hay[..end], group, wrap);
         if decoded.bytes.len() < 3 {
             return decoded.consumed;
         }
-        let mut inner = Vec::new();
-        self.find_into(&decoded.bytes, depth + 1, want, &mut inner);
+        let mut inner: Vec<H> = Vec::new();
+        self.find_into(&decoded.bytes, depth + 1, &mut inner);
         for h in inner {
-            if nested_only && h.m.encoding != Encoding::Base64 {
+            if nested_only && h.get().encoding != Encoding::Base64 {
                 continue;
             }
-            let span = decoded.text_range(h.m.span.clone());
-            let secret = decoded.text_range(h.m.secret.clone());
+            let span = decoded.text_range(h.get().span.clone());
+            let secret = decoded.text_range(h.get().secret.clone());
             let mut h = h.moved(
                 group + span.start..group + span.end,
                 group + secret.start..group + secret.end,
             );
-            h.m.encoding = Encoding::Base64;
+            h.get_mut().encoding = Encoding::Base64;
             out.push(h);
         }
         decoded.consumed
@@ -1044,15 +1055,14 @@ impl Matcher {
     /// again. With `soft`, a line joined to its neighbour by a quoted-printable soft break is
     /// read without it.
     #[allow(clippy::too_many_arguments)]
-    fn keyed_near(
+    fn keyed_near<H: Found>(
         &self,
         hay: &[u8],
         at: usize,
         kw_len: usize,
         rule: usize,
-        want: bool,
         soft: bool,
-        out: &mut Vec<Hit>,
+        out: &mut Vec<H>,
     ) -> usize {
         let (Plan::Keyed { own_grammar, soft: qp, .. }, Detector::Keyed(k)) =
             (&self.plans[rule], &self.rules[rule].detector)
@@ -1070,10 +1080,10 @@ impl Matcher {
         if soft && *qp && soft_neighbour(hay, start..end) {
             if let Some((chars, pos)) = soft_window(hay, start..end, KEYED_WINDOW) {
                 let kw = pos.partition_point(|&p| p < at);
-                let mut found = Vec::new();
-                self.keyed_near(&chars, kw, kw_len, rule, want, false, &mut found);
+                let mut found: Vec<H> = Vec::new();
+                self.keyed_near(&chars, kw, kw_len, rule, false, &mut found);
                 for h in found {
-                    let (span, secret) = (h.m.span.clone(), h.m.secret.clone());
+                    let (span, secret) = (h.get().span.clone(), h.get().secret.clone());
                     out.push(h.moved(
                         pos[span.start]..pos[span.end - 1] + 1,
                         pos[secret.start]..pos[secret.end - 1] + 1,
@@ -1113,8 +1123,8 @@ impl Matcher {
             {
                 continue;
             }
-            out.push(Hit {
-                m: Match {
+            out.push(H::found(
+                Match {
                     rule,
                     span: vs..ve,
                     secret: vs..ve,
@@ -1123,8 +1133,8 @@ impl Matcher {
                     fingerprint: fingerprint(value),
                     encoding: Encoding::Plain,
                 },
-                token: want.then(|| Secret(value.into())),
-            });
+                || value.into(),
+            ));
         }
         // Keywords whose whole match (key, separator, value) fits in this window are done;
         // one nearer the window's end may have its value beyond it and is checked again.
@@ -1137,22 +1147,15 @@ impl Matcher {
     /// A regex rule's keyword at `at`: the rule runs over the line around it (joined to its
     /// neighbours over quoted-printable soft breaks, when the rule decodes them). Returns
     /// where the line ends.
-    fn regex_near(
-        &self,
-        hay: &[u8],
-        at: usize,
-        rule: usize,
-        want: bool,
-        out: &mut Vec<Hit>,
-    ) -> usize {
+    fn regex_near<H: Found>(&self, hay: &[u8], at: usize, rule: usize, out: &mut Vec<H>) -> usize {
         let line = line_around(hay, at);
-        self.regex_in(hay, line.clone(), rule, want, out);
+        self.regex_in(hay, line.clone(), rule, out);
         if self.rules[rule].decodes(Decode::QuotedPrintable) && soft_neighbour(hay, line.clone()) {
             if let Some((chars, pos)) = soft_window(hay, line.clone(), SOFT_LINE_REACH) {
-                let mut found = Vec::new();
-                self.regex_in(&chars, 0..chars.len(), rule, want, &mut found);
+                let mut found: Vec<H> = Vec::new();
+                self.regex_in(&chars, 0..chars.len(), rule, &mut found);
                 for h in found {
-                    let (span, secret) = (h.m.span.clone(), h.m.secret.clone());
+                    let (span, secret) = (h.get().span.clone(), h.get().secret.clone());
                     out.push(h.moved(
                         pos[span.start]..pos[span.end - 1] + 1,
                         pos[secret.start]..pos[secret.end - 1] + 1,
@@ -1164,14 +1167,7 @@ impl Matcher {
     }
 
     /// A regex rule over `hay[range]`.
-    fn regex_in(
-        &self,
-        hay: &[u8],
-        range: Range<usize>,
-        rule: usize,
-        want: bool,
-        out: &mut Vec<Hit>,
-    ) {
+    fn regex_in<H: Found>(&self, hay: &[u8], range: Range<usize>, rule: usize, out: &mut Vec<H>) {
         let Detector::Regex(re) = &self.rules[rule].detector else { return };
         let base = range.start;
         for caps in re.captures_iter(&hay[range]) {
@@ -1196,8 +1192,8 @@ impl Matcher {
                 None => (!before.is_empty())
                     .then(|| shown(before).trim_end_matches(['.', ':', '=']).to_string()),
             };
-            out.push(Hit {
-                m: Match {
+            out.push(H::found(
+                Match {
                     rule,
                     span: base + whole.start()..base + whole.end(),
                     secret: base + secret.start()..base + secret.end(),
@@ -1206,8 +1202,8 @@ impl Matcher {
                     fingerprint: fingerprint(text),
                     encoding: Encoding::Plain,
                 },
-                token: want.then(|| Secret(text.into())),
-            });
+                || text.into(),
+            ));
         }
     }
 
