@@ -1,10 +1,35 @@
-//! Command-line types (clap derive) and nothing else.
+//! Command-line types (clap derive), and their conversion to the library's own option types
+//! ([`crate::app::Command`]). The only module besides `main.rs` that knows clap.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::report::Format;
+use crate::app::{self, scan::Target};
+use crate::config::ConfigOptions;
+use crate::install::HookKind as Hook;
+use crate::report::Format as ReportFormat;
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Readable report.
+    Human,
+    /// JSON object, see docs/output.md.
+    Json,
+    /// SARIF 2.1.0 (for code-scanning upload).
+    Sarif,
+}
+
+impl From<Format> for ReportFormat {
+    fn from(f: Format) -> Self {
+        match f {
+            Format::Human => ReportFormat::Human,
+            Format::Json => ReportFormat::Json,
+            Format::Sarif => ReportFormat::Sarif,
+        }
+    }
+}
 
 /// Stops API tokens (Dynatrace first) from ever entering a git repository.
 #[derive(Debug, Parser)]
@@ -154,6 +179,17 @@ pub enum HookKind {
     PreReceive,
 }
 
+impl From<HookKind> for Hook {
+    fn from(h: HookKind) -> Self {
+        match h {
+            HookKind::PreCommit => Hook::PreCommit,
+            HookKind::PreMergeCommit => Hook::PreMergeCommit,
+            HookKind::PrePush => Hook::PrePush,
+            HookKind::PreReceive => Hook::PreReceive,
+        }
+    }
+}
+
 /// `tokenguard install` / `uninstall`.
 #[derive(Debug, Args)]
 pub struct InstallArgs {
@@ -167,4 +203,78 @@ pub struct InstallArgs {
     /// Repository (default: the one of the current folder).
     #[arg(long, short = 'C', value_name = "DIR")]
     pub repo: Option<PathBuf>,
+}
+
+impl From<ColorChoice> for app::ColorChoice {
+    fn from(c: ColorChoice) -> Self {
+        match c {
+            ColorChoice::Auto => app::ColorChoice::Auto,
+            ColorChoice::Always => app::ColorChoice::Always,
+            ColorChoice::Never => app::ColorChoice::Never,
+        }
+    }
+}
+
+impl From<OutputArgs> for app::OutputOptions {
+    fn from(o: OutputArgs) -> Self {
+        app::OutputOptions {
+            format: o.format.into(),
+            output: o.output,
+            color: o.color.into(),
+            verbose: o.verbose,
+            quiet: o.quiet,
+        }
+    }
+}
+
+impl From<ConfigArgs> for ConfigOptions {
+    fn from(c: ConfigArgs) -> Self {
+        ConfigOptions { config: c.config, baseline: c.baseline, no_baseline: c.no_baseline }
+    }
+}
+
+impl From<InstallArgs> for app::hooks::HookOptions {
+    fn from(a: InstallArgs) -> Self {
+        app::hooks::HookOptions { hook: a.hook.into(), force: a.force, repo: a.repo }
+    }
+}
+
+impl Cli {
+    /// The command in the library's own terms.
+    pub fn command(self) -> app::Command {
+        match self.command {
+            Command::Scan(a) => {
+                let target = if a.staged {
+                    Target::Staged(a.targets)
+                } else if a.history {
+                    Target::History(a.targets)
+                } else if a.pre_push {
+                    Target::PrePush(a.targets)
+                } else if a.pre_receive {
+                    Target::PreReceive(a.targets)
+                } else {
+                    Target::Paths(a.targets)
+                };
+                app::Command::Scan(app::scan::ScanOptions {
+                    target,
+                    all_occurrences: a.all_occurrences,
+                    no_ignore: a.no_ignore,
+                    repo: a.repo,
+                    output: a.output.into(),
+                    config: a.config.into(),
+                })
+            }
+            Command::Mask(a) => app::Command::Mask(app::mask::MaskOptions { file: a.file }),
+            Command::Rules(a) => {
+                app::Command::Rules(app::rules::RulesOptions { format: a.format.into() })
+            }
+            Command::Baseline(a) => app::Command::Baseline(app::baseline::BaselineOptions {
+                output: a.output,
+                repo: a.repo,
+                config: a.config,
+            }),
+            Command::Install(a) => app::Command::Install(a.into()),
+            Command::Uninstall(a) => app::Command::Uninstall(a.into()),
+        }
+    }
 }

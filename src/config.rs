@@ -18,8 +18,19 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::allowlist::Allowlist;
-use crate::cli::ConfigArgs;
 use crate::rules::{Detector, Rule};
+
+/// Where a scan's configuration and baseline come from (the command line's say).
+#[derive(Debug, Clone, Default)]
+pub struct ConfigOptions {
+    /// Configuration file (default: `TOKENGUARD_CONFIG`, else `.tokenguard.toml` at the work
+    /// tree root).
+    pub config: Option<PathBuf>,
+    /// Baseline file (default: `.tokenguard-baseline.json` at the work tree root, if present).
+    pub baseline: Option<PathBuf>,
+    /// Ignore the baseline file.
+    pub no_baseline: bool,
+}
 use crate::{Error, Result};
 
 /// The repository's configuration file, at the work tree root.
@@ -143,7 +154,7 @@ pub fn work_tree_root(start: Option<&Path>) -> PathBuf {
 impl Config {
     /// Reads and validates the configuration for a scan of the work tree at `root`: the
     /// user's file if present, then `--config`, `TOKENGUARD_CONFIG` or `.tokenguard.toml`.
-    pub fn load(args: &ConfigArgs, root: &Path) -> Result<Config> {
+    pub fn load(args: &ConfigOptions, root: &Path) -> Result<Config> {
         let mut sources = Vec::new();
         if let Some(user) = user_config_path().filter(|p| p.is_file()) {
             sources.push(read(&user, user.to_string_lossy().into_owned())?);
@@ -220,8 +231,8 @@ impl Config {
 }
 
 fn read(path: &Path, shown: String) -> Result<Source> {
-    let bytes =
-        std::fs::read(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
+    let bytes = crate::fs::read_regular(path)
+        .map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();
         let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
@@ -450,7 +461,7 @@ fn is_key_char(c: char) -> bool {
 }
 
 /// A parser message made safe to print: one line, quoted values left out (serde quotes the
-/// value it rejects, which could be a token), tokens masked, length capped.
+/// value it rejects, which could be a token), length capped.
 fn scrub(message: &str) -> String {
     let line = message.lines().next().unwrap_or_default();
     let mut first = String::with_capacity(line.len());
@@ -471,7 +482,8 @@ fn scrub(message: &str) -> String {
             _ => {}
         }
     }
-    let masked = crate::mask::mask_text(&crate::matcher::Matcher::builtin(), &first);
+    // Tokens in it are masked by the masking writer every message passes.
+    let masked = first;
     let mut out: String = masked.chars().take(200).collect();
     if out.len() < masked.len() {
         out.push_str("...");

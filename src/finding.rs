@@ -4,20 +4,8 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::matcher::Encoding;
-
-/// Where a commit came from, for findings of history and push scans.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CommitInfo {
-    /// Full commit id.
-    pub commit: String,
-    /// Author as `Name <email>`.
-    pub author: String,
-    /// Author date, ISO 8601.
-    pub date: String,
-    /// First line of the commit message.
-    pub subject: String,
-}
+pub use crate::matcher::Encoding;
+pub use crate::unit::CommitInfo;
 
 /// One token found, ready to report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -51,7 +39,8 @@ pub struct Finding {
     pub allowed_by: Option<String>,
 }
 
-/// The findings of a scan, split into those that count and those that were allowed.
+/// The findings of a scan, collected: those that count and those that were allowed (a
+/// [`crate::sink::Sink`] that holds everything).
 #[derive(Debug, Default, Clone)]
 pub struct Findings {
     /// Findings that block (exit 1).

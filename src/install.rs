@@ -17,8 +17,20 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::cli::HookKind;
 use crate::{Error, Result};
+
+/// Which hook to install.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookKind {
+    /// Before each commit: `tokenguard scan --staged`.
+    PreCommit,
+    /// Before `git merge` commits a merge without conflicts: `tokenguard scan --staged`.
+    PreMergeCommit,
+    /// Before each push: `tokenguard scan --pre-push`.
+    PrePush,
+    /// On a server, before refs are updated: `tokenguard scan --pre-receive`.
+    PreReceive,
+}
 
 /// The line that marks a hook as tokenguard's.
 pub const MARKER: &str = "# tokenguard-hook:";

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use tokenguard::report::sanitize;
+use tokenguard::sanitize;
 
 fn main() -> ExitCode {
     tokenguard::app::install_panic_hook();
@@ -20,9 +20,8 @@ fn main() -> ExitCode {
             let _ = sink.write_all(text.as_bytes());
             code
         }
-        Ok(cli) => match tokenguard::app::run(cli, &mut io) {
-            Ok(tokenguard::app::Outcome::Clean) => 0,
-            Ok(tokenguard::app::Outcome::Findings) => 1,
+        Ok(cli) => match tokenguard::app::run(cli.command(), &mut io) {
+            Ok(status) => status as u8,
             Err(e) => {
                 // Errors name paths and refs, which come from the repository: hostile text.
                 let shown =
@@ -34,7 +33,7 @@ fn main() -> ExitCode {
                     source = cause.source();
                 }
                 let _ = io.err.write_all(text.as_bytes());
-                2
+                tokenguard::ExitStatus::Error as u8
             }
         },
     };

@@ -1,4 +1,5 @@
-//! History: every commit of a set of revisions, each scanned for the tokens it introduced.
+//! History: every commit of a set of revisions, yielded as a [`CommitUnit`] for the pipeline
+//! to find the tokens it introduced (see `pipeline::changes`). This module never scans.
 //!
 //! The design aims at the floor of reading every object once:
 //! - commits are split into chunks handed to rayon workers, each with its own repository
@@ -9,42 +10,24 @@
 //!   know: loose objects, alternates, shallow parents);
 //! - each commit's tree is diffed against its first parent's tree without content, trees and
 //!   commits parsed in place;
-//! - each distinct new blob is scanned once: a shared cache keeps, per blob id, only the
-//!   fingerprints of the tokens it holds (nothing for the vast majority of clean blobs);
-//! - only for a blob that holds tokens is the old side looked at (the rename source or the
-//!   same path in the first parent; for a merge, every parent's version of the path), and
-//!   the tokens the commit introduced are those its parents' versions do not hold;
-//! - rename detection runs only for commits where an added file holds tokens.
+//! - the old versions of a file (the rename source or the same path in the first parent; for
+//!   a merge, every parent's version of the path) are looked up only when the pipeline asks,
+//!   which it does only for a blob that holds tokens; rename detection runs only then.
 //!
-//! A token found again at the same path in later commits (cherry-picks, rebases, merges) is
-//! one finding, attributed to the earliest commit, unless every occurrence is asked for.
+//! Commits are listed parents first (topological order), so that a report "oldest first"
+//! never puts a child before its parent when their times tie.
 
 use std::cmp::Ordering as Order;
-use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-
-use git2::{Commit, Delta, DiffFindOptions, DiffOptions, FileMode, ObjectType, Oid, Repository};
+use git2::{Delta, DiffFindOptions, DiffOptions, FileMode, ObjectType, Oid, Repository};
 use rayon::prelude::*;
 
 use super::git::objects::{Objects, Pool};
 use super::git::pack::Packs;
-
-use crate::finding::{CommitInfo, Finding, Findings};
-use crate::scan::{Origin, Scanner};
+use crate::unit::{CommitInfo, CommitUnit, FileChange};
 use crate::{Error, Result};
-
-/// How a history scan runs.
-#[derive(Debug, Clone, Default)]
-pub struct HistoryOptions {
-    /// Report every commit that introduced a token at a path, not only the earliest.
-    pub all_occurrences: bool,
-    /// A progress bar to advance (its length is set to the number of commits; its message
-    /// shows the findings so far). The caller decides where it draws, if anywhere.
-    pub progress: Option<indicatif::ProgressBar>,
-}
 
 /// The commits to scan: reachable from `include`, not from `exclude`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -85,11 +68,11 @@ pub fn parse_revisions(repo: &Repository, specs: &[String]) -> Result<Revisions>
     let commit_of = |spec: &str| -> Result<Oid> {
         let obj = repo.revparse_single(spec).map_err(Error::git(format!(
             "unknown revision `{}`",
-            crate::report::sanitize::for_terminal(spec)
+            crate::sanitize::for_terminal(spec)
         )))?;
         let c = obj.peel(ObjectType::Commit).map_err(Error::git(format!(
             "revision `{}` is not a commit",
-            crate::report::sanitize::for_terminal(spec)
+            crate::sanitize::for_terminal(spec)
         )))?;
         Ok(c.id())
     };
@@ -123,6 +106,9 @@ pub fn list_commits(repo: &Repository, include: &[Oid], exclude: &[Oid]) -> Resu
         return Ok(Vec::new());
     }
     let mut walk = repo.revwalk().map_err(Error::git("cannot walk the history"))?;
+    // Parents before children: the order reports keep when commit times tie.
+    walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)
+        .map_err(Error::git("cannot walk the history"))?;
     for id in include {
         walk.push(*id).map_err(Error::git(format!("cannot walk from commit {id}")))?;
     }
@@ -132,21 +118,18 @@ pub fn list_commits(repo: &Repository, include: &[Oid], exclude: &[Oid]) -> Resu
     walk.map(|r| r.map_err(Error::git("cannot walk the history"))).collect()
 }
 
-/// Scans the commits reachable from `include` and not from `exclude` (git's `include ^exclude`)
-/// for the tokens each introduced, with `scanner`'s rules and allowlist.
-///
-/// Each finding carries its [`CommitInfo`] and the line and column in the new version of the
-/// file (binary content: line 0 and a byte offset). A token introduced at the same path by
-/// several commits is reported once, at the earliest commit (by commit time, then id), unless
-/// `opts.all_occurrences`. Findings are sorted by commit time, then file and position.
-/// This is the entry point for hooks that scan what is pushed or received.
-pub fn scan_commits(
-    repo: &Repository,
-    include: &[Oid],
-    exclude: &[Oid],
-    scanner: &Scanner,
-    opts: &HistoryOptions,
-) -> Result<Findings> {
+/// The commits of a history or push scan, listed (in topological order, parents first) and
+/// ready to be walked.
+pub struct Plan {
+    commits: Vec<Oid>,
+    path: std::path::PathBuf,
+    packs: Packs,
+    grafted: bool,
+}
+
+/// Lists the commits reachable from `include` and not from `exclude` (git's
+/// `include ^exclude`), parents before children.
+pub fn plan(repo: &Repository, include: &[Oid], exclude: &[Oid]) -> Result<Plan> {
     // Objects are read by id from the repository's own store: re-hashing each one to check
     // it (libgit2's default; git itself does not when reading) would double the cost.
     git2::opts::strict_hash_verification(false);
@@ -155,250 +138,196 @@ pub fn scan_commits(
     // faster and peaks at about a third of the memory.
     git2::opts::enable_caching(false);
     let commits = list_commits(repo, include, exclude)?;
-    if let Some(bar) = &opts.progress {
-        bar.set_length(commits.len() as u64);
-        bar.set_message("0 findings");
-    }
-    let ctx = Ctx {
-        scanner,
-        cache: BlobCache::default(),
-        pool: Pool::new(repo.path().to_path_buf(), Packs::open(&repo.commondir().join("objects"))),
+    Ok(Plan {
+        commits,
+        path: repo.path().to_path_buf(),
+        packs: Packs::open(&repo.commondir().join("objects")),
         grafted: repo.is_shallow() || repo.commondir().join("info/grafts").exists(),
-        found: AtomicU64::new(0),
-        progress: opts.progress.as_ref(),
-    };
-    const CHUNK: usize = 32;
-    let parts: Vec<Vec<Occurrence>> = commits
-        .par_chunks(CHUNK)
-        .map(|chunk| -> Result<Vec<Occurrence>> {
-            let handles = ctx.pool.take()?;
-            let mut out = Vec::new();
-            let result = chunk.iter().try_for_each(|id| {
-                let n = out.len();
-                scan_commit(&handles, *id, &ctx, &mut out)?;
-                if let Some(bar) = ctx.progress {
-                    let added = (out.len() - n) as u64;
-                    let total = ctx.found.fetch_add(added, Ordering::Relaxed) + added;
-                    if added > 0 {
-                        bar.set_message(format!("{total} findings"));
-                    }
-                    bar.inc(1);
-                }
-                Ok(())
-            });
-            ctx.pool.give_back(handles);
-            result.map(|()| out)
-        })
-        .collect::<Result<_>>()?;
-    if let Some(bar) = &opts.progress {
-        bar.finish_and_clear();
-    }
-    let mut all: Vec<Occurrence> = parts.into_iter().flatten().collect();
-    all.sort_by(|a, b| {
-        (a.time, a.id, &a.finding.file, a.finding.line, a.finding.column, a.finding.offset).cmp(&(
-            b.time,
-            b.id,
-            &b.finding.file,
-            b.finding.line,
-            b.finding.column,
-            b.finding.offset,
-        ))
-    });
-    let mut findings = Findings::default();
-    let mut seen: HashSet<(bool, String, Arc<str>)> = HashSet::new();
-    for occ in all {
-        let f = occ.finding;
-        if !opts.all_occurrences
-            && !seen.insert((f.allowed_by.is_some(), f.fingerprint.clone(), f.file.clone()))
-        {
-            continue;
-        }
-        findings.push(f);
-    }
-    Ok(findings)
+    })
 }
 
-/// One token introduced by one commit.
-struct Occurrence {
-    time: i64,
+impl Plan {
+    /// How many commits the walk visits.
+    pub fn len(&self) -> usize {
+        self.commits.len()
+    }
+
+    /// Whether there is no commit to visit.
+    pub fn is_empty(&self) -> bool {
+        self.commits.is_empty()
+    }
+
+    /// Visits every commit on every core: `visit` gets each commit as a [`CommitUnit`] and its
+    /// rank in the plan's order (parents first), and fills its chunk's output. Returns the
+    /// outputs in the plan's order.
+    pub fn run<T: Send>(
+        self,
+        visit: impl Fn(&dyn CommitUnit, usize, &mut Vec<T>) -> Result<()> + Sync,
+    ) -> Result<Vec<T>> {
+        const CHUNK: usize = 32;
+        let pool = Pool::new(self.path.clone(), self.packs);
+        let grafted = self.grafted;
+        let parts: Vec<Vec<T>> = self
+            .commits
+            .par_chunks(CHUNK)
+            .enumerate()
+            .map(|(c, chunk)| -> Result<Vec<T>> {
+                let objs = pool.take()?;
+                let mut out = Vec::new();
+                let result = chunk.iter().enumerate().try_for_each(|(i, id)| {
+                    let unit = Commit::read(&objs, *id, grafted)?;
+                    visit(&unit, c * CHUNK + i, &mut out)
+                });
+                pool.give_back(objs);
+                result.map(|()| out)
+            })
+            .collect::<Result<_>>()?;
+        Ok(parts.into_iter().flatten().collect())
+    }
+}
+
+/// One commit as the pipeline sees it: its changed files, found by comparing its tree with
+/// its first parent's without reading any blob; everything else read on demand.
+struct Commit<'a> {
+    objs: &'a Objects,
     id: Oid,
-    finding: Finding,
+    parents: Vec<Oid>,
+    files: Vec<FileChange>,
+    /// Whether the commit deleted something (an added file may then be a renamed one).
+    deleted: bool,
+    info: OnceLock<Arc<CommitInfo>>,
+    renames: OnceLock<HashMap<String, Oid>>,
 }
 
-struct Ctx<'a> {
-    scanner: &'a Scanner,
-    cache: BlobCache,
-    pool: Pool,
-    /// Whether commits' parents may differ from what their objects say (a shallow clone's
-    /// boundary, `info/grafts`): then libgit2, which knows, lists them.
-    grafted: bool,
-    found: AtomicU64,
-    progress: Option<&'a indicatif::ProgressBar>,
-}
-
-/// Hashes an object id by its first bytes (it is already a cryptographic hash).
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes.iter().take(8) {
-            self.0 = (self.0 << 8) | u64::from(b);
+impl<'a> Commit<'a> {
+    fn read(objs: &'a Objects, id: Oid, grafted: bool) -> Result<Commit<'a>> {
+        let raw = objs.read(id, ObjectType::Commit)?;
+        let (tree_id, mut parents) = parse_commit(&raw)
+            .ok_or_else(|| Error::Invalid(format!("cannot parse commit {id}")))?;
+        if grafted {
+            let c = objs
+                .repo()
+                .find_commit(id)
+                .map_err(Error::git(format!("cannot read commit {id}")))?;
+            parents = c.parent_ids().collect();
         }
+        let base = match parents.first() {
+            Some(&p) => {
+                let raw = objs.read(p, ObjectType::Commit)?;
+                let (t, _) = parse_commit(&raw)
+                    .ok_or_else(|| Error::Invalid(format!("cannot parse commit {p}")))?;
+                Some(objs.read(t, ObjectType::Tree)?)
+            }
+            None => None,
+        };
+        let tree = objs.read(tree_id, ObjectType::Tree)?;
+        let mut changes = Changes::default();
+        diff_trees(objs, base.as_deref().map(Vec::as_slice), &tree, &mut Vec::new(), &mut changes)?;
+        let files = changes
+            .files
+            .into_iter()
+            .map(|(path, old, new)| FileChange {
+                path: String::from_utf8_lossy(&path).into_owned(),
+                new,
+                old,
+            })
+            .collect();
+        Ok(Commit {
+            objs,
+            id,
+            parents,
+            files,
+            deleted: changes.deleted,
+            info: OnceLock::new(),
+            renames: OnceLock::new(),
+        })
     }
-}
 
-type IdMap<V> = HashMap<Oid, V, BuildHasherDefault<IdHasher>>;
-
-/// Fingerprints of the tokens a blob holds, sorted; `None` for a clean blob.
-type Prints = Option<Arc<[String]>>;
-
-const SHARDS: usize = 16;
-
-/// Per blob id, the fingerprints of the tokens it holds. Never holds content.
-struct BlobCache {
-    shards: Vec<Mutex<IdMap<Prints>>>,
-}
-
-impl Default for BlobCache {
-    fn default() -> Self {
-        BlobCache { shards: (0..SHARDS).map(|_| Mutex::new(IdMap::default())).collect() }
-    }
-}
-
-impl BlobCache {
-    fn shard(&self, id: Oid) -> &Mutex<IdMap<Prints>> {
-        &self.shards[id.as_bytes()[19] as usize % SHARDS]
+    fn git_commit(&self) -> Result<git2::Commit<'a>> {
+        self.objs
+            .repo()
+            .find_commit(self.id)
+            .map_err(Error::git(format!("cannot read commit {}", self.id)))
     }
 
-    /// The fingerprints of blob `id`, scanning it on first sight.
-    fn prints(&self, objs: &Objects, id: Oid, scanner: &Scanner) -> Result<Prints> {
-        if let Some(p) = self.shard(id).lock().expect("cache lock").get(&id) {
-            return Ok(p.clone());
+    /// Added path -> blob it was renamed from (git's rename detection, run once per commit).
+    fn renames(&self) -> Result<&HashMap<String, Oid>> {
+        if let Some(r) = self.renames.get() {
+            return Ok(r);
         }
-        // Two workers may scan the same blob at once; both get the same answer.
-        let blob = objs.read(id, ObjectType::Blob)?;
-        let mut prints: Vec<String> =
-            scanner.matcher.find(&blob).into_iter().map(|m| m.fingerprint).collect();
-        prints.sort();
-        prints.dedup();
-        let p: Prints = if prints.is_empty() { None } else { Some(prints.into()) };
-        self.shard(id).lock().expect("cache lock").insert(id, p.clone());
-        Ok(p)
+        let commit = self.git_commit()?;
+        let id = self.id;
+        let tree =
+            commit.tree().map_err(Error::git(format!("cannot read the tree of commit {id}")))?;
+        let base = match commit.parents().next() {
+            Some(p) => Some(
+                p.tree()
+                    .map_err(Error::git(format!("cannot read the tree of commit {}", p.id())))?,
+            ),
+            None => None,
+        };
+        let found = renames(self.objs.repo(), base.as_ref(), &tree)
+            .map_err(Error::git(format!("cannot find renames in commit {id}")))?;
+        Ok(self.renames.get_or_init(|| found))
     }
 }
 
-/// A changed file of a commit whose new version holds tokens.
-struct Candidate {
-    path: String,
-    new: Oid,
-    old: Option<Oid>,
-    prints: Arc<[String]>,
+impl CommitUnit for Commit<'_> {
+    fn id(&self) -> Oid {
+        self.id
+    }
+
+    fn files(&self) -> &[FileChange] {
+        &self.files
+    }
+
+    fn blob(&self, id: Oid) -> Result<Arc<Vec<u8>>> {
+        self.objs.read(id, ObjectType::Blob)
+    }
+
+    fn olds(&self, i: usize) -> Result<Vec<Oid>> {
+        let file = &self.files[i];
+        let mut olds: Vec<Oid> = file.old.into_iter().collect();
+        // An added file may be a renamed one: take the rename source as its old version.
+        if file.old.is_none() && self.deleted {
+            olds.extend(self.renames()?.get(&file.path).copied());
+        }
+        // A merge: every other parent's version of the path.
+        if self.parents.len() > 1 {
+            let commit = self.git_commit()?;
+            for p in commit.parents().skip(1) {
+                let t = p.tree().map_err(Error::git(format!("cannot read commit {}", p.id())))?;
+                if let Ok(e) = t.get_path(std::path::Path::new(&file.path)) {
+                    if e.kind() == Some(ObjectType::Blob) {
+                        olds.push(e.id());
+                    }
+                }
+            }
+        }
+        Ok(olds)
+    }
+
+    fn info(&self) -> Result<Arc<CommitInfo>> {
+        if let Some(info) = self.info.get() {
+            return Ok(Arc::clone(info));
+        }
+        let info = Arc::new(commit_info(&self.git_commit()?));
+        Ok(Arc::clone(self.info.get_or_init(|| info)))
+    }
+
+    fn message(&self) -> Result<Vec<u8>> {
+        let raw = self.objs.read(self.id, ObjectType::Commit)?;
+        Ok(commit_message(&raw).to_vec())
+    }
+}
+
+/// The message of a raw commit (or tag) object: what follows the first blank line.
+pub fn commit_message(raw: &[u8]) -> &[u8] {
+    memchr::memmem::find(raw, b"\n\n").map_or(&[][..], |p| &raw[p + 2..])
 }
 
 fn is_file(mode: FileMode) -> bool {
     matches!(mode, FileMode::Blob | FileMode::BlobExecutable | FileMode::Link)
-}
-
-fn scan_commit(objs: &Objects, id: Oid, ctx: &Ctx<'_>, out: &mut Vec<Occurrence>) -> Result<()> {
-    let repo = objs.repo();
-    let raw = objs.read(id, ObjectType::Commit)?;
-    let (tree_id, mut parent_ids) =
-        parse_commit(&raw).ok_or_else(|| Error::Invalid(format!("cannot parse commit {id}")))?;
-    if ctx.grafted {
-        let c = repo.find_commit(id).map_err(Error::git(format!("cannot read commit {id}")))?;
-        parent_ids = c.parent_ids().collect();
-    }
-    let base = match parent_ids.first() {
-        Some(&p) => {
-            let raw = objs.read(p, ObjectType::Commit)?;
-            let (t, _) = parse_commit(&raw)
-                .ok_or_else(|| Error::Invalid(format!("cannot parse commit {p}")))?;
-            Some(objs.read(t, ObjectType::Tree)?)
-        }
-        None => None,
-    };
-    let tree = objs.read(tree_id, ObjectType::Tree)?;
-    let mut changes = Changes::default();
-    diff_trees(objs, base.as_deref().map(Vec::as_slice), &tree, &mut Vec::new(), &mut changes)?;
-    let mut candidates = Vec::new();
-    for (path, old, new) in changes.files {
-        if let Some(prints) = ctx.cache.prints(objs, new, ctx.scanner)? {
-            let path = String::from_utf8_lossy(&path).into_owned();
-            candidates.push(Candidate { path, new, old, prints });
-        }
-    }
-    if candidates.is_empty() {
-        return Ok(());
-    }
-    // A commit with findings (rare): the rest goes through libgit2.
-    let commit = repo.find_commit(id).map_err(Error::git(format!("cannot read commit {id}")))?;
-    let tree = commit.tree().map_err(Error::git(format!("cannot read the tree of commit {id}")))?;
-    let parents: Vec<Commit<'_>> = commit.parents().collect();
-    let base = match parents.first() {
-        Some(p) => Some(
-            p.tree().map_err(Error::git(format!("cannot read the tree of commit {}", p.id())))?,
-        ),
-        None => None,
-    };
-    // An added file holding tokens may be a renamed one: let git find renames, and take the
-    // source as its old version.
-    if changes.deleted && candidates.iter().any(|c| c.old.is_none()) {
-        let renames = renames(repo, base.as_ref(), &tree)
-            .map_err(Error::git(format!("cannot find renames in commit {id}")))?;
-        for c in candidates.iter_mut().filter(|c| c.old.is_none()) {
-            c.old = renames.get(&c.path).copied();
-        }
-    }
-
-    let mut info: Option<CommitInfo> = None;
-    for c in candidates {
-        let mut introduced: Vec<&String> = c.prints.iter().collect();
-        let mut olds: Vec<Oid> = c.old.into_iter().collect();
-        for p in parents.iter().skip(1) {
-            let t = p.tree().map_err(Error::git(format!("cannot read commit {}", p.id())))?;
-            if let Ok(e) = t.get_path(std::path::Path::new(&c.path)) {
-                if e.kind() == Some(ObjectType::Blob) {
-                    olds.push(e.id());
-                }
-            }
-        }
-        for old in olds {
-            if old == c.new {
-                introduced.clear();
-                break;
-            }
-            if let Some(held) = ctx.cache.prints(objs, old, ctx.scanner)? {
-                introduced.retain(|f| held.binary_search(f).is_err());
-            }
-        }
-        if introduced.is_empty() {
-            continue;
-        }
-        let info = info.get_or_insert_with(|| commit_info(&commit, &ctx.scanner.matcher));
-        let origin = Origin::new(c.path.clone()).with_commit(info.clone());
-        let content = objs.read(c.new, ObjectType::Blob)?;
-        let content = content.as_slice();
-        let mut found = Findings::default();
-        if is_binary(content) {
-            ctx.scanner.scan_binary(content, None, &origin, &mut found);
-        } else {
-            ctx.scanner
-                .scan_reader(content, &origin, &mut found)
-                .expect("reading from memory does not fail");
-        }
-        let time = commit.time().seconds();
-        for f in found.findings.into_iter().chain(found.allowed) {
-            if introduced.contains(&&f.fingerprint) {
-                out.push(Occurrence { time, id, finding: f });
-            }
-        }
-    }
-    Ok(())
 }
 
 /// A commit object's tree and parents (the `tree` and `parent` header lines).
@@ -575,14 +504,9 @@ fn renames(
     Ok(map)
 }
 
-/// Git's own test: a NUL byte in the first 8000 bytes.
-fn is_binary(content: &[u8]) -> bool {
-    memchr::memchr(0, &content[..content.len().min(8000)]).is_some()
-}
-
-/// What reports say of a commit. Its subject and author are text from the repository: a
-/// token written there (`git commit -m "use dt0c01...."`) is masked like any other.
-fn commit_info(c: &Commit<'_>, matcher: &crate::matcher::Matcher) -> CommitInfo {
+/// What reports say of a commit. Its subject and author are text from the repository,
+/// printed through the masking writer like all output.
+fn commit_info(c: &git2::Commit<'_>) -> CommitInfo {
     let a = c.author();
     let name = String::from_utf8_lossy(a.name_bytes());
     let email = String::from_utf8_lossy(a.email_bytes());
@@ -592,12 +516,12 @@ fn commit_info(c: &Commit<'_>, matcher: &crate::matcher::Matcher) -> CommitInfo 
         .find(|l| !l.iter().all(u8::is_ascii_whitespace))
         .map(|l| String::from_utf8_lossy(l).trim_end().to_string())
         .unwrap_or_default();
-    let masked = |text: String| crate::mask::mask_text(matcher, &text);
     CommitInfo {
         commit: c.id().to_string(),
-        author: masked(format!("{name} <{email}>")),
+        author: format!("{name} <{email}>"),
         date: iso8601(a.when().seconds(), a.when().offset_minutes()),
-        subject: masked(subject),
+        subject,
+        time: c.time().seconds(),
     }
 }
 

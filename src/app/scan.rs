@@ -1,0 +1,414 @@
+//! `tokenguard scan`: files, folders and standard input; the staged diff (the pre-commit
+//! hook); history; what a push sends or a server receives. Each wires its source to the
+//! pipeline and the report.
+
+use std::ffi::OsString;
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use super::{report, rule_infos, Destination, Io, Loaded, OutputOptions};
+use crate::config::ConfigOptions;
+use crate::finding::Finding;
+use crate::output::MaskingWriter;
+use crate::pipeline::changes::BlobCache;
+use crate::pipeline::Pipeline;
+use crate::report::Mode;
+use crate::sink::{ByIntroduction, ByPosition, Sink};
+use crate::source::files::{self, Entry, Root, WalkOptions};
+use crate::source::git::repo;
+use crate::source::{history, push, staged};
+use crate::unit::{Content, Origin, Unit};
+use crate::{Error, ExitStatus, Result};
+
+/// What to scan.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// Files and folders; `-` is standard input.
+    Paths(Vec<OsString>),
+    /// What the next commit adds; with files, only those (their whole content when they
+    /// have no staged change).
+    Staged(Vec<OsString>),
+    /// Every commit reachable from any ref, or the given revisions and ranges.
+    History(Vec<OsString>),
+    /// What git's pre-push hook is about to push (its lines on standard input; the arguments
+    /// git passes: the remote's name and URL).
+    PrePush(Vec<OsString>),
+    /// What a server's pre-receive hook receives (its lines on standard input).
+    PreReceive(Vec<OsString>),
+}
+
+/// `tokenguard scan`'s options.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// What to scan.
+    pub target: Target,
+    /// History: list every commit that holds a token, not only the first.
+    pub all_occurrences: bool,
+    /// Scan files that `.gitignore` would leave out.
+    pub no_ignore: bool,
+    /// Repository to scan (default: the one of the current folder, as git finds it).
+    pub repo: Option<PathBuf>,
+    /// How to report.
+    pub output: OutputOptions,
+    /// Where the configuration comes from.
+    pub config: ConfigOptions,
+}
+
+/// Runs a scan.
+pub fn run(o: &ScanOptions, io: &mut Io) -> Result<ExitStatus> {
+    match &o.target {
+        Target::Paths(targets) => paths(o, targets, io),
+        Target::Staged(files) => staged(o, files, io),
+        Target::History(specs) => history(o, specs, io),
+        Target::PrePush(args) => push(o, args, true, io),
+        Target::PreReceive(args) => push(o, args, false, io),
+    }
+}
+
+/// Writes a message line to standard error.
+fn note(err: &mut MaskingWriter<Box<dyn Write>>, line: &str) {
+    let line = crate::sanitize::for_terminal(line);
+    let _ = writeln!(err, "{line}").and_then(|()| err.flush());
+}
+
+/// Hands a finding to the sink, keeping the first write error.
+fn deliver(sink: &mut dyn Sink, failed: &mut Option<io::Error>, f: Finding) {
+    if failed.is_none() {
+        if let Err(e) = sink.finding(f) {
+            *failed = Some(e);
+        }
+    }
+}
+
+/// Files of one parallel batch of a folder scan (their findings are held until the batch is
+/// reported, in order).
+const FILES_PER_BATCH: usize = 256;
+
+/// What scanning one file of a batch gave.
+enum Scanned {
+    Findings(Vec<Finding>),
+    /// A large file: scanned alone, its findings streamed to the report.
+    Large(Origin, std::fs::File),
+    Error(String),
+}
+
+/// Files, folders and standard input: files are scanned on every core in batches and
+/// reported in the order of their paths as each batch is done.
+fn paths(o: &ScanOptions, targets: &[OsString], io: &mut Io) -> Result<ExitStatus> {
+    if targets.is_empty() {
+        return Err(Error::Invalid(
+            "nothing to scan: give files or folders, `-` for standard input, --staged or --history"
+                .into(),
+        ));
+    }
+    let root = crate::config::work_tree_root(None);
+    let pipeline = Loaded::read(&o.config, Some(&root), &io.masker)?.pipeline();
+    let root = Root::new(&root);
+    let paths: Vec<PathBuf> = targets.iter().filter(|t| *t != "-").map(PathBuf::from).collect();
+    let entries = match paths.is_empty() {
+        true => Vec::new(),
+        false => files::walk(&paths, &WalkOptions { no_ignore: o.no_ignore })?,
+    };
+    let mut dest = Destination::open(&o.output, &io.masker)?;
+    let (writer, terminal) = dest.writer(&mut io.out, io.out_is_terminal);
+    let mut report = report(writer, terminal, &o.output, Mode::Files, rule_infos(&pipeline));
+    let sink = report.sink();
+    let mut failed = None;
+    let mut errors = 0usize;
+    if targets.iter().any(|t| t == "-") {
+        let unit = Unit {
+            origin: Origin::given("-", None),
+            content: Content::Reader(Box::new(io::stdin().lock())),
+        };
+        pipeline
+            .scan(unit, &mut |f| deliver(sink, &mut failed, f))
+            .map_err(|source| Error::Read { path: "standard input".into(), source })?;
+    }
+    for batch in entries.chunks(FILES_PER_BATCH) {
+        let scanned: Vec<Option<Scanned>> =
+            batch.par_iter().map(|e| scan_entry(&pipeline, &root, e)).collect();
+        for (entry, result) in batch.iter().zip(scanned) {
+            if let Entry::Skipped(path, why) = entry {
+                if let Err(e) = sink.skipped(path, why) {
+                    failed.get_or_insert(e);
+                }
+            }
+            if let Entry::Error(message) = entry {
+                errors += 1;
+                note(&mut io.err, &format!("tokenguard: {message}"));
+            }
+            match result {
+                Some(Scanned::Error(message)) => {
+                    errors += 1;
+                    note(&mut io.err, &format!("tokenguard: {message}"));
+                }
+                Some(Scanned::Findings(found)) => {
+                    found.into_iter().for_each(|f| deliver(sink, &mut failed, f));
+                }
+                Some(Scanned::Large(origin, file)) => {
+                    let shown = origin.file.clone();
+                    let unit = Unit { origin, content: Content::File(file) };
+                    if let Err(e) = pipeline.scan(unit, &mut |f| deliver(sink, &mut failed, f)) {
+                        errors += 1;
+                        let why = files::short_io(&e);
+                        note(&mut io.err, &format!("tokenguard: cannot read {shown}: {why}"));
+                    }
+                }
+                None => {}
+            }
+        }
+        if failed.is_some() {
+            break;
+        }
+    }
+    if let Some(e) = failed {
+        super::write_result(Err(e), o.output.output.as_deref())?;
+    }
+    let status = report.finish(o.output.output.as_deref())?;
+    if errors > 0 {
+        return Err(Error::Incomplete(errors));
+    }
+    Ok(status)
+}
+
+/// Scans one entry of a folder scan on a worker thread: a small file at once; a large one is
+/// handed back to be scanned alone (its findings streamed, its segments on every core).
+fn scan_entry(pipeline: &Pipeline, root: &Root, entry: &Entry) -> Option<Scanned> {
+    let Entry::File(path) = entry else { return None };
+    let shown = path.to_string_lossy();
+    let unit = match root.unit(path) {
+        Ok(unit) => unit,
+        Err(e) => {
+            return Some(Scanned::Error(format!("cannot read {shown}: {}", files::short_io(&e))))
+        }
+    };
+    let unit = match unit.content {
+        Content::File(file)
+            if file.metadata().is_ok_and(|m| m.len() >= crate::pipeline::content::MAP_MIN) =>
+        {
+            return Some(Scanned::Large(unit.origin, file));
+        }
+        content => Unit { origin: unit.origin, content },
+    };
+    Some(match pipeline.findings(unit) {
+        Ok(found) => Scanned::Findings(found),
+        Err(e) => Scanned::Error(format!("cannot read {shown}: {}", files::short_io(&e))),
+    })
+}
+
+/// `scan --staged [FILE...]`: what the next commit adds (the pre-commit hook's scan). The
+/// configuration is read and validated on every run, even when nothing is staged; the rules
+/// are compiled only when there is something to scan.
+fn staged(o: &ScanOptions, files: &[OsString], io: &mut Io) -> Result<ExitStatus> {
+    let repo = repo::open(o.repo.as_deref())?;
+    let index = repo::index_path(&repo, o.repo.as_deref())?;
+    let root = repo::work_tree(&repo)?.to_path_buf();
+    let loaded = Loaded::read(&o.config, Some(&root), &io.masker)?;
+    let files: Vec<PathBuf> = files.iter().map(PathBuf::from).collect();
+    let staged = staged::read(&repo, &index, &files)?;
+    let mode = if staged.whole_files { Mode::Files } else { Mode::Staged };
+    let pipeline = (!staged.files.is_empty()).then(|| loaded.pipeline());
+    let rules = pipeline.as_ref().map(rule_infos).unwrap_or_default();
+    let mut dest = Destination::open(&o.output, &io.masker)?;
+    let (writer, terminal) = dest.writer(&mut io.out, io.out_is_terminal);
+    let mut report = report(writer, terminal, &o.output, mode, rules);
+    let mut sink = ByPosition::new(report.sink());
+    let written = (|| -> io::Result<()> {
+        for (path, why) in &staged.skipped {
+            sink.skipped(path, why)?;
+        }
+        let Some(pipeline) = &pipeline else { return Ok(()) };
+        for file in &staged.files {
+            let mut found = pipeline.findings(file.unit())?;
+            pipeline.keep_new(&mut found, &file.held());
+            for f in found {
+                sink.finding(f)?;
+            }
+        }
+        sink.finish()
+    })();
+    super::write_result(written, o.output.output.as_deref())?;
+    // `finish` of the sorted stage finished the report itself.
+    Ok(ExitStatus::from_findings(report.sink().findings))
+}
+
+/// `scan --history [RANGE...]`: the tokens each commit introduced, in every commit reachable
+/// from any ref, or in the ranges given (git's syntax).
+fn history(o: &ScanOptions, specs: &[OsString], io: &mut Io) -> Result<ExitStatus> {
+    let repo = repo::open(o.repo.as_deref())?;
+    if repo.is_shallow() {
+        note(
+            &mut io.err,
+            "tokenguard: note: this is a shallow clone; commits before its oldest fetched \
+             commits are not scanned (`git fetch --unshallow` to scan them)",
+        );
+    }
+    let loaded = Loaded::read(&o.config, repo.workdir(), &io.masker)?;
+    let revs = if specs.is_empty() {
+        history::all_refs(&repo)?
+    } else {
+        let specs = specs
+            .iter()
+            .map(|t| {
+                t.to_str().map(str::to_string).ok_or_else(|| {
+                    Error::Invalid(format!(
+                        "revision {} is not valid UTF-8",
+                        t.to_string_lossy().escape_debug()
+                    ))
+                })
+            })
+            .collect::<Result<Vec<String>>>()?;
+        history::parse_revisions(&repo, &specs)?
+    };
+    let progress = !o.output.quiet && io.err_is_terminal;
+    commits(o, &repo, &revs, loaded.pipeline(), Mode::History, progress, io)
+}
+
+/// Scans the commits of `revs` (read through `objects`: the repository, or a view that sees
+/// a push's quarantined objects) and reports them by introduction.
+fn commits(
+    o: &ScanOptions,
+    objects: &git2::Repository,
+    revs: &history::Revisions,
+    pipeline: Pipeline,
+    mode: Mode,
+    progress: bool,
+    io: &mut Io,
+) -> Result<ExitStatus> {
+    let started = Instant::now();
+    let plan = history::plan(objects, &revs.include, &revs.exclude)?;
+    let commits = plan.len();
+    let bar = progress.then(|| progress_bar(commits as u64));
+    let cache = BlobCache::default();
+    let found = AtomicU64::new(0);
+    let occurrences = plan.run(|unit, rank, out: &mut Vec<(usize, Finding)>| {
+        let mut here = Vec::new();
+        pipeline.scan_commit(unit, &cache, &mut here)?;
+        if let Some(bar) = &bar {
+            let n = here.len() as u64;
+            let total = found.fetch_add(n, Ordering::Relaxed) + n;
+            if n > 0 {
+                bar.set_message(format!("{total} findings"));
+            }
+            bar.inc(1);
+        }
+        out.extend(here.into_iter().map(|f| (rank, f)));
+        Ok(())
+    })?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let mut dest = Destination::open(&o.output, &io.masker)?;
+    let (writer, terminal) = dest.writer(&mut io.out, io.out_is_terminal);
+    let mut report = report(writer, terminal, &o.output, mode, rule_infos(&pipeline));
+    let mut sink = ByIntroduction::new(report.sink(), o.all_occurrences);
+    for (rank, f) in occurrences {
+        sink.occurrence(rank, f);
+    }
+    super::write_result(sink.finish(), o.output.output.as_deref())?;
+    let status = ExitStatus::from_findings(report.sink().findings);
+    // What was scanned, where the progress bar stood (a terminal), or when asked (`-v`).
+    if !o.output.quiet && mode == Mode::History && (progress || o.output.verbose) {
+        let (blobs, bytes) = cache.scanned();
+        note(
+            &mut io.err,
+            &format!(
+                "tokenguard: scanned {commits} commit(s), {blobs} blob(s), {} in {:.1} s",
+                human_bytes(bytes),
+                started.elapsed().as_secs_f64()
+            ),
+        );
+    }
+    Ok(status)
+}
+
+/// `1.2 MB`, `340 KB`, `12 bytes`.
+fn human_bytes(n: u64) -> String {
+    match n {
+        0..=9_999 => format!("{n} bytes"),
+        10_000..=9_999_999 => format!("{:.0} KB", n as f64 / 1e3),
+        10_000_000..=9_999_999_999 => format!("{:.1} MB", n as f64 / 1e6),
+        _ => format!("{:.2} GB", n as f64 / 1e9),
+    }
+}
+
+/// A progress bar on standard error for `commits` commits.
+fn progress_bar(commits: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(commits),
+        indicatif::ProgressDrawTarget::stderr_with_hz(10),
+    );
+    bar.set_message("0 findings");
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} scanning history {bar:30} {pos}/{len} commits, {per_sec}, {msg} [{elapsed}]",
+        )
+        .expect("valid template"),
+    );
+    bar
+}
+
+/// `scan --pre-push` / `scan --pre-receive`: the commits a push sends (or a server receives)
+/// that the other side does not have, read from the hook's standard input. Under the
+/// pre-commit framework (empty standard input), pre-push uses the `PRE_COMMIT_*` variables.
+fn push(o: &ScanOptions, args: &[OsString], pre_push: bool, io: &mut Io) -> Result<ExitStatus> {
+    let hook = if pre_push { "pre-push" } else { "pre-receive" };
+    let max_targets = if pre_push { 2 } else { 0 };
+    if args.len() > max_targets {
+        return Err(Error::Invalid(format!(
+            "--{hook} takes {} (git passes them to the hook); the pushed refs come on standard input",
+            if pre_push { "at most the remote's name and URL" } else { "no arguments" }
+        )));
+    }
+    // In a pre-receive hook the pushed objects sit in a quarantine folder that git names in
+    // the environment; opening from the environment sees them.
+    let repo = repo::open(o.repo.as_deref())?;
+    let stdin = io::stdin();
+    let mut input = String::new();
+    if !stdin.is_terminal() {
+        stdin
+            .lock()
+            .read_to_string(&mut input)
+            .map_err(|source| Error::Read { path: "standard input".into(), source })?;
+    }
+    let revs = if pre_push {
+        let lines = push::parse_pre_push(&input)?;
+        if lines.is_empty() {
+            match push::framework_revisions(&repo, |k| std::env::var(k).ok())? {
+                Some(revs) => revs,
+                None if stdin.is_terminal() => {
+                    return Err(Error::Invalid(
+                        "--pre-push reads git's pre-push lines from standard input \
+                         (`<local ref> <local sha> <remote ref> <remote sha>`); install it as a \
+                         hook with `tokenguard install --hook pre-push`"
+                            .into(),
+                    ))
+                }
+                None => history::Revisions::default(),
+            }
+        } else {
+            push::pre_push_revisions(&repo, &lines)?
+        }
+    } else {
+        push::pre_receive_revisions(&repo, &push::parse_pre_receive(&input)?)?
+    };
+    let mut loaded = Loaded::read(&o.config, repo.workdir(), &io.masker)?;
+    if !pre_push {
+        // On the server only the server's own configuration allows: a line of the push
+        // cannot allow its own token.
+        loaded.allowlist_mut().ignore_inline_marker();
+    }
+    // Under a pre-receive quarantine, scan through a view that sees the pushed objects.
+    let view =
+        if pre_push { None } else { push::QuarantineView::from_env(|k| std::env::var(k).ok())? };
+    let objects = view.as_ref().map_or(&repo, |v| &v.repo);
+    if revs.include.is_empty() && o.output.verbose {
+        note(&mut io.err, &format!("tokenguard: {hook}: no new commits to scan"));
+    }
+    let mode = if pre_push { Mode::Push } else { Mode::Receive };
+    commits(o, objects, &revs, loaded.pipeline(), mode, false, io)
+}
