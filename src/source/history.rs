@@ -17,7 +17,6 @@
 //! Commits are listed parents first (topological order), so that a report "oldest first"
 //! never puts a child before its parent when their times tie.
 
-use std::cmp::Ordering as Order;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
@@ -26,6 +25,7 @@ use rayon::prelude::*;
 
 use super::git::objects::{Objects, Pool};
 use super::git::pack::Packs;
+use super::git::tree;
 use crate::unit::{CommitInfo, CommitUnit, FileChange};
 use crate::{Error, Result};
 
@@ -222,7 +222,7 @@ impl<'a> Commit<'a> {
         };
         let tree = objs.read(tree_id, ObjectType::Tree)?;
         let mut changes = Changes::default();
-        diff_trees(objs, base.as_deref().map(Vec::as_slice), &tree, &mut Vec::new(), &mut changes)?;
+        diff_trees(objs, base.as_deref().map(Vec::as_slice), &tree, &mut changes)?;
         let files = changes
             .files
             .into_iter()
@@ -356,129 +356,21 @@ struct Changes {
     deleted: bool,
 }
 
-/// Compares two raw trees without reading any blob, skipping subtrees with equal ids.
-fn diff_trees(
-    objs: &Objects,
-    old: Option<&[u8]>,
-    new: &[u8],
-    prefix: &mut Vec<u8>,
-    out: &mut Changes,
-) -> Result<()> {
-    let mut olds = Entries(old.unwrap_or_default()).peekable();
-    let mut news = Entries(new).peekable();
-    loop {
-        let order = match (olds.peek(), news.peek()) {
-            (Some(o), Some(n)) => tree_order(o, n),
-            (Some(_), None) => Order::Less,
-            (None, Some(_)) => Order::Greater,
-            (None, None) => break,
-        };
-        match order {
-            Order::Less => {
-                out.deleted = true;
-                olds.next();
+/// Compares two raw trees without reading any blob (see [`tree::diff`]).
+fn diff_trees(objs: &Objects, old: Option<&[u8]>, new: &[u8], out: &mut Changes) -> Result<()> {
+    let mut read = |id: Oid| objs.read(id, ObjectType::Tree);
+    let is_file = |mode: u32| mode != tree::MODE_TREE && mode != tree::MODE_GITLINK;
+    tree::diff(&mut read, old, Some(new), false, &mut Vec::new(), &mut |path, old, new| {
+        let old_file = old.filter(|o| is_file(o.1)).map(|o| o.0);
+        match new.filter(|n| n.1 != tree::MODE_GITLINK) {
+            Some((id, _)) => {
+                out.deleted |= old.is_some() && old_file.is_none();
+                out.files.push((path.to_vec(), old_file, id));
             }
-            Order::Greater => {
-                let n = news.next().expect("peeked");
-                added_or_changed(objs, None, &n, prefix, out)?;
-            }
-            Order::Equal => {
-                let (o, n) = (olds.next().expect("peeked"), news.next().expect("peeked"));
-                if o.id != n.id || o.mode != n.mode {
-                    added_or_changed(objs, Some(&o), &n, prefix, out)?;
-                }
-            }
+            None => out.deleted |= old.is_some(),
         }
-    }
-    Ok(())
-}
-
-/// A tree entry: name, id, and mode (normalized as git and libgit2 read it).
-struct Entry<'t> {
-    name: &'t [u8],
-    id: Oid,
-    mode: i32,
-}
-
-const MODE_TREE: i32 = 0o040000;
-const MODE_COMMIT: i32 = 0o160000;
-
-/// The entries of a raw tree (`<octal mode> <name>\0<20-byte id>`, repeated). A damaged
-/// tree ends early.
-struct Entries<'t>(&'t [u8]);
-
-impl<'t> Iterator for Entries<'t> {
-    type Item = Entry<'t>;
-
-    fn next(&mut self) -> Option<Entry<'t>> {
-        let data = self.0;
-        let space = memchr::memchr(b' ', data)?;
-        let nul = space + 1 + memchr::memchr(0, &data[space + 1..])?;
-        let id = Oid::from_bytes(data.get(nul + 1..nul + 21)?).ok()?;
-        let mut mode = 0i32;
-        for &d in &data[..space] {
-            if !(b'0'..=b'7').contains(&d) || mode > 0o7777777 {
-                return None;
-            }
-            mode = mode * 8 + i32::from(d - b'0');
-        }
-        self.0 = &data[nul + 21..];
-        Some(Entry { name: &data[space + 1..nul], id, mode: normalize_mode(mode) })
-    }
-}
-
-/// Git's reading of a tree entry's mode: any regular file is 100644 or 100755.
-fn normalize_mode(mode: i32) -> i32 {
-    match mode & 0o170000 {
-        0o100000 if mode & 0o111 != 0 => 0o100755,
-        0o100000 => 0o100644,
-        0o040000 => MODE_TREE,
-        0o120000 | 0o160000 => mode & 0o170000,
-        _ => mode,
-    }
-}
-
-/// Git's tree order: names compared as bytes, a tree's name as if it ended with `/`.
-fn tree_order(a: &Entry<'_>, b: &Entry<'_>) -> Order {
-    let n = a.name.len().min(b.name.len());
-    match a.name[..n].cmp(&b.name[..n]) {
-        Order::Equal => {}
-        other => return other,
-    }
-    let next = |e: &Entry<'_>| match e.name.get(n) {
-        Some(&c) => c,
-        None if e.mode == MODE_TREE => b'/',
-        None => 0,
-    };
-    next(a).cmp(&next(b))
-}
-
-fn added_or_changed(
-    objs: &Objects,
-    old: Option<&Entry<'_>>,
-    new: &Entry<'_>,
-    prefix: &mut Vec<u8>,
-    out: &mut Changes,
-) -> Result<()> {
-    let len = prefix.len();
-    prefix.extend_from_slice(new.name);
-    if new.mode == MODE_TREE {
-        let sub = objs.read(new.id, ObjectType::Tree)?;
-        let old_sub = match old {
-            Some(o) if o.mode == MODE_TREE => Some(objs.read(o.id, ObjectType::Tree)?),
-            _ => None,
-        };
-        prefix.push(b'/');
-        diff_trees(objs, old_sub.as_deref().map(Vec::as_slice), &sub, prefix, out)?;
-    } else if new.mode != MODE_COMMIT {
-        let old_file = old.filter(|o| o.mode != MODE_TREE && o.mode != MODE_COMMIT);
-        if old.is_some() && old_file.is_none() {
-            out.deleted = true;
-        }
-        out.files.push((prefix.clone(), old_file.map(|o| o.id), new.id));
-    }
-    prefix.truncate(len);
-    Ok(())
+        Ok(())
+    })
 }
 
 /// For a commit with added and deleted files: added path -> blob it was renamed from.

@@ -16,6 +16,7 @@ use git2::{
 };
 
 use super::git::index::{CacheTree, IndexFile, SPARSE_DIR};
+use super::git::tree;
 use crate::unit::{is_binary, strip_eol, AddedLines, Content, Origin, Unit};
 use crate::{Error, Result};
 
@@ -294,12 +295,11 @@ struct Item {
     /// Tree side: id and mode. Index side: the range of entries (a folder's, or one path's
     /// stages).
     id: Oid,
-    mode: i32,
+    mode: u32,
     range: std::ops::Range<usize>,
 }
 
-const GITLINK: u32 = 0o160000;
-const TREE: i32 = 0o040000;
+const GITLINK: u32 = tree::MODE_GITLINK;
 
 impl Walk<'_> {
     fn dir(
@@ -341,30 +341,35 @@ impl Walk<'_> {
                     let e = &self.idx.entries[k];
                     (Oid::from_bytes(self.idx.id(e)).expect("20 bytes"), e.mode)
                 });
-                self.file(a.map(|a| (a.id, a.mode as u32)), new, prefix);
+                self.file(a.map(|a| (a.id, a.mode)), new, prefix);
             }
             prefix.truncate(len);
         }
         Ok(())
     }
 
-    /// Compares two trees (a sparse folder of the index with HEAD's).
+    /// Compares two trees (a sparse folder of the index with HEAD's), with the one tree diff.
     fn trees(&mut self, old: Option<Oid>, new: Option<Oid>, prefix: &mut Vec<u8>) -> Result<()> {
         if old == new {
             return Ok(());
         }
-        let (a_items, b_items) = (self.tree_items(old, prefix)?, self.tree_items(new, prefix)?);
-        for (a, b) in pairs(&a_items, &b_items) {
-            let len = prefix.len();
-            prefix.extend_from_slice(&a.or(b).expect("one side").name);
-            if a.or(b).expect("one side").dir {
-                prefix.push(b'/');
-                self.trees(a.map(|a| a.id), b.map(|b| b.id), prefix)?;
-            } else {
-                let side = |i: &Item| (i.id, i.mode as u32);
-                self.file(a.map(side), b.map(side), prefix);
-            }
-            prefix.truncate(len);
+        let read = |id: Option<Oid>| id.map(|id| read_tree(self.repo, id, prefix)).transpose();
+        let (a, b) = (read(old)?, read(new)?);
+        let repo = self.repo;
+        let mut found = Vec::new();
+        tree::diff(
+            &mut |id| read_tree(repo, id, b"a folder"),
+            a.as_deref().map(Vec::as_slice),
+            b.as_deref().map(Vec::as_slice),
+            true,
+            prefix,
+            &mut |path, old, new| {
+                found.push((path.to_vec(), old, new));
+                Ok(())
+            },
+        )?;
+        for (path, old, new) in found {
+            self.file(old, new, &path);
         }
         Ok(())
     }
@@ -386,29 +391,19 @@ impl Walk<'_> {
         }
     }
 
-    /// The entries of a tree (none for `None`), in git's order.
+    /// The entries of a tree (none for `None`), in git's order (as a tree holds them).
     fn tree_items(&self, id: Option<Oid>, prefix: &[u8]) -> Result<Vec<Item>> {
         let Some(id) = id else { return Ok(Vec::new()) };
-        let tree = self.repo.find_tree(id).map_err(Error::git(format!(
-            "cannot read the tree {id} of {}",
-            if prefix.is_empty() {
-                "the root folder".into()
-            } else {
-                String::from_utf8_lossy(prefix)
-            }
-        )))?;
-        let mut items: Vec<Item> = tree
-            .iter()
+        let raw = read_tree(self.repo, id, prefix)?;
+        Ok(tree::Entries(&raw)
             .map(|e| Item {
-                name: e.name_bytes().to_vec(),
-                dir: e.filemode() == TREE,
-                id: e.id(),
-                mode: e.filemode(),
+                name: e.name.to_vec(),
+                dir: e.is_tree(),
+                id: e.id,
+                mode: e.mode,
                 range: 0..0,
             })
-            .collect();
-        items.sort_by(key_cmp);
-        Ok(items)
+            .collect())
     }
 
     /// The entries of `range` at this level: files (all stages of one path) and folders.
@@ -466,11 +461,22 @@ fn pairs<'x>(old: &'x [Item], new: &'x [Item]) -> Vec<(Option<&'x Item>, Option<
     out
 }
 
-/// Git's tree order: a folder sorts as if its name ended with `/`.
+/// Git's order of items (see [`tree::git_order`]).
 fn key_cmp(a: &Item, b: &Item) -> std::cmp::Ordering {
-    let ka = a.name.iter().chain(a.dir.then_some(&b'/'));
-    let kb = b.name.iter().chain(b.dir.then_some(&b'/'));
-    ka.cmp(kb)
+    tree::git_order(&a.name, a.dir, &b.name, b.dir)
+}
+
+/// The raw content of tree `id` (`place` names it in an error: the folder it is).
+fn read_tree(repo: &Repository, id: Oid, place: &[u8]) -> Result<std::sync::Arc<Vec<u8>>> {
+    let place =
+        if place.is_empty() { "the root folder".into() } else { String::from_utf8_lossy(place) };
+    let context = format!("cannot read the tree {id} of {place}");
+    let odb = repo.odb().map_err(Error::git(context.clone()))?;
+    let obj = odb.read(id).map_err(Error::git(context.clone()))?;
+    if obj.kind() != ObjectType::Tree {
+        return Err(Error::Invalid(context));
+    }
+    Ok(std::sync::Arc::new(obj.data().to_vec()))
 }
 
 /// What one staged file adds over its old version (`None`: a new file). The blobs are

@@ -7,3 +7,4 @@ pub mod pack;
 pub mod repo;
 #[cfg(test)]
 pub(crate) mod test_git;
+pub mod tree;
