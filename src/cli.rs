@@ -147,7 +147,7 @@ pub struct MaskArgs {
 /// `tokenguard rules`.
 #[derive(Debug, Args)]
 pub struct RulesArgs {
-    /// Output format (human or json).
+    /// Output format: human, json, or sarif (a SARIF log whose tool describes every rule).
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
 }

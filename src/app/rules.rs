@@ -10,15 +10,29 @@ use crate::{Error, ExitStatus, Result};
 /// `tokenguard rules`' options.
 #[derive(Debug, Clone)]
 pub struct RulesOptions {
-    /// Output format (human or json).
+    /// Output format (human, json, or sarif: a SARIF log describing the rules).
     pub format: Format,
 }
 
+/// Lists the rules: readable, as JSON, or as a SARIF log whose tool describes every rule
+/// (and holds no result).
 pub fn run(args: &RulesOptions, io: &mut Io) -> Result<ExitStatus> {
     let matcher = Matcher::builtin();
     let out = &mut io.out;
     let result = match args.format {
-        Format::Json | Format::Sarif => {
+        Format::Sarif => {
+            let rules = matcher
+                .rules()
+                .iter()
+                .map(|r| report::RuleInfo { id: r.id.clone(), description: r.description.clone() })
+                .collect();
+            let opts = report::Options {
+                rules,
+                ..report::Options::new(Format::Sarif, report::Mode::Files)
+            };
+            report::write(&mut *out, &crate::finding::Findings::default(), &opts)
+        }
+        Format::Json => {
             let rules: Vec<_> = matcher
                 .rules()
                 .iter()

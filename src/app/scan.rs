@@ -345,9 +345,13 @@ fn progress_bar(commits: u64) -> indicatif::ProgressBar {
     bar.set_message("0 findings");
     bar.set_style(
         indicatif::ProgressStyle::with_template(
-            "{spinner} scanning history {bar:30} {pos}/{len} commits, {per_sec}, {msg} [{elapsed}]",
+            "{spinner} scanning history {bar:30} {pos}/{len} commits, {rate}, {msg} [{elapsed}]",
         )
-        .expect("valid template"),
+        .expect("valid template")
+        // A whole number of commits per second (indicatif's own shows four decimals).
+        .with_key("rate", |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{:.0}/s", s.per_sec());
+        }),
     );
     bar
 }
