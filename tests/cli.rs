@@ -316,6 +316,21 @@ fn rules_lists_every_rule_and_the_known_examples() {
 }
 
 #[test]
+fn an_output_file_that_cannot_be_written_says_so() {
+    let dir = tempdir();
+    std::fs::write(dir.path().join("a.txt"), "clean\n").unwrap();
+    let out = tg()
+        .current_dir(dir.path())
+        .args(["scan", "a.txt", "-o", "no/such/dir/r.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot write no/such/dir/r.json"), "{err}");
+    assert!(!err.contains("cannot read"), "{err}");
+}
+
+#[test]
 fn rules_as_sarif_is_a_valid_log_describing_every_rule() {
     let out = tokenguard().args(["rules", "--format", "sarif"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0));

@@ -174,6 +174,9 @@ fn exercise_commit_stage(s: &Setup) {
     let t = text(&out);
     assert_eq!(out.status.code(), Some(1), "run --all-files over a token: {t}");
     assert!(t.contains("deploy/values.yaml") && !t.contains(secret_of(&tok)), "{t}");
+    // Worded for what was scanned: files, not a commit being blocked.
+    assert!(t.contains("1 token(s) found") && !t.contains("commit blocked"), "{t}");
+    assert!(!t.contains("--no-verify"), "{t}");
     let out = s.pre_commit(&["run", "--files", "notes.txt", "deploy/values.yaml"]);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(1), "run --files over a token: {t}");
