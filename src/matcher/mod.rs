@@ -2,6 +2,7 @@
 //! of each candidate by its rule, then shape checks. It returns matches as values and never
 //! prints; a match carries the masked token and the fingerprint, never the secret itself.
 
+pub mod checksum;
 mod encoding;
 mod shape;
 

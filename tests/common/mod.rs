@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use assert_cmd::cargo::CommandCargoExt;
 use tempfile::TempDir;
 
+pub mod providers;
+
 static SEED: AtomicU64 = AtomicU64::new(0);
 
 /// A pseudo-random generator seeded per call site run (xorshift; no crate needed).
