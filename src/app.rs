@@ -193,6 +193,9 @@ fn scan(args: ScanArgs, io: &mut Io) -> Result<Outcome> {
     if args.pre_push || args.pre_receive {
         return scan_push(&args, io);
     }
+    if let Some(file) = &args.commit_msg {
+        return scan_commit_msg(&args, file, io);
+    }
     if args.targets.is_empty() {
         return Err(Error::Invalid(
             "nothing to scan: give files or folders, `-` for standard input, --staged or --history"
@@ -240,6 +243,35 @@ fn scan_staged(args: &ScanArgs, io: &mut Io) -> Result<Outcome> {
         scanner_for(&args.config, Some(root), &masker)
     })?;
     emit(&findings, &args.output, Mode::Staged, io)
+}
+
+/// `scan --commit-msg FILE` (`-`: standard input): the message a commit, a rebase's pick or
+/// `git am` is about to store, as git will store it (see [`crate::commit_msg`]); what the
+/// commit-msg, prepare-commit-msg and applypatch-msg hooks run.
+fn scan_commit_msg(args: &ScanArgs, file: &Path, io: &mut Io) -> Result<Outcome> {
+    // Outside a repository (a message file checked by hand), git's defaults apply.
+    let repo = match &args.repo {
+        Some(dir) => Some(crate::source::git::repo::open(Some(dir))?),
+        None => crate::source::git::repo::open(None).ok(),
+    };
+    let mut text = Vec::new();
+    let read = if file == Path::new("-") {
+        io::stdin().lock().read_to_end(&mut text)
+    } else {
+        // Never wait on a FIFO or a device (opening one blocks): git hands over a regular file.
+        std::fs::metadata(file).and_then(|m| match m.is_file() {
+            true => File::open(file).and_then(|mut f| f.read_to_end(&mut text)),
+            false => Err(io::Error::new(io::ErrorKind::InvalidInput, "not a regular file")),
+        })
+    };
+    read.map_err(|source| Error::Read { path: file.to_path_buf(), source })?;
+    let text = crate::commit_msg::Cleanup::from_git(repo.as_ref()).apply(&text);
+    let scanner = scanner_for(&args.config, repo.as_ref().and_then(|r| r.workdir()), &io.masker)?;
+    let mut findings = Findings::default();
+    scanner
+        .scan_reader(&text[..], &Origin::given("commit message", None), &mut findings)
+        .map_err(|source| Error::Read { path: file.to_path_buf(), source })?;
+    emit(&findings, &args.output, Mode::CommitMessage, io)
 }
 
 /// `scan --history [RANGE...]`: the tokens each commit introduced, in every commit reachable

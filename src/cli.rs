@@ -97,6 +97,14 @@ pub struct ScanArgs {
     /// Scan what a server's pre-receive hook receives (reads its lines from stdin).
     #[arg(long)]
     pub pre_receive: bool,
+    /// Scan a commit message file as git will store it (what the commit-msg hook runs):
+    /// comment lines and a `commit -v` diff are left out when an editor was used.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["staged", "history", "pre_push", "pre_receive", "targets"]
+    )]
+    pub commit_msg: Option<PathBuf>,
     /// With --history: list every commit that holds a token, not only the first.
     #[arg(long)]
     pub all_occurrences: bool,

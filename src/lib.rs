@@ -8,6 +8,7 @@ pub mod allowlist;
 pub mod app;
 pub mod baseline;
 pub mod cli;
+pub mod commit_msg;
 pub mod config;
 pub mod error;
 pub mod finding;

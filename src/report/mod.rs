@@ -32,6 +32,8 @@ pub enum Mode {
     History,
     /// Commits about to be pushed (pre-push) or received (pre-receive).
     Push,
+    /// A commit message, before the commit (commit-msg, prepare-commit-msg, applypatch-msg).
+    CommitMessage,
 }
 
 /// How to print a report.
