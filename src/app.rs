@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::cli::{
     BaselineArgs, Cli, ColorChoice, Command, ConfigArgs, InstallArgs, MaskArgs, OutputArgs,
-    RulesArgs, ScanArgs,
+    RulesArgs, ScanArgs, UninstallArgs,
 };
 use crate::finding::Findings;
 use crate::matcher::Matcher;
@@ -88,13 +88,13 @@ fn install(args: InstallArgs, io: &mut Io) -> Result<Outcome> {
     let dir = args.repo.clone().unwrap_or_else(|| PathBuf::from("."));
     let binary = std::env::current_exe()
         .map_err(|source| Error::Read { path: "the tokenguard binary".into(), source })?;
-    let actions = crate::install::install(&dir, args.hook, &binary, args.force)?;
+    let actions = crate::install::install(&dir, &args.hook, &binary, args.force)?;
     print_actions(&actions, io)
 }
 
-fn uninstall(args: InstallArgs, io: &mut Io) -> Result<Outcome> {
+fn uninstall(args: UninstallArgs, io: &mut Io) -> Result<Outcome> {
     let dir = args.repo.clone().unwrap_or_else(|| PathBuf::from("."));
-    print_actions(&crate::install::uninstall(&dir, args.hook)?, io)
+    print_actions(&crate::install::uninstall(&dir, &args.hook)?, io)
 }
 
 fn print_actions(actions: &[crate::install::Action], io: &mut Io) -> Result<Outcome> {

@@ -26,10 +26,10 @@ pub enum Command {
     Rules(RulesArgs),
     /// Write a baseline of the findings already in the repository's files.
     Baseline(BaselineArgs),
-    /// Install the git hook into the repository.
+    /// Install the git hooks into the repository (every client-side hook that can block).
     Install(InstallArgs),
-    /// Remove the git hook that `install` wrote (restoring a chained hook).
-    Uninstall(InstallArgs),
+    /// Remove the git hooks that `install` wrote (restoring chained hooks).
+    Uninstall(UninstallArgs),
 }
 
 /// When to colour the human report.
@@ -154,24 +154,46 @@ pub struct BaselineArgs {
 pub enum HookKind {
     /// Before each commit: `tokenguard scan --staged`.
     PreCommit,
+    /// For each commit a rebase, cherry-pick or revert makes (they run no pre-commit):
+    /// `scan --staged` and `scan --commit-msg`.
+    PrepareCommitMsg,
+    /// The message of each commit: `tokenguard scan --commit-msg`.
+    CommitMsg,
     /// Before `git merge` commits a merge without conflicts: `tokenguard scan --staged`.
     PreMergeCommit,
+    /// The message of each patch `git am` applies: `tokenguard scan --commit-msg`.
+    ApplypatchMsg,
+    /// Each patch `git am` applies, before it is committed: `tokenguard scan --staged`.
+    PreApplypatch,
     /// Before each push: `tokenguard scan --pre-push`.
     PrePush,
-    /// On a server, before refs are updated: `tokenguard scan --pre-receive`.
+    /// On a server, before refs are updated: `tokenguard scan --pre-receive` (only on request).
     PreReceive,
 }
 
-/// `tokenguard install` / `uninstall`.
+/// `tokenguard install`.
 #[derive(Debug, Args)]
 pub struct InstallArgs {
-    /// Which hook.
-    #[arg(long, value_enum, default_value = "pre-commit")]
-    pub hook: HookKind,
+    /// Which hook (repeatable). Default: every client-side hook that can block (pre-commit,
+    /// prepare-commit-msg, commit-msg, pre-merge-commit, applypatch-msg, pre-applypatch,
+    /// pre-push); pre-receive is for servers and only installed when asked for.
+    #[arg(long, value_enum, value_name = "HOOK")]
+    pub hook: Vec<HookKind>,
     /// A hook that is not tokenguard's is always kept as HOOK.local and chained; when HOOK.local
     /// is taken too, move it to HOOK.local.bak (kept, no longer run) instead of refusing.
     #[arg(long)]
     pub force: bool,
+    /// Repository (default: the one of the current folder).
+    #[arg(long, short = 'C', value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+}
+
+/// `tokenguard uninstall`.
+#[derive(Debug, Args)]
+pub struct UninstallArgs {
+    /// Which hook (repeatable). Default: every tokenguard hook in the repository.
+    #[arg(long, value_enum, value_name = "HOOK")]
+    pub hook: Vec<HookKind>,
     /// Repository (default: the one of the current folder).
     #[arg(long, short = 'C', value_name = "DIR")]
     pub repo: Option<PathBuf>,
