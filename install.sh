@@ -1,5 +1,5 @@
 #!/bin/sh
-# Builds and installs tokenguard, then installs its pre-commit hook in a repository.
+# Builds and installs tokenguard, then installs its git hooks in a repository.
 #
 #   ./install.sh [--prefix DIR] [REPO]
 #
@@ -8,7 +8,7 @@
 # REPO          the repository to protect (default: the one of the current folder, if any)
 #
 # Needs only cargo and git. Safe to run again: cargo keeps an up-to-date binary, and
-# `tokenguard install` leaves an identical hook untouched. See docs/install.md.
+# `tokenguard install` leaves identical hooks untouched. See docs/install.md.
 set -eu
 
 say() { printf 'install.sh: %s\n' "$*"; }

@@ -51,10 +51,10 @@ pub enum Command {
     Rules(RulesArgs),
     /// Write a baseline of the findings already in the repository's files.
     Baseline(BaselineArgs),
-    /// Install the git hook into the repository.
+    /// Install the git hooks into the repository (every client-side hook that can block).
     Install(InstallArgs),
-    /// Remove the git hook that `install` wrote (restoring a chained hook).
-    Uninstall(InstallArgs),
+    /// Remove the git hooks that `install` wrote (restoring chained hooks).
+    Uninstall(UninstallArgs),
 }
 
 /// When to colour the human report.
@@ -122,6 +122,14 @@ pub struct ScanArgs {
     /// Scan what a server's pre-receive hook receives (reads its lines from stdin).
     #[arg(long)]
     pub pre_receive: bool,
+    /// Scan a commit message file as git will store it (what the commit-msg hook runs):
+    /// comment lines and a `commit -v` diff are left out when an editor was used.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["staged", "history", "pre_push", "pre_receive", "targets"]
+    )]
+    pub commit_msg: Option<PathBuf>,
     /// With --history: list every commit that holds a token, not only the first.
     #[arg(long)]
     pub all_occurrences: bool,
@@ -171,11 +179,20 @@ pub struct BaselineArgs {
 pub enum HookKind {
     /// Before each commit: `tokenguard scan --staged`.
     PreCommit,
+    /// For each commit a rebase, cherry-pick or revert makes (they run no pre-commit):
+    /// `scan --staged` and `scan --commit-msg`.
+    PrepareCommitMsg,
+    /// The message of each commit: `tokenguard scan --commit-msg`.
+    CommitMsg,
     /// Before `git merge` commits a merge without conflicts: `tokenguard scan --staged`.
     PreMergeCommit,
+    /// The message of each patch `git am` applies: `tokenguard scan --commit-msg`.
+    ApplypatchMsg,
+    /// Each patch `git am` applies, before it is committed: `tokenguard scan --staged`.
+    PreApplypatch,
     /// Before each push: `tokenguard scan --pre-push`.
     PrePush,
-    /// On a server, before refs are updated: `tokenguard scan --pre-receive`.
+    /// On a server, before refs are updated: `tokenguard scan --pre-receive` (only on request).
     PreReceive,
 }
 
@@ -183,23 +200,40 @@ impl From<HookKind> for Hook {
     fn from(h: HookKind) -> Self {
         match h {
             HookKind::PreCommit => Hook::PreCommit,
+            HookKind::PrepareCommitMsg => Hook::PrepareCommitMsg,
+            HookKind::CommitMsg => Hook::CommitMsg,
             HookKind::PreMergeCommit => Hook::PreMergeCommit,
+            HookKind::ApplypatchMsg => Hook::ApplypatchMsg,
+            HookKind::PreApplypatch => Hook::PreApplypatch,
             HookKind::PrePush => Hook::PrePush,
             HookKind::PreReceive => Hook::PreReceive,
         }
     }
 }
 
-/// `tokenguard install` / `uninstall`.
+/// `tokenguard install`.
 #[derive(Debug, Args)]
 pub struct InstallArgs {
-    /// Which hook.
-    #[arg(long, value_enum, default_value = "pre-commit")]
-    pub hook: HookKind,
+    /// Which hook (repeatable). Default: every client-side hook that can block (pre-commit,
+    /// prepare-commit-msg, commit-msg, pre-merge-commit, applypatch-msg, pre-applypatch,
+    /// pre-push); pre-receive is for servers and only installed when asked for.
+    #[arg(long, value_enum, value_name = "HOOK")]
+    pub hook: Vec<HookKind>,
     /// A hook that is not tokenguard's is always kept as HOOK.local and chained; when HOOK.local
     /// is taken too, move it to HOOK.local.bak (kept, no longer run) instead of refusing.
     #[arg(long)]
     pub force: bool,
+    /// Repository (default: the one of the current folder).
+    #[arg(long, short = 'C', value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+}
+
+/// `tokenguard uninstall`.
+#[derive(Debug, Args)]
+pub struct UninstallArgs {
+    /// Which hook (repeatable). Default: every tokenguard hook in the repository.
+    #[arg(long, value_enum, value_name = "HOOK")]
+    pub hook: Vec<HookKind>,
     /// Repository (default: the one of the current folder).
     #[arg(long, short = 'C', value_name = "DIR")]
     pub repo: Option<PathBuf>,
@@ -235,7 +269,15 @@ impl From<ConfigArgs> for ConfigOptions {
 
 impl From<InstallArgs> for app::hooks::HookOptions {
     fn from(a: InstallArgs) -> Self {
-        app::hooks::HookOptions { hook: a.hook.into(), force: a.force, repo: a.repo }
+        let hooks = a.hook.into_iter().map(Hook::from).collect();
+        app::hooks::HookOptions { hooks, force: a.force, repo: a.repo }
+    }
+}
+
+impl From<UninstallArgs> for app::hooks::HookOptions {
+    fn from(a: UninstallArgs) -> Self {
+        let hooks = a.hook.into_iter().map(Hook::from).collect();
+        app::hooks::HookOptions { hooks, force: false, repo: a.repo }
     }
 }
 
@@ -244,7 +286,9 @@ impl Cli {
     pub fn command(self) -> app::Command {
         match self.command {
             Command::Scan(a) => {
-                let target = if a.staged {
+                let target = if let Some(file) = a.commit_msg {
+                    Target::CommitMessage(file)
+                } else if a.staged {
                     Target::Staged(a.targets)
                 } else if a.history {
                     Target::History(a.targets)

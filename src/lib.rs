@@ -15,6 +15,7 @@ pub mod allowlist;
 pub mod app;
 pub mod baseline;
 pub mod cli;
+pub mod commit_msg;
 pub mod config;
 pub mod error;
 pub mod exit;

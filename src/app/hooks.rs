@@ -9,27 +9,28 @@ use crate::{Error, ExitStatus, Result};
 /// `tokenguard install` / `uninstall`'s options.
 #[derive(Debug, Clone)]
 pub struct HookOptions {
-    /// Which hook.
-    pub hook: HookKind,
+    /// Which hooks; empty: every client-side hook that can block (install), every tokenguard
+    /// hook (uninstall).
+    pub hooks: Vec<HookKind>,
     /// Move a taken `HOOK.local` aside instead of refusing.
     pub force: bool,
     /// Repository (default: the one of the current folder).
     pub repo: Option<PathBuf>,
 }
 
-/// Installs the hook.
+/// Installs the hooks.
 pub fn install(args: &HookOptions, io: &mut Io) -> Result<ExitStatus> {
     let dir = args.repo.clone().unwrap_or_else(|| PathBuf::from("."));
     let binary = std::env::current_exe()
         .map_err(|source| Error::Read { path: "the tokenguard binary".into(), source })?;
-    let actions = crate::install::install(&dir, args.hook, &binary, args.force)?;
+    let actions = crate::install::install(&dir, &args.hooks, &binary, args.force)?;
     print_actions(&actions, io)
 }
 
-/// Removes the hook (restoring a chained one).
+/// Removes the hooks (restoring chained ones).
 pub fn uninstall(args: &HookOptions, io: &mut Io) -> Result<ExitStatus> {
     let dir = args.repo.clone().unwrap_or_else(|| PathBuf::from("."));
-    print_actions(&crate::install::uninstall(&dir, args.hook)?, io)
+    print_actions(&crate::install::uninstall(&dir, &args.hooks)?, io)
 }
 
 fn print_actions(actions: &[crate::install::Action], io: &mut Io) -> Result<ExitStatus> {

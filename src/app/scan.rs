@@ -39,6 +39,9 @@ pub enum Target {
     PrePush(Vec<OsString>),
     /// What a server's pre-receive hook receives (its lines on standard input).
     PreReceive(Vec<OsString>),
+    /// A commit message file (`-`: standard input), as git will store it: what the
+    /// commit-msg, prepare-commit-msg and applypatch-msg hooks run.
+    CommitMessage(PathBuf),
 }
 
 /// `tokenguard scan`'s options.
@@ -66,7 +69,41 @@ pub fn run(o: &ScanOptions, io: &mut Io) -> Result<ExitStatus> {
         Target::History(specs) => history(o, specs, io),
         Target::PrePush(args) => push(o, args, true, io),
         Target::PreReceive(args) => push(o, args, false, io),
+        Target::CommitMessage(file) => commit_message(o, file, io),
     }
+}
+
+/// `scan --commit-msg FILE` (`-`: standard input): the message a commit, a rebase's pick or
+/// `git am` is about to store, as git will store it (see [`crate::commit_msg`]).
+fn commit_message(o: &ScanOptions, file: &std::path::Path, io: &mut Io) -> Result<ExitStatus> {
+    // Outside a repository (a message file checked by hand), git's defaults apply.
+    let repo = match &o.repo {
+        Some(dir) => Some(repo::open(Some(dir))?),
+        None => repo::open(None).ok(),
+    };
+    let mut text = Vec::new();
+    let read = if file == std::path::Path::new("-") {
+        io::stdin().lock().read_to_end(&mut text)
+    } else {
+        // Never wait on a FIFO or a device (opening one blocks): git hands over a regular file.
+        crate::fs::read_regular(file).map(|bytes| text = bytes).map(|()| 0)
+    };
+    read.map_err(|source| Error::Read { path: file.to_path_buf(), source })?;
+    let text = crate::commit_msg::Cleanup::from_git(repo.as_ref()).apply(&text);
+    let root = repo.as_ref().and_then(|r| r.workdir());
+    let pipeline = Loaded::read(&o.config, root, &io.masker)?.pipeline();
+    let mut dest = Destination::open(&o.output, &io.masker)?;
+    let (writer, terminal) = dest.writer(&mut io.out, io.out_is_terminal);
+    let mut report =
+        report(writer, terminal, &o.output, Mode::CommitMessage, rule_infos(&pipeline));
+    let sink = report.sink();
+    let mut failed = None;
+    let origin = Origin::given(crate::pipeline::changes::COMMIT_MESSAGE, None);
+    pipeline.scan_bytes(&text, &origin, &mut |f| deliver(sink, &mut failed, f));
+    if let Some(e) = failed {
+        super::write_result(Err(e), o.output.output.as_deref())?;
+    }
+    report.finish(o.output.output.as_deref())
 }
 
 /// Writes a message line to standard error.

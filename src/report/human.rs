@@ -200,6 +200,9 @@ fn summary(
         Mode::Staged => format!("commit blocked: {n} token(s) in staged changes{allowed}"),
         Mode::Push => format!("push blocked: {n} token(s) in the commits being pushed{allowed}"),
         Mode::Receive => format!("push rejected: {n} token(s) in the commits received{allowed}"),
+        Mode::CommitMessage => {
+            format!("commit blocked: {n} token(s) in the commit message{allowed}")
+        }
         Mode::History => format!("{n} token(s) found in the history{allowed}"),
         Mode::Files => format!("{n} token(s) found{allowed}"),
     };
@@ -224,6 +227,15 @@ fn summary(
             "never in history (git rebase -i, git commit --amend), push again, and rotate the",
             "token: it left your machine. The server follows only its own configuration; a false",
             "alarm is allowed by the server's administrator (see docs/server-side.md).",
+        ],
+        Mode::CommitMessage => &[
+            "Take the token out of the message and commit again. To change the message of a",
+            "commit already made: `git commit --amend` (the last one) or `git rebase -i` with",
+            "reword (an older one); for `git am`, edit the patch's message and apply it again.",
+            "If the token ever left this machine, rotate it in Dynatrace (Access tokens > revoke).",
+            "A false alarm? Add `tokenguard:allow` to the line, or list the token id or",
+            "fingerprint under [allow] in .tokenguard.toml (see docs/config.md).",
+            "`git commit --no-verify` skips this check; the token then stays in history.",
         ],
         Mode::History | Mode::Files => &[
             "Rotate every token listed (it is exposed wherever this content went), then remove it.",

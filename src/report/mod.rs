@@ -36,6 +36,8 @@ pub enum Mode {
     Push,
     /// Commits a server is about to receive (pre-receive).
     Receive,
+    /// A commit message, before the commit (commit-msg, prepare-commit-msg, applypatch-msg).
+    CommitMessage,
 }
 
 /// A rule as reports describe it.
