@@ -151,6 +151,9 @@ fn scan(args: ScanArgs) -> Result<Outcome> {
     if args.pre_push || args.pre_receive {
         return scan_push(&args);
     }
+    if args.ci {
+        return scan_ci(&args);
+    }
     if args.targets.is_empty() {
         return Err(Error::Invalid(
             "nothing to scan: give files or folders, `-` for standard input, --staged or --history"
@@ -210,7 +213,6 @@ fn scan_history(args: &ScanArgs) -> Result<Outcome> {
              commits are not scanned (`git fetch --unshallow` to scan them)"
         );
     }
-    let scanner = scanner_for(&args.config, repo.workdir())?;
     let revs = if args.targets.is_empty() {
         history::all_refs(&repo)?
     } else {
@@ -228,6 +230,41 @@ fn scan_history(args: &ScanArgs) -> Result<Outcome> {
             .collect::<Result<Vec<String>>>()?;
         history::parse_revisions(&repo, &specs)?
     };
+    scan_revisions(args, &repo, &revs)
+}
+
+/// `scan --ci`: the commits of this CI job's push, pull request or merge request, from the CI
+/// system's variables (and GitHub's event file), scanned as `scan --history` scans them.
+fn scan_ci(args: &ScanArgs) -> Result<Outcome> {
+    let repo = crate::source::git::repo::open(args.repo.as_deref())?;
+    let var = |k: &str| std::env::var(k).ok();
+    let event = match var("GITHUB_EVENT_PATH").filter(|p| !p.is_empty()) {
+        Some(path) if var("GITHUB_ACTIONS").as_deref() == Some("true") => Some(
+            std::fs::read_to_string(&path)
+                .map_err(|source| Error::Read { path: path.into(), source })?,
+        ),
+        _ => None,
+    };
+    let ci = crate::source::ci::revisions(&repo, var, event.as_deref())?;
+    if !args.output.quiet {
+        let line = format!("tokenguard: {}: {}", ci.system.name(), ci.what);
+        eprintln!("{}", report::sanitize::for_terminal(&line));
+        for note in &ci.notes {
+            eprintln!("tokenguard: note: {}", report::sanitize::for_terminal(note));
+        }
+    }
+    scan_revisions(args, &repo, &ci.revisions)
+}
+
+/// Scans the commits of `revs` for the tokens each introduced and reports them (the history
+/// report).
+fn scan_revisions(
+    args: &ScanArgs,
+    repo: &git2::Repository,
+    revs: &crate::source::history::Revisions,
+) -> Result<Outcome> {
+    use crate::source::history;
+    let scanner = scanner_for(&args.config, repo.workdir())?;
     let progress = (!args.output.quiet && io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::with_draw_target(
             None,
@@ -243,7 +280,7 @@ fn scan_history(args: &ScanArgs) -> Result<Outcome> {
         bar
     });
     let opts = history::HistoryOptions { all_occurrences: args.all_occurrences, progress };
-    let findings = history::scan_commits(&repo, &revs.include, &revs.exclude, &scanner, &opts)?;
+    let findings = history::scan_commits(repo, &revs.include, &revs.exclude, &scanner, &opts)?;
     emit(&findings, &args.output, Mode::History)
 }
 

@@ -97,6 +97,10 @@ pub struct ScanArgs {
     /// Scan what a server's pre-receive hook receives (reads its lines from stdin).
     #[arg(long)]
     pub pre_receive: bool,
+    /// Scan the commits of this CI job's push, pull request or merge request, worked out
+    /// from the variables of GitHub Actions or GitLab CI (docs/ci.md).
+    #[arg(long, conflicts_with_all = ["staged", "history", "pre_push", "pre_receive", "targets"])]
+    pub ci: bool,
     /// With --history: list every commit that holds a token, not only the first.
     #[arg(long)]
     pub all_occurrences: bool,

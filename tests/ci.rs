@@ -1,0 +1,446 @@
+//! `scan --ci`: the commits of a CI job's push, pull request or merge request, worked out from
+//! the variables and event files that GitHub Actions and GitLab CI set, in real repositories:
+//! a developer pushes to a bare "server" repository, and the CI job runs in a fresh clone of
+//! it (full, or shallow as CI systems make by default), detached at the pushed commit.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::{secret_of, token, TestRepo};
+use serde_json::{json, Value};
+use tempfile::TempDir;
+
+const ZEROS: &str = "0000000000000000000000000000000000000000";
+
+/// A server (bare repository) and a developer's clone that pushes to it.
+struct Server {
+    dir: TempDir,
+    dev: TestRepo,
+}
+
+impl Server {
+    /// A server whose `main` holds a README commit and a commit with `old_token` (already on
+    /// the default branch: CI scanned it when it was pushed).
+    fn new(old_token: &str) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let bare = dir.path().join("server.git");
+        let mut c = Command::new("git");
+        common::isolate(&mut c);
+        assert!(c
+            .args(["init", "-q", "--bare", "-b", "main"])
+            .arg(&bare)
+            .status()
+            .unwrap()
+            .success());
+        let dev = TestRepo::new();
+        dev.write("README", "hello\n");
+        dev.commit_all("initial");
+        dev.write("legacy.env", format!("OLD_TOKEN={old_token}\n"));
+        dev.commit_all("legacy token");
+        dev.git(&["remote", "add", "origin", &url(&bare)]);
+        dev.git(&["push", "-q", "-u", "origin", "main"]);
+        Server { dir, dev }
+    }
+
+    fn bare(&self) -> PathBuf {
+        self.dir.path().join("server.git")
+    }
+
+    /// The developer's HEAD.
+    fn head(&self) -> String {
+        self.dev.git(&["rev-parse", "HEAD"]).trim().to_string()
+    }
+
+    /// A commit on the developer's current branch adding `file` with `content`.
+    fn commit(&self, file: &str, content: &str, msg: &str) -> String {
+        self.dev.write(file, content);
+        self.dev.commit_all(msg);
+        self.head()
+    }
+
+    fn push(&self, args: &[&str]) {
+        let mut a = vec!["push", "-q"];
+        a.extend_from_slice(args);
+        self.dev.git(&a);
+    }
+
+    /// The CI job's clone, detached at `sha`, with `extra` clone options (`--depth 1`).
+    fn runner(&self, sha: &str, extra: &[&str]) -> TestRepo {
+        let dir = tempfile::Builder::new().prefix("tg-runner").tempdir().unwrap();
+        let mut c = Command::new("git");
+        common::isolate(&mut c);
+        let out = c
+            .args(["clone", "-q", "--no-checkout"])
+            .args(extra)
+            .arg(url(&self.bare()))
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "clone: {}", String::from_utf8_lossy(&out.stderr));
+        let runner = TestRepo { dir };
+        runner.git(&["checkout", "-q", "--detach", sha]);
+        runner
+    }
+}
+
+/// A `file://` URL, so that clones go through git's transport (only reachable objects, and
+/// `--depth` honoured) as a CI system's clone over the network does.
+fn url(path: &Path) -> String {
+    format!("file://{}", path.display())
+}
+
+/// `tokenguard scan --ci --format json` in `dir` with exactly the CI variables given (none
+/// of the test process's own).
+fn scan_ci(dir: &Path, vars: &[(&str, &str)]) -> Output {
+    let mut c = common::tokenguard();
+    for (k, _) in std::env::vars() {
+        if k.starts_with("GITHUB_") || k.starts_with("CI_") || k == "GITLAB_CI" {
+            c.env_remove(k);
+        }
+    }
+    c.current_dir(dir).args(["scan", "--ci", "--format", "json"]).envs(vars.iter().copied());
+    c.output().unwrap()
+}
+
+/// `scan_ci` for GitHub Actions: the event file is written and named as the runner does.
+fn github(dir: &Path, event_name: &str, event: &Value) -> Output {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), event.to_string()).unwrap();
+    let path = file.path().to_str().unwrap().to_string();
+    scan_ci(
+        dir,
+        &[
+            ("CI", "true"),
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_EVENT_NAME", event_name),
+            ("GITHUB_EVENT_PATH", &path),
+            ("GITHUB_WORKSPACE", dir.to_str().unwrap()),
+        ],
+    )
+}
+
+/// The findings' (file, commit) pairs, after checking that no secret part was printed.
+fn found(out: &Output, secrets: &[&str]) -> Vec<(String, String)> {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for s in secrets {
+        assert!(!stdout.contains(s) && !stderr.contains(s), "a secret part was printed");
+    }
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "exit {:?}, stderr: {stderr}",
+        out.status.code()
+    );
+    let v: Value = serde_json::from_str(&stdout).expect("a JSON report");
+    let mut pairs: Vec<(String, String)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["file"].as_str().unwrap().into(), f["commit"].as_str().unwrap().into()))
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn push_event(before: &str, after: &str, git_ref: &str) -> Value {
+    json!({
+        "ref": git_ref,
+        "before": before,
+        "after": after,
+        "created": before == ZEROS,
+        "deleted": after == ZEROS,
+        "forced": false,
+        "repository": {"default_branch": "main", "full_name": "org/app"},
+    })
+}
+
+#[test]
+fn github_push_scans_before_to_after_only() {
+    let (old, new) = (token(), token());
+    let s = Server::new(&old);
+    let before = s.head();
+    let bad = s.commit("deploy/values.yaml", &format!("apiToken: {new}\n"), "values");
+    let after = s.commit("notes.txt", "clean\n", "notes");
+    s.push(&["origin", "main"]);
+    let runner = s.runner(&after, &[]);
+    let out = github(runner.path(), "push", &push_event(&before, &after, "refs/heads/main"));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        found(&out, &[secret_of(&old), secret_of(&new)]),
+        vec![("deploy/values.yaml".into(), bad)]
+    );
+    assert!(stderr(&out).contains("GitHub Actions: push to refs/heads/main"), "{}", stderr(&out));
+
+    // A clean push passes, though the history holds tokens.
+    let clean = s.commit("more.txt", "clean\n", "more");
+    s.push(&["origin", "main"]);
+    let runner = s.runner(&clean, &[]);
+    let out = github(runner.path(), "push", &push_event(&after, &clean, "refs/heads/main"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(found(&out, &[secret_of(&old), secret_of(&new)]).is_empty());
+}
+
+#[test]
+fn github_forced_push_scans_what_the_branch_adds_to_the_default_branch() {
+    let (old, a, b) = (token(), token(), token());
+    let s = Server::new(&old);
+    s.dev.git(&["checkout", "-q", "-b", "feature"]);
+    let replaced = s.commit("a.env", &format!("A={a}\n"), "first try");
+    s.push(&["-u", "origin", "feature"]);
+    s.dev.git(&["reset", "-q", "--hard", "main"]);
+    let kept = s.commit("b.env", &format!("B={b}\n"), "second try");
+    let after = s.commit("c.txt", "clean\n", "more");
+    s.push(&["-f", "origin", "feature"]);
+    // The runner's clone does not have the replaced commit: the server no longer refers to it.
+    let runner = s.runner(&after, &[]);
+    assert!(!runner.git_output(&["cat-file", "-e", &replaced]).status.success());
+    let mut event = push_event(&replaced, &after, "refs/heads/feature");
+    event["forced"] = json!(true);
+    let out = github(runner.path(), "push", &event);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        found(&out, &[secret_of(&old), secret_of(&a), secret_of(&b)]),
+        vec![("b.env".into(), kept)]
+    );
+    assert!(stderr(&out).contains("forced push"), "{}", stderr(&out));
+}
+
+#[test]
+fn github_new_branch_scans_its_commits_that_the_default_branch_lacks() {
+    let (old, new) = (token(), token());
+    let s = Server::new(&old);
+    s.dev.git(&["checkout", "-q", "-b", "feature"]);
+    let bad = s.commit("app.env", &format!("DT={new}\n"), "feature token");
+    let after = s.commit("x.txt", "x\n", "more");
+    s.push(&["-u", "origin", "feature"]);
+    let runner = s.runner(&after, &[]);
+    let out = github(runner.path(), "push", &push_event(ZEROS, &after, "refs/heads/feature"));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(found(&out, &[secret_of(&old), secret_of(&new)]), vec![("app.env".into(), bad)]);
+
+    // A new tag on the default branch adds nothing.
+    s.dev.git(&["tag", "v1", "main"]);
+    s.push(&["origin", "v1"]);
+    let main = s.dev.git(&["rev-parse", "main"]).trim().to_string();
+    let runner = s.runner(&main, &[]);
+    let out = github(runner.path(), "push", &push_event(ZEROS, &main, "refs/tags/v1"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    // The first push of a repository (the default branch is new) scans all of it.
+    let out = github(runner.path(), "push", &push_event(ZEROS, &main, "refs/heads/main"));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(found(&out, &[secret_of(&old)]).len(), 1);
+
+    // A deleted branch: nothing to scan.
+    let out = github(runner.path(), "push", &push_event(&after, ZEROS, "refs/heads/feature"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn github_pull_request_scans_base_to_head() {
+    let (old, new) = (token(), token());
+    let s = Server::new(&old);
+    let base = s.head();
+    s.dev.git(&["checkout", "-q", "-b", "feature"]);
+    let bad = s.commit("k8s/secret.yaml", &format!("token: {new}\n"), "secret");
+    let head = s.commit("y.txt", "y\n", "more");
+    s.push(&["-u", "origin", "feature"]);
+    let runner = s.runner(&head, &[]);
+    for name in ["pull_request", "pull_request_target"] {
+        let event = json!({
+            "number": 7,
+            "pull_request": {"number": 7, "base": {"sha": base, "ref": "main"},
+                             "head": {"sha": head, "ref": "feature"}},
+            "repository": {"default_branch": "main"},
+        });
+        let out = github(runner.path(), name, &event);
+        assert_eq!(out.status.code(), Some(1), "{name}: {}", stderr(&out));
+        assert_eq!(
+            found(&out, &[secret_of(&old), secret_of(&new)]),
+            vec![("k8s/secret.yaml".into(), bad.clone())]
+        );
+        assert!(stderr(&out).contains("pull request #7"), "{}", stderr(&out));
+    }
+}
+
+#[test]
+fn github_other_events_scan_everything_fetched() {
+    let (old, new) = (token(), token());
+    let s = Server::new(&old);
+    s.dev.git(&["checkout", "-q", "-b", "feature"]);
+    s.commit("f.env", &format!("T={new}\n"), "feature token");
+    s.push(&["-u", "origin", "feature"]);
+    let main = s.dev.git(&["rev-parse", "main"]).trim().to_string();
+    let runner = s.runner(&main, &[]);
+    let out = github(runner.path(), "schedule", &json!({"schedule": "0 3 * * *"}));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let files: Vec<String> =
+        found(&out, &[secret_of(&old), secret_of(&new)]).into_iter().map(|p| p.0).collect();
+    assert_eq!(files, vec!["f.env".to_string(), "legacy.env".to_string()]);
+}
+
+#[test]
+fn github_shallow_clone_is_an_error_that_says_to_fetch_the_history() {
+    let (old, new) = (token(), token());
+    let s = Server::new(&old);
+    let before = s.head();
+    s.commit("a.env", &format!("A={new}\n"), "token");
+    let after = s.commit("b.txt", "b\n", "more");
+    s.push(&["origin", "main"]);
+    // actions/checkout's default: depth 1.
+    let runner = s.runner(&after, &["--depth", "1"]);
+    let out = github(runner.path(), "push", &push_event(&before, &after, "refs/heads/main"));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let e = stderr(&out);
+    assert!(e.contains("fetch-depth: 0") && e.contains("shallow"), "{e}");
+    assert!(!e.contains(secret_of(&new)) && out.stdout.is_empty());
+
+    // Deep enough for this push (the range stops above the boundary): scanned.
+    let runner = s.runner(&after, &["--depth", "3"]);
+    let out = github(runner.path(), "push", &push_event(&before, &after, "refs/heads/main"));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(found(&out, &[secret_of(&new)]).len(), 1);
+
+    // The range reaches the boundary: the boundary commit would look as if it added every
+    // token of its files.
+    let runner = s.runner(&after, &["--depth", "2"]);
+    let out = github(runner.path(), "push", &push_event(ZEROS, &after, "refs/heads/main"));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("boundary"), "{}", stderr(&out));
+}
+
+fn gitlab(dir: &Path, vars: &[(&str, &str)]) -> Output {
+    let mut all = vec![("CI", "true"), ("GITLAB_CI", "true"), ("CI_DEFAULT_BRANCH", "main")];
+    all.extend_from_slice(vars);
+    scan_ci(dir, &all)
+}
+
+#[test]
+fn gitlab_push_merge_request_new_branch_and_tag() {
+    let (old, new) = (token(), token());
+    let s = Server::new(&old);
+    let base = s.head();
+    s.dev.git(&["checkout", "-q", "-b", "feature"]);
+    let bad = s.commit("ci/vars.yml", &format!("DT_TOKEN: {new}\n"), "vars");
+    let head = s.commit("z.txt", "z\n", "more");
+    s.push(&["-u", "origin", "feature"]);
+    let secrets = [secret_of(&old), secret_of(&new)];
+    let expected = vec![("ci/vars.yml".to_string(), bad.clone())];
+    let runner = s.runner(&head, &[]);
+
+    // A push: CI_COMMIT_BEFORE_SHA..CI_COMMIT_SHA.
+    let out = gitlab(
+        runner.path(),
+        &[
+            ("CI_PIPELINE_SOURCE", "push"),
+            ("CI_COMMIT_BRANCH", "feature"),
+            ("CI_COMMIT_BEFORE_SHA", &base),
+            ("CI_COMMIT_SHA", &head),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(found(&out, &secrets), expected);
+    // A push of the clean commit on top only: clean.
+    let out = gitlab(
+        runner.path(),
+        &[
+            ("CI_PIPELINE_SOURCE", "push"),
+            ("CI_COMMIT_BRANCH", "feature"),
+            ("CI_COMMIT_BEFORE_SHA", &bad),
+            ("CI_COMMIT_SHA", &head),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    // A merge request: CI_MERGE_REQUEST_DIFF_BASE_SHA..CI_COMMIT_SHA.
+    let out = gitlab(
+        runner.path(),
+        &[
+            ("CI_PIPELINE_SOURCE", "merge_request_event"),
+            ("CI_MERGE_REQUEST_IID", "3"),
+            ("CI_MERGE_REQUEST_DIFF_BASE_SHA", &base),
+            ("CI_COMMIT_BEFORE_SHA", ZEROS),
+            ("CI_COMMIT_SHA", &head),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(found(&out, &secrets), expected);
+    assert!(stderr(&out).contains("GitLab CI: merge request !3"), "{}", stderr(&out));
+
+    // A new branch (before = zeros): against CI_DEFAULT_BRANCH.
+    let new_branch = [
+        ("CI_PIPELINE_SOURCE", "push"),
+        ("CI_COMMIT_BRANCH", "feature"),
+        ("CI_COMMIT_BEFORE_SHA", ZEROS),
+        ("CI_COMMIT_SHA", head.as_str()),
+    ];
+    let out = gitlab(runner.path(), &new_branch);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(found(&out, &secrets), expected);
+
+    // A tag of the feature's commit: what the default branch lacks.
+    let out = gitlab(
+        runner.path(),
+        &[
+            ("CI_PIPELINE_SOURCE", "push"),
+            ("CI_COMMIT_TAG", "v2"),
+            ("CI_COMMIT_BEFORE_SHA", ZEROS),
+            ("CI_COMMIT_SHA", &head),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(found(&out, &secrets), expected);
+
+    // GitLab fetches only the pipeline's branch: without the default branch, a new branch
+    // cannot be scanned, and the error says what to fetch.
+    let only = s.runner(&head, &["--single-branch", "--branch", "feature"]);
+    let out = gitlab(only.path(), &new_branch);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("refs/remotes/origin/main"), "{}", stderr(&out));
+    only.git(&["fetch", "-q", "origin", "+refs/heads/main:refs/remotes/origin/main"]);
+    let out = gitlab(only.path(), &new_branch);
+    assert_eq!(found(&out, &secrets), expected);
+}
+
+#[test]
+fn gitlab_shallow_clone_is_an_error_that_says_git_depth_0() {
+    let (old, new) = (token(), token());
+    let s = Server::new(&old);
+    let before = s.head();
+    s.commit("a.env", &format!("A={new}\n"), "token");
+    let after = s.commit("b.txt", "b\n", "more");
+    s.push(&["origin", "main"]);
+    let runner = s.runner(&after, &["--depth", "1"]);
+    let out = gitlab(
+        runner.path(),
+        &[
+            ("CI_PIPELINE_SOURCE", "push"),
+            ("CI_COMMIT_BRANCH", "main"),
+            ("CI_COMMIT_BEFORE_SHA", &before),
+            ("CI_COMMIT_SHA", &after),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("GIT_DEPTH: 0"), "{}", stderr(&out));
+}
+
+#[test]
+fn outside_a_known_ci_is_an_error() {
+    let s = Server::new(&token());
+    let out = scan_ci(s.dev.path(), &[("CI", "true")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no known CI system"), "{}", stderr(&out));
+    // --ci takes no revisions.
+    let out = common::tokenguard()
+        .current_dir(s.dev.path())
+        .args(["scan", "--ci", "HEAD"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
