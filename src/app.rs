@@ -35,7 +35,47 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Baseline(args) => baseline(args),
         Command::Install(args) => install(args),
         Command::Uninstall(args) => uninstall(args),
+        Command::Completions(args) => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut text = Vec::new();
+            clap_complete::generate(args.shell, &mut cmd, "tokenguard", &mut text);
+            print_bytes(&text)
+        }
+        Command::Manpage(args) => manpage(args),
     }
+}
+
+/// Writes `text` to standard output (a closed pipe is not an error).
+fn print_bytes(text: &[u8]) -> Result<Outcome> {
+    let mut out = io::stdout().lock();
+    match out.write_all(text).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::Write(e)),
+        _ => Ok(Outcome::Clean),
+    }
+}
+
+/// `tokenguard manpage`: tokenguard(1) on standard output, or with `--dir` that page and one
+/// per command (`tokenguard-scan(1)`, as git's pages are) written into the folder.
+fn manpage(args: crate::cli::ManpageArgs) -> Result<Outcome> {
+    // (No `tokenguard-help` page: the help command has none.)
+    let cmd = <Cli as clap::CommandFactory>::command().disable_help_subcommand(true);
+    let render = |c: clap::Command| -> Vec<u8> {
+        let mut text = Vec::new();
+        clap_mangen::Man::new(c).render(&mut text).expect("writing to memory");
+        text
+    };
+    let Some(dir) = args.dir else { return print_bytes(&render(cmd)) };
+    let write = |name: String, text: Vec<u8>| -> Result<()> {
+        let path = dir.join(name);
+        std::fs::write(&path, text).map_err(|source| Error::Read { path, source })
+    };
+    for sub in cmd.get_subcommands() {
+        let name = format!("tokenguard-{}", sub.get_name());
+        let page = sub.clone().name(name.clone()).version(env!("CARGO_PKG_VERSION"));
+        write(format!("{name}.1"), render(page))?;
+    }
+    write("tokenguard.1".into(), render(cmd))?;
+    Ok(Outcome::Clean)
 }
 
 fn install(args: InstallArgs) -> Result<Outcome> {

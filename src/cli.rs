@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::report::Format;
 
@@ -30,6 +30,35 @@ pub enum Command {
     Install(InstallArgs),
     /// Remove the git hook that `install` wrote (restoring a chained hook).
     Uninstall(InstallArgs),
+    /// Print the completion script for a shell (install.sh places it; docs/install.md).
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), or write one page per command into a folder.
+    Manpage(ManpageArgs),
+}
+
+/// `tokenguard manpage`.
+#[derive(Debug, Args)]
+pub struct ManpageArgs {
+    /// Write tokenguard.1 and a page per command (tokenguard-scan.1, ...) into DIR instead of
+    /// printing tokenguard.1.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+/// Parses the process's arguments. `version` is what `--version` prints (the binary passes
+/// its version and the commit it was built from).
+pub fn parse(version: &'static str) -> Result<Cli, clap::Error> {
+    let mut cmd = Cli::command().version(version);
+    let matches = cmd.try_get_matches_from_mut(std::env::args_os())?;
+    Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut cmd))
+}
+
+/// `tokenguard completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// When to colour the human report.

@@ -3,13 +3,14 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use tokenguard::report::sanitize;
 
 fn main() -> ExitCode {
     tokenguard::app::install_panic_hook();
     tokenguard::app::tune_allocator();
-    let cli = match tokenguard::cli::Cli::try_parse() {
+    // The version with the commit it was built from (build.rs); only the binary holds it, so
+    // that a new commit rebuilds the binary, not the library and every test.
+    let cli = match tokenguard::cli::parse(env!("TOKENGUARD_LONG_VERSION")) {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
