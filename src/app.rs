@@ -545,7 +545,7 @@ fn rules(args: RulesArgs) -> Result<Outcome> {
                 .map_err(io::Error::from)
                 .and_then(|()| writeln!(out))
         }
-        Format::Human => (|| {
+        Format::Human | Format::Html => (|| {
             writeln!(out, "Built-in rules:")?;
             for r in matcher.rules() {
                 writeln!(out, "  {:<32} {}", r.id, r.description)?;

@@ -1,6 +1,8 @@
-//! Reports: human (coloured only on a terminal), JSON (a stable contract, docs/output.md).
+//! Reports: human (coloured only on a terminal), JSON (a stable contract, docs/output.md),
+//! SARIF, and a self-contained HTML page.
 //! Printers receive a writer; nothing here decides an exit code.
 
+pub mod html;
 pub mod human;
 pub mod json;
 pub mod sanitize;
@@ -19,6 +21,8 @@ pub enum Format {
     Json,
     /// SARIF 2.1.0 (for code-scanning upload).
     Sarif,
+    /// One self-contained HTML page: summary, timeline, searchable table.
+    Html,
 }
 
 /// What kind of scan produced the findings (the human report words its advice by it).
@@ -95,5 +99,6 @@ pub fn write(out: &mut dyn Write, findings: &Findings, opts: &Options) -> std::i
         Format::Human => human::write(out, findings, opts),
         Format::Json => json::write(out, findings),
         Format::Sarif => json::write_sarif(out, findings),
+        Format::Html => html::write(out, findings, opts),
     }
 }
