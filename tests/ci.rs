@@ -444,3 +444,198 @@ fn outside_a_known_ci_is_an_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Runs ci/github-action.sh (the GitHub Action's logic) as the action runs it: the variables
+/// GitHub sets, the action's inputs, a job summary file and an outputs file.
+struct ActionRun {
+    status: Option<i32>,
+    log: String,
+    summary: String,
+    outputs: String,
+}
+
+fn action(runner: &Path, event_name: &str, event: &Value, inputs: &[(&str, &str)]) -> ActionRun {
+    let tmp = tempfile::tempdir().unwrap();
+    let event_file = tmp.path().join("event.json");
+    std::fs::write(&event_file, event.to_string()).unwrap();
+    let (summary, outputs) = (tmp.path().join("summary.md"), tmp.path().join("output"));
+    std::fs::write(&summary, "").unwrap();
+    let mut c = Command::new("bash");
+    common::isolate(&mut c);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("GITHUB_") || k.starts_with("CI_") || k.starts_with("INPUT_") {
+            c.env_remove(k);
+        }
+    }
+    c.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("ci/github-action.sh"))
+        .arg("scan")
+        .current_dir(tmp.path())
+        .env("CI", "true")
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_EVENT_NAME", event_name)
+        .env("GITHUB_EVENT_PATH", &event_file)
+        .env("GITHUB_WORKSPACE", runner)
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env("GITHUB_OUTPUT", &outputs)
+        .env("RUNNER_TEMP", tmp.path())
+        .env("TOKENGUARD_BIN", common::tokenguard_path())
+        .envs(inputs.iter().copied());
+    let out = c.output().unwrap();
+    ActionRun {
+        status: out.status.code(),
+        log: format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        summary: std::fs::read_to_string(&summary).unwrap(),
+        outputs: std::fs::read_to_string(&outputs).unwrap_or_default(),
+    }
+}
+
+fn pull_request(base: &str, head: &str) -> Value {
+    json!({
+        "number": 12,
+        "pull_request": {"number": 12, "base": {"sha": base, "ref": "main"},
+                         "head": {"sha": head, "ref": "feature"}},
+        "repository": {"default_branch": "main"},
+    })
+}
+
+#[test]
+fn github_action_writes_sarif_a_summary_and_annotations_and_fails_on_tokens() {
+    let (old, new) = (token(), token());
+    let s = Server::new(&old);
+    let base = s.head();
+    s.dev.git(&["checkout", "-q", "-b", "feature"]);
+    // A hostile file name and commit message: escaped in the summary and the annotations.
+    let bad = s.commit(
+        "deploy/a|b <i>.yaml",
+        &format!("apiToken: {new}\n"),
+        "values | <script>x</script> *bold*",
+    );
+    let head = s.commit("c.txt", "c\n", "more");
+    s.push(&["-u", "origin", "feature"]);
+    let runner = s.runner(&head, &[]);
+    let sarif = runner.path().join("out/tokenguard.sarif");
+    std::fs::create_dir_all(sarif.parent().unwrap()).unwrap();
+    let run = action(
+        runner.path(),
+        "pull_request",
+        &pull_request(&base, &head),
+        &[("INPUT_SARIF", sarif.to_str().unwrap())],
+    );
+    for text in [&run.log, &run.summary] {
+        assert!(
+            !text.contains(secret_of(&new)) && !text.contains(secret_of(&old)),
+            "a secret part was printed"
+        );
+    }
+    assert_eq!(run.status, Some(1), "{}", run.log);
+    // The job summary: the count, the scope, and a row with the masked token, escaped.
+    assert!(run.summary.contains("**1 token(s) found**"), "{}", run.summary);
+    assert!(run.summary.contains("(pull request \\#12: "), "{}", run.summary);
+    let id = new.rsplit_once('.').unwrap().0;
+    let row = run.summary.lines().find(|l| l.contains(id)).expect("a row with the token id");
+    assert!(row.starts_with("| deploy/a\\|b &#60;i&#62;.yaml | 1:11 | <code>"), "{row}");
+    assert!(
+        row.contains(&bad[..12]) && row.contains("&#60;script&#62;") && row.contains("\\*bold\\*"),
+        "{row}"
+    );
+    assert!(!run.summary.contains("<script>") && !run.summary.contains("<i>"));
+    // An annotation on the file and line.
+    assert!(run.log.contains("::error file=deploy/a|b <i>.yaml,line=1,col=11,title=tokenguard%3A dynatrace-api-token::"), "{}", run.log);
+    // Outputs and the SARIF log.
+    assert!(
+        run.outputs.contains("findings=1\n") && run.outputs.contains("allowed=0\n"),
+        "{}",
+        run.outputs
+    );
+    assert!(run.outputs.contains(&format!("sarif={}", sarif.display())), "{}", run.outputs);
+    let log: Value = serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0]["properties"]["commit"], bad.as_str());
+
+    // The token's id allowed by the configuration input: the job passes, the summary says so.
+    let config = runner.path().join("ci-config.toml");
+    std::fs::write(&config, format!("[allow]\ntokens = [\"{id}\"]\n")).unwrap();
+    let run = action(
+        runner.path(),
+        "pull_request",
+        &pull_request(&base, &head),
+        &[("INPUT_SARIF", sarif.to_str().unwrap()), ("INPUT_CONFIG", config.to_str().unwrap())],
+    );
+    assert_eq!(run.status, Some(0), "{}", run.log);
+    assert!(
+        run.summary.contains(":white_check_mark: No tokens") && run.summary.contains("(1 allowed)"),
+        "{}",
+        run.summary
+    );
+    assert!(run.outputs.contains("findings=0\n") && run.outputs.contains("allowed=1\n"));
+    let log: Value = serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
+    assert_eq!(log["runs"][0]["results"].as_array().unwrap().len(), 0);
+
+    // A baseline input that holds the finding: passes too.
+    let baseline = runner.path().join("baseline.json");
+    let out = common::tokenguard()
+        .current_dir(runner.path())
+        .args(["baseline", "-o", baseline.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let run = action(
+        runner.path(),
+        "pull_request",
+        &pull_request(&base, &head),
+        &[("INPUT_BASELINE", baseline.to_str().unwrap())],
+    );
+    assert_eq!(run.status, Some(0), "{}", run.log);
+
+    // A shallow checkout: the job fails with the advice, and no summary claims it is clean.
+    let shallow = s.runner(&head, &["--depth", "1", "--branch", "feature"]);
+    let run = action(shallow.path(), "pull_request", &pull_request(&base, &head), &[]);
+    assert_eq!(run.status, Some(2), "{}", run.log);
+    assert!(run.log.contains("fetch-depth: 0"), "{}", run.log);
+    assert!(run.summary.is_empty(), "{}", run.summary);
+}
+
+/// Slow: the action's build step, a real `cargo install` from the action's source (release
+/// build). Run by .ci/run with --ignored.
+#[test]
+#[ignore = "slow: a real cargo install (run by .ci/run with --ignored)"]
+fn github_action_builds_tokenguard_once_and_reuses_it() {
+    let root = tempfile::tempdir().unwrap();
+    let outputs = root.path().join("outputs");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("ci/github-action.sh");
+    let step = |name: &str| {
+        let mut c = Command::new("bash");
+        common::isolate(&mut c);
+        c.arg(&script)
+            .arg(name)
+            .env("TOKENGUARD_ROOT", root.path())
+            .env("GITHUB_OUTPUT", &outputs)
+            .env_remove("TOKENGUARD_BIN")
+            // The target folder of the other slow install tests: built once for all.
+            .env(
+                "CARGO_TARGET_DIR",
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("target/slow-release"),
+            );
+        let out = c.output().unwrap();
+        let log = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+        assert!(out.status.success(), "{name}: {log}");
+        log
+    };
+    step("key");
+    let keys = std::fs::read_to_string(&outputs).unwrap();
+    assert!(keys.starts_with("key=tokenguard-Linux-"), "{keys}");
+    assert!(keys.contains(&format!("root={}", root.path().display())), "{keys}");
+    let first = step("install");
+    assert!(first.contains("building tokenguard"), "{first}");
+    let bin = root.path().join("bin/tokenguard");
+    assert!(bin.is_file());
+    // Restored from the cache: not built again.
+    let second = step("install");
+    assert!(second.contains(&format!("using {}", bin.display())), "{second}");
+    assert!(second.contains(&format!("tokenguard {}", env!("CARGO_PKG_VERSION"))), "{second}");
+}
