@@ -639,3 +639,161 @@ fn github_action_builds_tokenguard_once_and_reuses_it() {
     assert!(second.contains(&format!("using {}", bin.display())), "{second}");
     assert!(second.contains(&format!("tokenguard {}", env!("CARGO_PKG_VERSION"))), "{second}");
 }
+
+/// gitlab-ci-local (npm) runs GitLab CI jobs on this machine; with `--force-shell-executor`
+/// it runs the template's job in the repository itself, with the `CI_*` variables it derives
+/// from the repository (CI_COMMIT_SHA, CI_COMMIT_BRANCH, CI_DEFAULT_BRANCH from
+/// origin/HEAD, CI_PIPELINE_SOURCE=push, GITLAB_CI=false) plus those given with --variable.
+fn gitlab_ci_local(repo: &TestRepo, vars: &[(&str, &str)]) -> Option<(Option<i32>, String)> {
+    let bin = format!("TOKENGUARD_BIN={}", common::tokenguard_path().display());
+    let mut all = vec![bin];
+    all.extend(vars.iter().map(|(k, v)| format!("{k}={v}")));
+    run_gitlab_ci_local(repo, &all)
+}
+
+/// gitlab-ci-local with exactly the `--variable`s given.
+fn run_gitlab_ci_local(repo: &TestRepo, vars: &[String]) -> Option<(Option<i32>, String)> {
+    let missing = ["gitlab-ci-local", "rsync"].into_iter().find(|tool| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .map(|o| !o.status.success())
+            .unwrap_or(true)
+    });
+    if let Some(tool) = missing {
+        eprintln!(
+            "note: the GitLab template is not run: {tool} is missing \
+             (npm install -g gitlab-ci-local; apt-get install rsync; .ci/run installs both)"
+        );
+        return None;
+    }
+    let home = tempfile::tempdir().unwrap();
+    let mut c = Command::new("gitlab-ci-local");
+    common::isolate(&mut c);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("GITHUB_") || k.starts_with("CI_") || k == "GITLAB_CI" {
+            c.env_remove(k);
+        }
+    }
+    c.current_dir(repo.path())
+        .env("HOME", home.path())
+        .args(["--force-shell-executor", "--no-color"]);
+    for v in vars {
+        c.arg("--variable").arg(v);
+    }
+    let out = c.arg("tokenguard").output().unwrap();
+    let log = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    Some((out.status.code(), log))
+}
+
+/// The findings' files in the job's JSON artifact.
+fn artifact_files(repo: &TestRepo) -> Vec<String> {
+    let text = std::fs::read_to_string(repo.path().join("tokenguard.json")).unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    v["findings"].as_array().unwrap().iter().map(|f| f["file"].as_str().unwrap().into()).collect()
+}
+
+#[test]
+fn gitlab_template_runs_in_gitlab_ci_local_and_fails_a_branch_with_a_token() {
+    let (old, new) = (token(), token());
+    let s = Server::new(&old);
+    // The project's pipeline includes the template, as a user's would.
+    let template =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("ci/tokenguard.gitlab-ci.yml"))
+            .unwrap();
+    s.dev.write("ci/tokenguard.gitlab-ci.yml", template);
+    s.dev.write(".gitignore", "tokenguard.json\ntokenguard.sarif\n");
+    let base =
+        s.commit(".gitlab-ci.yml", "include:\n  - local: ci/tokenguard.gitlab-ci.yml\n", "ci");
+    s.push(&["origin", "main"]);
+    s.dev.git(&["remote", "set-head", "origin", "main"]);
+    s.dev.git(&["checkout", "-q", "-b", "leak"]);
+    s.commit("config/app.env", &format!("DT_API_TOKEN={new}\n"), "app settings");
+    let leak_tip = s.commit("notes.txt", "notes\n", "notes");
+    s.push(&["-u", "origin", "leak"]);
+    s.dev.git(&["checkout", "-q", "-b", "clean", "main"]);
+    let clean_tip = s.commit("src/app.py", "print('hello')\n", "app");
+    s.push(&["-u", "origin", "clean"]);
+    let secrets = [secret_of(&old), secret_of(&new)];
+
+    // A clean new branch passes, though main's history holds a token.
+    let Some((status, log)) = gitlab_ci_local(&s.dev, &[]) else { return };
+    assert!(secrets.iter().all(|x| !log.contains(x)), "a secret part was printed");
+    assert_eq!(status, Some(0), "{log}");
+    assert!(log.contains("GitLab CI: push to refs/heads/clean: new"), "{log}");
+    assert!(log.contains("PASS") && log.contains("tokenguard"), "{log}");
+    assert!(artifact_files(&s.dev).is_empty());
+
+    // The branch with a token fails, in the log and in the artifacts.
+    s.dev.git(&["checkout", "-q", "leak"]);
+    let (status, log) = gitlab_ci_local(&s.dev, &[]).unwrap();
+    assert!(secrets.iter().all(|x| !log.contains(x)), "a secret part was printed");
+    assert_ne!(status, Some(0), "{log}");
+    assert!(log.contains("FAIL") && log.contains("config/app.env"), "{log}");
+    assert_eq!(artifact_files(&s.dev), ["config/app.env"]);
+    let sarif: Value = serde_json::from_str(
+        &std::fs::read_to_string(s.dev.path().join("tokenguard.sarif")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len(), 1);
+
+    // A merge request of the branch: the diff base..head holds the token.
+    let mr = [
+        ("CI_PIPELINE_SOURCE", "merge_request_event"),
+        ("CI_MERGE_REQUEST_IID", "4"),
+        ("CI_MERGE_REQUEST_DIFF_BASE_SHA", base.as_str()),
+    ];
+    let (status, log) = gitlab_ci_local(&s.dev, &mr).unwrap();
+    assert_ne!(status, Some(0), "{log}");
+    assert!(log.contains("merge request !4"), "{log}");
+    // A later push of a clean commit on top: only the new commit is scanned.
+    s.commit("more.txt", "more\n", "more");
+    let (status, log) =
+        gitlab_ci_local(&s.dev, &[("CI_COMMIT_BEFORE_SHA", leak_tip.as_str())]).unwrap();
+    assert_eq!(status, Some(0), "{log}");
+    s.dev.git(&["checkout", "-q", "clean"]);
+    let (status, log) = gitlab_ci_local(&s.dev, &mr).unwrap();
+    assert_eq!(status, Some(0), "{log}");
+    let (status, log) =
+        gitlab_ci_local(&s.dev, &[("CI_COMMIT_BEFORE_SHA", base.as_str())]).unwrap();
+    assert_eq!(status, Some(0), "{log}");
+    assert!(log.contains(&format!("{}..{}", &base[..12], &clean_tip[..12])), "{log}");
+}
+
+/// Slow: the template's own build step, `cargo install --git URL --rev REF` from this
+/// repository's committed HEAD (release build). Run by .ci/run with --ignored.
+#[test]
+#[ignore = "slow: a real cargo install (run by .ci/run with --ignored)"]
+fn gitlab_template_builds_tokenguard_from_the_pinned_git_url() {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut c = Command::new("git");
+    common::isolate(&mut c);
+    let head = c.arg("-C").arg(source).args(["rev-parse", "HEAD"]).output().unwrap();
+    let head = String::from_utf8_lossy(&head.stdout).trim().to_string();
+    let s = Server::new(&token());
+    let template = std::fs::read(source.join("ci/tokenguard.gitlab-ci.yml")).unwrap();
+    s.dev.write("ci/tokenguard.gitlab-ci.yml", template);
+    s.dev.write(".gitignore", ".tokenguard-build/\ntokenguard.json\ntokenguard.sarif\n");
+    s.commit(".gitlab-ci.yml", "include:\n  - local: ci/tokenguard.gitlab-ci.yml\n", "ci");
+    s.push(&["origin", "main"]);
+    s.dev.git(&["checkout", "-q", "-b", "clean"]);
+    s.commit("a.txt", "a\n", "a");
+    let cargo_home = std::env::var("CARGO_HOME")
+        .unwrap_or_else(|_| format!("{}/.cargo", std::env::var("HOME").unwrap_or_default()));
+    let vars = [
+        format!("TOKENGUARD_GIT_URL=file://{}", source.display()),
+        format!("TOKENGUARD_REF={head}"),
+        format!("CARGO_HOME={cargo_home}"),
+        "CARGO_NET_GIT_FETCH_WITH_CLI=true".to_string(),
+        // The target folder of the other slow install tests: dependencies built once for all.
+        format!("CARGO_TARGET_DIR={}", source.join("target/slow-release").display()),
+    ];
+    let Some((status, log)) = run_gitlab_ci_local(&s.dev, &vars) else { return };
+    assert_eq!(status, Some(0), "{log}");
+    assert!(log.contains(&format!("building tokenguard {head}")), "{log}");
+    assert!(s.dev.path().join(format!(".tokenguard-build/{head}/bin/tokenguard")).is_file());
+    // The next pipeline finds it in the cache folder.
+    let (status, log) = run_gitlab_ci_local(&s.dev, &vars).unwrap();
+    assert_eq!(status, Some(0), "{log}");
+    assert!(!log.contains("building tokenguard"), "{log}");
+}
