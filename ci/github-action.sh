@@ -8,7 +8,7 @@
 #   github-action.sh scan     # scans; exit 0 clean, 1 tokens found, 2 error
 #
 # Inputs come as the action passes them: INPUT_CONFIG, INPUT_BASELINE, INPUT_SARIF,
-# INPUT_WORKING_DIRECTORY; TOKENGUARD_BIN names a binary to use instead of building one.
+# INPUT_HTML, INPUT_WORKING_DIRECTORY; TOKENGUARD_BIN names a binary to use instead of building one.
 # Runs outside GitHub too, given the variables GitHub sets (tests/ci.rs does so).
 set -euo pipefail
 
@@ -72,6 +72,11 @@ scan)
         "$bin" "${args[@]}" --quiet --format sarif --output "$INPUT_SARIF" || sarif_status=$?
         [ "$sarif_status" -lt 2 ] || { say "error: writing SARIF failed"; exit 2; }
         output sarif "$(cd "$(dirname "$INPUT_SARIF")" && pwd)/$(basename "$INPUT_SARIF")"
+    fi
+    if [ -n "${INPUT_HTML:-}" ]; then
+        html_status=0
+        "$bin" "${args[@]}" --quiet --format html --output "$INPUT_HTML" || html_status=$?
+        [ "$html_status" -lt 2 ] || { say "error: writing the HTML report failed"; exit 2; }
     fi
     scope=$(grep -m1 '^tokenguard: GitHub Actions: ' "$tmp/stderr" | sed 's/^tokenguard: GitHub Actions: //' || :)
     python3 "$here/github-report.py" "$tmp/report.json" "$scope" \

@@ -30,7 +30,7 @@ pub enum Command {
     Install(InstallArgs),
     /// Remove the git hook that `install` wrote (restoring a chained hook).
     Uninstall(InstallArgs),
-    /// Print the completion script for a shell (install.sh places it; docs/install.md).
+    /// Print the completion script for a shell (install.sh places it; docs/shell.md).
     Completions(CompletionsArgs),
     /// Print the manual page (roff), or write one page per command into a folder.
     Manpage(ManpageArgs),

@@ -519,12 +519,16 @@ fn github_action_writes_sarif_a_summary_and_annotations_and_fails_on_tokens() {
     let runner = s.runner(&head, &[]);
     let sarif = runner.path().join("out/tokenguard.sarif");
     std::fs::create_dir_all(sarif.parent().unwrap()).unwrap();
+    let html = runner.path().join("out/tokenguard.html");
     let run = action(
         runner.path(),
         "pull_request",
         &pull_request(&base, &head),
-        &[("INPUT_SARIF", sarif.to_str().unwrap())],
+        &[("INPUT_SARIF", sarif.to_str().unwrap()), ("INPUT_HTML", html.to_str().unwrap())],
     );
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>") && page.contains("deploy/a|b"));
+    assert!(!page.contains(secret_of(&new)));
     for text in [&run.log, &run.summary] {
         assert!(
             !text.contains(secret_of(&new)) && !text.contains(secret_of(&old)),
