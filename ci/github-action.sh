@@ -57,6 +57,14 @@ scan)
     args=(scan --ci)
     if [ -n "${INPUT_CONFIG:-}" ]; then args+=(--config "$INPUT_CONFIG"); fi
     if [ -n "${INPUT_BASELINE:-}" ]; then args+=(--baseline "$INPUT_BASELINE"); fi
+    # pull_request_target checks out the base: a fork's head is not in the clone until fetched.
+    if [ "${GITHUB_EVENT_NAME:-}" = pull_request_target ] && [ -n "${GITHUB_EVENT_PATH:-}" ]; then
+        read -r number head < <(python3 -c 'import json,sys; p=json.load(open(sys.argv[1]))["pull_request"]; print(p["number"], p["head"]["sha"])' "$GITHUB_EVENT_PATH") || :
+        if [ -n "${head:-}" ] && ! git cat-file -e "$head^{commit}" 2>/dev/null; then
+            say "fetching the pull request's head (refs/pull/$number/head)"
+            git fetch --quiet --no-tags origin "+refs/pull/$number/head:refs/remotes/pull/$number/head" || :
+        fi
+    fi
     tmp=$(mktemp -d "${RUNNER_TEMP:-/tmp}/tokenguard.XXXXXX")
     trap 'rm -rf "$tmp"' EXIT
     # One scan for the log, the summary and annotations (JSON), one for SARIF.

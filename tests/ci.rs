@@ -596,7 +596,19 @@ fn github_action_writes_sarif_a_summary_and_annotations_and_fails_on_tokens() {
     );
     assert_eq!(run.status, Some(0), "{}", run.log);
 
+    // pull_request_target checks out the base; a fork's head exists only as refs/pull/N/head
+    // on the server: the action fetches it.
+    s.dev.git(&["push", "-q", "origin", &format!("{head}:refs/pull/12/head")]);
+    s.dev.git(&["push", "-q", "origin", "--delete", "feature"]);
+    let base_only = s.runner(&base, &[]);
+    assert!(!base_only.git_output(&["cat-file", "-e", &head]).status.success());
+    let run = action(base_only.path(), "pull_request_target", &pull_request(&base, &head), &[]);
+    assert_eq!(run.status, Some(1), "{}", run.log);
+    assert!(run.log.contains("fetching the pull request's head"), "{}", run.log);
+    assert!(run.summary.contains("**1 token(s) found**"), "{}", run.summary);
+
     // A shallow checkout: the job fails with the advice, and no summary claims it is clean.
+    s.dev.git(&["push", "-q", "origin", "feature"]);
     let shallow = s.runner(&head, &["--depth", "1", "--branch", "feature"]);
     let run = action(shallow.path(), "pull_request", &pull_request(&base, &head), &[]);
     assert_eq!(run.status, Some(2), "{}", run.log);
