@@ -31,12 +31,15 @@ fn commit(dir: &Path) -> Option<String> {
         return None;
     }
     // Build again when HEAD moves: HEAD itself, the branch it names, and packed refs.
-    // (Only files that exist: cargo runs the script every time for a missing one.)
+    // The branch's folder rather than its file: `git pack-refs` removes the file, and the next
+    // commit writes it again. (Only paths that exist: cargo runs the script every time for a
+    // missing one.)
     let branch = git(dir, &["symbolic-ref", "-q", "HEAD"]);
-    for p in ["HEAD", "packed-refs"].into_iter().chain(branch.as_deref()) {
+    let folder = branch.as_deref().and_then(|b| b.rsplit_once('/')).map(|(f, _)| f);
+    for p in ["HEAD", "packed-refs"].into_iter().chain(folder) {
         if let Some(path) = git(dir, &["rev-parse", "--git-path", p]) {
             let path = dir.join(path);
-            if path.is_file() {
+            if path.exists() {
                 println!("cargo:rerun-if-changed={}", path.display());
             }
         }
