@@ -31,12 +31,20 @@ fn commit(dir: &Path) -> Option<String> {
         return None;
     }
     // Build again when HEAD moves: HEAD itself, the branch it names, and packed refs.
-    // The branch's folder rather than its file: `git pack-refs` removes the file, and the next
-    // commit writes it again. (Only paths that exist: cargo runs the script every time for a
-    // missing one.)
-    let branch = git(dir, &["symbolic-ref", "-q", "HEAD"]);
-    let folder = branch.as_deref().and_then(|b| b.rsplit_once('/')).map(|(f, _)| f);
-    for p in ["HEAD", "packed-refs"].into_iter().chain(folder) {
+    // Only paths that exist (cargo runs the script every time for a missing one), and only
+    // this branch's (a commit on another branch must not rebuild): HEAD, packed-refs, and the
+    // branch's ref file, or its folder after `git pack-refs` removed the file (the next
+    // commit writes it there again).
+    let mut watch = vec!["HEAD".to_string(), "packed-refs".to_string()];
+    if let Some(branch) = git(dir, &["symbolic-ref", "-q", "HEAD"]) {
+        let file = git(dir, &["rev-parse", "--git-path", &branch]).map(|p| dir.join(p));
+        match (file, branch.rsplit_once('/')) {
+            (Some(f), _) if f.is_file() => watch.push(branch),
+            (_, Some((folder, _))) => watch.push(folder.to_string()),
+            _ => {}
+        }
+    }
+    for p in &watch {
         if let Some(path) = git(dir, &["rev-parse", "--git-path", p]) {
             let path = dir.join(path);
             if path.exists() {

@@ -8,8 +8,7 @@ use tokenguard::report::sanitize;
 fn main() -> ExitCode {
     tokenguard::app::install_panic_hook();
     tokenguard::app::tune_allocator();
-    // The version with the commit it was built from (build.rs); only the binary holds it, so
-    // that a new commit rebuilds the binary, not the library and every test.
+    // The version with the commit it was built from (build.rs sets it for the binary).
     let cli = match tokenguard::cli::parse(env!("TOKENGUARD_LONG_VERSION")) {
         Ok(cli) => cli,
         Err(e) => {
