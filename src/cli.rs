@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::app::{self, scan::Target};
 use crate::config::ConfigOptions;
@@ -19,6 +19,8 @@ pub enum Format {
     Json,
     /// SARIF 2.1.0 (for code-scanning upload).
     Sarif,
+    /// One self-contained HTML page: summary, timeline, searchable table (docs/output.md).
+    Html,
 }
 
 impl From<Format> for ReportFormat {
@@ -27,6 +29,7 @@ impl From<Format> for ReportFormat {
             Format::Human => ReportFormat::Human,
             Format::Json => ReportFormat::Json,
             Format::Sarif => ReportFormat::Sarif,
+            Format::Html => ReportFormat::Html,
         }
     }
 }
@@ -55,6 +58,35 @@ pub enum Command {
     Install(InstallArgs),
     /// Remove the git hooks that `install` wrote (restoring chained hooks).
     Uninstall(UninstallArgs),
+    /// Print the completion script for a shell (install.sh places it; docs/shell.md).
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), or write one page per command into a folder.
+    Manpage(ManpageArgs),
+}
+
+/// `tokenguard manpage`.
+#[derive(Debug, Args)]
+pub struct ManpageArgs {
+    /// Write tokenguard.1 and a page per command (tokenguard-scan.1, ...) into DIR instead of
+    /// printing tokenguard.1.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+/// Parses the process's arguments. `version` is what `--version` prints (the binary passes
+/// its version and the commit it was built from).
+pub fn parse(version: &'static str) -> Result<Cli, clap::Error> {
+    let mut cmd = <Cli as CommandFactory>::command().version(version);
+    let matches = cmd.try_get_matches_from_mut(std::env::args_os())?;
+    Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut cmd))
+}
+
+/// `tokenguard completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// When to colour the human report.
@@ -130,6 +162,13 @@ pub struct ScanArgs {
         conflicts_with_all = ["staged", "history", "pre_push", "pre_receive", "targets"]
     )]
     pub commit_msg: Option<PathBuf>,
+    /// Scan the commits of this CI job's push, pull request or merge request, worked out
+    /// from the variables of GitHub Actions or GitLab CI (docs/ci.md).
+    #[arg(
+        long,
+        conflicts_with_all = ["staged", "history", "pre_push", "pre_receive", "commit_msg", "targets"]
+    )]
+    pub ci: bool,
     /// With --history: list every commit that holds a token, not only the first.
     #[arg(long)]
     pub all_occurrences: bool,
@@ -283,11 +322,13 @@ impl From<UninstallArgs> for app::hooks::HookOptions {
 
 impl Cli {
     /// The command in the library's own terms.
-    pub fn command(self) -> app::Command {
+    pub fn into_command(self) -> app::Command {
         match self.command {
             Command::Scan(a) => {
                 let target = if let Some(file) = a.commit_msg {
                     Target::CommitMessage(file)
+                } else if a.ci {
+                    Target::Ci
                 } else if a.staged {
                     Target::Staged(a.targets)
                 } else if a.history {
@@ -319,6 +360,34 @@ impl Cli {
             }),
             Command::Install(a) => app::Command::Install(a.into()),
             Command::Uninstall(a) => app::Command::Uninstall(a.into()),
+            Command::Completions(a) => {
+                let mut cmd = <Cli as CommandFactory>::command();
+                let mut text = Vec::new();
+                clap_complete::generate(a.shell, &mut cmd, "tokenguard", &mut text);
+                app::Command::Print(text)
+            }
+            Command::Manpage(a) => manpages(a),
         }
     }
+}
+
+/// `tokenguard manpage`: tokenguard(1) on standard output, or with `--dir` that page and one
+/// per command (`tokenguard-scan(1)`, as git's pages are) written into the folder.
+fn manpages(args: ManpageArgs) -> app::Command {
+    // (No `tokenguard-help` page: the help command has none.)
+    let cmd = <Cli as CommandFactory>::command().disable_help_subcommand(true);
+    let render = |c: clap::Command| -> Vec<u8> {
+        let mut text = Vec::new();
+        clap_mangen::Man::new(c).render(&mut text).expect("writing to memory");
+        text
+    };
+    let Some(dir) = args.dir else { return app::Command::Print(render(cmd)) };
+    let mut files = Vec::new();
+    for sub in cmd.get_subcommands() {
+        let name = format!("tokenguard-{}", sub.get_name());
+        let page = sub.clone().name(name.clone()).version(env!("CARGO_PKG_VERSION"));
+        files.push((format!("{name}.1"), render(page)));
+    }
+    files.push(("tokenguard.1".to_string(), render(cmd)));
+    app::Command::WriteFiles { dir, files }
 }

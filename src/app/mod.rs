@@ -39,6 +39,15 @@ pub enum Command {
     Install(hooks::HookOptions),
     /// `tokenguard uninstall`.
     Uninstall(hooks::HookOptions),
+    /// Print text made by the command line (completions, a manual page).
+    Print(Vec<u8>),
+    /// Write files made by the command line into a folder (manual pages).
+    WriteFiles {
+        /// The folder.
+        dir: PathBuf,
+        /// Each file's name and content.
+        files: Vec<(String, Vec<u8>)>,
+    },
 }
 
 /// Runs a command.
@@ -50,6 +59,23 @@ pub fn run(command: Command, io: &mut Io) -> Result<ExitStatus> {
         Command::Baseline(o) => baseline::run(&o, io),
         Command::Install(o) => hooks::install(&o, io),
         Command::Uninstall(o) => hooks::uninstall(&o, io),
+        Command::Print(text) => {
+            match io.out.write_all(&text).and_then(|()| io.out.flush()) {
+                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+                    return Err(Error::Write { path: None, source: e })
+                }
+                _ => {}
+            }
+            Ok(ExitStatus::Clean)
+        }
+        Command::WriteFiles { dir, files } => {
+            for (name, text) in files {
+                let path = dir.join(name);
+                std::fs::write(&path, text)
+                    .map_err(|source| Error::Write { path: Some(path), source })?;
+            }
+            Ok(ExitStatus::Clean)
+        }
     }
 }
 

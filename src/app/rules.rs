@@ -48,6 +48,12 @@ pub fn run(args: &RulesOptions, io: &mut Io) -> Result<ExitStatus> {
                 .map_err(io::Error::from)
                 .and_then(|()| writeln!(out))
         }
+        Format::Html => {
+            return Err(Error::Invalid(
+                "`rules --format html` is not a format of the rule list: use human, json or sarif"
+                    .into(),
+            ))
+        }
         Format::Human => (|| {
             writeln!(out, "Built-in rules:")?;
             for r in matcher.rules() {

@@ -42,6 +42,8 @@ pub enum Target {
     /// A commit message file (`-`: standard input), as git will store it: what the
     /// commit-msg, prepare-commit-msg and applypatch-msg hooks run.
     CommitMessage(PathBuf),
+    /// The commits of this CI job's push, pull request or merge request (docs/ci.md).
+    Ci,
 }
 
 /// `tokenguard scan`'s options.
@@ -70,7 +72,35 @@ pub fn run(o: &ScanOptions, io: &mut Io) -> Result<ExitStatus> {
         Target::PrePush(args) => push(o, args, true, io),
         Target::PreReceive(args) => push(o, args, false, io),
         Target::CommitMessage(file) => commit_message(o, file, io),
+        Target::Ci => ci(o, io),
     }
+}
+
+/// `scan --ci`: the commits of this CI job's push, pull request or merge request, from the CI
+/// system's variables (and GitHub's event file), scanned as `scan --history` scans them.
+fn ci(o: &ScanOptions, io: &mut Io) -> Result<ExitStatus> {
+    let repo = repo::open(o.repo.as_deref())?;
+    let var = |k: &str| std::env::var(k).ok();
+    let event = match var("GITHUB_EVENT_PATH").filter(|p| !p.is_empty()) {
+        Some(path) if var("GITHUB_ACTIONS").as_deref() == Some("true") => Some(
+            String::from_utf8_lossy(
+                &crate::fs::read_regular(std::path::Path::new(&path))
+                    .map_err(|source| Error::Read { path: path.clone().into(), source })?,
+            )
+            .into_owned(),
+        ),
+        _ => None,
+    };
+    let ci = crate::source::ci::revisions(&repo, var, event.as_deref())?;
+    if !o.output.quiet {
+        note(&mut io.err, &format!("tokenguard: {}: {}", ci.system.name(), ci.what));
+        for n in &ci.notes {
+            note(&mut io.err, &format!("tokenguard: note: {n}"));
+        }
+    }
+    let loaded = Loaded::read(&o.config, repo.workdir(), &io.masker)?;
+    let progress = !o.output.quiet && io.err_is_terminal;
+    commits(o, &repo, &ci.revisions, loaded.pipeline(), Mode::History, progress, io)
 }
 
 /// `scan --commit-msg FILE` (`-`: standard input): the message a commit, a rebase's pick or

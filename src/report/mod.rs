@@ -1,8 +1,9 @@
 //! Reporters: human (coloured only on a terminal), JSON (a stable contract, docs/output.md),
-//! SARIF. Each is a [`Sink`] writing to an injected writer as findings arrive (in batches,
-//! rendered on every core), so that a report never needs every finding at once. Nothing here
-//! decides an exit code.
+//! SARIF, and a self-contained HTML page. Each is a [`Sink`] writing to an injected writer as
+//! findings arrive (in batches, rendered on every core; the HTML page, which opens with a
+//! summary, holds them to the end). Nothing here decides an exit code.
 
+pub mod html;
 pub mod human;
 pub mod json;
 pub mod sarif;
@@ -21,6 +22,8 @@ pub enum Format {
     Json,
     /// SARIF 2.1.0 (for code-scanning upload).
     Sarif,
+    /// One self-contained HTML page: summary, timeline, searchable table.
+    Html,
 }
 
 /// What kind of scan produced the findings (the human report words its advice by it).
@@ -101,6 +104,7 @@ pub fn reporter<'w>(out: &'w mut dyn Write, opts: &Options) -> Box<dyn Sink + 'w
         Format::Human => Box::new(human::Human::new(out, opts)),
         Format::Json => Box::new(json::Json::new(out)),
         Format::Sarif => Box::new(sarif::Sarif::new(out, opts)),
+        Format::Html => Box::new(html::Html::new(out, opts)),
     }
 }
 

@@ -2,6 +2,7 @@
 //! the tracked files. Each yields units of content with their origin; none scans, and none
 //! imports the matcher, the pipeline or the reports.
 
+pub mod ci;
 pub mod files;
 pub mod git;
 pub mod history;
