@@ -195,3 +195,90 @@ impl<S: Sink> Sink for ByIntroduction<S> {
         self.inner.finish()
     }
 }
+
+/// What a [`Threaded`] sink passes to its thread.
+pub enum Message {
+    /// Findings, in order.
+    Findings(Vec<Finding>),
+    /// A skipped input and the reason.
+    Skipped(String, String),
+    /// The scan is over: finish the report.
+    Finish,
+}
+
+/// Findings held before they are passed to the thread.
+const THREADED_BATCH: usize = 1024;
+
+/// Hands findings to a sink that runs on another thread (a reporter rendering, masking and
+/// writing), in batches over a bounded channel, so that the scan goes on meanwhile. Created
+/// by [`threaded`].
+pub struct Threaded {
+    tx: Option<std::sync::mpsc::SyncSender<Message>>,
+    batch: Vec<Finding>,
+}
+
+impl Threaded {
+    fn send(&mut self, m: Message) -> io::Result<()> {
+        let closed = || io::Error::new(io::ErrorKind::BrokenPipe, "the report stopped");
+        match &self.tx {
+            Some(tx) => tx.send(m).map_err(|_| closed()),
+            None => Ok(()),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::take(&mut self.batch);
+        self.send(Message::Findings(batch))
+    }
+}
+
+impl Sink for Threaded {
+    fn finding(&mut self, finding: Finding) -> io::Result<()> {
+        self.batch.push(finding);
+        if self.batch.len() >= THREADED_BATCH {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn skipped(&mut self, path: &str, reason: &str) -> io::Result<()> {
+        self.flush()?;
+        self.send(Message::Skipped(path.to_string(), reason.to_string()))
+    }
+
+    /// Passes on what is held and asks the thread to finish (once; later calls do nothing).
+    fn finish(&mut self) -> io::Result<()> {
+        self.flush()?;
+        self.send(Message::Finish)?;
+        self.tx = None;
+        Ok(())
+    }
+}
+
+/// Runs `inner` on a thread of `scope`, fed by the returned [`Threaded`] sink. The thread
+/// finishes `inner` when told to ([`Sink::finish`]); if the sender is dropped without that
+/// (the scan failed), it stops without finishing. Its result is the first write error.
+pub fn threaded<'scope, 'env, S: Sink + Send + 'scope>(
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    mut inner: S,
+) -> (Threaded, std::thread::ScopedJoinHandle<'scope, io::Result<()>>) {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Message>(8);
+    let handle = scope.spawn(move || {
+        for m in rx {
+            match m {
+                Message::Findings(batch) => {
+                    for f in batch {
+                        inner.finding(f)?;
+                    }
+                }
+                Message::Skipped(path, reason) => inner.skipped(&path, &reason)?,
+                Message::Finish => return inner.finish(),
+            }
+        }
+        Ok(())
+    });
+    (Threaded { tx: Some(tx), batch: Vec::with_capacity(THREADED_BATCH) }, handle)
+}

@@ -85,9 +85,9 @@ pub struct Io {
     /// Every token kind that output must not show.
     pub masker: Arc<Masker>,
     /// Standard output (reports, listings).
-    pub out: MaskingWriter<Box<dyn Write>>,
+    pub out: MaskingWriter<Box<dyn Write + Send>>,
     /// Standard error (messages, errors).
-    pub err: MaskingWriter<Box<dyn Write>>,
+    pub err: MaskingWriter<Box<dyn Write + Send>>,
     /// Whether standard output is a terminal (colours, `--color auto`).
     pub out_is_terminal: bool,
     /// Whether standard error is a terminal (progress bars).
@@ -98,8 +98,9 @@ impl Io {
     /// The process's standard output (buffered) and standard error.
     pub fn std() -> Io {
         let masker = Masker::new();
-        let stdout: Box<dyn Write> = Box::new(io::BufWriter::with_capacity(64 << 10, io::stdout()));
-        let stderr: Box<dyn Write> = Box::new(io::stderr());
+        let stdout: Box<dyn Write + Send> =
+            Box::new(io::BufWriter::with_capacity(64 << 10, io::stdout()));
+        let stderr: Box<dyn Write + Send> = Box::new(io::stderr());
         Io {
             out: MaskingWriter::new(stdout, Arc::clone(&masker)),
             err: MaskingWriter::new(stderr, Arc::clone(&masker)),
@@ -249,26 +250,6 @@ impl Loaded {
     }
 }
 
-/// The report of a scan: the reporter, behind the counter that decides the exit code,
-/// writing to standard output or to `--output`.
-pub(crate) struct Report<'w> {
-    sink: Counted<Box<dyn Sink + 'w>>,
-}
-
-impl<'w> Report<'w> {
-    /// Feeds a finding or a skipped input to the report.
-    pub fn sink(&mut self) -> &mut Counted<Box<dyn Sink + 'w>> {
-        &mut self.sink
-    }
-
-    /// Finishes the report and tells whether anything blocks.
-    pub fn finish(mut self, path: Option<&Path>) -> Result<ExitStatus> {
-        let result = self.sink.finish();
-        write_result(result, path)?;
-        Ok(ExitStatus::from_findings(self.sink.findings))
-    }
-}
-
 /// Turns a report's write error into the command's error (a closed pipe is not one).
 pub(crate) fn write_result(result: io::Result<()>, path: Option<&Path>) -> Result<()> {
     match result {
@@ -302,9 +283,9 @@ impl Destination {
     /// The writer (`stdout`, or the file), and whether it is a terminal.
     pub fn writer<'a>(
         &'a mut self,
-        stdout: &'a mut MaskingWriter<Box<dyn Write>>,
+        stdout: &'a mut MaskingWriter<Box<dyn Write + Send>>,
         stdout_is_terminal: bool,
-    ) -> (&'a mut dyn Write, bool) {
+    ) -> (&'a mut (dyn Write + Send), bool) {
         match self {
             Destination::Stdout => (stdout, stdout_is_terminal),
             Destination::File(f) => (f, false),
@@ -312,14 +293,19 @@ impl Destination {
     }
 }
 
-/// Builds the report for `mode` on `writer`.
-pub(crate) fn report<'w>(
-    writer: &'w mut dyn Write,
+/// Runs a scan (`body`) that hands its findings to the report of `mode` on `writer`. The report
+/// renders, masks and writes on its own thread while the scan goes on. The report is finished
+/// when `body` succeeds (a failed scan prints no summary); returns `body`'s result and whether
+/// anything blocks. `path` is the `--output` file, for messages.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn reported<R>(
+    writer: &mut (dyn Write + Send),
     terminal: bool,
     out: &OutputOptions,
     mode: Mode,
     rules: Vec<RuleInfo>,
-) -> Report<'w> {
+    body: impl FnOnce(&mut dyn Sink) -> Result<R>,
+) -> Result<(R, ExitStatus)> {
     let opts = report::Options {
         format: out.format,
         mode,
@@ -329,7 +315,23 @@ pub(crate) fn report<'w>(
     };
     // `colored` reads NO_COLOR itself; the decision above (where --color always wins) rules.
     colored::control::set_override(opts.color);
-    Report { sink: Counted::new(report::reporter(writer, &opts)) }
+    let path = out.output.as_deref();
+    std::thread::scope(|scope| {
+        let (feed, thread) = crate::sink::threaded(scope, report::reporter(writer, &opts));
+        let mut sink = Counted::new(feed);
+        let result = body(&mut sink);
+        let finished = match &result {
+            Ok(_) => sink.finish(),
+            Err(_) => Ok(()),
+        };
+        // Dropping the feed ends the thread (without a summary, after a failure).
+        let counted = sink.findings;
+        drop(sink);
+        let written = thread.join().expect("the report thread does not panic");
+        let value = result?;
+        write_result(written.and(finished), path)?;
+        Ok((value, ExitStatus::from_findings(counted)))
+    })
 }
 
 /// The rules of a pipeline as reports describe them.

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use super::{report, rule_infos, Destination, Io, Loaded, OutputOptions};
+use super::{reported, rule_infos, Destination, Io, Loaded, OutputOptions};
 use crate::config::ConfigOptions;
 use crate::finding::Finding;
 use crate::output::MaskingWriter;
@@ -124,20 +124,23 @@ fn commit_message(o: &ScanOptions, file: &std::path::Path, io: &mut Io) -> Resul
     let pipeline = Loaded::read(&o.config, root, &io.masker)?.pipeline();
     let mut dest = Destination::open(&o.output, &io.masker)?;
     let (writer, terminal) = dest.writer(&mut io.out, io.out_is_terminal);
-    let mut report =
-        report(writer, terminal, &o.output, Mode::CommitMessage, rule_infos(&pipeline));
-    let sink = report.sink();
-    let mut failed = None;
-    let origin = Origin::given(crate::pipeline::changes::COMMIT_MESSAGE, None);
-    pipeline.scan_bytes(&text, &origin, &mut |f| deliver(sink, &mut failed, f));
-    if let Some(e) = failed {
-        super::write_result(Err(e), o.output.output.as_deref())?;
-    }
-    report.finish(o.output.output.as_deref())
+    let rules = rule_infos(&pipeline);
+    let ((), status) = reported(writer, terminal, &o.output, Mode::CommitMessage, rules, |sink| {
+        let mut failed = None;
+        let origin = Origin::given(crate::pipeline::changes::COMMIT_MESSAGE, None);
+        pipeline.scan_bytes(&text, &origin, &mut |f| deliver(sink, &mut failed, f));
+        failed.map_or(Ok(()), |e| Err(write_error(e, &o.output)))
+    })?;
+    Ok(status)
+}
+
+/// A report's write error as the command's error.
+fn write_error(e: io::Error, out: &OutputOptions) -> Error {
+    Error::Write { path: out.output.clone(), source: e }
 }
 
 /// Writes a message line to standard error.
-fn note(err: &mut MaskingWriter<Box<dyn Write>>, line: &str) {
+fn note(err: &mut MaskingWriter<Box<dyn Write + Send>>, line: &str) {
     let line = crate::sanitize::for_terminal(line);
     let _ = writeln!(err, "{line}").and_then(|()| err.flush());
 }
@@ -182,60 +185,60 @@ fn paths(o: &ScanOptions, targets: &[OsString], io: &mut Io) -> Result<ExitStatu
     };
     let mut dest = Destination::open(&o.output, &io.masker)?;
     let (writer, terminal) = dest.writer(&mut io.out, io.out_is_terminal);
-    let mut report = report(writer, terminal, &o.output, Mode::Files, rule_infos(&pipeline));
-    let sink = report.sink();
-    let mut failed = None;
-    let mut errors = 0usize;
-    if targets.iter().any(|t| t == "-") {
-        let unit = Unit {
-            origin: Origin::given("-", None),
-            content: Content::Reader(Box::new(io::stdin().lock())),
-        };
-        pipeline
-            .scan(unit, &mut |f| deliver(sink, &mut failed, f))
-            .map_err(|source| Error::Read { path: "standard input".into(), source })?;
-    }
-    for batch in entries.chunks(FILES_PER_BATCH) {
-        let scanned: Vec<Option<Scanned>> =
-            batch.par_iter().map(|e| scan_entry(&pipeline, &root, e)).collect();
-        for (entry, result) in batch.iter().zip(scanned) {
-            if let Entry::Skipped(path, why) = entry {
-                if let Err(e) = sink.skipped(path, why) {
-                    failed.get_or_insert(e);
-                }
-            }
-            if let Entry::Error(message) = entry {
-                errors += 1;
-                note(&mut io.err, &format!("tokenguard: {message}"));
-            }
-            match result {
-                Some(Scanned::Error(message)) => {
-                    errors += 1;
-                    note(&mut io.err, &format!("tokenguard: {message}"));
-                }
-                Some(Scanned::Findings(found)) => {
-                    found.into_iter().for_each(|f| deliver(sink, &mut failed, f));
-                }
-                Some(Scanned::Large(origin, file)) => {
-                    let shown = origin.file.clone();
-                    let unit = Unit { origin, content: Content::File(file) };
-                    if let Err(e) = pipeline.scan(unit, &mut |f| deliver(sink, &mut failed, f)) {
-                        errors += 1;
-                        let why = files::short_io(&e);
-                        note(&mut io.err, &format!("tokenguard: cannot read {shown}: {why}"));
+    let err = &mut io.err;
+    let rules = rule_infos(&pipeline);
+    let (errors, status) = reported(writer, terminal, &o.output, Mode::Files, rules, |sink| {
+        let mut failed = None;
+        let mut errors = 0usize;
+        if targets.iter().any(|t| t == "-") {
+            let unit = Unit {
+                origin: Origin::given("-", None),
+                content: Content::Reader(Box::new(io::stdin().lock())),
+            };
+            pipeline
+                .scan(unit, &mut |f| deliver(sink, &mut failed, f))
+                .map_err(|source| Error::Read { path: "standard input".into(), source })?;
+        }
+        for batch in entries.chunks(FILES_PER_BATCH) {
+            let scanned: Vec<Option<Scanned>> =
+                batch.par_iter().map(|e| scan_entry(&pipeline, &root, e)).collect();
+            for (entry, result) in batch.iter().zip(scanned) {
+                if let Entry::Skipped(path, why) = entry {
+                    if let Err(e) = sink.skipped(path, why) {
+                        failed.get_or_insert(e);
                     }
                 }
-                None => {}
+                if let Entry::Error(message) = entry {
+                    errors += 1;
+                    note(err, &format!("tokenguard: {message}"));
+                }
+                match result {
+                    Some(Scanned::Error(message)) => {
+                        errors += 1;
+                        note(err, &format!("tokenguard: {message}"));
+                    }
+                    Some(Scanned::Findings(found)) => {
+                        found.into_iter().for_each(|f| deliver(sink, &mut failed, f));
+                    }
+                    Some(Scanned::Large(origin, file)) => {
+                        let shown = origin.file.clone();
+                        let unit = Unit { origin, content: Content::File(file) };
+                        if let Err(e) = pipeline.scan(unit, &mut |f| deliver(sink, &mut failed, f))
+                        {
+                            errors += 1;
+                            let why = files::short_io(&e);
+                            note(err, &format!("tokenguard: cannot read {shown}: {why}"));
+                        }
+                    }
+                    None => {}
+                }
+            }
+            if let Some(e) = failed.take() {
+                return Err(write_error(e, &o.output));
             }
         }
-        if failed.is_some() {
-            break;
-        }
-    }
-    if let Some(e) = failed {
-        super::write_result(Err(e), o.output.output.as_deref())?;
-    }
-    let status = report.finish(o.output.output.as_deref())?;
+        Ok(errors)
+    })?;
     if errors > 0 {
         return Err(Error::Incomplete(errors));
     }
@@ -282,25 +285,27 @@ fn staged(o: &ScanOptions, files: &[OsString], io: &mut Io) -> Result<ExitStatus
     let rules = pipeline.as_ref().map(rule_infos).unwrap_or_default();
     let mut dest = Destination::open(&o.output, &io.masker)?;
     let (writer, terminal) = dest.writer(&mut io.out, io.out_is_terminal);
-    let mut report = report(writer, terminal, &o.output, mode, rules);
-    let mut sink = ByPosition::new(report.sink());
-    let written = (|| -> io::Result<()> {
+    let ((), status) = reported(writer, terminal, &o.output, mode, rules, |sink| {
+        let mut sink = ByPosition::new(sink);
+        let written = |r: io::Result<()>| r.map_err(|e| write_error(e, &o.output));
         for (path, why) in &staged.skipped {
-            sink.skipped(path, why)?;
+            written(sink.skipped(path, why))?;
         }
-        let Some(pipeline) = &pipeline else { return Ok(()) };
-        for file in &staged.files {
-            let mut found = pipeline.findings(file.unit())?;
-            pipeline.keep_new(&mut found, &file.held());
-            for f in found {
-                sink.finding(f)?;
+        if let Some(pipeline) = &pipeline {
+            for file in &staged.files {
+                let unit = file.unit();
+                let path = PathBuf::from(&*unit.origin.file);
+                let mut found =
+                    pipeline.findings(unit).map_err(|source| Error::Read { path, source })?;
+                pipeline.keep_new(&mut found, &file.held());
+                for f in found {
+                    written(sink.finding(f))?;
+                }
             }
         }
-        sink.finish()
-    })();
-    super::write_result(written, o.output.output.as_deref())?;
-    // `finish` of the sorted stage finished the report itself.
-    Ok(ExitStatus::from_findings(report.sink().findings))
+        written(sink.finish())
+    })?;
+    Ok(status)
 }
 
 /// `scan --history [RANGE...]`: the tokens each commit introduced, in every commit reachable
@@ -371,13 +376,14 @@ fn commits(
     }
     let mut dest = Destination::open(&o.output, &io.masker)?;
     let (writer, terminal) = dest.writer(&mut io.out, io.out_is_terminal);
-    let mut report = report(writer, terminal, &o.output, mode, rule_infos(&pipeline));
-    let mut sink = ByIntroduction::new(report.sink(), o.all_occurrences);
-    for (rank, f) in occurrences {
-        sink.occurrence(rank, f);
-    }
-    super::write_result(sink.finish(), o.output.output.as_deref())?;
-    let status = ExitStatus::from_findings(report.sink().findings);
+    let rules = rule_infos(&pipeline);
+    let ((), status) = reported(writer, terminal, &o.output, mode, rules, |sink| {
+        let mut sink = ByIntroduction::new(sink, o.all_occurrences);
+        for (rank, f) in occurrences {
+            sink.occurrence(rank, f);
+        }
+        sink.finish().map_err(|e| write_error(e, &o.output))
+    })?;
     // What was scanned, where the progress bar stood (a terminal), or when asked (`-v`).
     if !o.output.quiet && mode == Mode::History && (progress || o.output.verbose) {
         let (blobs, bytes) = cache.scanned();

@@ -25,14 +25,14 @@ use crate::sink::Sink;
 /// The HTML report: a page that opens with the summary, so it holds the findings until the
 /// scan is over (a history or folder scan's findings are few enough; see docs/output.md).
 pub struct Html<'w> {
-    out: &'w mut dyn Write,
+    out: &'w mut (dyn Write + Send),
     opts: Options,
     held: Findings,
 }
 
 impl<'w> Html<'w> {
     /// An HTML report written to `out`.
-    pub fn new(out: &'w mut dyn Write, opts: &Options) -> Self {
+    pub fn new(out: &'w mut (dyn Write + Send), opts: &Options) -> Self {
         Html { out, opts: opts.clone(), held: Findings::default() }
     }
 }

@@ -26,7 +26,7 @@ impl Painter {
 /// The human report: findings as they come (rendered in batches on every core), allowed ones
 /// at the end when verbose, then the summary and what to do next.
 pub struct Human<'w> {
-    out: &'w mut dyn Write,
+    out: &'w mut (dyn Write + Send),
     mode: Mode,
     verbose: bool,
     paint: Painter,
@@ -37,7 +37,7 @@ pub struct Human<'w> {
 
 impl<'w> Human<'w> {
     /// A human report written to `out`.
-    pub fn new(out: &'w mut dyn Write, opts: &Options) -> Self {
+    pub fn new(out: &'w mut (dyn Write + Send), opts: &Options) -> Self {
         Human {
             out,
             mode: opts.mode,

@@ -25,7 +25,7 @@ use crate::finding::Findings;
 /// "summary": {...}}`. Findings are written as they come (rendered in batches on every
 /// core); allowed findings and skipped inputs are held to the end.
 pub struct Json<'w> {
-    out: &'w mut dyn Write,
+    out: &'w mut (dyn Write + Send),
     started: bool,
     written: usize,
     batch: Batch,
@@ -35,7 +35,7 @@ pub struct Json<'w> {
 
 impl<'w> Json<'w> {
     /// A JSON report written to `out`.
-    pub fn new(out: &'w mut dyn Write) -> Self {
+    pub fn new(out: &'w mut (dyn Write + Send)) -> Self {
         Json {
             out,
             started: false,

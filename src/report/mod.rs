@@ -99,7 +99,7 @@ pub(crate) fn write_rendered<T: Sync>(
 }
 
 /// The reporter of `opts.format`, writing to `out`.
-pub fn reporter<'w>(out: &'w mut dyn Write, opts: &Options) -> Box<dyn Sink + 'w> {
+pub fn reporter<'w>(out: &'w mut (dyn Write + Send), opts: &Options) -> Box<dyn Sink + Send + 'w> {
     match opts.format {
         Format::Human => Box::new(human::Human::new(out, opts)),
         Format::Json => Box::new(json::Json::new(out)),
@@ -110,7 +110,11 @@ pub fn reporter<'w>(out: &'w mut dyn Write, opts: &Options) -> Box<dyn Sink + 'w
 
 /// Writes the report of collected `findings` to `out` (skipped inputs, then the findings that
 /// block, then the allowed ones).
-pub fn write(out: &mut dyn Write, findings: &Findings, opts: &Options) -> std::io::Result<()> {
+pub fn write(
+    out: &mut (dyn Write + Send),
+    findings: &Findings,
+    opts: &Options,
+) -> std::io::Result<()> {
     let mut r = reporter(out, opts);
     for (path, reason) in &findings.skipped {
         r.skipped(path, reason)?;

@@ -22,7 +22,7 @@ pub const FINGERPRINT_KEY: &str = "tokenFingerprint/v1";
 /// batches; then the tool with its rules: every rule of the scan (see [`Options::rules`]), and
 /// any other rule a finding came from.
 pub struct Sarif<'w> {
-    out: &'w mut dyn Write,
+    out: &'w mut (dyn Write + Send),
     descriptors: Vec<RuleInfo>,
     started: bool,
     written: usize,
@@ -31,7 +31,7 @@ pub struct Sarif<'w> {
 
 impl<'w> Sarif<'w> {
     /// A SARIF log written to `out`, describing `opts.rules` (the built-in rules when empty).
-    pub fn new(out: &'w mut dyn Write, opts: &Options) -> Self {
+    pub fn new(out: &'w mut (dyn Write + Send), opts: &Options) -> Self {
         let descriptors = if opts.rules.is_empty() {
             crate::rules::builtin()
                 .into_iter()
