@@ -30,7 +30,8 @@ use git2::{Commit, Delta, DiffFindOptions, DiffOptions, FileMode, ObjectType, Oi
 use rayon::prelude::*;
 
 use super::git::objects::{Objects, Pool};
-use super::git::pack::Packs;
+pub use super::git::revs::{all_refs, parse_revisions, Revisions};
+use super::git::revs::{explain, list_commits};
 
 use crate::finding::{CommitInfo, Finding, Findings};
 use crate::scan::{Origin, Scanner};
@@ -44,92 +45,6 @@ pub struct HistoryOptions {
     /// A progress bar to advance (its length is set to the number of commits; its message
     /// shows the findings so far). The caller decides where it draws, if anywhere.
     pub progress: Option<indicatif::ProgressBar>,
-}
-
-/// The commits to scan: reachable from `include`, not from `exclude`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Revisions {
-    /// Tips to walk from.
-    pub include: Vec<Oid>,
-    /// Tips whose ancestry is left out.
-    pub exclude: Vec<Oid>,
-}
-
-/// Every commit that any ref (branches, tags, remote-tracking refs, notes, the stash) or a
-/// detached `HEAD` points at, peeled to commits. Refs that do not lead to a commit (a tag of
-/// a blob) are left out.
-pub fn all_refs(repo: &Repository) -> Result<Revisions> {
-    let mut include = Vec::new();
-    let refs = repo.references().map_err(Error::git("cannot list the references"))?;
-    for r in refs {
-        let r = r.map_err(Error::git("cannot read a reference"))?;
-        if let Ok(c) = r.peel(ObjectType::Commit) {
-            include.push(c.id());
-        }
-    }
-    if let Ok(head) = repo.head() {
-        if let Ok(c) = head.peel(ObjectType::Commit) {
-            include.push(c.id());
-        }
-    }
-    include.sort();
-    include.dedup();
-    Ok(Revisions { include, exclude: Vec::new() })
-}
-
-/// Resolves revision arguments in git's syntax: `A..B` (reachable from B, not from A),
-/// `A...B` (reachable from either, not from both), `^A` (exclude A), and a single revision
-/// (everything reachable from it).
-pub fn parse_revisions(repo: &Repository, specs: &[String]) -> Result<Revisions> {
-    let mut revs = Revisions::default();
-    let commit_of = |spec: &str| -> Result<Oid> {
-        let obj = repo.revparse_single(spec).map_err(Error::git(format!(
-            "unknown revision `{}`",
-            crate::report::sanitize::for_terminal(spec)
-        )))?;
-        let c = obj.peel(ObjectType::Commit).map_err(Error::git(format!(
-            "revision `{}` is not a commit",
-            crate::report::sanitize::for_terminal(spec)
-        )))?;
-        Ok(c.id())
-    };
-    for spec in specs {
-        if let Some(neg) = spec.strip_prefix('^') {
-            revs.exclude.push(commit_of(neg)?);
-        } else if let Some((a, b)) = spec.split_once("...") {
-            let a = commit_of(if a.is_empty() { "HEAD" } else { a })?;
-            let b = commit_of(if b.is_empty() { "HEAD" } else { b })?;
-            revs.include.extend([a, b]);
-            if let Ok(bases) = repo.merge_bases(a, b) {
-                revs.exclude.extend(bases.iter().copied());
-            }
-        } else if let Some((a, b)) = spec.split_once("..") {
-            revs.exclude.push(commit_of(if a.is_empty() { "HEAD" } else { a })?);
-            revs.include.push(commit_of(if b.is_empty() { "HEAD" } else { b })?);
-        } else {
-            revs.include.push(commit_of(spec)?);
-        }
-    }
-    if revs.include.is_empty() {
-        // `^A` alone: git too shows nothing.
-        return Ok(Revisions::default());
-    }
-    Ok(revs)
-}
-
-/// The commits reachable from `include` and not from `exclude`, each once.
-pub fn list_commits(repo: &Repository, include: &[Oid], exclude: &[Oid]) -> Result<Vec<Oid>> {
-    if include.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut walk = repo.revwalk().map_err(Error::git("cannot walk the history"))?;
-    for id in include {
-        walk.push(*id).map_err(Error::git(format!("cannot walk from commit {id}")))?;
-    }
-    for id in exclude {
-        walk.hide(*id).map_err(Error::git(format!("cannot hide commit {id}")))?;
-    }
-    walk.map(|r| r.map_err(Error::git("cannot walk the history"))).collect()
 }
 
 /// Scans the commits reachable from `include` and not from `exclude` (git's `include ^exclude`)
@@ -154,7 +69,8 @@ pub fn scan_commits(
     // read once, and equal subtrees are skipped by id before being read. Off, the scan is
     // faster and peaks at about a third of the memory.
     git2::opts::enable_caching(false);
-    let commits = list_commits(repo, include, exclude)?;
+    let pool = Pool::open(repo)?;
+    let commits = list_commits(&pool, include, exclude)?;
     if let Some(bar) = &opts.progress {
         bar.set_length(commits.len() as u64);
         bar.set_message("0 findings");
@@ -162,7 +78,7 @@ pub fn scan_commits(
     let ctx = Ctx {
         scanner,
         cache: BlobCache::default(),
-        pool: Pool::new(repo.path().to_path_buf(), Packs::open(&repo.commondir().join("objects"))),
+        pool,
         grafted: repo.is_shallow() || repo.commondir().join("info/grafts").exists(),
         found: AtomicU64::new(0),
         progress: opts.progress.as_ref(),
@@ -175,7 +91,7 @@ pub fn scan_commits(
             let mut out = Vec::new();
             let result = chunk.iter().try_for_each(|id| {
                 let n = out.len();
-                scan_commit(&handles, *id, &ctx, &mut out)?;
+                scan_commit(&handles, *id, &ctx, &mut out).map_err(|e| e.in_commit(*id))?;
                 if let Some(bar) = ctx.progress {
                     let added = (out.len() - n) as u64;
                     let total = ctx.found.fetch_add(added, Ordering::Relaxed) + added;
@@ -189,7 +105,8 @@ pub fn scan_commits(
             ctx.pool.give_back(handles);
             result.map(|()| out)
         })
-        .collect::<Result<_>>()?;
+        .collect::<Result<_>>()
+        .map_err(|e| explain(repo, include, e))?;
     if let Some(bar) = &opts.progress {
         bar.finish_and_clear();
     }
@@ -318,16 +235,18 @@ fn scan_commit(objs: &Objects, id: Oid, ctx: &Ctx<'_>, out: &mut Vec<Occurrence>
             let raw = objs.read(p, ObjectType::Commit)?;
             let (t, _) = parse_commit(&raw)
                 .ok_or_else(|| Error::Invalid(format!("cannot parse commit {p}")))?;
-            Some(objs.read(t, ObjectType::Tree)?)
+            Some(objs.read(t, ObjectType::Tree).map_err(|e| e.at_path(b"").in_commit(p))?)
         }
         None => None,
     };
-    let tree = objs.read(tree_id, ObjectType::Tree)?;
+    let tree = objs.read(tree_id, ObjectType::Tree).map_err(|e| e.at_path(b""))?;
     let mut changes = Changes::default();
     diff_trees(objs, base.as_deref().map(Vec::as_slice), &tree, &mut Vec::new(), &mut changes)?;
     let mut candidates = Vec::new();
     for (path, old, new) in changes.files {
-        if let Some(prints) = ctx.cache.prints(objs, new, ctx.scanner)? {
+        if let Some(prints) =
+            ctx.cache.prints(objs, new, ctx.scanner).map_err(|e| e.at_path(&path))?
+        {
             let path = String::from_utf8_lossy(&path).into_owned();
             candidates.push(Candidate { path, new, old, prints });
         }
@@ -372,7 +291,8 @@ fn scan_commit(objs: &Objects, id: Oid, ctx: &Ctx<'_>, out: &mut Vec<Occurrence>
                 introduced.clear();
                 break;
             }
-            if let Some(held) = ctx.cache.prints(objs, old, ctx.scanner)? {
+            let held = ctx.cache.prints(objs, old, ctx.scanner);
+            if let Some(held) = held.map_err(|e| e.at_path(c.path.as_bytes()))? {
                 introduced.retain(|f| held.binary_search(f).is_err());
             }
         }
@@ -381,7 +301,8 @@ fn scan_commit(objs: &Objects, id: Oid, ctx: &Ctx<'_>, out: &mut Vec<Occurrence>
         }
         let info = info.get_or_insert_with(|| commit_info(&commit, &ctx.scanner.matcher));
         let origin = Origin::new(c.path.clone()).with_commit(info.clone());
-        let content = objs.read(c.new, ObjectType::Blob)?;
+        let content =
+            objs.read(c.new, ObjectType::Blob).map_err(|e| e.at_path(c.path.as_bytes()))?;
         let content = content.as_slice();
         let mut found = Findings::default();
         if is_binary(content) {
@@ -534,9 +455,11 @@ fn added_or_changed(
     let len = prefix.len();
     prefix.extend_from_slice(new.name);
     if new.mode == MODE_TREE {
-        let sub = objs.read(new.id, ObjectType::Tree)?;
+        let sub = objs.read(new.id, ObjectType::Tree).map_err(|e| e.at_path(prefix))?;
         let old_sub = match old {
-            Some(o) if o.mode == MODE_TREE => Some(objs.read(o.id, ObjectType::Tree)?),
+            Some(o) if o.mode == MODE_TREE => {
+                Some(objs.read(o.id, ObjectType::Tree).map_err(|e| e.at_path(prefix))?)
+            }
             _ => None,
         };
         prefix.push(b'/');
