@@ -43,8 +43,15 @@ pub fn all_refs(repo: &Repository) -> Result<Revisions> {
         listed.insert(r.name_bytes().to_vec());
         include.extend(ref_commit(repo, &r)?);
     }
-    // libgit2 passes over a loose ref whose file it cannot parse: find them on disk.
-    for name in loose_ref_names(repo)? {
+    // libgit2 passes over a loose ref whose file it cannot parse, or reads the packed value
+    // of that ref instead (git takes such a ref as broken): read the files on disk.
+    for (name, path) in loose_refs(repo)? {
+        let content = std::fs::read(&path).map_err(|source| Error::Read { path, source })?;
+        let content = content.trim_ascii_end();
+        let is_id = content.len() == 40 && content.iter().all(u8::is_ascii_hexdigit);
+        if !is_id && !content.starts_with(b"ref: ") {
+            return Err(ref_error(&name, "its file holds no object id"));
+        }
         if !listed.contains(name.as_bytes()) {
             let r = repo.find_reference(&name).map_err(|e| ref_error(&name, e.message()))?;
             include.extend(ref_commit(repo, &r)?);
@@ -104,9 +111,9 @@ fn peel(repo: &Repository, name: &str, mut id: Oid) -> Result<Option<Oid>> {
     Err(ref_error(name, "its chain of tags is too long"))
 }
 
-/// The names of the loose refs on disk (files under `refs/` in the common and the
-/// worktree's own git folder), lock files and invalid names left out as git leaves them.
-fn loose_ref_names(repo: &Repository) -> Result<Vec<String>> {
+/// The loose refs on disk (files under `refs/` in the common and the worktree's own git
+/// folder): name and file. Lock files and invalid names are left out, as git leaves them.
+fn loose_refs(repo: &Repository) -> Result<Vec<(String, std::path::PathBuf)>> {
     let mut out = Vec::new();
     let mut dirs = vec![repo.commondir().to_path_buf()];
     if repo.path() != repo.commondir() {
@@ -131,7 +138,7 @@ fn loose_ref_names(repo: &Repository) -> Result<Vec<String>> {
                     let Ok(rel) = path.strip_prefix(&git_dir) else { continue };
                     let Some(name) = rel.to_str() else { continue };
                     if !name.ends_with(".lock") && Reference::is_valid_name(name) {
-                        out.push(name.to_string());
+                        out.push((name.to_string(), path.clone()));
                     }
                 }
             }
@@ -176,18 +183,24 @@ pub fn parse_revisions(repo: &Repository, specs: &[String]) -> Result<Revisions>
             Ok(obj) => obj,
             Err(e) => {
                 // A ref that exists but does not resolve says why, as in a scan of all refs.
-                if let Ok(r) = repo.resolve_reference_from_short_name(spec) {
-                    ref_commit(repo, &r)?;
+                match repo.resolve_reference_from_short_name(spec) {
+                    Ok(r) => {
+                        ref_commit(repo, &r)?;
+                    }
+                    Err(r) if r.code() != ErrorCode::NotFound => {
+                        return Err(ref_error(spec, r.message()))
+                    }
+                    Err(_) => {}
                 }
-                return Err(Error::Git {
-                    context: format!("unknown revision `{shown}`"),
-                    source: e,
-                });
+                return Err(Error::Invalid(format!(
+                    "unknown revision `{shown}` ({})",
+                    e.message()
+                )));
             }
         };
-        let c = obj
-            .peel(ObjectType::Commit)
-            .map_err(Error::git(format!("revision `{shown}` is not a commit")))?;
+        let c = obj.peel(ObjectType::Commit).map_err(|e| {
+            Error::Invalid(format!("revision `{shown}` is not a commit ({})", e.message()))
+        })?;
         Ok(c.id())
     };
     for spec in specs {
