@@ -576,6 +576,28 @@ mod tests {
     }
 
     #[test]
+    fn another_worktrees_detached_head_is_a_tip() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (d, wt) = (tmp.path().join("main"), tmp.path().join("wt"));
+        std::fs::create_dir(&d).unwrap();
+        git(&d, &["init", "-q", "-b", "main"]);
+        let base = commit(&d, "a", 1);
+        git(&d, &["worktree", "add", "-q", "--detach", wt.to_str().unwrap()]);
+        let only_there = commit(&wt, "b", 2);
+        let revs = all_refs(&Repository::open(&d).unwrap()).unwrap();
+        assert_eq!(revs.include, {
+            let mut v = vec![base, only_there];
+            v.sort();
+            v
+        });
+        // Its HEAD file garbage: an error naming the worktree.
+        let head = d.join(".git/worktrees/wt/HEAD");
+        std::fs::write(&head, "garbage\n").unwrap();
+        let e = all_refs(&Repository::open(&d).unwrap()).unwrap_err().to_string();
+        assert!(e.contains("HEAD of the worktree wt"), "{e}");
+    }
+
+    #[test]
     fn commits_parse_their_parents_and_committer_time() {
         let tree = "tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n";
         let parent = "parent 1111111111111111111111111111111111111111\n";
