@@ -468,6 +468,32 @@ mod tests {
         check_objects(&tmp.path().join(".git/objects")).unwrap();
     }
 
+    #[test]
+    fn a_version_1_index_reads_as_version_2() {
+        let (tmp, idx, pack) = packed();
+        let v1 = tmp.path().join("v1.idx");
+        git(
+            tmp.path(),
+            &[
+                "index-pack",
+                "--index-version=1",
+                "-o",
+                v1.to_str().unwrap(),
+                pack.to_str().unwrap(),
+            ],
+        );
+        assert_ne!(std::fs::read(&v1).unwrap()[..4], *b"\xfftOc", "a version 1 index");
+        let (a, b) = (open(&idx, &pack).unwrap(), open(&v1, &pack).unwrap());
+        assert_eq!(a.len(), b.len());
+        for n in 0..a.len() {
+            assert_eq!((a.id(n), a.offset(n)), (b.id(n), b.offset(n)));
+            assert_eq!(b.find(a.id(n)), Some(n));
+        }
+        edit(&v1, |b| b[V1_HEADER..V1_HEADER + 4].copy_from_slice(&0x00ff_ffffu32.to_be_bytes()));
+        let e = open(&v1, &pack).err().expect("refused").to_string();
+        assert!(e.contains("outside the pack"), "{e}");
+    }
+
     fn count(b: &[u8]) -> usize {
         be32(b, 8 + 255 * 4) as usize
     }
