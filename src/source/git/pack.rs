@@ -16,6 +16,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -94,10 +95,37 @@ pub type Content = Arc<Vec<u8>>;
 pub struct Reader {
     packs: Arc<Packs>,
     inflate: Decompress,
-    cache: HashMap<(u32, u64), (Content, ObjectType, u64)>,
+    cache: HashMap<(u32, u64), (Content, ObjectType, u64), BuildHasherDefault<OffsetHasher>>,
     cached_bytes: usize,
+    /// Scratch space for evictions (the ages of the cached entries).
+    ages: Vec<u64>,
     limit: usize,
     tick: u64,
+}
+
+/// Hashes a cache key (pack number, offset): offsets are distinct and spread, so a
+/// multiplication mixes them enough (SipHash cost more than the lookup).
+#[derive(Default)]
+pub struct OffsetHasher(u64);
+
+impl Hasher for OffsetHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u32(&mut self, v: u32) {
+        self.0 = (self.0 ^ u64::from(v)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(29) ^ v).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
 }
 
 /// Objects larger than this are not kept in the cache.
@@ -118,8 +146,9 @@ impl Reader {
         Reader {
             packs,
             inflate: Decompress::new(true),
-            cache: HashMap::new(),
+            cache: HashMap::default(),
             cached_bytes: 0,
+            ages: Vec::new(),
             limit: cache_bytes,
             tick: 0,
         }
@@ -268,18 +297,30 @@ impl Reader {
         if content.len() > MAX_CACHED || self.limit == 0 {
             return;
         }
+        // Drop the least recently used quarter of the entries until the new one fits in
+        // three quarters of the limit: a linear pass each time (a sort of the whole cache
+        // on every eviction was a tenth of the time of reading a pack through).
+        let target = self.limit / 4 * 3;
         if self.cached_bytes + content.len() > self.limit {
-            // Drop the least recently used entries down to three quarters of the limit.
-            let mut by_age: Vec<(u64, (u32, u64), usize)> =
-                self.cache.iter().map(|(k, (c, _, used))| (*used, *k, c.len())).collect();
-            by_age.sort_unstable();
-            let target = self.limit / 4 * 3;
-            for (_, key, len) in by_age {
-                if self.cached_bytes + content.len() <= target {
-                    break;
+            while self.cached_bytes + content.len() > target && !self.cache.is_empty() {
+                self.ages.clear();
+                self.ages.extend(self.cache.values().map(|(_, _, used)| *used));
+                let cut = (self.ages.len() / 4).max(1).min(self.ages.len() - 1);
+                let oldest_kept = *self.ages.select_nth_unstable(cut).1;
+                let mut freed = 0;
+                self.cache.retain(|_, (c, _, used)| {
+                    let keep = *used >= oldest_kept;
+                    if !keep {
+                        freed += c.len();
+                    }
+                    keep
+                });
+                if freed == 0 {
+                    // Every entry as recent as the rest (one delta chain): start afresh.
+                    self.cache.clear();
+                    self.cached_bytes = 0;
                 }
-                self.cache.remove(&key);
-                self.cached_bytes -= len;
+                self.cached_bytes -= freed;
             }
         }
         self.cached_bytes += content.len();
