@@ -85,8 +85,10 @@ fn ref_commit(repo: &Repository, r: &Reference<'_>) -> Result<Option<Oid>> {
     peel(repo, &name, id)
 }
 
-/// Follows tags from `id` to a commit (`None`: a tree or blob).
-fn peel(repo: &Repository, name: &str, mut id: Oid) -> Result<Option<Oid>> {
+/// Follows tags from `id` (what the ref or argument `name` names) to a commit: `None` for
+/// a tree or blob (nothing to scan); an object or tag target that is missing or cannot be
+/// read is an error naming `name` (for hooks: a pushed tag must not pass as "no commits").
+pub fn peel(repo: &Repository, name: &str, mut id: Oid) -> Result<Option<Oid>> {
     let mut via: Option<Oid> = None;
     for _ in 0..64 {
         let obj = repo.find_object(id, None).map_err(|e| {
