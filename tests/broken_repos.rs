@@ -664,3 +664,24 @@ fn damaged_repositories_never_scan_clean() {
 fn damaged_repositories_never_scan_clean_many() {
     fuzz(500);
 }
+
+#[test]
+fn repositories_libgit2_cannot_read_fail_and_say_why() {
+    // SHA-256 objects and reftable refs: libgit2 cannot read them, so no scan can pass.
+    for (init, why) in [
+        ("--object-format=sha256", "unknown object format 'sha256'"),
+        ("--ref-format=reftable", "extensions.refstorage"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = git_in(dir.path(), &["init", "-q", init, "r"], b"");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let r = dir.path().join("r");
+        std::fs::write(r.join("a.txt"), "a\n").unwrap();
+        git_in(&r, &["add", "a.txt"], b"");
+        assert!(git_in(&r, &["commit", "-q", "-m", "a"], b"").status.success());
+        for args in [&["scan", "--history"][..], &["scan", "--staged"]] {
+            let err = expect(&tg(&r, args), 2, &[]);
+            assert!(err.contains("cannot open the repository") && err.contains(why), "{err}");
+        }
+    }
+}

@@ -24,10 +24,14 @@ pub fn open(dir: Option<&Path>) -> Result<Repository> {
         if e.code() == ErrorCode::NotFound {
             Error::NotARepository(place)
         } else {
-            Error::Git {
-                context: format!("cannot open the repository at {}", place.display()),
-                source: e,
-            }
+            // libgit2's words without its error codes: a SHA-256 repository ("unknown object
+            // format 'sha256'"), reftable refs ("unsupported extension name
+            // extensions.refstorage") are repositories it cannot read.
+            Error::Invalid(format!(
+                "cannot open the repository at {}: {}",
+                place.display(),
+                e.message()
+            ))
         }
     })?;
     if dir.is_none() {
