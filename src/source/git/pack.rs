@@ -47,13 +47,11 @@ impl Packs {
         let mut packs = Vec::new();
         for dir in idx::object_dirs(objects) {
             for (idx_path, pack_path) in idx::pack_indexes(&dir)? {
-                let read_err = |source| Error::Read { path: pack_path.clone(), source };
-                let file = File::open(&pack_path).map_err(read_err)?;
-                // SAFETY: git never rewrites a pack in place; a new one gets a new name, and
-                // an old one is only unlinked, which keeps the mapping valid.
-                let data = unsafe { Mmap::map(&file) }.map_err(read_err)?;
-                let index = PackIndex::open(&idx_path, &PackEnds::of(&pack_path, &data)?, true)?;
-                packs.push(Pack { index, data, path: pack_path });
+                match Pack::open(&idx_path, pack_path) {
+                    Ok(pack) => packs.push(pack),
+                    Err(e) if idx::vanished(&e) => {} // removed by a concurrent repack
+                    Err(e) => return Err(e),
+                }
             }
             // libgit2 looks objects up through the multi-pack-index when there is one.
             idx::check_midx(&dir.join("pack"))?;
@@ -74,6 +72,18 @@ impl Packs {
     /// The path of pack `n` (as [`Damage::pack`] names it).
     pub fn path(&self, n: usize) -> &Path {
         &self.packs[n].path
+    }
+}
+
+impl Pack {
+    fn open(idx_path: &Path, path: PathBuf) -> Result<Pack> {
+        let read_err = |source| Error::Read { path: path.clone(), source };
+        let file = File::open(&path).map_err(read_err)?;
+        // SAFETY: git never rewrites a pack in place; a new one gets a new name, and an old
+        // one is only unlinked, which keeps the mapping valid.
+        let data = unsafe { Mmap::map(&file) }.map_err(read_err)?;
+        let index = PackIndex::open(idx_path, &PackEnds::of(&path, &data)?, true)?;
+        Ok(Pack { index, data, path })
     }
 }
 
