@@ -374,6 +374,9 @@ fn commits(
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
+    for n in plan.notes() {
+        note(&mut io.err, &format!("tokenguard: note: {n}"));
+    }
     let mut dest = Destination::open(&o.output, &io.masker)?;
     let (writer, terminal) = dest.writer(&mut io.out, io.out_is_terminal);
     let rules = rule_infos(&pipeline);

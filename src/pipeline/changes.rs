@@ -97,14 +97,16 @@ impl Pipeline {
         out: &mut Vec<Finding>,
     ) -> Result<()> {
         for (i, file) in unit.files().iter().enumerate() {
-            let Some(prints) = cache.prints(unit, file.new, self)? else { continue };
+            // An object that cannot be read is named by its path.
+            let at = |e: crate::Error| e.at_path(file.path.as_bytes());
+            let Some(prints) = cache.prints(unit, file.new, self).map_err(at)? else { continue };
             let mut introduced: Vec<&String> = prints.iter().collect();
-            for old in unit.olds(i)? {
+            for old in unit.olds(i).map_err(at)? {
                 if old == file.new {
                     introduced.clear();
                     break;
                 }
-                if let Some(held) = cache.prints(unit, old, self)? {
+                if let Some(held) = cache.prints(unit, old, self).map_err(at)? {
                     introduced.retain(|f| held.binary_search(f).is_err());
                 }
             }
@@ -112,7 +114,7 @@ impl Pipeline {
                 continue;
             }
             let origin = Origin::new(&file.path).with_commit(unit.info()?);
-            let content = unit.blob(file.new)?;
+            let content = unit.blob(file.new).map_err(at)?;
             let mut keep = |f: Finding| {
                 if introduced.contains(&&f.fingerprint) {
                     out.push(f);

@@ -12,7 +12,9 @@ use std::collections::HashSet;
 use git2::{ObjectType, Oid, Repository};
 use serde_json::Value;
 
-use crate::source::history::{all_refs, list_commits, Revisions};
+use crate::source::git::objects::Pool;
+use crate::source::git::revs::list_commits;
+use crate::source::history::{all_refs, Revisions};
 use crate::{Error, Result};
 
 /// A CI system that `scan --ci` knows.
@@ -373,7 +375,7 @@ impl Ctx<'_> {
             return Ok(());
         }
         let boundary = shallow_commits(self.repo);
-        let commits = list_commits(self.repo, &revs.include, &revs.exclude)?;
+        let commits = list_commits(&Pool::open(self.repo)?, &revs.include, &revs.exclude)?;
         if let Some(c) = commits.iter().find(|c| boundary.contains(c)) {
             return Err(Error::Invalid(format!(
                 "--ci: this is a shallow clone and the commits to scan reach its boundary \

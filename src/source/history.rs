@@ -24,107 +24,21 @@ use git2::{Delta, DiffFindOptions, DiffOptions, FileMode, ObjectType, Oid, Repos
 use rayon::prelude::*;
 
 use super::git::objects::{Objects, Pool};
-use super::git::pack::Packs;
+pub use super::git::revs::{all_refs, parse_revisions, Revisions};
+use super::git::revs::{explain, list_commits};
 use super::git::tree;
 use crate::unit::{CommitInfo, CommitUnit, FileChange};
 use crate::{Error, Result};
-
-/// The commits to scan: reachable from `include`, not from `exclude`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Revisions {
-    /// Tips to walk from.
-    pub include: Vec<Oid>,
-    /// Tips whose ancestry is left out.
-    pub exclude: Vec<Oid>,
-}
-
-/// Every commit that any ref (branches, tags, remote-tracking refs, notes, the stash) or a
-/// detached `HEAD` points at, peeled to commits. Refs that do not lead to a commit (a tag of
-/// a blob) are left out.
-pub fn all_refs(repo: &Repository) -> Result<Revisions> {
-    let mut include = Vec::new();
-    let refs = repo.references().map_err(Error::git("cannot list the references"))?;
-    for r in refs {
-        let r = r.map_err(Error::git("cannot read a reference"))?;
-        if let Ok(c) = r.peel(ObjectType::Commit) {
-            include.push(c.id());
-        }
-    }
-    if let Ok(head) = repo.head() {
-        if let Ok(c) = head.peel(ObjectType::Commit) {
-            include.push(c.id());
-        }
-    }
-    include.sort();
-    include.dedup();
-    Ok(Revisions { include, exclude: Vec::new() })
-}
-
-/// Resolves revision arguments in git's syntax: `A..B` (reachable from B, not from A),
-/// `A...B` (reachable from either, not from both), `^A` (exclude A), and a single revision
-/// (everything reachable from it).
-pub fn parse_revisions(repo: &Repository, specs: &[String]) -> Result<Revisions> {
-    let mut revs = Revisions::default();
-    let commit_of = |spec: &str| -> Result<Oid> {
-        let obj = repo.revparse_single(spec).map_err(Error::git(format!(
-            "unknown revision `{}`",
-            crate::sanitize::for_terminal(spec)
-        )))?;
-        let c = obj.peel(ObjectType::Commit).map_err(Error::git(format!(
-            "revision `{}` is not a commit",
-            crate::sanitize::for_terminal(spec)
-        )))?;
-        Ok(c.id())
-    };
-    for spec in specs {
-        if let Some(neg) = spec.strip_prefix('^') {
-            revs.exclude.push(commit_of(neg)?);
-        } else if let Some((a, b)) = spec.split_once("...") {
-            let a = commit_of(if a.is_empty() { "HEAD" } else { a })?;
-            let b = commit_of(if b.is_empty() { "HEAD" } else { b })?;
-            revs.include.extend([a, b]);
-            if let Ok(bases) = repo.merge_bases(a, b) {
-                revs.exclude.extend(bases.iter().copied());
-            }
-        } else if let Some((a, b)) = spec.split_once("..") {
-            revs.exclude.push(commit_of(if a.is_empty() { "HEAD" } else { a })?);
-            revs.include.push(commit_of(if b.is_empty() { "HEAD" } else { b })?);
-        } else {
-            revs.include.push(commit_of(spec)?);
-        }
-    }
-    if revs.include.is_empty() {
-        // `^A` alone: git too shows nothing.
-        return Ok(Revisions::default());
-    }
-    Ok(revs)
-}
-
-/// The commits reachable from `include` and not from `exclude`, each once.
-pub fn list_commits(repo: &Repository, include: &[Oid], exclude: &[Oid]) -> Result<Vec<Oid>> {
-    if include.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut walk = repo.revwalk().map_err(Error::git("cannot walk the history"))?;
-    // Parents before children: the order reports keep when commit times tie.
-    walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)
-        .map_err(Error::git("cannot walk the history"))?;
-    for id in include {
-        walk.push(*id).map_err(Error::git(format!("cannot walk from commit {id}")))?;
-    }
-    for id in exclude {
-        walk.hide(*id).map_err(Error::git(format!("cannot hide commit {id}")))?;
-    }
-    walk.map(|r| r.map_err(Error::git("cannot walk the history"))).collect()
-}
 
 /// The commits of a history or push scan, listed (in topological order, parents first) and
 /// ready to be walked.
 pub struct Plan {
     commits: Vec<Oid>,
-    path: std::path::PathBuf,
-    packs: Packs,
+    pool: Pool,
     grafted: bool,
+    /// A ref each included tip is, to name in errors.
+    repo: std::path::PathBuf,
+    include: Vec<Oid>,
 }
 
 /// Lists the commits reachable from `include` and not from `exclude` (git's
@@ -137,13 +51,55 @@ pub fn plan(repo: &Repository, include: &[Oid], exclude: &[Oid]) -> Result<Plan>
     // read once, and equal subtrees are skipped by id before being read. Off, the scan is
     // faster and peaks at about a third of the memory.
     git2::opts::enable_caching(false);
-    let commits = list_commits(repo, include, exclude)?;
+    let pool = Pool::open(repo)?;
+    let commits = parents_first(&pool, list_commits(&pool, include, exclude)?)?;
     Ok(Plan {
         commits,
-        path: repo.path().to_path_buf(),
-        packs: Packs::open(&repo.commondir().join("objects")),
+        pool,
         grafted: repo.is_shallow() || repo.commondir().join("info/grafts").exists(),
+        repo: repo.path().to_path_buf(),
+        include: include.to_vec(),
     })
+}
+
+/// The commits (listed newest first by git's walk) in topological order, parents first: a
+/// commit whose clock is behind its parent's still comes after it.
+fn parents_first(pool: &Pool, newest_first: Vec<Oid>) -> Result<Vec<Oid>> {
+    let objs = pool.take()?;
+    let index: HashMap<Oid, usize> =
+        newest_first.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    let mut parents: Vec<Vec<usize>> = Vec::with_capacity(newest_first.len());
+    for id in &newest_first {
+        let (_, raw) = objs.read_commit(*id)?;
+        let ps = parse_commit(&raw).map(|(_, ps)| ps).unwrap_or_default();
+        parents.push(ps.iter().filter_map(|p| index.get(p).copied()).collect());
+    }
+    pool.give_back(objs);
+    // Depth first from the oldest, each commit after its parents (no recursion: a history is
+    // a chain of thousands).
+    let mut done = vec![false; newest_first.len()];
+    let mut out = Vec::with_capacity(newest_first.len());
+    for start in (0..newest_first.len()).rev() {
+        let mut stack = vec![(start, 0usize)];
+        while let Some((node, next)) = stack.pop() {
+            if done[node] {
+                continue;
+            }
+            match parents[node].get(next) {
+                Some(&p) => {
+                    stack.push((node, next + 1));
+                    if !done[p] {
+                        stack.push((p, 0));
+                    }
+                }
+                None => {
+                    done[node] = true;
+                    out.push(newest_first[node]);
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 impl Plan {
@@ -157,15 +113,21 @@ impl Plan {
         self.commits.is_empty()
     }
 
+    /// What the scan should say besides its findings: a missing commit read as its
+    /// replacement (one line each).
+    pub fn notes(&self) -> Vec<String> {
+        self.pool.notes()
+    }
+
     /// Visits every commit on every core: `visit` gets each commit as a [`CommitUnit`] and its
     /// rank in the plan's order (parents first), and fills its chunk's output. Returns the
     /// outputs in the plan's order.
     pub fn run<T: Send>(
-        self,
+        &self,
         visit: impl Fn(&dyn CommitUnit, usize, &mut Vec<T>) -> Result<()> + Sync,
     ) -> Result<Vec<T>> {
         const CHUNK: usize = 32;
-        let pool = Pool::new(self.path.clone(), self.packs);
+        let pool = &self.pool;
         let grafted = self.grafted;
         let parts: Vec<Vec<T>> = self
             .commits
@@ -176,12 +138,16 @@ impl Plan {
                 let mut out = Vec::new();
                 let result = chunk.iter().enumerate().try_for_each(|(i, id)| {
                     let unit = Commit::read(&objs, *id, grafted)?;
-                    visit(&unit, c * CHUNK + i, &mut out)
+                    visit(&unit, c * CHUNK + i, &mut out).map_err(|e| e.in_commit(*id))
                 });
                 pool.give_back(objs);
                 result.map(|()| out)
             })
-            .collect::<Result<_>>()?;
+            .collect::<Result<_>>()
+            .map_err(|e| match git2::Repository::open(&self.repo) {
+                Ok(repo) => explain(&repo, &self.include, e),
+                Err(_) => e,
+            })?;
         Ok(parts.into_iter().flatten().collect())
     }
 }
@@ -201,7 +167,7 @@ struct Commit<'a> {
 
 impl<'a> Commit<'a> {
     fn read(objs: &'a Objects, id: Oid, grafted: bool) -> Result<Commit<'a>> {
-        let raw = objs.read(id, ObjectType::Commit)?;
+        let raw = objs.read(id, ObjectType::Commit).map_err(|e| e.in_commit(id))?;
         let (tree_id, mut parents) = parse_commit(&raw)
             .ok_or_else(|| Error::Invalid(format!("cannot parse commit {id}")))?;
         if grafted {
@@ -216,11 +182,11 @@ impl<'a> Commit<'a> {
                 let raw = objs.read(p, ObjectType::Commit)?;
                 let (t, _) = parse_commit(&raw)
                     .ok_or_else(|| Error::Invalid(format!("cannot parse commit {p}")))?;
-                Some(objs.read(t, ObjectType::Tree)?)
+                Some(objs.read(t, ObjectType::Tree).map_err(|e| e.at_path(b"").in_commit(p))?)
             }
             None => None,
         };
-        let tree = objs.read(tree_id, ObjectType::Tree)?;
+        let tree = objs.read(tree_id, ObjectType::Tree).map_err(|e| e.at_path(b""))?;
         let mut changes = Changes::default();
         diff_trees(objs, base.as_deref().map(Vec::as_slice), &tree, &mut changes)?;
         let files = changes

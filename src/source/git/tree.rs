@@ -128,7 +128,10 @@ pub fn diff(
         let tree_of = |e: &Option<Entry<'_>>| e.filter(Entry::is_tree).map(|e| e.id);
         let (old_tree, new_tree) = (tree_of(&o), tree_of(&n));
         if new_tree.is_some() || (old_tree.is_some() && deleted_trees) {
-            let sub = |id: Option<Oid>, read: &mut ReadTree<'_>| id.map(read).transpose();
+            // An object error names the folder being read.
+            let sub = |id: Option<Oid>, read: &mut ReadTree<'_>| {
+                id.map(read).transpose().map_err(|e| e.at_path(prefix))
+            };
             let (a, b) = (sub(old_tree, read)?, sub(new_tree, read)?);
             prefix.push(b'/');
             diff(
