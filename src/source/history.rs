@@ -75,31 +75,7 @@ fn parents_first(pool: &Pool, newest_first: Vec<Oid>) -> Result<Vec<Oid>> {
         parents.push(ps.iter().filter_map(|p| index.get(p).copied()).collect());
     }
     pool.give_back(objs);
-    // Depth first from the oldest, each commit after its parents (no recursion: a history is
-    // a chain of thousands).
-    let mut done = vec![false; newest_first.len()];
-    let mut out = Vec::with_capacity(newest_first.len());
-    for start in (0..newest_first.len()).rev() {
-        let mut stack = vec![(start, 0usize)];
-        while let Some((node, next)) = stack.pop() {
-            if done[node] {
-                continue;
-            }
-            match parents[node].get(next) {
-                Some(&p) => {
-                    stack.push((node, next + 1));
-                    if !done[p] {
-                        stack.push((p, 0));
-                    }
-                }
-                None => {
-                    done[node] = true;
-                    out.push(newest_first[node]);
-                }
-            }
-        }
-    }
-    Ok(out)
+    Ok(topological(&parents).into_iter().map(|i| newest_first[i]).collect())
 }
 
 impl Plan {
@@ -287,6 +263,42 @@ impl CommitUnit for Commit<'_> {
     }
 }
 
+/// The nodes `0..parents.len()` (listed newest first; `parents[i]` are node indexes) in an
+/// order where every node comes after its parents.
+fn topological(parents: &[Vec<usize>]) -> Vec<usize> {
+    // Depth first from the oldest, each commit after its parents (no recursion: a history is
+    // a chain of thousands). A damaged or grafted history may hold a cycle: a parent already
+    // being visited is passed over.
+    const NEW: u8 = 0;
+    const OPEN: u8 = 1;
+    const DONE: u8 = 2;
+    let mut state = vec![NEW; parents.len()];
+    let mut out = Vec::with_capacity(parents.len());
+    for start in (0..parents.len()).rev() {
+        if state[start] != NEW {
+            continue;
+        }
+        state[start] = OPEN;
+        let mut stack = vec![(start, 0usize)];
+        while let Some((node, next)) = stack.pop() {
+            match parents[node].get(next) {
+                Some(&p) => {
+                    stack.push((node, next + 1));
+                    if state[p] == NEW {
+                        state[p] = OPEN;
+                        stack.push((p, 0));
+                    }
+                }
+                None => {
+                    state[node] = DONE;
+                    out.push(node);
+                }
+            }
+        }
+    }
+    out
+}
+
 /// The message of a raw commit (or tag) object: what follows the first blank line.
 pub fn commit_message(raw: &[u8]) -> &[u8] {
     memchr::memmem::find(raw, b"\n\n").map_or(&[][..], |p| &raw[p + 2..])
@@ -413,6 +425,19 @@ pub fn iso8601(secs: i64, offset_minutes: i32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parents_come_first_even_in_a_cycle() {
+        // Newest first: 0 is a child of 1, 1 of 2; 3 is a merge of 0 and 2 listed oldest.
+        let order = topological(&[vec![1], vec![2], vec![], vec![0, 2]]);
+        let pos = |n: usize| order.iter().position(|&x| x == n).unwrap();
+        assert_eq!(order.len(), 4);
+        assert!(pos(2) < pos(1) && pos(1) < pos(0) && pos(0) < pos(3));
+        // A damaged history whose commits are each other's parents: every node once.
+        let mut cyclic = topological(&[vec![1], vec![0], vec![2]]);
+        cyclic.sort();
+        assert_eq!(cyclic, [0, 1, 2]);
+    }
 
     #[test]
     fn iso8601_dates() {
