@@ -19,5 +19,6 @@ pub mod rules;
 pub mod scan;
 pub mod source;
 pub mod stream;
+pub mod verify;
 
 pub use error::{Error, Result};
