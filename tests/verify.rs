@@ -521,3 +521,69 @@ fn only_active_tokens_are_planned() {
     let plan = revoke::plan(&results);
     assert_eq!(plan.iter().map(|i| i.token_id.as_str()).collect::<Vec<_>>(), [id(&active)]);
 }
+
+/// A server configuration with a fresh self-signed certificate for `names`, and its PEM.
+fn tls_config(names: &[&str]) -> (Arc<rustls::ServerConfig>, String) {
+    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let ck = rcgen::generate_simple_self_signed(names).unwrap();
+    let chain = vec![rustls::pki_types::CertificateDer::from(ck.cert.der().to_vec())];
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(ck.key_pair.serialize_der().into());
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(chain, key)
+    .unwrap();
+    (Arc::new(config), ck.cert.pem())
+}
+
+fn https_verifier(dt: &FakeDynatrace, ca_file: Option<std::path::PathBuf>) -> Verifier {
+    let mut options =
+        VerifyOptions { environments: vec![env(&dt.url())], ..VerifyOptions::default() };
+    options.transport.ca_file = ca_file;
+    Verifier::new(options)
+}
+
+#[test]
+fn https_certificates_are_verified() {
+    let (config, _) = tls_config(&["127.0.0.1"]);
+    let dt = FakeDynatrace::start_tls("", config);
+    assert!(dt.url().starts_with("https://127.0.0.1:"));
+    let token = common::token();
+    dt.add(&token, TokenRecord::new(&["metrics.read"]));
+    let v = verify_one(&https_verifier(&dt, None), &token, vec![]);
+    assert_eq!(v.status, Status::Unknown, "a self-signed certificate is not trusted");
+    assert!(v.reason.as_deref().unwrap().starts_with("TLS error"), "{:?}", v.reason);
+    assert!(dt.requests().is_empty(), "no request before the handshake succeeds");
+}
+
+#[test]
+fn a_configured_ca_file_is_trusted_and_names_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (good, good_pem) = tls_config(&["127.0.0.1"]);
+    let (wrong_name, wrong_pem) = tls_config(&["dynatrace.corp.example"]);
+    let token = common::token();
+
+    let dt = FakeDynatrace::start_tls("/e/ENV", good);
+    dt.add(&token, TokenRecord::new(&["metrics.read"]));
+    let ca = dir.path().join("corp-ca.pem");
+    std::fs::write(&ca, good_pem).unwrap();
+    let v = verify_one(&https_verifier(&dt, Some(ca)), &token, vec![]);
+    assert_eq!(v.status, Status::Active, "{:?}", v.reason);
+
+    let other = FakeDynatrace::start_tls("", wrong_name);
+    other.add(&token, TokenRecord::new(&["metrics.read"]));
+    let ca = dir.path().join("other-ca.pem");
+    std::fs::write(&ca, wrong_pem).unwrap();
+    let v = verify_one(&https_verifier(&other, Some(ca)), &token, vec![]);
+    assert_eq!(v.status, Status::Unknown, "a certificate for another name");
+    assert!(v.reason.as_deref().unwrap().starts_with("TLS error"), "{:?}", v.reason);
+    assert!(other.requests().is_empty());
+
+    let bad = dir.path().join("not-pem.pem");
+    std::fs::write(&bad, "hello").unwrap();
+    let v = verify_one(&https_verifier(&dt, Some(bad)), &token, vec![]);
+    assert!(v.reason.as_deref().unwrap().contains("holds no certificate"), "{:?}", v.reason);
+}

@@ -179,7 +179,9 @@ impl Transport {
             config = config.proxy(None);
         }
         let started = std::time::Instant::now();
-        let mut response = agent.run(config.build()).map_err(|e| self.map_error(e, started))?;
+        let https = env.is_https();
+        let mut response =
+            agent.run(config.build()).map_err(|e| self.map_error(e, started, https))?;
         let status = response.status().as_u16();
         let location = response
             .headers()
@@ -192,11 +194,16 @@ impl Transport {
             .with_config()
             .limit(limit as u64)
             .read_to_vec()
-            .map_err(|e| self.map_error(e, started))?;
+            .map_err(|e| self.map_error(e, started, https))?;
         Ok(Response { status, location, body })
     }
 
-    fn map_error(&self, e: ureq::Error, started: std::time::Instant) -> TransportError {
+    fn map_error(
+        &self,
+        e: ureq::Error,
+        started: std::time::Instant,
+        https: bool,
+    ) -> TransportError {
         use std::io::ErrorKind;
         match e {
             ureq::Error::Timeout(_) => {
@@ -210,9 +217,11 @@ impl Transport {
                 ErrorKind::TimedOut | ErrorKind::WouldBlock => {
                     TransportError::Timeout(started.elapsed().as_millis().max(1))
                 }
-                ErrorKind::InvalidData if io.to_string().contains("limit") => {
-                    TransportError::TooLarge(self.options.max_response_bytes)
-                }
+                // rustls reports a failed handshake (untrusted certificate, wrong name) as
+                // invalid data, with its own error inside.
+                ErrorKind::InvalidData if https => TransportError::Tls(
+                    io.get_ref().map_or_else(|| "handshake failed".into(), |e| e.to_string()),
+                ),
                 kind => TransportError::Connection(kind_text(kind)),
             },
             ureq::Error::ConnectionFailed => TransportError::Connection("no connection".into()),

@@ -9,7 +9,8 @@
 //!
 //! Canned answers ([`Canned`]) stand in for what a test needs (403, 5xx, a slow or huge or
 //! malformed answer, a redirect). Every request is recorded; any other path answers 404.
-//! Each connection gets one request and `Connection: close`.
+//! Each connection gets one request and `Connection: close`. [`FakeDynatrace::start_tls`]
+//! serves the same over HTTPS.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -77,6 +78,7 @@ struct State {
 /// The server. Dropping it stops the accept loop.
 pub struct FakeDynatrace {
     pub addr: SocketAddr,
+    scheme: &'static str,
     prefix: String,
     state: Arc<Mutex<State>>,
     connections: Arc<AtomicUsize>,
@@ -86,12 +88,22 @@ pub struct FakeDynatrace {
 impl FakeDynatrace {
     /// An environment at `http://127.0.0.1:{port}{prefix}` (`prefix` "" or like "/e/ENV").
     pub fn start(prefix: &str) -> FakeDynatrace {
+        FakeDynatrace::start_with(prefix, None)
+    }
+
+    /// The same over HTTPS, with this certificate chain and key.
+    pub fn start_tls(prefix: &str, tls: Arc<rustls::ServerConfig>) -> FakeDynatrace {
+        FakeDynatrace::start_with(prefix, Some(tls))
+    }
+
+    fn start_with(prefix: &str, tls: Option<Arc<rustls::ServerConfig>>) -> FakeDynatrace {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let state = Arc::new(Mutex::new(State::default()));
         let connections = Arc::new(AtomicUsize::new(0));
         let stop = Arc::new(AtomicBool::new(false));
         let (s, c, st, p) = (state.clone(), connections.clone(), stop.clone(), prefix.to_string());
+        let tls_for_loop = tls.clone();
         thread::spawn(move || {
             for stream in listener.incoming() {
                 if st.load(Ordering::SeqCst) {
@@ -99,16 +111,24 @@ impl FakeDynatrace {
                 }
                 let Ok(stream) = stream else { continue };
                 c.fetch_add(1, Ordering::SeqCst);
-                let (s, p) = (s.clone(), p.clone());
-                thread::spawn(move || serve(stream, &s, &p));
+                let (s, p, tls) = (s.clone(), p.clone(), tls_for_loop.clone());
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                thread::spawn(move || match tls {
+                    None => serve(stream, &s, &p),
+                    Some(config) => {
+                        let Ok(conn) = rustls::ServerConnection::new(config) else { return };
+                        serve(rustls::StreamOwned::new(conn, stream), &s, &p)
+                    }
+                });
             }
         });
-        FakeDynatrace { addr, prefix: prefix.into(), state, connections, stop }
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        FakeDynatrace { addr, scheme, prefix: prefix.into(), state, connections, stop }
     }
 
     /// The environment's base URL.
     pub fn url(&self) -> String {
-        format!("http://{}{}", self.addr, self.prefix)
+        format!("{}://{}{}", self.scheme, self.addr, self.prefix)
     }
 
     pub fn add(&self, token: &str, record: TokenRecord) {
@@ -149,9 +169,8 @@ fn id_of(token: &str) -> &str {
     token.rsplit_once('.').map_or(token, |(id, _)| id)
 }
 
-fn serve(stream: TcpStream, state: &Mutex<State>, prefix: &str) {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
+fn serve(mut stream: impl Read + Write, state: &Mutex<State>, prefix: &str) {
+    let mut reader = BufReader::new(&mut stream);
     let mut line = String::new();
     if reader.read_line(&mut line).unwrap_or(0) == 0 {
         return;
@@ -172,6 +191,7 @@ fn serve(stream: TcpStream, state: &Mutex<State>, prefix: &str) {
     let len: usize = headers.get("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
     let mut body = vec![0; len];
     let _ = reader.read_exact(&mut body);
+    drop(reader);
     let body = String::from_utf8_lossy(&body).into_owned();
     let authorization = headers.get("authorization").cloned().unwrap_or_default();
     let recorded = Recorded {
@@ -291,7 +311,7 @@ fn lookup(st: &State, caller_ok: bool, body: &str) -> Reply {
     )
 }
 
-fn write_reply(mut stream: TcpStream, reply: Reply) {
+fn write_reply(mut stream: impl Write, reply: Reply) {
     let head = |code: u16, len: usize, extra: &str| {
         format!("HTTP/1.1 {code} X\r\nContent-Length: {len}\r\nConnection: close\r\n{extra}\r\n")
     };
