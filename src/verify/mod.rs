@@ -214,16 +214,11 @@ impl Verifier {
         for env in &envs {
             let answer = self.transport.send(env, &request);
             let v = status::interpret(&c.spec.response, env, answer, &c.secret);
-            let done = v.is_definitive();
-            tried.push(v);
-            if done {
-                break;
+            if v.is_definitive() {
+                return v;
             }
+            tried.push(v);
         }
-        let untried = untried + envs.len() - tried.len();
-        // Environments skipped after a definitive answer do not count as "not tried".
-        let untried =
-            if tried.last().is_some_and(Verification::is_definitive) { 0 } else { untried };
         status::combine(tried, untried)
     }
 }
