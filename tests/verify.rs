@@ -587,3 +587,76 @@ fn a_configured_ca_file_is_trusted_and_names_are_checked() {
     let v = verify_one(&https_verifier(&dt, Some(bad)), &token, vec![]);
     assert!(v.reason.as_deref().unwrap().contains("holds no certificate"), "{:?}", v.reason);
 }
+
+const PROXY_CHILD: &str = "TOKENGUARD_TEST_PROXY_CHILD_TOKEN";
+
+#[test]
+fn https_proxy_from_the_environment_is_used_and_sees_no_token() {
+    // The child run (this same test, re-executed with HTTPS_PROXY set: the environment is
+    // process-wide, so the parent's other tests must not see it).
+    if let Ok(token) = std::env::var(PROXY_CHILD) {
+        let mut options = VerifyOptions {
+            // `.invalid` never resolves: only the proxy can reach it.
+            environments: vec![env("https://dt.tokenguard-test.invalid/e/ENV")],
+            ..VerifyOptions::default()
+        };
+        options.transport.timeout = Duration::from_secs(3);
+        let v = verify_one(&Verifier::new(options), &token, vec![]);
+        assert_eq!(v.status, Status::Unknown, "the proxy refused the tunnel");
+        return;
+    }
+    let proxy = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = proxy.local_addr().unwrap();
+    proxy.set_nonblocking(true).unwrap();
+    let seen = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            match proxy.accept() {
+                Ok((mut s, _)) => {
+                    s.set_nonblocking(false).unwrap();
+                    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+                    let mut got = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while !got.windows(4).any(|w| w == b"\r\n\r\n") && got.len() < 8192 {
+                        match s.read(&mut buf) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => got.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let _ = s.write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
+                    return String::from_utf8_lossy(&got).into_owned();
+                }
+                Err(_) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                Err(_) => return String::new(),
+            }
+        }
+    });
+    let token = common::token();
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "https_proxy_from_the_environment_is_used_and_sees_no_token",
+            "--test-threads=1",
+        ])
+        .env(PROXY_CHILD, &token)
+        .env("HTTPS_PROXY", format!("http://{addr}"))
+        .env_remove("ALL_PROXY")
+        .env_remove("all_proxy")
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .output()
+        .unwrap();
+    let child_text =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_no_secret(&[child_text], &[&token]);
+    assert!(out.status.success(), "the child run failed");
+    let seen = seen.join().unwrap();
+    assert!(
+        seen.starts_with("CONNECT dt.tokenguard-test.invalid:443 HTTP/1.1\r\n"),
+        "the proxy got no CONNECT for the environment's host"
+    );
+    assert_no_secret(&[seen], &[&token]);
+}
