@@ -94,6 +94,41 @@ impl Verification {
         self
     }
 
+    /// Lines for a human report's finding block: status and where, then (when known) name,
+    /// owner, scopes, expiry, last use and risk. Server text is already cleaned.
+    pub fn summary(&self) -> Vec<String> {
+        let mut first = format!("verification: {}", self.status.as_str());
+        if let Some(env) = &self.environment {
+            first.push_str(&format!(" at {env}"));
+        }
+        if let Some(r) = &self.reason {
+            first.push_str(&format!(" ({r})"));
+        }
+        let mut lines = vec![first];
+        if let Some(t) = &self.token {
+            let personal = match t.personal {
+                Some(true) => " (personal access token)",
+                _ => "",
+            };
+            if let Some(n) = &t.name {
+                lines.push(format!("token name: {n}{personal}"));
+            }
+            if let Some(o) = &t.owner {
+                lines.push(format!("owner: {o}"));
+            }
+            let scopes = if t.scopes.is_empty() { "none".to_string() } else { t.scopes.join(", ") };
+            lines.push(format!("scopes: {scopes}"));
+            lines.push(format!("expires: {}", t.expires.as_deref().unwrap_or("never")));
+            if let Some(u) = &t.last_used {
+                lines.push(format!("last used: {u}"));
+            }
+        }
+        if let Some(r) = &self.risk {
+            lines.push(format!("risk: {r}"));
+        }
+        lines
+    }
+
     /// True for the answers that settle the question (active, disabled): no other environment
     /// needs asking.
     pub fn is_definitive(&self) -> bool {
@@ -379,6 +414,31 @@ mod tests {
         assert_eq!(json["expires"], serde_json::Value::Null);
         assert_eq!(json["environment"], "https://abc12345.live.dynatrace.com");
         assert_eq!(json["personal"], false);
+    }
+
+    #[test]
+    fn summary_for_a_human_report() {
+        let v = read(
+            200,
+            r#"{"name":"ci","owner":"a@b.example","enabled":true,"personalAccessToken":true,
+                "scopes":["settings.write"],"expirationDate":null,"lastUsedDate":"2024-05-01T10:00:00.000Z"}"#,
+        );
+        assert_eq!(
+            v.summary(),
+            [
+                "verification: active at https://abc12345.live.dynatrace.com",
+                "token name: ci (personal access token)",
+                "owner: a@b.example",
+                "scopes: settings.write",
+                "expires: never",
+                "last used: 2024-05-01T10:00:00.000Z",
+                "risk: can change the environment (settings.write); never expires",
+            ]
+        );
+        assert_eq!(
+            Verification::unknown("no environment", None).summary(),
+            ["verification: unknown (no environment)"]
+        );
     }
 
     #[test]
