@@ -33,6 +33,7 @@ pub mod sink;
 pub mod source;
 pub mod stream;
 pub mod unit;
+pub mod verify;
 
 pub use error::{Error, Result};
 pub use exit::ExitStatus;
