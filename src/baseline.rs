@@ -137,6 +137,7 @@ mod tests {
             encoding: crate::finding::Encoding::Plain,
             commit: None,
             allowed_by: allowed.then(|| "x".into()),
+            verification: None,
         }
     }
 

@@ -172,6 +172,27 @@ pub struct ScanArgs {
     /// With --history: list every commit that holds a token, not only the first.
     #[arg(long)]
     pub all_occurrences: bool,
+    /// Check each distinct token found live: is it active, what can it do, when does it
+    /// expire (docs/verify.md). Never by default; never with --pre-receive.
+    #[arg(long, conflicts_with = "pre_receive")]
+    pub verify: bool,
+    /// With --verify: an environment to ask (repeatable), before the configured ones
+    /// (https://{id}.live.dynatrace.com, https://{domain}/e/{env-id}, ...).
+    #[arg(long, value_name = "URL", requires = "verify")]
+    pub environment: Vec<String>,
+    /// With --verify: report only the tokens confirmed active (triage).
+    #[arg(long, requires = "verify")]
+    pub only_active: bool,
+    /// With --verify: disable the tokens confirmed active (reversible), with an administrator
+    /// token from TOKENGUARD_DYNATRACE_ADMIN_TOKEN; asks first unless --yes.
+    #[arg(long, requires = "verify")]
+    pub disable: bool,
+    /// With --disable: delete the tokens instead of disabling them (not reversible).
+    #[arg(long, requires = "disable")]
+    pub delete: bool,
+    /// With --disable: do not ask for confirmation.
+    #[arg(long, requires = "disable")]
+    pub yes: bool,
     /// Scan files that .gitignore would leave out.
     #[arg(long)]
     pub no_ignore: bool,
@@ -347,6 +368,16 @@ impl Cli {
                     repo: a.repo,
                     output: a.output.into(),
                     config: a.config.into(),
+                    verify: app::VerifyRequest {
+                        enabled: a.verify,
+                        environments: a.environment,
+                        only_active: a.only_active,
+                        revoke: a.disable.then_some(match a.delete {
+                            true => crate::verify::revoke::Action::Delete,
+                            false => crate::verify::revoke::Action::Disable,
+                        }),
+                        yes: a.yes,
+                    },
                 })
             }
             Command::Mask(a) => app::Command::Mask(app::mask::MaskOptions { file: a.file }),

@@ -55,6 +55,8 @@ struct RawConfig {
     scan: RawScan,
     #[serde(default)]
     rules: Vec<Spanned<RawRule>>,
+    #[serde(default)]
+    verify: crate::verify::config::RawVerify,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -100,12 +102,16 @@ pub struct Config {
     pub rules: Vec<Rule>,
     /// The files read, as messages show them.
     pub files: Vec<String>,
+    /// Live verification settings (`[verify]`; see docs/verify.md).
+    pub verify: crate::verify::config::VerifyConfig,
 }
 
-/// One configuration file being read: its name as shown and its text (for line numbers).
+/// One configuration file being read: its name as shown, its text (for line numbers), and
+/// whether it is the user's own (only that one may send tokens to hosts of its choosing).
 struct Source {
     shown: String,
     text: String,
+    user: bool,
 }
 
 impl Source {
@@ -157,7 +163,9 @@ impl Config {
     pub fn load(args: &ConfigOptions, root: &Path) -> Result<Config> {
         let mut sources = Vec::new();
         if let Some(user) = user_config_path().filter(|p| p.is_file()) {
-            sources.push(read(&user, user.to_string_lossy().into_owned())?);
+            let mut src = read(&user, user.to_string_lossy().into_owned())?;
+            src.user = true;
+            sources.push(src);
         }
         let env = std::env::var_os(ENV_VAR).filter(|v| !v.is_empty()).map(PathBuf::from);
         if let Some(path) = args.config.clone().or(env) {
@@ -174,7 +182,7 @@ impl Config {
 
     /// Parses and validates one configuration text; `shown` names it in messages.
     pub fn parse(text: &str, shown: &str) -> Result<Config> {
-        Config::from_sources(&[Source { shown: shown.into(), text: text.into() }])
+        Config::from_sources(&[Source { shown: shown.into(), text: text.into(), user: false }])
     }
 
     fn from_sources(sources: &[Source]) -> Result<Config> {
@@ -205,6 +213,13 @@ impl Config {
                 config.rules.push(rule);
             }
             disables.push((src, raw.scan.disable));
+            let origin = match src.user {
+                true => crate::verify::config::Origin::User,
+                false => crate::verify::config::Origin::Repository,
+            };
+            let verify = crate::verify::config::validate(&raw.verify, origin)
+                .map_err(|i| src.error(i.span, &i.key, i.message))?;
+            config.verify.merge(verify);
             config.files.push(src.shown.clone());
         }
         for (src, list) in disables {
@@ -236,9 +251,13 @@ fn read(path: &Path, shown: String) -> Result<Source> {
     let text = String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();
         let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
-        Source { shown: shown.clone(), text }.error(Some(offset..offset), "", "not valid UTF-8")
+        Source { shown: shown.clone(), text, user: false }.error(
+            Some(offset..offset),
+            "",
+            "not valid UTF-8",
+        )
     })?;
-    Ok(Source { shown, text })
+    Ok(Source { shown, text, user: false })
 }
 
 fn validate_allow(raw: &RawAllow, src: &Source, origin: &str, out: &mut Allowlist) -> Result<()> {

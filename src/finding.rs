@@ -37,6 +37,9 @@ pub struct Finding {
     /// Why the finding is allowed, when it is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_by: Option<String>,
+    /// What a live check found (`scan --verify`, docs/verify.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification: Option<crate::verify::Verification>,
 }
 
 /// The findings of a scan, collected: those that count and those that were allowed (a

@@ -41,6 +41,7 @@ impl Pipeline {
             }
             let text = &added.text()[range];
             let labels = labels.get_or_insert_with(|| self.labels(origin));
+            self.check(&m, added.text());
             emit(self.finding(m, origin, labels, (line, column, None), text));
         }
     }
@@ -59,6 +60,7 @@ impl Pipeline {
             let (line, column) = lines.locate(bytes, 0, m.span.start as u64);
             let text = &bytes[line_in(bytes, m.span.start)];
             let labels = labels.get_or_insert_with(|| self.labels(origin));
+            self.check(&m, bytes);
             emit(self.finding(m, origin, labels, (line, column, None), text));
         }
     }
@@ -82,6 +84,7 @@ impl Pipeline {
                 let (line, column) = lines.locate(w.bytes, w.base, at);
                 let text = &w.bytes[line_in(w.bytes, m.span.start)];
                 let labels = labels.get_or_insert_with(|| self.labels(origin));
+                self.check(&m, w.bytes);
                 emit(self.finding(m, origin, labels, (line, column, None), text));
             }
             lines.advance(w.bytes, w.base, w.base + w.report.end as u64);
@@ -108,6 +111,7 @@ impl Pipeline {
             let text = &new[line_in(new, m.span.start)];
             let offset = Some(m.span.start as u64);
             let labels = labels.get_or_insert_with(|| self.labels(origin));
+            self.check(&m, new);
             emit(self.finding(m, origin, labels, (0, 0, offset), text));
         }
     }
@@ -205,6 +209,7 @@ impl Pipeline {
             let column = part.last_line_start.map_or(0, |s| at - s + 1);
             let text = &window[line_in(window, m.span.start)];
             let labels = own.get_or_insert_with(|| labels.copy());
+            self.check(&m, window);
             let f = self.finding(m, origin, labels, (0, column, None), text);
             part.found.push((f, part.newlines, at));
         }
@@ -254,6 +259,7 @@ impl Pipeline {
             encoding: m.encoding,
             commit: origin.commit.clone(),
             allowed_by,
+            verification: None,
         }
     }
 }

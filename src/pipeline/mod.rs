@@ -7,6 +7,7 @@
 
 pub mod changes;
 pub mod content;
+pub mod verify;
 
 use std::sync::Arc;
 
@@ -24,6 +25,8 @@ pub struct Pipeline {
     pub allowlist: Allowlist,
     /// Each rule's id and description, shared by its findings.
     names: Vec<(Arc<str>, Arc<str>)>,
+    /// The verification stage, when asked for (`--verify`).
+    checks: Option<Arc<verify::Checks>>,
 }
 
 impl Pipeline {
@@ -31,7 +34,28 @@ impl Pipeline {
     pub fn new(matcher: Matcher, allowlist: Allowlist) -> Self {
         let names =
             matcher.rules().iter().map(|r| (r.id.as_str().into(), r.description.as_str().into()));
-        Pipeline { names: names.collect(), matcher, allowlist }
+        Pipeline { names: names.collect(), matcher, allowlist, checks: None }
+    }
+
+    /// The same pipeline with a verification stage: tokens of rules that carry a check are
+    /// queued for it as they are found.
+    pub fn with_checks(mut self, checks: Arc<verify::Checks>) -> Self {
+        self.checks = Some(checks);
+        self
+    }
+
+    /// Queues match `m`, found in `hay`, for its rule's check (when verifying).
+    fn check(&self, m: &crate::matcher::Match, hay: &[u8]) {
+        let Some(checks) = &self.checks else { return };
+        if !checks.checks(m.rule) {
+            return;
+        }
+        let (Some(id), Some(token)) = (&m.token_id, token_of(m, hay)) else { return };
+        // The text around the token (its file, as far as a window reaches) names its
+        // environment, if anything does.
+        let around =
+            &hay[m.span.start.saturating_sub(CONTEXT)..(m.span.end + CONTEXT).min(hay.len())];
+        checks.submit(m.rule, id, &m.fingerprint, token, around);
     }
 
     /// Scans one unit, handing each finding (blocking or allowed) to `emit` in order.
@@ -53,4 +77,16 @@ impl Pipeline {
         self.scan(unit, &mut |f| out.push(f))?;
         Ok(out)
     }
+}
+
+/// Bytes around a token searched for the environment it belongs to.
+const CONTEXT: usize = 64 << 10;
+
+/// The token of a match, for its check: written plainly (prefix, parts and dots as they are)
+/// it is the matched text itself.
+fn token_of(m: &crate::matcher::Match, hay: &[u8]) -> Option<crate::verify::Secret> {
+    let text = hay.get(m.span.clone())?;
+    let plain = m.encoding == crate::finding::Encoding::Plain
+        && text.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'.' || *b == b'_' || *b == b'-');
+    plain.then(|| crate::verify::Secret::new(text.to_vec()))
 }

@@ -170,6 +170,12 @@ fn block(
     };
     writeln!(out, "    token:       {}{}", for_terminal(&f.masked), enc)?;
     writeln!(out, "    fingerprint: {}", f.fingerprint)?;
+    if let Some(v) = &f.verification {
+        for line in v.summary() {
+            let (key, value) = line.split_once(": ").unwrap_or((&line, ""));
+            writeln!(out, "    {:<12} {}", format!("{key}:"), for_terminal(value))?;
+        }
+    }
     if let Some(c) = f.commit.as_ref().filter(|_| !grouped) {
         writeln!(
             out,
@@ -286,6 +292,7 @@ mod tests {
                 encoding: crate::finding::Encoding::Plain,
                 commit: Some(commits[i / 1000].clone()),
                 allowed_by: None,
+                verification: None,
             });
         }
         let opts = Options::new(super::super::Format::Human, Mode::History);

@@ -173,6 +173,8 @@ struct JsonFinding<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     subject: Option<&'a str>,
     token_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verification: Option<&'a crate::verify::Verification>,
 }
 
 impl<'a> From<&'a Finding> for JsonFinding<'a> {
@@ -194,6 +196,7 @@ impl<'a> From<&'a Finding> for JsonFinding<'a> {
             rule: &f.rule,
             subject: c.map(|c| c.subject.as_str()),
             token_id: f.token_id.as_deref(),
+            verification: f.verification.as_ref(),
         }
     }
 }
@@ -262,6 +265,7 @@ mod tests {
                 })
             }),
             allowed_by: (i % 7 == 0).then(|| "inline marker".to_string()),
+            verification: None,
         }
     }
 

@@ -155,6 +155,16 @@ fn result(f: &Finding, rule_index: usize) -> Value {
         "tokenId": f.token_id,
         "encoding": f.encoding,
     });
+    let mut level = "error";
+    if let Some(v) = &f.verification {
+        let p = properties.as_object_mut().expect("an object");
+        p.insert("verification".into(), json!(v));
+        text.push_str(&format!(" (verification: {})", v.status.as_str()));
+        // A token confirmed live is the most urgent alert; one that is not, less so.
+        if v.status != crate::verify::Status::Active {
+            level = "warning";
+        }
+    }
     if let Some(c) = &f.commit {
         let short = &c.commit[..c.commit.len().min(12)];
         text.push_str(&format!(" (added in commit {short})"));
@@ -167,7 +177,7 @@ fn result(f: &Finding, rule_index: usize) -> Value {
     json!({
         "ruleId": f.rule,
         "ruleIndex": rule_index,
-        "level": "error",
+        "level": level,
         "message": {"text": text},
         "locations": [{"physicalLocation": {
             "artifactLocation": {"uri": uri_of(&f.file), "uriBaseId": "%SRCROOT%"},
