@@ -10,7 +10,7 @@ mod fake_dynatrace;
 
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
 use common::{secret_of, token, TestRepo};
 use fake_dynatrace::{FakeDynatrace, TokenRecord};
@@ -226,16 +226,12 @@ fn disable_switches_off_the_active_tokens_with_an_administrator_token() {
     assert!(all(&o).contains("--yes"));
     assert_eq!(dt.enabled(&leaked), Some(true));
     // With both: disabled, and said so.
-    let o = Command::from({
-        let mut c = common::tokenguard();
-        c.current_dir(dir.path())
-            .args(["scan", "a.env", "--verify", "--environment", &url, "--disable", "--yes"])
-            .env("TOKENGUARD_DYNATRACE_ADMIN_TOKEN", &admin)
-            .stdin(Stdio::null());
-        c
-    })
-    .output()
-    .unwrap();
+    let mut c = common::tokenguard();
+    c.current_dir(dir.path())
+        .args(["scan", "a.env", "--verify", "--environment", &url, "--disable", "--yes"])
+        .env("TOKENGUARD_DYNATRACE_ADMIN_TOKEN", &admin)
+        .stdin(Stdio::null());
+    let o = c.output().unwrap();
     assert_eq!(o.status.code(), Some(1), "the token is still reported");
     assert_eq!(dt.enabled(&leaked), Some(false), "the token was not disabled");
     assert!(all(&o).contains("disabled dt0c01."));
