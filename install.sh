@@ -1,25 +1,29 @@
 #!/bin/sh
-# Builds and installs tokenguard, then installs its pre-commit hook in a repository.
+# Builds and installs tokenguard, its shell completions and manual pages, then installs its
+# git hooks in a repository.
 #
-#   ./install.sh [--prefix DIR] [REPO]
+#   ./install.sh [--prefix DIR] [--no-shell-files] [REPO]
 #
-# --prefix DIR  install the binary into DIR/bin (cargo install --root DIR) instead of cargo's
-#               default (~/.cargo/bin)
-# REPO          the repository to protect (default: the one of the current folder, if any)
+# --prefix DIR      install the binary into DIR/bin (cargo install --root DIR) instead of
+#                   cargo's default (~/.cargo/bin), completions and man pages into DIR/share
+#                   instead of ~/.local/share (XDG_DATA_HOME)
+# --no-shell-files  no completions and man pages (print the commands that place them)
+# REPO              the repository to protect (default: the one of the current folder, if any)
 #
 # Needs only cargo and git. Safe to run again: cargo keeps an up-to-date binary, and
-# `tokenguard install` leaves an identical hook untouched. See docs/install.md.
+# `tokenguard install` leaves identical hooks untouched. See docs/install.md.
 set -eu
 
 say() { printf 'install.sh: %s\n' "$*"; }
 die() { printf 'install.sh: error: %s\n' "$*" >&2; exit 2; }
 
 usage() {
-    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 prefix=
 repo=
+shell_files=yes
 while [ $# -gt 0 ]; do
     case $1 in
         --prefix)
@@ -29,6 +33,10 @@ while [ $# -gt 0 ]; do
             ;;
         --prefix=*)
             prefix=${1#--prefix=}
+            shift
+            ;;
+        --no-shell-files)
+            shell_files=no
             shift
             ;;
         -h | --help)
@@ -83,6 +91,41 @@ case ":$PATH:" in
     *":$(dirname "$bin"):"*) ;;
     *) say "note: $(dirname "$bin") is not on PATH; the hook records the full path, so it works anyway. Add it to PATH to run tokenguard by hand." ;;
 esac
+
+# Completions and man pages where shells and man look for them: bash-completion's user or
+# system folder, zsh's site-functions, fish's vendor completions, man1. Never fatal: the
+# binary is installed; a folder that cannot be written gets the command that places the file.
+if [ -n "$prefix" ]; then share=$prefix/share; else share=${XDG_DATA_HOME:-$HOME/.local/share}; fi
+placed=
+place() { # FILE COMMAND...: runs COMMAND into FILE
+    file=$1
+    shift
+    if [ "$shell_files" = yes ] && mkdir -p "$(dirname "$file")" 2>/dev/null &&
+        "$@" >"$file.tmp" 2>/dev/null && mv -f "$file.tmp" "$file"; then
+        placed="$placed $file"
+        say "installed $file"
+    else
+        rm -f "$file.tmp" 2>/dev/null || :
+        say "to install $(basename "$file"): $* > $file"
+    fi
+}
+place "$share/bash-completion/completions/tokenguard" "$bin" completions bash
+place "$share/zsh/site-functions/_tokenguard" "$bin" completions zsh
+place "$share/fish/vendor_completions.d/tokenguard.fish" "$bin" completions fish
+place "$share/man/man1/tokenguard.1" "$bin" manpage
+if [ "$shell_files" = yes ] && [ -f "$share/man/man1/tokenguard.1" ]; then
+    "$bin" manpage --dir "$share/man/man1" ||
+        say "the per-command pages were not written: $bin manpage --dir $share/man/man1"
+fi
+case " $placed " in
+    *"/zsh/site-functions/_tokenguard "*)
+        say "zsh: if completion does not work, add 'fpath+=($share/zsh/site-functions)' before compinit in ~/.zshrc" ;;
+esac
+case " $placed " in
+    *"/man1/tokenguard.1 "*)
+        say "man: if \`man tokenguard\` finds nothing, add $share/man to MANPATH" ;;
+esac
+say "PowerShell: tokenguard completions powershell >> \$PROFILE"
 
 if [ -n "$repo" ]; then
     [ -d "$repo" ] || die "no such folder: $repo"

@@ -4,7 +4,6 @@
 //! printed for an allowed finding names the file and the entry.
 
 use std::collections::HashSet;
-use std::path::{Component, Path, PathBuf};
 
 use globset::GlobMatcher;
 use regex::bytes::Regex;
@@ -52,9 +51,9 @@ pub struct Allowlist {
     commits: Vec<Entry>,
     /// The baseline file as shown, and its fingerprints.
     baseline: Option<(String, HashSet<String>)>,
-    /// The work tree root (canonical) and the current folder, to put paths relative to the root.
-    root: Option<PathBuf>,
-    cwd: Option<PathBuf>,
+    /// Whether the inline marker allows a line (not on a server: a push cannot allow its
+    /// own tokens there).
+    no_inline_marker: bool,
 }
 
 /// What the allowlist is told about a match besides the match itself.
@@ -108,12 +107,10 @@ impl Allowlist {
         self.baseline = Some((name.into(), fingerprints));
     }
 
-    /// Sets the work tree root that path globs are relative to. Relative paths of findings
-    /// are taken relative to the current folder (or to the root, for files that do not exist
-    /// there, as in staged and history scans).
-    pub fn set_root(&mut self, root: &Path) {
-        self.root = Some(root.canonicalize().unwrap_or_else(|_| root.to_path_buf()));
-        self.cwd = std::env::current_dir().ok().and_then(|d| d.canonicalize().ok());
+    /// Stops the inline marker from allowing anything (the server side, where only the
+    /// server's own configuration allows).
+    pub fn ignore_inline_marker(&mut self) {
+        self.no_inline_marker = true;
     }
 
     /// Whether the allowlist holds nothing (the inline marker still applies).
@@ -139,7 +136,7 @@ impl Allowlist {
 
     /// Why `m` is allowed, or `None` if it blocks.
     pub fn reason(&self, m: &Match, ctx: &Context<'_>) -> Option<String> {
-        if memchr::memmem::find(ctx.line, INLINE_MARKER).is_some() {
+        if !self.no_inline_marker && memchr::memmem::find(ctx.line, INLINE_MARKER).is_some() {
             return Some("inline marker tokenguard:allow".to_string());
         }
         if let Some(id) = &m.token_id {
@@ -172,44 +169,6 @@ impl Allowlist {
         }
         None
     }
-
-    /// The path relative to the work tree root, with `/` separators, of a file given on the
-    /// command line (relative to the current folder, or absolute); `None` for standard input
-    /// and files outside the root. Sources call it once per file.
-    pub fn root_relative(&self, given: &Path) -> Option<String> {
-        if given.as_os_str() == "-" || given.as_os_str().is_empty() {
-            return None;
-        }
-        let Some(root) = &self.root else { return Some(normalize(given)) };
-        let absolute = match (&self.cwd, given.is_absolute()) {
-            (_, true) => given.to_path_buf(),
-            (Some(cwd), false) => cwd.join(given),
-            (None, false) => root.join(given),
-        };
-        resolve(&absolute).and_then(|real| real.strip_prefix(root).ok().map(normalize))
-    }
-}
-
-/// `path` with its folder made canonical (symlinks and `..` resolved) and its last component
-/// kept as is, so that a symlinked file is judged by where it stands, not where it points.
-fn resolve(path: &Path) -> Option<PathBuf> {
-    let name = path.file_name()?;
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    std::fs::symlink_metadata(path).ok()?;
-    Some(parent.canonicalize().ok()?.join(name))
-}
-
-/// A relative path as a `/`-separated string without `.` components.
-fn normalize(path: &Path) -> String {
-    let parts: Vec<String> = path
-        .components()
-        .filter(|c| !matches!(c, Component::CurDir))
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect();
-    parts.join("/")
 }
 
 #[cfg(test)]
@@ -263,26 +222,5 @@ mod tests {
         let a = Allowlist::default();
         assert!(a.reason(&m(None, "x"), &ctx("a", b"t # tokenguard:allow", None)).is_some());
         assert!(a.reason(&m(None, "x"), &ctx("a", b"t # tokenguard", None)).is_none());
-    }
-
-    #[test]
-    fn paths_outside_the_root_never_match() {
-        let root = tempfile::tempdir().unwrap();
-        let other = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(root.path().join("fixtures")).unwrap();
-        std::fs::write(root.path().join("fixtures/a"), "").unwrap();
-        std::fs::create_dir_all(other.path().join("fixtures")).unwrap();
-        std::fs::write(other.path().join("fixtures/a"), "").unwrap();
-        let mut a = Allowlist::default();
-        a.add_path(globset::Glob::new("fixtures/**").unwrap().compile_matcher(), "c");
-        a.set_root(root.path());
-        let inside = a.root_relative(&root.path().join("fixtures/a"));
-        assert_eq!(inside.as_deref(), Some("fixtures/a"));
-        assert_eq!(a.root_relative(&other.path().join("fixtures/a")), None);
-        assert_eq!(a.root_relative(Path::new("-")), None);
-        let found = Context { rel_path: inside.as_deref(), line: b"", commit: None };
-        assert!(a.reason(&m(None, "x"), &found).is_some());
-        let stdin = Context { rel_path: None, line: b"", commit: None };
-        assert!(a.reason(&m(None, "x"), &stdin).is_none());
     }
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::finding::Findings;
-use crate::scan::{Origin, Scanner};
+use crate::output::{Masker, MaskingWriter};
 use crate::{Error, Result};
 
 /// The default baseline file, at the work tree root.
@@ -40,17 +40,6 @@ pub struct Entry {
     pub rule: String,
     /// `sha256:` and the hex digest of the whole token (what later scans compare).
     pub fingerprint: String,
-}
-
-/// What scanning the tracked files gave.
-#[derive(Debug, Default)]
-pub struct Tracked {
-    /// The findings, with paths relative to the work tree root.
-    pub findings: Findings,
-    /// How many files were scanned.
-    pub files: usize,
-    /// Files that could not be read (messages name the path only).
-    pub errors: Vec<String>,
 }
 
 impl Baseline {
@@ -97,15 +86,19 @@ impl Baseline {
     }
 
     /// Writes the baseline to `path` (through a temporary file renamed over it, so that a
-    /// failure never leaves half a file).
-    pub fn write(&self, path: &Path) -> Result<()> {
+    /// failure never leaves half a file), through the masking writer (a path may spell a
+    /// token).
+    pub fn write(&self, path: &Path, masker: &std::sync::Arc<Masker>) -> Result<()> {
+        let write_to = |f: File| -> std::io::Result<File> {
+            let mut w = MaskingWriter::new(f, std::sync::Arc::clone(masker));
+            serde_json::to_writer_pretty(&mut w, self)?;
+            writeln!(w)?;
+            w.into_inner()
+        };
         // Something that is not a regular file (a device, a FIFO, a link to one) is written to,
         // never replaced: renaming over /dev/null would turn it into a file.
         if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
-            let written = File::options().write(true).open(path).and_then(|mut f| {
-                serde_json::to_writer_pretty(&mut f, self)?;
-                writeln!(f)
-            });
+            let written = File::options().write(true).open(path).and_then(write_to).map(drop);
             return written.map_err(|source| Error::Write { path: Some(path.into()), source });
         }
         let dir = match path.parent() {
@@ -115,10 +108,7 @@ impl Baseline {
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
         let written = (|| {
-            let mut f = File::create(&tmp)?;
-            serde_json::to_writer_pretty(&mut f, self)?;
-            writeln!(f)?;
-            f.sync_all()?;
+            write_to(File::create(&tmp)?)?.sync_all()?;
             std::fs::rename(&tmp, path)
         })();
         written.map_err(|source| {
@@ -126,48 +116,6 @@ impl Baseline {
             Error::Write { path: Some(path.into()), source }
         })
     }
-}
-
-/// Scans the files that the index of `repo` tracks, reading their content from the work tree
-/// at `root` (as a scan of the work tree would). Symbolic links, submodules and files missing
-/// from the work tree are left out.
-pub fn scan_tracked(repo: &git2::Repository, root: &Path, scanner: &Scanner) -> Result<Tracked> {
-    let index = repo.index().map_err(Error::git("cannot read the index"))?;
-    let mut paths: BTreeSet<Vec<u8>> = BTreeSet::new();
-    for entry in index.iter() {
-        let kind = entry.mode & 0o170000;
-        if kind == 0o120000 || kind == 0o160000 {
-            continue;
-        }
-        paths.insert(entry.path);
-    }
-    let mut out = Tracked::default();
-    for rel in paths {
-        let rel = String::from_utf8_lossy(&rel).into_owned();
-        let full = root.join(&rel);
-        let file = match File::open(&full) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => {
-                out.errors.push(format!("cannot read {rel}: {}", e.kind()));
-                continue;
-            }
-        };
-        if !file.metadata().is_ok_and(|m| m.is_file()) {
-            continue;
-        }
-        let mut local = Findings::default();
-        let origin = Origin::new(rel.clone());
-        match scanner.scan_file(file, &origin, &mut local) {
-            Ok(()) => out.files += 1,
-            Err(e) => {
-                out.errors.push(format!("cannot read {rel}: {}", e.kind()));
-                continue;
-            }
-        }
-        out.findings.extend(local);
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -186,9 +134,10 @@ mod tests {
             masked: "dt0c01.X.****".into(),
             token_id: Some("dt0c01.X".into()),
             fingerprint: print.into(),
-            encoding: crate::matcher::Encoding::Plain,
+            encoding: crate::finding::Encoding::Plain,
             commit: None,
             allowed_by: allowed.then(|| "x".into()),
+            verification: None,
         }
     }
 
@@ -204,7 +153,7 @@ mod tests {
         assert_eq!(b.entries[0].path, "a");
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join(FILE_NAME);
-        b.write(&p).unwrap();
+        b.write(&p, &Masker::new()).unwrap();
         let text = std::fs::read_to_string(&p).unwrap();
         assert!(!text.contains("masked") && !text.contains("dt0c01"), "{text}");
         assert_eq!(Baseline::load(&p).unwrap(), b);

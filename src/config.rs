@@ -18,9 +18,20 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::allowlist::Allowlist;
-use crate::cli::ConfigArgs;
 use crate::rules::schema::{self, Origin, PATTERN_MAX_LEN};
 use crate::rules::{RawRule, Rule};
+
+/// Where a scan's configuration and baseline come from (the command line's say).
+#[derive(Debug, Clone, Default)]
+pub struct ConfigOptions {
+    /// Configuration file (default: `TOKENGUARD_CONFIG`, else `.tokenguard.toml` at the work
+    /// tree root).
+    pub config: Option<PathBuf>,
+    /// Baseline file (default: `.tokenguard-baseline.json` at the work tree root, if present).
+    pub baseline: Option<PathBuf>,
+    /// Ignore the baseline file.
+    pub no_baseline: bool,
+}
 use crate::{Error, Result};
 
 /// The repository's configuration file, at the work tree root.
@@ -36,6 +47,8 @@ struct RawConfig {
     scan: RawScan,
     #[serde(default)]
     rules: Vec<Spanned<RawRule>>,
+    #[serde(default)]
+    verify: crate::verify::config::RawVerify,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -71,12 +84,16 @@ pub struct Config {
     pub rules: Vec<Rule>,
     /// The files read, as messages show them.
     pub files: Vec<String>,
+    /// Live verification settings (`[verify]`; see docs/verify.md).
+    pub verify: crate::verify::config::VerifyConfig,
 }
 
-/// One configuration file being read: its name as shown and its text (for line numbers).
+/// One configuration file being read: its name as shown, its text (for line numbers), and
+/// whether it is the user's own (only that one may send tokens to hosts of its choosing).
 struct Source {
     shown: String,
     text: String,
+    user: bool,
 }
 
 impl Source {
@@ -125,10 +142,12 @@ pub fn work_tree_root(start: Option<&Path>) -> PathBuf {
 impl Config {
     /// Reads and validates the configuration for a scan of the work tree at `root`: the
     /// user's file if present, then `--config`, `TOKENGUARD_CONFIG` or `.tokenguard.toml`.
-    pub fn load(args: &ConfigArgs, root: &Path) -> Result<Config> {
+    pub fn load(args: &ConfigOptions, root: &Path) -> Result<Config> {
         let mut sources = Vec::new();
         if let Some(user) = user_config_path().filter(|p| p.is_file()) {
-            sources.push(read(&user, user.to_string_lossy().into_owned())?);
+            let mut src = read(&user, user.to_string_lossy().into_owned())?;
+            src.user = true;
+            sources.push(src);
         }
         let env = std::env::var_os(ENV_VAR).filter(|v| !v.is_empty()).map(PathBuf::from);
         if let Some(path) = args.config.clone().or(env) {
@@ -145,7 +164,7 @@ impl Config {
 
     /// Parses and validates one configuration text; `shown` names it in messages.
     pub fn parse(text: &str, shown: &str) -> Result<Config> {
-        Config::from_sources(&[Source { shown: shown.into(), text: text.into() }])
+        Config::from_sources(&[Source { shown: shown.into(), text: text.into(), user: false }])
     }
 
     fn from_sources(sources: &[Source]) -> Result<Config> {
@@ -177,6 +196,13 @@ impl Config {
                 config.rules.push(rule);
             }
             disables.push((src, raw.scan.disable));
+            let origin = match src.user {
+                true => crate::verify::config::Origin::User,
+                false => crate::verify::config::Origin::Repository,
+            };
+            let verify = crate::verify::config::validate(&raw.verify, origin)
+                .map_err(|i| src.error(i.span, &i.key, i.message))?;
+            config.verify.merge(verify);
             config.files.push(src.shown.clone());
         }
         for (src, list) in disables {
@@ -208,14 +234,18 @@ impl Config {
 }
 
 fn read(path: &Path, shown: String) -> Result<Source> {
-    let bytes =
-        std::fs::read(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
+    let bytes = crate::fs::read_regular(path)
+        .map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();
         let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
-        Source { shown: shown.clone(), text }.error(Some(offset..offset), "", "not valid UTF-8")
+        Source { shown: shown.clone(), text, user: false }.error(
+            Some(offset..offset),
+            "",
+            "not valid UTF-8",
+        )
     })?;
-    Ok(Source { shown, text })
+    Ok(Source { shown, text, user: false })
 }
 
 fn validate_allow(raw: &RawAllow, src: &Source, origin: &str, out: &mut Allowlist) -> Result<()> {
@@ -366,7 +396,7 @@ fn is_key_char(c: char) -> bool {
 }
 
 /// A parser message made safe to print: one line, quoted values left out (serde quotes the
-/// value it rejects, which could be a token), tokens masked, length capped.
+/// value it rejects, which could be a token), length capped.
 fn scrub(message: &str) -> String {
     let line = message.lines().next().unwrap_or_default();
     let mut first = String::with_capacity(line.len());
@@ -387,7 +417,8 @@ fn scrub(message: &str) -> String {
             _ => {}
         }
     }
-    let masked = crate::mask::mask_text(&crate::matcher::Matcher::builtin(), &first);
+    // Tokens in it are masked by the masking writer every message passes.
+    let masked = first;
     let mut out: String = masked.chars().take(200).collect();
     if out.len() < masked.len() {
         out.push_str("...");

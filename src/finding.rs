@@ -4,20 +4,8 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::matcher::Encoding;
-
-/// Where a commit came from, for findings of history and push scans.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CommitInfo {
-    /// Full commit id.
-    pub commit: String,
-    /// Author as `Name <email>`.
-    pub author: String,
-    /// Author date, ISO 8601.
-    pub date: String,
-    /// First line of the commit message.
-    pub subject: String,
-}
+pub use crate::matcher::Encoding;
+pub use crate::unit::CommitInfo;
 
 /// One token found, ready to report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -49,9 +37,13 @@ pub struct Finding {
     /// Why the finding is allowed, when it is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_by: Option<String>,
+    /// What a live check found (`scan --verify`, docs/verify.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification: Option<crate::verify::Verification>,
 }
 
-/// The findings of a scan, split into those that count and those that were allowed.
+/// The findings of a scan, collected: those that count and those that were allowed (a
+/// [`crate::sink::Sink`] that holds everything).
 #[derive(Debug, Default, Clone)]
 pub struct Findings {
     /// Findings that block (exit 1).

@@ -1,15 +1,22 @@
-//! `tokenguard install` / `uninstall`: writes the git hook where git runs it, chaining a hook
-//! that was there before, and removes it again.
+//! `tokenguard install` / `uninstall`: writes git hooks where git runs them, chaining a hook
+//! that was there before, and removes them again.
 //!
-//! The hooks folder is asked of git (`git rev-parse --git-path hooks`), so `core.hooksPath`
-//! (relative to the work tree root), linked worktrees (the common folder) and bare
-//! repositories are found as git finds them. The hook is a POSIX sh script made from a template
-//! in `hooks/`, embedded at build time, marked by a `# tokenguard-hook:` line.
+//! Without `--hook`, install sets up every client-side hook that can stop a token
+//! ([`CLIENT_HOOKS`]: pre-commit, prepare-commit-msg, commit-msg, pre-merge-commit,
+//! applypatch-msg, pre-applypatch, pre-push; docs/staged.md says which git command each one
+//! catches) and uninstall removes every tokenguard hook. pre-receive (a server's) is opt-in.
+//!
+//! The hooks folder is asked of git (`git rev-parse --git-path hooks`) in every worktree of the
+//! repository, so `core.hooksPath` (a relative one is resolved per worktree, as git does),
+//! linked worktrees (the common folder) and bare repositories are found as git finds them.
+//! Each hook is a POSIX sh script made from a template in `hooks/` and the shared
+//! `hooks/prelude.sh`, embedded at build time, marked by a `# tokenguard-hook:` line.
 //!
 //! Behaviour with a hook that is not tokenguard's: it is renamed `<hook>.local` and the
 //! tokenguard hook runs it first (same arguments and standard input; its failure stops the
-//! commit or push). When `<hook>.local` is taken as well, install refuses; `--force` then moves
-//! the old `<hook>.local` to `<hook>.local.bak` (kept, not run) and chains the hook.
+//! commit or push). When `<hook>.local` is taken as well, install refuses before writing
+//! anything; `--force` then moves the old `<hook>.local` to `<hook>.local.bak` (kept, not run)
+//! and chains the hook.
 
 use std::fmt;
 use std::fs;
@@ -17,38 +24,95 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::cli::HookKind;
 use crate::{Error, Result};
+
+/// Which hook to install.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookKind {
+    /// Before each commit: `tokenguard scan --staged`.
+    PreCommit,
+    /// For each commit a rebase, cherry-pick or revert makes (they run no pre-commit):
+    /// `scan --staged` and `scan --commit-msg`.
+    PrepareCommitMsg,
+    /// The message of each commit: `tokenguard scan --commit-msg`.
+    CommitMsg,
+    /// Before `git merge` commits a merge without conflicts: `tokenguard scan --staged`.
+    PreMergeCommit,
+    /// The message of each patch `git am` applies: `tokenguard scan --commit-msg`.
+    ApplypatchMsg,
+    /// Each patch `git am` applies, before it is committed: `tokenguard scan --staged`.
+    PreApplypatch,
+    /// Before each push: `tokenguard scan --pre-push`.
+    PrePush,
+    /// On a server, before refs are updated: `tokenguard scan --pre-receive`.
+    PreReceive,
+}
 
 /// The line that marks a hook as tokenguard's.
 pub const MARKER: &str = "# tokenguard-hook:";
 
 const PLACEHOLDER: &str = "@TOKENGUARD_BIN@";
+const PRELUDE_PLACEHOLDER: &str = "@TOKENGUARD_PRELUDE@";
+const PRELUDE: &str = include_str!("../hooks/prelude.sh");
+
+/// What `tokenguard install` sets up without `--hook`: every client-side hook that can stop a
+/// token on its way into a commit, or out in a push. pre-commit comes first.
+pub const CLIENT_HOOKS: &[HookKind] = &[
+    HookKind::PreCommit,
+    HookKind::PrepareCommitMsg,
+    HookKind::CommitMsg,
+    HookKind::PreMergeCommit,
+    HookKind::ApplypatchMsg,
+    HookKind::PreApplypatch,
+    HookKind::PrePush,
+];
+
+/// Every hook tokenguard writes: what `tokenguard uninstall` removes without `--hook`.
+pub const ALL_HOOKS: &[HookKind] = &[
+    HookKind::PreCommit,
+    HookKind::PrepareCommitMsg,
+    HookKind::CommitMsg,
+    HookKind::PreMergeCommit,
+    HookKind::ApplypatchMsg,
+    HookKind::PreApplypatch,
+    HookKind::PrePush,
+    HookKind::PreReceive,
+];
 
 /// The file name git runs for `kind`.
 pub fn hook_name(kind: HookKind) -> &'static str {
     match kind {
         HookKind::PreCommit => "pre-commit",
+        HookKind::PrepareCommitMsg => "prepare-commit-msg",
+        HookKind::CommitMsg => "commit-msg",
         HookKind::PreMergeCommit => "pre-merge-commit",
+        HookKind::ApplypatchMsg => "applypatch-msg",
+        HookKind::PreApplypatch => "pre-applypatch",
         HookKind::PrePush => "pre-push",
         HookKind::PreReceive => "pre-receive",
     }
 }
 
-/// The template for `kind`, as shipped in `hooks/`.
+/// The template for `kind`, as shipped in `hooks/` (the shared part not yet inserted).
 pub fn template(kind: HookKind) -> &'static str {
     match kind {
         HookKind::PreCommit => include_str!("../hooks/pre-commit"),
+        HookKind::PrepareCommitMsg => include_str!("../hooks/prepare-commit-msg"),
+        HookKind::CommitMsg => include_str!("../hooks/commit-msg"),
         HookKind::PreMergeCommit => include_str!("../hooks/pre-merge-commit"),
+        HookKind::ApplypatchMsg => include_str!("../hooks/applypatch-msg"),
+        HookKind::PreApplypatch => include_str!("../hooks/pre-applypatch"),
         HookKind::PrePush => include_str!("../hooks/pre-push"),
         HookKind::PreReceive => include_str!("../hooks/pre-receive"),
     }
 }
 
-/// The hook script for `kind`, recording `binary` (an absolute path) as the first place to
-/// look for tokenguard.
+/// The hook script for `kind`: its template with the shared part, recording `binary` (an
+/// absolute path) as the first place to look for tokenguard.
 pub fn render(kind: HookKind, binary: &Path) -> String {
-    template(kind).replace(PLACEHOLDER, &sh_quote(&binary.to_string_lossy()))
+    template(kind)
+        .replace(&format!("{PRELUDE_PLACEHOLDER}\n"), PRELUDE)
+        .replace(PLACEHOLDER, &sh_quote(&binary.to_string_lossy()))
 }
 
 /// Quotes `s` for POSIX sh (single quotes; an embedded `'` becomes `'\''`).
@@ -61,24 +125,23 @@ pub fn is_ours(content: &[u8]) -> bool {
     content.split(|&b| b == b'\n').take(5).any(|line| line.starts_with(MARKER.as_bytes()))
 }
 
-/// The folder where git looks for hooks in the repository that holds `dir`.
+/// Runs `git ARGS` in `dir` and returns its standard output.
+fn git_in(dir: &Path, args: &[&str]) -> Result<std::process::Output> {
+    Command::new("git").args(args).current_dir(dir).output().map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound if !dir.exists() => Error::NoSuchPath(dir.to_path_buf()),
+        io::ErrorKind::NotFound => {
+            Error::Invalid("git was not found on PATH: install git first".into())
+        }
+        _ => Error::Read { path: dir.to_path_buf(), source: e },
+    })
+}
+
+/// The folder where git looks for hooks when it runs in `dir`.
 ///
 /// Asks git itself, so that `core.hooksPath` (from any configuration level), linked worktrees
 /// and bare repositories resolve exactly as they will when git runs the hook.
 pub fn hooks_dir(dir: &Path) -> Result<PathBuf> {
-    let out = Command::new("git")
-        .arg("rev-parse")
-        .arg("--git-path")
-        .arg("hooks")
-        .current_dir(dir)
-        .output()
-        .map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound if !dir.exists() => Error::NoSuchPath(dir.to_path_buf()),
-            io::ErrorKind::NotFound => {
-                Error::Invalid("git was not found on PATH: install git first".into())
-            }
-            _ => Error::Read { path: dir.to_path_buf(), source: e },
-        })?;
+    let out = git_in(dir, &["rev-parse", "--git-path", "hooks"])?;
     if !out.status.success() {
         return Err(Error::NotARepository(dir.to_path_buf()));
     }
@@ -88,6 +151,48 @@ pub fn hooks_dir(dir: &Path) -> Result<PathBuf> {
     let path = if rel.is_absolute() { rel } else { dir.join(rel) };
     // Shown to the user: make it absolute and free of `.` and `..` where the folder exists.
     Ok(fs::canonicalize(&path).unwrap_or_else(|_| std::path::absolute(&path).unwrap_or(path)))
+}
+
+/// The hooks folders of the repository that holds `dir`, one per worktree, without repeats
+/// (`dir`'s own first). With `.git/hooks` or an absolute `core.hooksPath` that is one folder;
+/// a relative `core.hooksPath` is resolved by git against each worktree's root, so each
+/// worktree has its own. A worktree whose folder is gone is left out.
+pub fn hooks_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut dirs = vec![hooks_dir(dir)?];
+    for tree in worktrees(dir)? {
+        if !tree.is_dir() {
+            continue;
+        }
+        let hooks = hooks_dir(&tree)?;
+        if !dirs.contains(&hooks) {
+            dirs.push(hooks);
+        }
+    }
+    Ok(dirs)
+}
+
+/// The worktrees of the repository that holds `dir` (`git worktree list`), the main one first.
+fn worktrees(dir: &Path) -> Result<Vec<PathBuf>> {
+    let out = git_in(dir, &["worktree", "list", "--porcelain", "-z"])?;
+    if !out.status.success() {
+        // An old git without `-z`, or a repository git cannot list: the folder given only.
+        return Ok(Vec::new());
+    }
+    Ok(out
+        .stdout
+        .split(|&b| b == 0)
+        .filter_map(|field| field.strip_prefix(b"worktree "))
+        .map(|p| PathBuf::from(String::from_utf8_lossy(p).into_owned()))
+        .collect())
+}
+
+/// The relative `core.hooksPath` in effect in `dir`, if there is one.
+fn relative_hooks_path(dir: &Path) -> Option<String> {
+    let out = git_in(dir, &["config", "--type=path", "--get", "core.hooksPath"]).ok()?;
+    let value = String::from_utf8(out.stdout).ok()?;
+    let value = value.trim_end_matches(['\n', '\r']);
+    let relative = out.status.success() && !value.is_empty() && !Path::new(value).is_absolute();
+    relative.then(|| value.to_string())
 }
 
 /// One thing install or uninstall did (or found already done).
@@ -109,8 +214,12 @@ pub enum Action {
     Restored { from: PathBuf, to: PathBuf },
     /// No tokenguard hook there: nothing to remove.
     NotInstalled(PathBuf),
+    /// No tokenguard hook in this hooks folder at all (uninstall without `--hook`).
+    NoneInstalled(PathBuf),
     /// A hook that is not tokenguard's: left alone.
     LeftAlone(PathBuf),
+    /// `core.hooksPath` is relative: each worktree has its own hooks folder.
+    PerWorktree(String),
 }
 
 impl fmt::Display for Action {
@@ -137,9 +246,19 @@ impl fmt::Display for Action {
             Action::NotInstalled(p) => {
                 write!(f, "no tokenguard hook at {}: nothing to remove", p.display())
             }
+            Action::NoneInstalled(p) => {
+                write!(f, "no tokenguard hook in {}: nothing to remove", p.display())
+            }
             Action::LeftAlone(p) => {
                 write!(f, "{} is not tokenguard's hook: left alone, nothing removed", p.display())
             }
+            Action::PerWorktree(value) => write!(
+                f,
+                "note: core.hooksPath is relative ({value}), so git looks for hooks in each \
+                 worktree's own {value} folder: the hooks went into every worktree there is now; \
+                 run `tokenguard install` in a worktree added later (or use an absolute \
+                 core.hooksPath)"
+            ),
         }
     }
 }
@@ -147,6 +266,12 @@ impl fmt::Display for Action {
 fn local_path(hook: &Path) -> PathBuf {
     let mut name = hook.as_os_str().to_owned();
     name.push(".local");
+    PathBuf::from(name)
+}
+
+fn bak_path(local: &Path) -> PathBuf {
+    let mut name = local.as_os_str().to_owned();
+    name.push(".bak");
     PathBuf::from(name)
 }
 
@@ -186,58 +311,110 @@ fn write_executable(path: &Path, content: &str) -> Result<()> {
     })
 }
 
-/// Installs the `kind` hook in the repository holding `dir`, recording `binary`.
-pub fn install(dir: &Path, kind: HookKind, binary: &Path, force: bool) -> Result<Vec<Action>> {
-    let hook = hooks_dir(dir)?.join(hook_name(kind));
-    let content = render(kind, binary);
-    let mut actions = Vec::new();
-    match read_if_exists(&hook)? {
-        Some(old) if old == content.as_bytes() => {
-            actions.push(Action::Unchanged(hook.clone()));
-            #[cfg(unix)]
-            ensure_executable(&hook)?;
-            return Ok(actions);
-        }
-        Some(old) if is_ours(&old) => {
-            write_executable(&hook, &content)?;
-            actions.push(Action::Updated(hook));
-            return Ok(actions);
-        }
-        _ if exists(&hook) => {
-            // Not ours (a file, or a symbolic link, even a dangling one): chain it.
-            let local = local_path(&hook);
-            if exists(&local) {
-                if !force {
-                    return Err(Error::Invalid(format!(
-                        "{} is not tokenguard's hook and {} is taken too, so it cannot be \
-                         chained: merge the two into one and run install again, or run \
-                         install --force to keep {} as {}.bak (no longer run) and chain {}",
-                        hook.display(),
-                        local.display(),
-                        local.display(),
-                        local.display(),
-                        hook.display()
-                    )));
-                }
-                let mut bak = local.as_os_str().to_owned();
-                bak.push(".bak");
-                let bak = PathBuf::from(bak);
-                if exists(&bak) {
-                    return Err(Error::Invalid(format!(
-                        "{} exists already: move it away and run install again",
-                        bak.display()
-                    )));
-                }
-                rename(&local, &bak)?;
-                actions.push(Action::BackedUp { from: local.clone(), to: bak });
+/// What installing one hook will do, decided before anything is written.
+enum Step {
+    /// The same hook is there already.
+    Keep,
+    /// An older tokenguard hook: rewrite it.
+    Update,
+    /// Nothing there: write it.
+    Write,
+    /// A hook that is not tokenguard's: chain it (backing up a taken `.local` first when true).
+    Chain { back_up: bool },
+}
+
+/// Decides how to install `content` at `hook`; refuses when a foreign hook cannot be chained.
+fn plan(hook: &Path, content: &str, force: bool) -> Result<Step> {
+    Ok(match read_if_exists(hook)? {
+        Some(old) if old == content.as_bytes() => Step::Keep,
+        Some(old) if is_ours(&old) => Step::Update,
+        // Not ours (a file, or a symbolic link, even a dangling one): chain it.
+        _ if exists(hook) => {
+            let local = local_path(hook);
+            let taken = exists(&local);
+            if taken && !force {
+                return Err(Error::Invalid(format!(
+                    "{} is not tokenguard's hook and {} is taken too, so it cannot be \
+                     chained: merge the two into one and run install again, or run \
+                     install --force to keep {} as {}.bak (no longer run) and chain {} \
+                     (nothing was installed)",
+                    hook.display(),
+                    local.display(),
+                    local.display(),
+                    local.display(),
+                    hook.display()
+                )));
             }
-            rename(&hook, &local)?;
-            actions.push(Action::Chained { from: hook.clone(), to: local });
+            if taken && exists(&bak_path(&local)) {
+                return Err(Error::Invalid(format!(
+                    "{} exists already: move it away and run install again (nothing was \
+                     installed)",
+                    bak_path(&local).display()
+                )));
+            }
+            Step::Chain { back_up: taken }
         }
-        _ => {}
+        _ => Step::Write,
+    })
+}
+
+/// The kinds asked for, without repeats; `default` when none was.
+fn kinds_or<'a>(asked: &'a [HookKind], default: &'a [HookKind]) -> Vec<HookKind> {
+    let mut kinds: Vec<HookKind> = Vec::new();
+    for &k in if asked.is_empty() { default } else { asked } {
+        if !kinds.contains(&k) {
+            kinds.push(k);
+        }
     }
-    write_executable(&hook, &content)?;
-    actions.push(Action::Wrote(hook));
+    kinds
+}
+
+/// Installs the hooks `kinds` ([`CLIENT_HOOKS`] when empty) in every hooks folder of the
+/// repository holding `dir` (see [`hooks_dirs`]), recording `binary`. Every hook is checked
+/// before any is written: when one cannot be chained, nothing is installed.
+pub fn install(dir: &Path, kinds: &[HookKind], binary: &Path, force: bool) -> Result<Vec<Action>> {
+    let kinds = kinds_or(kinds, CLIENT_HOOKS);
+    let mut steps = Vec::new();
+    for hooks in hooks_dirs(dir)? {
+        for &kind in &kinds {
+            let hook = hooks.join(hook_name(kind));
+            let content = render(kind, binary);
+            let step = plan(&hook, &content, force)?;
+            steps.push((hook, content, step));
+        }
+    }
+    let mut actions = Vec::new();
+    for (hook, content, step) in steps {
+        match step {
+            Step::Keep => {
+                #[cfg(unix)]
+                ensure_executable(&hook)?;
+                actions.push(Action::Unchanged(hook));
+                continue;
+            }
+            Step::Update => {
+                write_executable(&hook, &content)?;
+                actions.push(Action::Updated(hook));
+                continue;
+            }
+            Step::Chain { back_up } => {
+                let local = local_path(&hook);
+                if back_up {
+                    let bak = bak_path(&local);
+                    rename(&local, &bak)?;
+                    actions.push(Action::BackedUp { from: local.clone(), to: bak });
+                }
+                rename(&hook, &local)?;
+                actions.push(Action::Chained { from: hook.clone(), to: local });
+            }
+            Step::Write => {}
+        }
+        write_executable(&hook, &content)?;
+        actions.push(Action::Wrote(hook));
+    }
+    if let Some(value) = relative_hooks_path(dir) {
+        actions.push(Action::PerWorktree(value));
+    }
     Ok(actions)
 }
 
@@ -252,23 +429,38 @@ fn ensure_executable(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Removes tokenguard's `kind` hook from the repository holding `dir` and puts a chained hook
-/// back. A hook that is not tokenguard's is left alone.
-pub fn uninstall(dir: &Path, kind: HookKind) -> Result<Vec<Action>> {
-    let hook = hooks_dir(dir)?.join(hook_name(kind));
+/// Removes tokenguard's hooks `kinds` (every tokenguard hook, [`ALL_HOOKS`], when empty) from
+/// every hooks folder of the repository holding `dir` and puts chained hooks back. A hook that
+/// is not tokenguard's is left alone.
+pub fn uninstall(dir: &Path, kinds: &[HookKind]) -> Result<Vec<Action>> {
+    let every = kinds.is_empty();
+    let kinds = kinds_or(kinds, ALL_HOOKS);
     let mut actions = Vec::new();
-    match read_if_exists(&hook)? {
-        Some(old) if is_ours(&old) => {
-            fs::remove_file(&hook).map_err(|source| Error::Read { path: hook.clone(), source })?;
-            actions.push(Action::Removed(hook.clone()));
-            let local = local_path(&hook);
-            if exists(&local) {
-                rename(&local, &hook)?;
-                actions.push(Action::Restored { from: local, to: hook });
+    for hooks in hooks_dirs(dir)? {
+        let mut found = Vec::new();
+        for &kind in &kinds {
+            let hook = hooks.join(hook_name(kind));
+            match read_if_exists(&hook)? {
+                Some(old) if is_ours(&old) => {
+                    fs::remove_file(&hook)
+                        .map_err(|source| Error::Read { path: hook.clone(), source })?;
+                    found.push(Action::Removed(hook.clone()));
+                    let local = local_path(&hook);
+                    if exists(&local) {
+                        rename(&local, &hook)?;
+                        found.push(Action::Restored { from: local, to: hook });
+                    }
+                }
+                _ if exists(&hook) => found.push(Action::LeftAlone(hook)),
+                // Without --hook, one line for the folder instead of one per absent hook.
+                _ if every => {}
+                _ => found.push(Action::NotInstalled(hook)),
             }
         }
-        _ if exists(&hook) => actions.push(Action::LeftAlone(hook)),
-        _ => actions.push(Action::NotInstalled(hook)),
+        if found.is_empty() {
+            found.push(Action::NoneInstalled(hooks));
+        }
+        actions.extend(found);
     }
     Ok(actions)
 }
@@ -278,19 +470,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_template_is_marked_and_has_the_placeholder() {
-        let kinds = [
-            HookKind::PreCommit,
-            HookKind::PreMergeCommit,
-            HookKind::PrePush,
-            HookKind::PreReceive,
-        ];
-        for kind in kinds {
+    fn every_template_is_marked_names_its_hook_and_gets_the_shared_part() {
+        for &kind in ALL_HOOKS {
             let t = template(kind);
             assert!(t.starts_with("#!/bin/sh\n"), "{kind:?}");
             assert!(is_ours(t.as_bytes()), "{kind:?}");
-            assert_eq!(t.matches(PLACEHOLDER).count(), 1, "{kind:?}");
-            assert!(!render(kind, Path::new("/x/tokenguard")).contains(PLACEHOLDER));
+            assert!(t.contains(&format!("{MARKER} {}\n", hook_name(kind))), "{kind:?}");
+            assert!(t.contains(&format!("\nhook={}\n", hook_name(kind))), "{kind:?}");
+            assert_eq!(t.matches(PRELUDE_PLACEHOLDER).count(), 1, "{kind:?}");
+            let rendered = render(kind, Path::new("/x/tokenguard"));
+            assert!(!rendered.contains(PLACEHOLDER) && !rendered.contains(PRELUDE_PLACEHOLDER));
+            assert_eq!(rendered.matches("recorded_bin='/x/tokenguard'").count(), 1, "{kind:?}");
+        }
+        assert_eq!(PRELUDE.matches(PLACEHOLDER).count(), 1);
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn every_rendered_hook_is_valid_sh() {
+        for &kind in ALL_HOOKS {
+            let script = render(kind, Path::new("/opt/it's $here/tokenguard"));
+            let out = Command::new("sh").args(["-n", "-c", &script]).output().unwrap();
+            assert!(out.status.success(), "{kind:?}: {}", String::from_utf8_lossy(&out.stderr));
         }
     }
 

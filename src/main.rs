@@ -5,14 +5,14 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
-use tokenguard::report::sanitize;
+use tokenguard::sanitize;
 
 fn main() -> ExitCode {
     tokenguard::app::install_panic_hook();
     tokenguard::app::tune_allocator();
     let mut io = tokenguard::app::Io::std();
-    let code = match tokenguard::cli::Cli::try_parse() {
+    // The version with the commit it was built from (build.rs sets it for the binary).
+    let code = match tokenguard::cli::parse(env!("TOKENGUARD_LONG_VERSION")) {
         // `--help` and `--version` go to standard output; usage errors to standard error.
         Err(e) => {
             let text = e.render().to_string();
@@ -20,9 +20,8 @@ fn main() -> ExitCode {
             let _ = sink.write_all(text.as_bytes());
             code
         }
-        Ok(cli) => match tokenguard::app::run(cli, &mut io) {
-            Ok(tokenguard::app::Outcome::Clean) => 0,
-            Ok(tokenguard::app::Outcome::Findings) => 1,
+        Ok(cli) => match tokenguard::app::run(cli.into_command(), &mut io) {
+            Ok(status) => status as u8,
             Err(e) => {
                 // Errors name paths and refs, which come from the repository: hostile text.
                 let shown =
@@ -34,7 +33,7 @@ fn main() -> ExitCode {
                     source = cause.source();
                 }
                 let _ = io.err.write_all(text.as_bytes());
-                2
+                tokenguard::ExitStatus::Error as u8
             }
         },
     };

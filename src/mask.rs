@@ -60,17 +60,6 @@ pub fn mask(hay: &[u8], secrets: &[Range<usize>]) -> Vec<u8> {
     out
 }
 
-/// `text` with the secret part of every token that `matcher` finds in it masked: for text
-/// that reports print besides the finding itself (file names, commit subjects, authors).
-pub fn mask_text(matcher: &crate::matcher::Matcher, text: &str) -> String {
-    let found = matcher.find(text.as_bytes());
-    if found.is_empty() {
-        return text.to_string();
-    }
-    let secrets: Vec<Range<usize>> = found.into_iter().map(|m| m.secret).collect();
-    String::from_utf8_lossy(&mask(text.as_bytes(), &secrets)).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

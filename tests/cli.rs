@@ -315,6 +315,39 @@ fn rules_lists_every_rule_and_the_known_examples() {
     assert_eq!(doc["known_examples"].as_array().unwrap().len(), 3);
 }
 
+#[test]
+fn an_output_file_that_cannot_be_written_says_so() {
+    let dir = tempdir();
+    std::fs::write(dir.path().join("a.txt"), "clean\n").unwrap();
+    let out = tg()
+        .current_dir(dir.path())
+        .args(["scan", "a.txt", "-o", "no/such/dir/r.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot write no/such/dir/r.json"), "{err}");
+    assert!(!err.contains("cannot read"), "{err}");
+}
+
+#[test]
+fn rules_as_sarif_is_a_valid_log_describing_every_rule() {
+    let out = tokenguard().args(["rules", "--format", "sarif"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(common::sarif_validator().is_valid(&doc), "not a valid SARIF log");
+    let run = &doc["runs"][0];
+    assert!(run["results"].as_array().unwrap().is_empty());
+    let ids: Vec<&str> = run["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    let builtin: Vec<String> = tokenguard::rules::builtin().into_iter().map(|r| r.id).collect();
+    assert_eq!(ids, builtin);
+}
+
 // ---------------------------------------------------------------------------------------
 // JSON contract
 

@@ -614,3 +614,35 @@ fn a_file_named_after_a_token_is_reported_with_its_name_masked() {
         assert!(String::from_utf8_lossy(&out.stdout).contains(id), "{format}: the id stays");
     }
 }
+
+/// `tokenguard baseline` with a FIFO where a tracked file was, and `--config` or
+/// `TOKENGUARD_CONFIG` naming a FIFO: never blocked on. The baseline leaves the FIFO out;
+/// a configuration that is not a regular file is an error.
+#[test]
+fn baseline_and_config_never_block_on_a_fifo() {
+    let repo = TestRepo::new();
+    repo.write("a.env", format!("T={}\n", token()));
+    repo.write("b.txt", "tracked\n");
+    repo.commit_all("files");
+    std::fs::remove_file(repo.path().join("b.txt")).unwrap();
+    assert!(Command::new("mkfifo").arg(repo.path().join("b.txt")).status().unwrap().success());
+    assert!(Command::new("mkfifo").arg(repo.path().join("cfg")).status().unwrap().success());
+    let out = run_within(tg_in(repo.path()).arg("baseline"), Duration::from_secs(30));
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("with 1 finding(s) from 1 tracked file(s)")
+    );
+    let out = run_within(
+        tg_in(repo.path()).args(["scan", "a.env", "--config", "cfg"]),
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", all_output(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cfg"));
+    let out = run_within(
+        tg_in(repo.path())
+            .args(["scan", "a.env"])
+            .env("TOKENGUARD_CONFIG", repo.path().join("cfg")),
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", all_output(&out));
+}

@@ -323,16 +323,7 @@ fn sarif_output_is_valid_and_holds_no_secret() {
     assert!(!text.contains(secret_of(&t)));
     let doc: Value = serde_json::from_str(&text).unwrap();
 
-    // The published schema's `run.language` pattern has a stray `]` that Rust's regex engines
-    // reject when the schema itself is checked; tokenguard never writes `language`, so the
-    // pattern is replaced (in memory) by the one it means.
-    let schema_text = include_str!("fixtures/sarif-schema-2.1.0.json").replace(
-        r#""^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$""#,
-        r#""^[a-zA-Z]{2}(-[a-zA-Z]{2})?$""#,
-    );
-    let schema: Value = serde_json::from_str(&schema_text).expect("schema is JSON");
-    let validator =
-        jsonschema::options().should_validate_formats(true).build(&schema).expect("schema");
+    let validator = common::sarif_validator();
     let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
     assert!(errors.is_empty(), "{errors:#?}");
     // The validator does reject a log that breaks the schema.
@@ -451,4 +442,40 @@ fn packed_histories_give_the_same_findings_as_loose_ones() {
     repo.write("late.txt", "late\n");
     commit_at(&repo, "late", 1_600_030_000);
     assert_eq!(history_json(&repo, &[], &secrets), loose);
+}
+
+/// Commit messages are scanned: a token in one is reported as `commit message` of that commit,
+/// masked, and once though a later commit repeats the message.
+#[test]
+fn a_token_in_a_commit_message_is_reported_at_its_commit() {
+    let repo = repo_with_readme();
+    let t = token();
+    repo.write("a.txt", "clean\n");
+    let first = commit_at(&repo, &format!("use {t} for now\n\nbody"), 1_600_000_100);
+    repo.write("b.txt", "clean\n");
+    commit_at(&repo, &format!("use {t} for now"), 1_600_000_200);
+    let (code, findings) = history_json(&repo, &[], &[secret_of(&t)]);
+    assert_eq!(code, Some(1));
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings[0]["file"], "commit message");
+    assert_eq!(findings[0]["commit"], first.as_str());
+    assert_eq!(findings[0]["line"], 1);
+    // The subject in the report is masked.
+    let out = history(&repo, &[], &[secret_of(&t)]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("use {}.*", id_of(&t))));
+}
+
+/// "Oldest first" holds when commit times tie: a parent is reported before its child.
+#[test]
+fn commits_with_the_same_time_are_reported_parents_first() {
+    let repo = repo_with_readme();
+    let mut expected = Vec::new();
+    for i in 0..6 {
+        repo.write(&format!("f{i}.env"), format!("DT_API_TOKEN={}\n", token()));
+        expected.push(commit_at(&repo, &format!("c{i}"), 1_600_000_500));
+    }
+    let (code, findings) = history_json(&repo, &[], &[]);
+    assert_eq!(code, Some(1));
+    let commits: Vec<&str> = findings.iter().map(|f| f["commit"].as_str().unwrap()).collect();
+    assert_eq!(commits, expected.iter().map(String::as_str).collect::<Vec<_>>());
 }

@@ -227,10 +227,159 @@ fn uninstall_without_a_chained_hook_removes_only_the_hook() {
     let repo = TestRepo::new();
     install(&repo, &[]);
     install(&repo, &["--hook", "pre-push"]);
-    let out = repo.tokenguard().arg("uninstall").output().unwrap();
+    let out = repo.tokenguard().args(["uninstall", "--hook", "pre-commit"]).output().unwrap();
     assert!(out.status.success());
     assert!(!repo.path().join(".git/hooks/pre-commit").exists());
     assert!(repo.path().join(".git/hooks/pre-push").is_file(), "other hook untouched");
+}
+
+/// The tokenguard hooks in `dir`, sorted.
+fn tokenguard_hooks(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .map(|e| e.unwrap().path())
+                .filter(|p| fs::read(p).is_ok_and(|b| tokenguard::install::is_ours(&b)))
+                .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+const CLIENT_HOOKS: &[&str] = &[
+    "applypatch-msg",
+    "commit-msg",
+    "pre-applypatch",
+    "pre-commit",
+    "pre-merge-commit",
+    "pre-push",
+    "prepare-commit-msg",
+];
+
+#[test]
+fn hook_is_repeatable_and_uninstall_removes_every_tokenguard_hook_by_default() {
+    let repo = TestRepo::new();
+    initial_commit(&repo);
+    let hooks = repo.path().join(".git/hooks");
+    install(&repo, &["--hook", "pre-commit", "--hook", "pre-push", "--hook", "pre-commit"]);
+    assert_eq!(tokenguard_hooks(&hooks), ["pre-commit", "pre-push"]);
+
+    // Without --hook: every client-side hook; pre-receive only when asked for.
+    let out = install(&repo, &[]);
+    assert_eq!(tokenguard_hooks(&hooks), CLIENT_HOOKS);
+    assert_eq!(stdout(&out).matches("already installed").count(), 2, "{}", stdout(&out));
+    assert_eq!(stdout(&out).matches("installed the tokenguard hook").count(), 5);
+    install(&repo, &["--hook", "pre-receive"]);
+    assert!(hooks.join("pre-receive").is_file());
+
+    // A foreign hook beside them: chained by install, restored by uninstall; another foreign
+    // hook is left alone.
+    fs::remove_file(hooks.join("commit-msg")).unwrap();
+    write_script(&hooks.join("commit-msg"), "#!/bin/sh\nexit 0\n");
+    install(&repo, &["--hook", "commit-msg"]);
+    assert!(hooks.join("commit-msg.local").is_file());
+    write_script(&hooks.join("post-commit"), "#!/bin/sh\nexit 0\n");
+
+    let out = repo.tokenguard().arg("uninstall").output().unwrap();
+    assert!(out.status.success(), "{}", all_output(&out));
+    assert!(tokenguard_hooks(&hooks).is_empty(), "left: {:?}", tokenguard_hooks(&hooks));
+    assert_eq!(fs::read_to_string(hooks.join("commit-msg")).unwrap(), "#!/bin/sh\nexit 0\n");
+    assert!(hooks.join("post-commit").is_file());
+    assert_eq!(stdout(&out).matches("removed the tokenguard hook").count(), 8, "{}", stdout(&out));
+    // No tokenguard hook left: one line says so, not one per hook.
+    fs::remove_file(hooks.join("commit-msg")).unwrap();
+    let out = repo.tokenguard().arg("uninstall").output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(stdout(&out).lines().count(), 1, "{}", stdout(&out));
+    assert!(stdout(&out).contains("no tokenguard hook in"), "{}", stdout(&out));
+}
+
+#[test]
+fn a_hook_that_cannot_be_chained_makes_install_write_nothing() {
+    let repo = TestRepo::new();
+    let hooks = repo.path().join(".git/hooks");
+    write_script(&hooks.join("pre-push"), "#!/bin/sh\necho current\n");
+    write_script(&hooks.join("pre-push.local"), "#!/bin/sh\necho older\n");
+    let out = repo.tokenguard().arg("install").output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", all_output(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing was installed"));
+    assert!(tokenguard_hooks(&hooks).is_empty(), "wrote {:?}", tokenguard_hooks(&hooks));
+}
+
+#[test]
+fn uninstall_help_describes_uninstall_and_install_help_lists_the_hooks() {
+    let out = common::tokenguard().args(["uninstall", "--help"]).output().unwrap();
+    let help = stdout(&out);
+    assert!(out.status.success());
+    assert!(!help.contains("--force") && !help.contains("HOOK.local"), "{help}");
+    assert!(help.contains("every tokenguard hook"), "{help}");
+    let out = common::tokenguard().args(["install", "--help"]).output().unwrap();
+    let help = stdout(&out);
+    for hook in CLIENT_HOOKS {
+        assert!(help.contains(hook), "{hook} missing in install --help:\n{help}");
+    }
+    assert!(help.contains("--force"));
+}
+
+#[test]
+fn a_relative_hooks_path_gets_the_hooks_in_every_linked_worktree() {
+    let repo = TestRepo::new();
+    initial_commit(&repo);
+    repo.git(&["config", "core.hooksPath", ".githooks"]);
+    let parent = tempfile::tempdir().unwrap();
+    let wt = parent.path().join("wt");
+    repo.git(&["worktree", "add", "-q", "-b", "feature", wt.to_str().unwrap()]);
+    // git resolves a relative hooks path against each worktree's own root.
+    let mut rev_parse = repo.git_cmd(&["rev-parse", "--git-path", "hooks"]);
+    rev_parse.current_dir(&wt);
+    assert_eq!(stdout(&rev_parse.output().unwrap()).trim(), ".githooks");
+
+    let out = install(&repo, &[]);
+    assert!(stdout(&out).contains("core.hooksPath is relative"), "{}", stdout(&out));
+    assert_eq!(tokenguard_hooks(&repo.path().join(".githooks")), CLIENT_HOOKS);
+    assert_eq!(tokenguard_hooks(&wt.join(".githooks")), CLIENT_HOOKS);
+    assert_token_commit_blocked(&repo, &wt);
+    assert_token_commit_blocked(&repo, repo.path());
+    assert_clean_commit_passes(&repo, &wt, "wt-notes.txt");
+
+    // A worktree added later has no hooks until install runs again (the note says so).
+    let later = parent.path().join("later");
+    repo.git(&["worktree", "add", "-q", "-b", "later", later.to_str().unwrap()]);
+    assert!(tokenguard_hooks(&later.join(".githooks")).is_empty());
+    let out = repo.tokenguard().current_dir(&later).arg("install").output().unwrap();
+    assert!(out.status.success(), "{}", all_output(&out));
+    assert_eq!(tokenguard_hooks(&later.join(".githooks")), CLIENT_HOOKS);
+    assert_token_commit_blocked(&repo, &later);
+
+    // Uninstall, from any of them, removes them from every worktree.
+    let out = repo.tokenguard().current_dir(&wt).arg("uninstall").output().unwrap();
+    assert!(out.status.success(), "{}", all_output(&out));
+    for dir in [repo.path(), wt.as_path(), later.as_path()] {
+        assert!(tokenguard_hooks(&dir.join(".githooks")).is_empty(), "{}", dir.display());
+    }
+}
+
+#[test]
+fn commit_no_verify_still_works_when_the_binary_is_gone() {
+    let repo = TestRepo::new();
+    initial_commit(&repo);
+    let bin_dir = tempfile::tempdir().unwrap();
+    let copy = bin_dir.path().join("tokenguard");
+    fs::copy(tokenguard_path(), &copy).unwrap();
+    assert!(install_with_copy(&copy, repo.path()).status.success());
+    fs::remove_file(&copy).unwrap();
+    repo.write("notes.txt", "clean\n");
+    repo.git(&["add", "notes.txt"]);
+    // prepare-commit-msg runs even with --no-verify: outside a rebase or cherry-pick it must
+    // not need tokenguard, so the documented way to skip the check still works.
+    let out = repo
+        .git_cmd(&["commit", "-q", "--no-verify", "-m", "x"])
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", all_output(&out));
 }
 
 #[test]

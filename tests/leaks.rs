@@ -20,8 +20,9 @@ use proptest::prelude::*;
 use tokenguard::allowlist::Allowlist;
 use tokenguard::finding::Findings;
 use tokenguard::matcher::Matcher;
+use tokenguard::pipeline::Pipeline;
 use tokenguard::report::{self, Format, Mode, Options};
-use tokenguard::scan::{Origin, Scanner};
+use tokenguard::unit::Origin;
 
 fn all_output(out: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
@@ -103,14 +104,14 @@ fn channels(hay: &[u8], allow: Option<&str>) -> (usize, Vec<(String, Vec<u8>)>) 
     if let Some(fp) = allow {
         allowlist.add_fingerprint(fp, "test");
     }
-    let scanner = Scanner::new(Matcher::builtin(), allowlist);
+    let scanner = Pipeline::new(Matcher::builtin(), allowlist);
     let mut findings = Findings::default();
-    scanner.scan_reader(hay, &Origin::new("input.txt"), &mut findings).unwrap();
+    scanner.scan_reader(hay, &Origin::new("input.txt"), &mut |f| findings.push(f)).unwrap();
     let mut out = Vec::new();
     for format in [Format::Human, Format::Json, Format::Sarif] {
         for (verbose, color) in [(false, false), (true, false), (true, true)] {
             let mut buf = Vec::new();
-            let opts = Options { format, mode: Mode::Files, verbose, color };
+            let opts = Options { verbose, color, ..Options::new(format, Mode::Files) };
             report::write(&mut buf, &findings, &opts).unwrap();
             out.push((format!("{format:?} verbose={verbose} color={color}"), buf));
         }

@@ -9,8 +9,9 @@ use base64::Engine;
 use proptest::prelude::*;
 use tokenguard::finding::Findings;
 use tokenguard::matcher::{is_placeholder_part, Matcher};
+use tokenguard::pipeline::Pipeline;
 use tokenguard::report::{self, Format, Mode, Options};
-use tokenguard::scan::{Origin, Scanner};
+use tokenguard::unit::Origin;
 
 use common::TOKEN_KINDS as KINDS;
 
@@ -43,13 +44,13 @@ fn fingerprint(t: &str) -> String {
 
 /// Scans `hay` like a file, then writes both reports; returns the findings and the reports.
 fn reports(hay: &[u8]) -> (Findings, Vec<u8>, Vec<u8>) {
-    let scanner = Scanner::new(Matcher::builtin(), Default::default());
+    let scanner = Pipeline::new(Matcher::builtin(), Default::default());
     let mut findings = Findings::default();
-    scanner.scan_reader(hay, &Origin::new("input.txt"), &mut findings).unwrap();
+    scanner.scan_reader(hay, &Origin::new("input.txt"), &mut |f| findings.push(f)).unwrap();
     let mut out = Vec::new();
     for format in [Format::Human, Format::Json] {
         let mut buf = Vec::new();
-        let opts = Options { format, mode: Mode::Files, verbose: true, color: false };
+        let opts = Options { verbose: true, ..Options::new(format, Mode::Files) };
         report::write(&mut buf, &findings, &opts).unwrap();
         out.push(buf);
     }

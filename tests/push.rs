@@ -297,3 +297,43 @@ fn pre_push_under_the_framework_reads_its_variables() {
     let out = run(&[("PRE_COMMIT_LOCAL_BRANCH", "refs/heads/main")]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
 }
+
+/// On the server only the server's configuration allows: a pushed line that carries the
+/// inline marker is still rejected, and the pusher is told the server-side remedy.
+#[test]
+fn pre_receive_ignores_the_inline_marker_of_a_pushed_line() {
+    let bare = Bare::new();
+    install(&["--hook", "pre-receive", "-C", bare.path.to_str().unwrap()], Path::new("/"));
+    let repo = client_with_remote(&bare);
+    assert!(push(&repo, &["origin", "main"]).status.success());
+    let accepted = bare.rev("main");
+    let tok = token();
+    repo.write("a.env", format!("DT_API_TOKEN={tok} # tokenguard:allow\n"));
+    repo.commit_all("allowed by the pusher");
+    let out = push(&repo, &["origin", "main"]);
+    let t = text(&out);
+    assert!(!out.status.success(), "the pusher's marker allowed the token on the server");
+    assert!(t.contains("push rejected"), "no rejection report");
+    assert!(t.contains("follows only its own configuration"), "no server-side remedy");
+    assert!(!t.contains(secret_of(&tok)), "secret printed");
+    assert_eq!(bare.rev("main"), accepted);
+}
+
+/// A token written in a commit message is found by the pre-push scan, reported as the
+/// commit's message.
+#[test]
+fn pre_push_finds_a_token_in_a_commit_message() {
+    let bare = Bare::new();
+    let repo = client_with_remote(&bare);
+    assert!(push(&repo, &["origin", "main"]).status.success());
+    install(&["--hook", "pre-push"], repo.path());
+    let tok = token();
+    repo.write("b.txt", "clean\n");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "--no-verify", "-m", &format!("set DT_API_TOKEN to {tok}")]);
+    let out = push(&repo, &["origin", "main"]);
+    let t = text(&out);
+    assert!(!out.status.success(), "a token in a commit message was pushed");
+    assert!(t.contains("commit message"), "the message is not named as the place");
+    assert!(!t.contains(secret_of(&tok)), "secret printed");
+}

@@ -314,9 +314,16 @@ fn tokens_are_handed_out_only_when_asked_for_and_never_printed() {
     for (hit, secret) in &found {
         // The base64 one gives the decoded token.
         assert_eq!(secret.expose(), t.as_bytes());
+        assert_eq!(secret.secret_part(), secret_of(&t).as_bytes());
         assert_eq!(secret.len(), t.len());
-        let shown = format!("{secret} {secret:?} {hit:?}");
+        let shown = format!("{secret:?} {hit:?} {found:?}");
         assert!(!shown.contains(secret_of(&t)), "a token's bytes were printed");
+        assert_eq!(format!("{secret:?}"), "Secret(***)");
     }
+    let legacy = common::legacy_token();
+    let keyed = m.find_with_tokens(format!("DT_API_TOKEN={legacy}").as_bytes());
+    assert_eq!(keyed.len(), 1);
+    assert_eq!(keyed[0].1.expose_str(), Some(legacy.as_str()));
+    assert_eq!(keyed[0].1.secret_part(), legacy.as_bytes());
     assert_eq!(found.iter().map(|(m, _)| m.clone()).collect::<Vec<_>>(), m.find(text.as_bytes()));
 }

@@ -998,3 +998,46 @@ fn pre_merge_commit_hook_on_a_merge_without_conflicts() {
     refused(&git_no_editor(&r, &["merge", "--no-edit", "side2"]), &t2, "gen.txt:1:3");
     assert_eq!(r.git(&["rev-parse", "HEAD"]), before);
 }
+
+/// Keyed formats take their key from the file around an added line: in a Kubernetes env
+/// list, changing only the `value:` line under an unchanged `- name: DT_API_TOKEN` line to an
+/// older-format token is blocked.
+#[test]
+fn a_changed_value_under_an_unchanged_key_line_is_blocked() {
+    let r = repo();
+    let deploy = |value: &str| {
+        format!(
+            "spec:\n  containers:\n    - name: app\n      env:\n        - name: DT_API_TOKEN\n          value: {value}\n        - name: OTHER\n          value: x\n"
+        )
+    };
+    r.write("deploy.yaml", deploy("placeholder"));
+    r.commit_all("deployment");
+    let legacy = common::legacy_token();
+    r.write("deploy.yaml", deploy(&legacy));
+    r.git(&["add", "deploy.yaml"]);
+    let before = r.git_output(&["rev-parse", "HEAD"]).stdout;
+    let out = commit(&r, &[]);
+    let all = text(&out);
+    assert!(!out.status.success(), "the commit went through");
+    assert!(all.contains("deploy.yaml:6:18"), "the value line is not reported");
+    assert!(!all.contains(&legacy), "the token was printed");
+    assert_eq!(r.git_output(&["rev-parse", "HEAD"]).stdout, before);
+    // A context line that holds a token already (unchanged) is not reported again.
+    r.git(&["reset", "-q", "--hard"]);
+    let t = token();
+    r.write("a.env", format!("A=1\nDT_API_TOKEN={t}\nB=2\n"));
+    r.commit_all("old token, accepted long ago");
+    r.write("a.env", format!("A=1\nDT_API_TOKEN={t}\nB=3\n"));
+    r.git(&["add", "a.env"]);
+    assert_passes(&r, &[], &t);
+}
+
+/// The configuration is validated on every run of the hook, even when nothing is staged.
+#[test]
+fn a_configuration_error_fails_the_hook_when_nothing_is_staged() {
+    let r = repo();
+    r.write(".tokenguard.toml", "[allow]\nbogus = 1\n");
+    let (code, all) = scan(&r, &[], "unused");
+    assert_eq!(code, 2, "an invalid configuration passed");
+    assert!(all.contains(".tokenguard.toml") && all.contains("bogus"), "{all}");
+}

@@ -3,7 +3,8 @@
 use tokenguard::finding::Findings;
 use tokenguard::matcher::Matcher;
 use tokenguard::report::{self, Format, Mode, Options};
-use tokenguard::scan::{Origin, Scanner};
+use tokenguard::pipeline::Pipeline;
+use tokenguard::unit::Origin;
 
 /// Finds the tokens of `hay` and checks every promise the matcher makes about them:
 /// spans inside the input, the secret inside the span, masking removes every reported secret,
@@ -49,13 +50,15 @@ pub fn check(matcher: &Matcher, hay: &[u8]) {
     assert!(streamed == masked, "mask_stream differs from mask(find())");
 
     // The stream scanner reports the same tokens, and no report quotes a secret.
-    let scanner = Scanner::new(matcher.clone(), Default::default());
+    let scanner = Pipeline::new(matcher.clone(), Default::default());
     let mut findings = Findings::default();
-    scanner.scan_reader(hay, &Origin::new("input"), &mut findings).expect("memory reads");
+    scanner
+        .scan_reader(hay, &Origin::new("input"), &mut |f| findings.push(f))
+        .expect("memory reads");
     assert_eq!(findings.findings.len() + findings.allowed.len(), found.len());
     for format in [Format::Human, Format::Json, Format::Sarif] {
         let mut out = Vec::new();
-        let opts = Options { format, mode: Mode::Files, verbose: true, color: false };
+        let opts = Options { verbose: true, ..Options::new(format, Mode::Files) };
         report::write(&mut out, &findings, &opts).expect("memory writes");
         for m in &found {
             let secret = &hay[m.secret.clone()];

@@ -2,20 +2,36 @@
 //! `tokenguard rules check [FILE]`: proves rules (the built-in ones, or a file's) against their
 //! examples, negative examples and known examples (see docs/rules.md).
 
-use std::io::Write;
-use std::path::Path;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
 
-use super::{write_out, Io, Outcome};
-use crate::cli::{RulesArgs, RulesCommand};
+use super::{write_out, Io};
 use crate::matcher::{check, Matcher};
 use crate::report::{self, Format};
 use crate::rules::{Detector, Rule};
-use crate::{Error, Result};
+use crate::sanitize::for_terminal;
+use crate::{Error, ExitStatus, Result};
 
-/// Runs `tokenguard rules ...`.
-pub fn run(args: RulesArgs, io: &mut Io) -> Result<Outcome> {
-    match args.command {
-        Some(RulesCommand::Check(c)) => check_rules(c.file.as_deref(), io),
+/// `tokenguard rules`' options.
+#[derive(Debug, Clone)]
+pub struct RulesOptions {
+    /// Output format of the list (human, json, or sarif: a SARIF log describing the rules).
+    pub format: Format,
+    /// `rules check [FILE]`: prove rules instead of listing them.
+    pub check: Option<RulesCheck>,
+}
+
+/// `tokenguard rules check`'s options.
+#[derive(Debug, Clone, Default)]
+pub struct RulesCheck {
+    /// A file of `[[rules]]` (the configuration's schema); `None`: the built-in rules.
+    pub file: Option<PathBuf>,
+}
+
+/// Lists the rules, or checks them.
+pub fn run(args: &RulesOptions, io: &mut Io) -> Result<ExitStatus> {
+    match &args.check {
+        Some(c) => check_rules(c.file.as_deref(), io),
         None => list(args.format, io),
     }
 }
@@ -29,12 +45,33 @@ fn kind(rule: &Rule) -> &'static str {
     }
 }
 
-fn list(format: Format, io: &mut Io) -> Result<Outcome> {
+/// Lists the rules: readable and grouped by provider, as JSON, or as a SARIF log whose tool
+/// describes every rule (and holds no result).
+fn list(format: Format, io: &mut Io) -> Result<ExitStatus> {
     let rules = crate::rules::builtin_ref();
     let known = crate::rules::known_examples();
     let parts = crate::rules::known_example_parts();
     let text = match format {
-        Format::Json | Format::Sarif => {
+        Format::Sarif => {
+            let infos = rules
+                .iter()
+                .map(|r| report::RuleInfo { id: r.id.clone(), description: r.description.clone() })
+                .collect();
+            let opts = report::Options {
+                rules: infos,
+                ..report::Options::new(Format::Sarif, report::Mode::Files)
+            };
+            let out = &mut io.out;
+            return match report::write(&mut *out, &crate::finding::Findings::default(), &opts)
+                .and_then(|()| out.flush())
+            {
+                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+                    Err(Error::Write { path: None, source: e })
+                }
+                _ => Ok(ExitStatus::Clean),
+            };
+        }
+        Format::Json => {
             let list: Vec<_> = rules
                 .iter()
                 .map(|r| {
@@ -56,6 +93,12 @@ fn list(format: Format, io: &mut Io) -> Result<Outcome> {
                 "known_example_parts": parts,
             });
             serde_json::to_string_pretty(&doc).expect("JSON of plain values") + "\n"
+        }
+        Format::Html => {
+            return Err(Error::Invalid(
+                "`rules --format html` is not a format of the rule list: use human, json or sarif"
+                    .into(),
+            ))
         }
         Format::Human => {
             let mut t = String::new();
@@ -91,10 +134,10 @@ fn list(format: Format, io: &mut Io) -> Result<Outcome> {
         }
     };
     write_out(&mut io.out, &text)?;
-    Ok(Outcome::Clean)
+    Ok(ExitStatus::Clean)
 }
 
-fn check_rules(file: Option<&Path>, io: &mut Io) -> Result<Outcome> {
+fn check_rules(file: Option<&Path>, io: &mut Io) -> Result<ExitStatus> {
     let (matcher, first, origin) = match file {
         None => (Matcher::builtin(), 0, "built-in rules".to_string()),
         Some(path) => {
@@ -119,11 +162,11 @@ fn check_rules(file: Option<&Path>, io: &mut Io) -> Result<Outcome> {
     let mut text = String::new();
     for f in &report.failures {
         let line = format!("FAIL {}: {}: {}", f.rule, f.case, f.problem);
-        text.push_str(&report::sanitize::for_terminal(&line));
+        text.push_str(&for_terminal(&line));
         text.push('\n');
         if !f.text.is_empty() {
             text.push_str("     ");
-            text.push_str(&report::sanitize::for_terminal(&f.text));
+            text.push_str(&for_terminal(&f.text));
             text.push('\n');
         }
     }
@@ -139,9 +182,8 @@ fn check_rules(file: Option<&Path>, io: &mut Io) -> Result<Outcome> {
             n => format!("{n} failures"),
         }
     );
-    text.push_str(&report::sanitize::for_terminal(&summary));
+    text.push_str(&for_terminal(&summary));
     text.push('\n');
     write_out(&mut io.out, &text)?;
-    io.out.flush().ok();
-    Ok(if report.failures.is_empty() { Outcome::Clean } else { Outcome::Findings })
+    Ok(if report.failures.is_empty() { ExitStatus::Clean } else { ExitStatus::Findings })
 }

@@ -7,6 +7,7 @@
 //! itself (unless asked for with [`Matcher::find_with_tokens`]).
 
 pub mod check;
+pub mod checksum;
 mod encoding;
 mod shape;
 
@@ -85,45 +86,74 @@ pub struct Match {
     pub encoding: Encoding,
 }
 
-/// A token's bytes (decoded, separators plain), for the one stage that must send them
-/// somewhere (live verification). Neither `Debug` nor `Display` shows them.
+/// A whole token (decoded, separators plain, secret part included), for the one stage that
+/// must send it somewhere (live verification). `Debug` prints `Secret(***)`; there is no
+/// `Display` and no `Serialize`, so it cannot reach a report, a log or an error by accident.
+/// The bytes are overwritten when the value is dropped.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(Box<[u8]>);
+pub struct Secret {
+    bytes: Box<[u8]>,
+    /// Where the secret part starts (what may be shown comes before it).
+    secret_from: usize,
+}
 
 impl Secret {
-    /// The token's bytes. Never print them.
+    /// Wraps the bytes of a token; its secret part is what follows the last `.` (or all of
+    /// it). Tokens the matcher hands out know their secret part exactly.
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Secret {
+        let bytes = bytes.into().into_boxed_slice();
+        let secret_from = bytes.iter().rposition(|&b| b == b'.').map_or(0, |dot| dot + 1);
+        Secret { bytes, secret_from }
+    }
+
+    /// The token's bytes, for the one place that must send them. Never print them.
     pub fn expose(&self) -> &[u8] {
-        &self.0
+        &self.bytes
+    }
+
+    /// The token as text, if it is UTF-8 (every token a rule finds is ASCII).
+    pub fn expose_str(&self) -> Option<&str> {
+        std::str::from_utf8(&self.bytes).ok()
+    }
+
+    /// The secret part: what a report must never show.
+    pub fn secret_part(&self) -> &[u8] {
+        &self.bytes[self.secret_from..]
     }
 
     /// How many bytes the token has.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.bytes.len()
     }
 
     /// Whether the token is empty (never, for a match).
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.bytes.is_empty()
     }
 }
 
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Secret({} bytes)", self.0.len())
+        f.write_str("Secret(***)")
     }
 }
 
-impl std::fmt::Display for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(MASK)
+impl Drop for Secret {
+    fn drop(&mut self) {
+        for b in self.bytes.iter_mut() {
+            // SAFETY: `b` is a valid, aligned, exclusive reference; the volatile write keeps
+            // the compiler from dropping the overwrite of memory about to be freed.
+            unsafe { std::ptr::write_volatile(b, 0) };
+        }
     }
 }
 
 /// What a search collects: a [`Match`] alone, or a match with its token's bytes. The search
 /// is compiled for each, so that a scan that does not ask for tokens carries none.
 trait Found: Sized + Send {
-    /// A found token; `token` gives its bytes (called only when they are kept).
-    fn found(m: Match, token: impl FnOnce() -> Box<[u8]>) -> Self;
+    /// A found token; `token` gives its bytes and where its secret part starts (called only
+    /// when they are kept).
+    fn found(m: Match, token: impl FnOnce() -> (Box<[u8]>, usize)) -> Self;
     /// The match.
     fn get(&self) -> &Match;
     /// The match, to change.
@@ -138,7 +168,7 @@ trait Found: Sized + Send {
 }
 
 impl Found for Match {
-    fn found(m: Match, _: impl FnOnce() -> Box<[u8]>) -> Match {
+    fn found(m: Match, _: impl FnOnce() -> (Box<[u8]>, usize)) -> Match {
         m
     }
     fn get(&self) -> &Match {
@@ -150,8 +180,9 @@ impl Found for Match {
 }
 
 impl Found for (Match, Secret) {
-    fn found(m: Match, token: impl FnOnce() -> Box<[u8]>) -> (Match, Secret) {
-        (m, Secret(token()))
+    fn found(m: Match, token: impl FnOnce() -> (Box<[u8]>, usize)) -> (Match, Secret) {
+        let (bytes, secret_from) = token();
+        (m, Secret { bytes, secret_from })
     }
     fn get(&self) -> &Match {
         &self.0
@@ -834,6 +865,7 @@ impl Matcher {
         let first_secret = s.parts.iter().position(|p| p.role == Role::Secret).unwrap_or(0);
         let has_id = first_secret > 0;
         let masked = format!("{shown}{}{MASK}", s.separator);
+        let secret_from = id_len + s.separator.len();
         Some(H::found(
             Match {
                 rule,
@@ -844,7 +876,7 @@ impl Matcher {
                 fingerprint: fingerprint(&token),
                 encoding: Encoding::Plain,
             },
-            || token.into_boxed_slice(),
+            || (token.into_boxed_slice(), secret_from),
         ))
     }
 
@@ -1133,7 +1165,7 @@ impl Matcher {
                     fingerprint: fingerprint(value),
                     encoding: Encoding::Plain,
                 },
-                || value.into(),
+                || (value.into(), 0),
             ));
         }
         // Keywords whose whole match (key, separator, value) fits in this window are done;
@@ -1202,7 +1234,7 @@ impl Matcher {
                     fingerprint: fingerprint(text),
                     encoding: Encoding::Plain,
                 },
-                || text.into(),
+                || (text.into(), before.len()),
             ));
         }
     }

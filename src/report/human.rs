@@ -5,9 +5,10 @@ use std::io::Write;
 
 use colored::Colorize;
 
-use super::sanitize::for_terminal;
-use super::{Mode, Options};
-use crate::finding::{Finding, Findings};
+use super::{Batch, Mode, Options};
+use crate::finding::Finding;
+use crate::sanitize::for_terminal;
+use crate::sink::Sink;
 
 /// Applies a style only when colours are on.
 struct Painter(bool);
@@ -22,44 +23,104 @@ impl Painter {
     }
 }
 
-/// Writes the human report.
-pub fn write(out: &mut dyn Write, f: &Findings, opts: &Options) -> std::io::Result<()> {
-    let paint = &Painter(opts.color);
-    for (path, why) in &f.skipped {
-        writeln!(
+/// The human report: findings as they come (rendered in batches on every core), allowed ones
+/// at the end when verbose, then the summary and what to do next.
+pub struct Human<'w> {
+    out: &'w mut (dyn Write + Send),
+    mode: Mode,
+    verbose: bool,
+    paint: Painter,
+    batch: Batch,
+    allowed: Vec<Finding>,
+    counts: (usize, usize),
+}
+
+impl<'w> Human<'w> {
+    /// A human report written to `out`.
+    pub fn new(out: &'w mut (dyn Write + Send), opts: &Options) -> Self {
+        Human {
             out,
+            mode: opts.mode,
+            verbose: opts.verbose,
+            paint: Painter(opts.color),
+            batch: Batch::default(),
+            allowed: Vec::new(),
+            counts: (0, 0),
+        }
+    }
+
+    /// Renders and writes the findings held.
+    fn flush_batch(&mut self) -> std::io::Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let items = self.batch.take();
+        // A history report is grouped by commit: a heading when the commit changes.
+        let grouped = self.mode == Mode::History;
+        let before = self.batch.last.as_ref().and_then(commit_of).map(str::to_string);
+        let paint = &self.paint;
+        super::write_rendered(self.out, &items, |first, chunk| {
+            let mut last = match first.checked_sub(1) {
+                Some(k) => commit_of(&items[k]),
+                None => before.as_deref(),
+            };
+            let mut text = Vec::with_capacity(chunk.len() * 320);
+            for finding in chunk {
+                if grouped {
+                    heading(&mut text, finding, &mut last, paint).expect("writing to memory");
+                }
+                block(&mut text, finding, paint, grouped).expect("writing to memory");
+            }
+            text
+        })?;
+        self.batch.last = items.into_iter().last();
+        Ok(())
+    }
+}
+
+impl Sink for Human<'_> {
+    fn finding(&mut self, f: Finding) -> std::io::Result<()> {
+        if f.allowed_by.is_some() {
+            self.counts.1 += 1;
+            if self.verbose {
+                self.allowed.push(f);
+            }
+            return Ok(());
+        }
+        self.counts.0 += 1;
+        if self.batch.push(f) {
+            self.flush_batch()?;
+        }
+        Ok(())
+    }
+
+    fn skipped(&mut self, path: &str, why: &str) -> std::io::Result<()> {
+        self.flush_batch()?;
+        writeln!(
+            self.out,
             "{} {}: {}",
-            paint.paint("skipped", |s| s.yellow()),
+            self.paint.paint("skipped", |s| s.yellow()),
             for_terminal(path),
             why
-        )?;
+        )
     }
-    // A history report is grouped by commit: a heading when the commit changes.
-    let grouped = opts.mode == Mode::History;
-    // Rendered on every core in batches, written in order.
-    super::write_rendered(out, &f.findings, |first, chunk| {
-        let mut last = first.checked_sub(1).and_then(|k| commit_of(&f.findings[k]));
-        let mut text = Vec::with_capacity(chunk.len() * 320);
-        for finding in chunk {
+
+    fn finish(&mut self) -> std::io::Result<()> {
+        self.flush_batch()?;
+        let grouped = self.mode == Mode::History;
+        let mut last = self.batch.last.as_ref().and_then(commit_of).map(str::to_string);
+        for finding in std::mem::take(&mut self.allowed) {
             if grouped {
-                heading(&mut text, finding, &mut last, paint).expect("writing to memory");
+                let mut l = last.as_deref();
+                heading(self.out, &finding, &mut l, &self.paint)?;
+                last = l.map(str::to_string);
             }
-            block(&mut text, finding, paint, grouped).expect("writing to memory");
-        }
-        text
-    })?;
-    if opts.verbose {
-        let mut last = f.findings.last().and_then(commit_of);
-        for finding in &f.allowed {
-            if grouped {
-                heading(out, finding, &mut last, paint)?;
-            }
-            block(out, finding, paint, grouped)?;
+            block(self.out, &finding, &self.paint, grouped)?;
             let why = finding.allowed_by.as_deref().unwrap_or_default();
-            writeln!(out, "    allowed by:  {}", for_terminal(why))?;
+            writeln!(self.out, "    allowed by:  {}", for_terminal(why))?;
         }
+        summary(self.out, self.counts, self.mode, self.verbose, &self.paint)
     }
-    summary(out, f, opts, paint)
 }
 
 fn commit_of(f: &Finding) -> Option<&str> {
@@ -104,11 +165,17 @@ fn block(
     // A custom rule's description comes from the repository's configuration: hostile text.
     writeln!(out, "    rule:        {} ({})", f.rule, for_terminal(&f.description))?;
     let enc = match f.encoding {
-        crate::matcher::Encoding::Plain => "",
-        crate::matcher::Encoding::Base64 => " (base64-encoded in the file)",
+        crate::finding::Encoding::Plain => "",
+        crate::finding::Encoding::Base64 => " (base64-encoded in the file)",
     };
     writeln!(out, "    token:       {}{}", for_terminal(&f.masked), enc)?;
     writeln!(out, "    fingerprint: {}", f.fingerprint)?;
+    if let Some(v) = &f.verification {
+        for line in v.summary() {
+            let (key, value) = line.split_once(": ").unwrap_or((&line, ""));
+            writeln!(out, "    {:<12} {}", format!("{key}:"), for_terminal(value))?;
+        }
+    }
     if let Some(c) = f.commit.as_ref().filter(|_| !grouped) {
         writeln!(
             out,
@@ -123,30 +190,30 @@ fn block(
 
 fn summary(
     out: &mut dyn Write,
-    f: &Findings,
-    opts: &Options,
+    (n, allowed_n): (usize, usize),
+    mode: Mode,
+    verbose: bool,
     paint: &Painter,
 ) -> std::io::Result<()> {
-    let n = f.findings.len();
-    let allowed = if f.allowed.is_empty() {
-        String::new()
-    } else {
-        format!(" ({} allowed)", f.allowed.len())
-    };
+    let allowed = if allowed_n == 0 { String::new() } else { format!(" ({allowed_n} allowed)") };
     if n == 0 {
-        if opts.verbose || !f.allowed.is_empty() {
+        if verbose || allowed_n > 0 {
             writeln!(out, "tokenguard: no tokens found{allowed}")?;
         }
         return Ok(());
     }
-    let what = match opts.mode {
+    let what = match mode {
         Mode::Staged => format!("commit blocked: {n} token(s) in staged changes{allowed}"),
         Mode::Push => format!("push blocked: {n} token(s) in the commits being pushed{allowed}"),
+        Mode::Receive => format!("push rejected: {n} token(s) in the commits received{allowed}"),
+        Mode::CommitMessage => {
+            format!("commit blocked: {n} token(s) in the commit message{allowed}")
+        }
         Mode::History => format!("{n} token(s) found in the history{allowed}"),
         Mode::Files => format!("{n} token(s) found{allowed}"),
     };
     writeln!(out, "{}", paint.paint(&what, |s| s.red().bold()))?;
-    let advice: &[&str] = match opts.mode {
+    let advice: &[&str] = match mode {
         Mode::Staged => &[
             "Remove the token from the file (read it from the environment or a secret store),",
             "then `git add` the file again and commit. If the token ever left this machine,",
@@ -160,6 +227,21 @@ fn summary(
             "so that the token is never in history, and rotate the token in Dynatrace.",
             "A false alarm? Add `tokenguard:allow` to the line, or list the token id or",
             "fingerprint under [allow] in .tokenguard.toml (see docs/config.md).",
+        ],
+        Mode::Receive => &[
+            "The server refuses commits that hold tokens. Rewrite them so that the token is",
+            "never in history (git rebase -i, git commit --amend), push again, and rotate the",
+            "token: it left your machine. The server follows only its own configuration; a false",
+            "alarm is allowed by the server's administrator (see docs/server-side.md).",
+        ],
+        Mode::CommitMessage => &[
+            "Take the token out of the message and commit again. To change the message of a",
+            "commit already made: `git commit --amend` (the last one) or `git rebase -i` with",
+            "reword (an older one); for `git am`, edit the patch's message and apply it again.",
+            "If the token ever left this machine, rotate it in Dynatrace (Access tokens > revoke).",
+            "A false alarm? Add `tokenguard:allow` to the line, or list the token id or",
+            "fingerprint under [allow] in .tokenguard.toml (see docs/config.md).",
+            "`git commit --no-verify` skips this check; the token then stays in history.",
         ],
         Mode::History | Mode::Files => &[
             "Rotate every token listed (it is exposed wherever this content went), then remove it.",
@@ -176,7 +258,7 @@ fn summary(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::finding::CommitInfo;
+    use crate::finding::{CommitInfo, Findings};
     use std::sync::Arc;
 
     #[test]
@@ -191,6 +273,7 @@ mod tests {
                     author: "A <a@b>".into(),
                     date: "2024-01-01T00:00:00+00:00".into(),
                     subject: format!("change {c}"),
+                    time: 0,
                 })
             })
             .collect();
@@ -206,19 +289,15 @@ mod tests {
                 masked: "m".into(),
                 token_id: None,
                 fingerprint: format!("sha256:{i}"),
-                encoding: crate::matcher::Encoding::Plain,
+                encoding: crate::finding::Encoding::Plain,
                 commit: Some(commits[i / 1000].clone()),
                 allowed_by: None,
+                verification: None,
             });
         }
-        let opts = Options {
-            format: super::super::Format::Human,
-            mode: Mode::History,
-            verbose: false,
-            color: false,
-        };
+        let opts = Options::new(super::super::Format::Human, Mode::History);
         let mut out = Vec::new();
-        write(&mut out, &f, &opts).unwrap();
+        super::super::write(&mut out, &f, &opts).unwrap();
         let text = String::from_utf8(out).unwrap();
         let headings: Vec<&str> = text.lines().filter(|l| l.starts_with("commit ")).collect();
         assert_eq!(headings.len(), commits.len());

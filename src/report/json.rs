@@ -1,78 +1,128 @@
 //! The JSON report, a stable contract documented in docs/output.md.
 //!
-//! Keys are written in alphabetical order (as they always were). Findings are rendered on
-//! every core in batches and written in order, so that a report of a million findings costs
-//! neither minutes nor a document tree in memory.
+//! Top-level keys in the documented order (`version`, `findings`, `allowed`, `skipped`,
+//! `summary`: the findings stream first), a finding's keys in alphabetical order. Findings are
+//! rendered on every core in batches and written as they come, so that a report of a million
+//! findings holds neither every finding nor a document tree in memory.
 
 use std::io::Write;
 
 use serde::Serialize;
 
-use crate::finding::{Finding, Findings};
-use crate::matcher::Encoding;
+use super::Batch;
+use crate::finding::{Encoding, Finding};
+use crate::sink::Sink;
 
 /// Version of the JSON report format; bumped only on an incompatible change.
 pub const VERSION: u32 = 1;
 
 #[cfg(test)]
 use super::{BATCH, CHUNK};
+#[cfg(test)]
+use crate::finding::Findings;
 
-/// Writes `{"allowed": [...], "findings": [...], "skipped": [...], "summary": {...}, "version": 1}`.
-pub fn write(out: &mut dyn Write, f: &Findings) -> std::io::Result<()> {
-    out.write_all(b"{\n  \"allowed\": ")?;
-    array(out, &f.allowed)?;
-    out.write_all(b",\n  \"findings\": ")?;
-    array(out, &f.findings)?;
-    out.write_all(b",\n  \"skipped\": ")?;
-    if f.skipped.is_empty() {
-        out.write_all(b"[]")?;
-    } else {
-        out.write_all(b"[\n")?;
-        for (i, (file, reason)) in f.skipped.iter().enumerate() {
-            if i > 0 {
-                out.write_all(b",\n")?;
-            }
-            let mut buf = Vec::new();
-            pretty(&mut buf, &Skipped { file, reason })?;
-            indent_into(out, &buf)?;
+/// The JSON report: `{"version", "findings": [...], "allowed": [...], "skipped": [...],
+/// "summary": {...}}`. Findings are written as they come (rendered in batches on every
+/// core); allowed findings and skipped inputs are held to the end.
+pub struct Json<'w> {
+    out: &'w mut (dyn Write + Send),
+    started: bool,
+    written: usize,
+    batch: Batch,
+    allowed: Vec<Finding>,
+    skipped: Vec<(String, String)>,
+}
+
+impl<'w> Json<'w> {
+    /// A JSON report written to `out`.
+    pub fn new(out: &'w mut (dyn Write + Send)) -> Self {
+        Json {
+            out,
+            started: false,
+            written: 0,
+            batch: Batch::default(),
+            allowed: Vec::new(),
+            skipped: Vec::new(),
         }
-        out.write_all(b"\n  ]")?;
     }
-    write!(
-        out,
-        ",\n  \"summary\": {{\n    \"allowed\": {},\n    \"findings\": {},\n    \"skipped\": {}\n  }},\n  \"version\": {VERSION}\n}}\n",
-        f.allowed.len(),
-        f.findings.len(),
-        f.skipped.len()
-    )
+
+    fn start(&mut self) -> std::io::Result<()> {
+        if !self.started {
+            self.started = true;
+            write!(self.out, "{{\n  \"version\": {VERSION},\n  \"findings\": [")?;
+        }
+        Ok(())
+    }
+
+    fn flush_batch(&mut self) -> std::io::Result<()> {
+        self.start()?;
+        let items = self.batch.take();
+        array_items(self.out, &items, self.written)?;
+        self.written += items.len();
+        Ok(())
+    }
 }
 
-/// SARIF 2.1.0 output, see [`super::sarif`]; rules described are the built-in ones plus
-/// those of the findings.
-pub fn write_sarif(out: &mut dyn Write, f: &Findings) -> std::io::Result<()> {
-    super::sarif::write(out, f, crate::matcher::Matcher::builtin().rules())
+impl Sink for Json<'_> {
+    fn finding(&mut self, f: Finding) -> std::io::Result<()> {
+        if f.allowed_by.is_some() {
+            self.allowed.push(f);
+        } else if self.batch.push(f) {
+            self.flush_batch()?;
+        }
+        Ok(())
+    }
+
+    fn skipped(&mut self, path: &str, reason: &str) -> std::io::Result<()> {
+        self.skipped.push((path.to_string(), reason.to_string()));
+        Ok(())
+    }
+
+    fn finish(&mut self) -> std::io::Result<()> {
+        self.flush_batch()?;
+        self.out.write_all(if self.written == 0 { b"]" } else { b"\n  ]" })?;
+        self.out.write_all(b",\n  \"allowed\": [")?;
+        array_items(self.out, &self.allowed, 0)?;
+        self.out.write_all(if self.allowed.is_empty() { b"]" } else { b"\n  ]" })?;
+        self.out.write_all(b",\n  \"skipped\": ")?;
+        if self.skipped.is_empty() {
+            self.out.write_all(b"[]")?;
+        } else {
+            self.out.write_all(b"[\n")?;
+            for (i, (file, reason)) in self.skipped.iter().enumerate() {
+                if i > 0 {
+                    self.out.write_all(b",\n")?;
+                }
+                let mut buf = Vec::new();
+                pretty(&mut buf, &Skipped { file, reason })?;
+                indent_into(self.out, &buf)?;
+            }
+            self.out.write_all(b"\n  ]")?;
+        }
+        write!(
+            self.out,
+            ",\n  \"summary\": {{\n    \"findings\": {},\n    \"allowed\": {},\n    \"skipped\": {}\n  }}\n}}\n",
+            self.written,
+            self.allowed.len(),
+            self.skipped.len()
+        )
+    }
 }
 
-/// `[]`, or the findings one per element at the indentation of the report's second level.
-fn array(out: &mut dyn Write, findings: &[Finding]) -> std::io::Result<()> {
-    if findings.is_empty() {
-        return out.write_all(b"[]");
-    }
-    out.write_all(b"[\n")?;
+/// The findings as elements of an array at the report's second level, `before` elements
+/// having been written already (each but the first is preceded by a comma).
+fn array_items(out: &mut dyn Write, findings: &[Finding], before: usize) -> std::io::Result<()> {
     super::write_rendered(out, findings, |first, chunk| {
         let mut text = Vec::with_capacity(chunk.len() * 512);
         let mut one = Vec::with_capacity(512);
         for (i, f) in chunk.iter().enumerate() {
-            if first + i > 0 {
-                text.extend_from_slice(b",\n");
-            }
+            text.extend_from_slice(if before + first + i > 0 { b",\n" } else { b"\n" });
             one.clear();
             pretty(&mut one, &JsonFinding::from(f)).expect("writing to memory");
             indent_into(&mut text, &one).expect("writing to memory");
         }
         text
-    })?;
-    out.write_all(b"\n  ]")
+    })
 }
 
 fn pretty(out: &mut Vec<u8>, value: &impl Serialize) -> std::io::Result<()> {
@@ -123,6 +173,8 @@ struct JsonFinding<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     subject: Option<&'a str>,
     token_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verification: Option<&'a crate::verify::Verification>,
 }
 
 impl<'a> From<&'a Finding> for JsonFinding<'a> {
@@ -144,6 +196,7 @@ impl<'a> From<&'a Finding> for JsonFinding<'a> {
             rule: &f.rule,
             subject: c.map(|c| c.subject.as_str()),
             token_id: f.token_id.as_deref(),
+            verification: f.verification.as_ref(),
         }
     }
 }
@@ -154,24 +207,39 @@ mod tests {
     use crate::finding::CommitInfo;
     use serde_json::json;
 
-    /// The report as a document tree would print it: what the streamed writer must equal.
+    /// The report as a document tree would print it, keys in the documented order at the top
+    /// level and in alphabetical order inside a finding: what the streamed writer must equal.
     fn as_document(f: &Findings) -> String {
+        #[derive(Serialize)]
+        struct Summary {
+            findings: usize,
+            allowed: usize,
+            skipped: usize,
+        }
+        #[derive(Serialize)]
+        struct Doc {
+            version: u32,
+            findings: serde_json::Value,
+            allowed: serde_json::Value,
+            skipped: Vec<serde_json::Value>,
+            summary: Summary,
+        }
         let skipped: Vec<_> = f
             .skipped
             .iter()
             .map(|(path, reason)| json!({"file": path, "reason": reason}))
             .collect();
-        let doc = json!({
-            "version": VERSION,
-            "findings": f.findings,
-            "allowed": f.allowed,
-            "skipped": skipped,
-            "summary": {
-                "findings": f.findings.len(),
-                "allowed": f.allowed.len(),
-                "skipped": f.skipped.len(),
+        let doc = Doc {
+            version: VERSION,
+            findings: serde_json::to_value(&f.findings).unwrap(),
+            allowed: serde_json::to_value(&f.allowed).unwrap(),
+            skipped,
+            summary: Summary {
+                findings: f.findings.len(),
+                allowed: f.allowed.len(),
+                skipped: f.skipped.len(),
             },
-        });
+        };
         serde_json::to_string_pretty(&doc).unwrap() + "\n"
     }
 
@@ -193,15 +261,19 @@ mod tests {
                     author: "A <a@b>".into(),
                     date: "2024-01-01T00:00:00+00:00".into(),
                     subject: "fix \u{1}".into(),
+                    time: 0,
                 })
             }),
             allowed_by: (i % 7 == 0).then(|| "inline marker".to_string()),
+            verification: None,
         }
     }
 
     fn rendered(f: &Findings) -> String {
         let mut out = Vec::new();
-        write(&mut out, f).unwrap();
+        let opts =
+            super::super::Options::new(super::super::Format::Json, super::super::Mode::Files);
+        super::super::write(&mut out, f, &opts).unwrap();
         String::from_utf8(out).unwrap()
     }
 

@@ -1,17 +1,20 @@
-//! Reports: human (coloured only on a terminal), JSON (a stable contract, docs/output.md).
-//! Printers receive a writer; nothing here decides an exit code.
+//! Reporters: human (coloured only on a terminal), JSON (a stable contract, docs/output.md),
+//! SARIF, and a self-contained HTML page. Each is a [`Sink`] writing to an injected writer as
+//! findings arrive (in batches, rendered on every core; the HTML page, which opens with a
+//! summary, holds them to the end). Nothing here decides an exit code.
 
+pub mod html;
 pub mod human;
 pub mod json;
-pub mod sanitize;
 pub mod sarif;
 
 use std::io::Write;
 
-use crate::finding::Findings;
+use crate::finding::{Finding, Findings};
+use crate::sink::Sink;
 
 /// Output formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// Readable report.
     Human,
@@ -19,6 +22,8 @@ pub enum Format {
     Json,
     /// SARIF 2.1.0 (for code-scanning upload).
     Sarif,
+    /// One self-contained HTML page: summary, timeline, searchable table.
+    Html,
 }
 
 /// What kind of scan produced the findings (the human report words its advice by it).
@@ -30,8 +35,21 @@ pub enum Mode {
     Staged,
     /// Commits of a history range.
     History,
-    /// Commits about to be pushed (pre-push) or received (pre-receive).
+    /// Commits about to be pushed (pre-push).
     Push,
+    /// Commits a server is about to receive (pre-receive).
+    Receive,
+    /// A commit message, before the commit (commit-msg, prepare-commit-msg, applypatch-msg).
+    CommitMessage,
+}
+
+/// A rule as reports describe it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleInfo {
+    /// Rule id.
+    pub id: String,
+    /// What the rule finds.
+    pub description: String,
 }
 
 /// How to print a report.
@@ -45,55 +63,90 @@ pub struct Options {
     pub verbose: bool,
     /// Use colours (decided by the caller: terminal, `NO_COLOR`, `--color`).
     pub color: bool,
+    /// The rules of the scan (SARIF describes them); the built-in ones when empty.
+    pub rules: Vec<RuleInfo>,
+}
+
+impl Options {
+    /// Options for `format` and `mode`, without colours or verbosity.
+    pub fn new(format: Format, mode: Mode) -> Options {
+        Options { format, mode, verbose: false, color: false, rules: Vec::new() }
+    }
 }
 
 /// Items rendered per parallel task by [`write_rendered`].
 pub(crate) const CHUNK: usize = 2048;
-/// Items rendered before they are written (bounds the rendered text held at once).
+/// Findings held before they are rendered and written (bounds what a report holds).
 pub(crate) const BATCH: usize = 64 * CHUNK;
 
 /// Renders `items` on every core, [`CHUNK`] at a time (`render` gets the index of the chunk's
-/// first item and the chunk), and writes the text in order, one batch while the next is
-/// rendered.
+/// first item and the chunk), and writes the text in order.
 pub(crate) fn write_rendered<T: Sync>(
     out: &mut dyn Write,
     items: &[T],
     render: impl Fn(usize, &[T]) -> Vec<u8> + Sync,
 ) -> std::io::Result<()> {
     use rayon::prelude::*;
-    let render_batch = |b: usize| -> Vec<Vec<u8>> {
-        let start = b * BATCH;
-        let batch = &items[start..(start + BATCH).min(items.len())];
-        batch
-            .par_chunks(CHUNK)
-            .enumerate()
-            .map(|(c, chunk)| render(start + c * CHUNK, chunk))
-            .collect()
-    };
-    let batches = items.len().div_ceil(BATCH);
-    if batches == 0 {
-        return Ok(());
+    if items.len() <= CHUNK {
+        return out.write_all(&render(0, items));
     }
-    std::thread::scope(|s| {
-        let mut next = Some(render_batch(0));
-        for b in 0..batches {
-            let current = next.take().expect("rendered before");
-            let render_batch = &render_batch;
-            let ahead = (b + 1 < batches).then(|| s.spawn(move || render_batch(b + 1)));
-            for text in current {
-                out.write_all(&text)?;
-            }
-            next = ahead.map(|h| h.join().expect("rendering does not panic"));
-        }
-        Ok(())
-    })
+    let texts: Vec<Vec<u8>> =
+        items.par_chunks(CHUNK).enumerate().map(|(c, chunk)| render(c * CHUNK, chunk)).collect();
+    for text in texts {
+        out.write_all(&text)?;
+    }
+    Ok(())
 }
 
-/// Writes the report of `findings` to `out`.
-pub fn write(out: &mut dyn Write, findings: &Findings, opts: &Options) -> std::io::Result<()> {
+/// The reporter of `opts.format`, writing to `out`.
+pub fn reporter<'w>(out: &'w mut (dyn Write + Send), opts: &Options) -> Box<dyn Sink + Send + 'w> {
     match opts.format {
-        Format::Human => human::write(out, findings, opts),
-        Format::Json => json::write(out, findings),
-        Format::Sarif => json::write_sarif(out, findings),
+        Format::Human => Box::new(human::Human::new(out, opts)),
+        Format::Json => Box::new(json::Json::new(out)),
+        Format::Sarif => Box::new(sarif::Sarif::new(out, opts)),
+        Format::Html => Box::new(html::Html::new(out, opts)),
+    }
+}
+
+/// Writes the report of collected `findings` to `out` (skipped inputs, then the findings that
+/// block, then the allowed ones).
+pub fn write(
+    out: &mut (dyn Write + Send),
+    findings: &Findings,
+    opts: &Options,
+) -> std::io::Result<()> {
+    let mut r = reporter(out, opts);
+    for (path, reason) in &findings.skipped {
+        r.skipped(path, reason)?;
+    }
+    for f in findings.findings.iter().chain(&findings.allowed) {
+        r.finding(f.clone())?;
+    }
+    r.finish()
+}
+
+/// Holds findings until a batch is full, then hands the batch to be rendered.
+#[derive(Default)]
+pub(crate) struct Batch {
+    items: Vec<Finding>,
+    /// The last finding of the batches written before (history headings continue from it).
+    pub last: Option<Finding>,
+}
+
+impl Batch {
+    /// Adds a finding; returns whether the batch is full.
+    pub fn push(&mut self, f: Finding) -> bool {
+        self.items.push(f);
+        self.items.len() >= BATCH
+    }
+
+    /// The findings held, and how many were written before them.
+    pub fn take(&mut self) -> Vec<Finding> {
+        std::mem::take(&mut self.items)
+    }
+
+    /// Whether nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
     }
 }

@@ -7,8 +7,9 @@ use std::io::Write;
 
 use serde_json::{json, Value};
 
-use crate::finding::{Finding, Findings};
-use crate::rules::Rule;
+use super::{Batch, Options, RuleInfo};
+use crate::finding::Finding;
+use crate::sink::Sink;
 
 /// Version of the SARIF format written.
 pub const SARIF_VERSION: &str = "2.1.0";
@@ -17,59 +18,130 @@ pub const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 /// Key of the token fingerprint in `partialFingerprints`.
 pub const FINGERPRINT_KEY: &str = "tokenFingerprint/v1";
 
-/// Writes the SARIF log of `f`. `rules` are described in `tool.driver.rules`; a finding of a
-/// rule not among them (a custom rule) adds its own entry.
-pub fn write(out: &mut dyn Write, f: &Findings, rules: &[Rule]) -> std::io::Result<()> {
-    let mut descriptors: Vec<(String, String)> =
-        rules.iter().map(|r| (r.id.clone(), r.description.clone())).collect();
-    for finding in &f.findings {
-        if !descriptors.iter().any(|(id, _)| **id == *finding.rule) {
-            descriptors.push((finding.rule.to_string(), finding.description.to_string()));
+/// The SARIF log: results as findings come (allowed findings are left out), rendered in
+/// batches; then the tool with its rules: every rule of the scan (see [`Options::rules`]), and
+/// any other rule a finding came from.
+pub struct Sarif<'w> {
+    out: &'w mut (dyn Write + Send),
+    descriptors: Vec<RuleInfo>,
+    started: bool,
+    written: usize,
+    batch: Batch,
+}
+
+impl<'w> Sarif<'w> {
+    /// A SARIF log written to `out`, describing `opts.rules` (the built-in rules when empty).
+    pub fn new(out: &'w mut (dyn Write + Send), opts: &Options) -> Self {
+        let descriptors = if opts.rules.is_empty() {
+            crate::rules::builtin()
+                .into_iter()
+                .map(|r| RuleInfo { id: r.id, description: r.description })
+                .collect()
+        } else {
+            opts.rules.clone()
+        };
+        Sarif { out, descriptors, started: false, written: 0, batch: Batch::default() }
+    }
+
+    fn flush_batch(&mut self) -> std::io::Result<()> {
+        if !self.started {
+            self.started = true;
+            write!(
+                self.out,
+                "{{\n  \"$schema\": \"{SARIF_SCHEMA}\",\n  \"runs\": [\n    {{\n      \"results\": ["
+            )?;
+        }
+        let items = self.batch.take();
+        let mut indices = Vec::with_capacity(items.len());
+        for f in &items {
+            let index = match self.descriptors.iter().position(|d| *d.id == *f.rule) {
+                Some(i) => i,
+                None => {
+                    let d =
+                        RuleInfo { id: f.rule.to_string(), description: f.description.to_string() };
+                    self.descriptors.push(d);
+                    self.descriptors.len() - 1
+                }
+            };
+            indices.push(index);
+        }
+        let before = self.written;
+        super::write_rendered(self.out, &items, |first, chunk| {
+            let mut text = Vec::with_capacity(chunk.len() * 1024);
+            for (i, f) in chunk.iter().enumerate() {
+                text.extend_from_slice(if before + first + i > 0 { b",\n" } else { b"\n" });
+                let value = result(f, indices[first + i]);
+                let one = serde_json::to_vec_pretty(&value).expect("writing to memory");
+                text.extend_from_slice(&indent(&one, 8));
+            }
+            text
+        })?;
+        self.written += items.len();
+        Ok(())
+    }
+}
+
+impl Sink for Sarif<'_> {
+    fn finding(&mut self, f: Finding) -> std::io::Result<()> {
+        if f.allowed_by.is_none() && self.batch.push(f) {
+            self.flush_batch()?;
+        }
+        Ok(())
+    }
+
+    fn skipped(&mut self, _path: &str, _reason: &str) -> std::io::Result<()> {
+        Ok(())
+    }
+
+    fn finish(&mut self) -> std::io::Result<()> {
+        self.flush_batch()?;
+        self.out.write_all(if self.written == 0 { b"]" } else { b"\n      ]" })?;
+        let rules: Vec<Value> = self.descriptors.iter().map(descriptor).collect();
+        let tool = json!({"driver": {
+            "name": "tokenguard",
+            "version": env!("CARGO_PKG_VERSION"),
+            "semanticVersion": env!("CARGO_PKG_VERSION"),
+            "rules": rules,
+        }});
+        let tool = indent(&serde_json::to_vec_pretty(&tool)?, 6);
+        self.out.write_all(b",\n      \"tool\": ")?;
+        self.out.write_all(&tool[6..])?;
+        write!(self.out, "\n    }}\n  ],\n  \"version\": \"{SARIF_VERSION}\"\n}}\n")
+    }
+}
+
+/// `text` (pretty-printed JSON) with every line indented by `n` spaces.
+fn indent(text: &[u8], n: usize) -> Vec<u8> {
+    let pad = vec![b' '; n];
+    let mut out = Vec::with_capacity(text.len() + text.len() / 16 * n);
+    out.extend_from_slice(&pad);
+    for &b in text {
+        out.push(b);
+        if b == b'\n' {
+            out.extend_from_slice(&pad);
         }
     }
-    let sarif_rules: Vec<Value> = descriptors
-        .iter()
-        .map(|(id, description)| {
-            json!({
-                "id": id,
-                "name": rule_name(id),
-                "shortDescription": {"text": description},
-                "fullDescription": {"text": format!(
-                    "{description}. A token in a repository is exposed to everyone who can read it."
-                )},
-                "help": {
-                    "text": "Rotate the token (revoke it in Dynatrace: Access tokens), then remove \
-                             it from the file. A false alarm: add `tokenguard:allow` to the line, \
-                             or allow the token id or fingerprint in .tokenguard.toml.",
-                },
-                "defaultConfiguration": {"level": "error"},
-                "properties": {"tags": ["security", "secret"], "precision": "high"},
-            })
-        })
-        .collect();
-    let results: Vec<Value> = f
-        .findings
-        .iter()
-        .map(|finding| {
-            let index = descriptors.iter().position(|(id, _)| **id == *finding.rule).unwrap_or(0);
-            result(finding, index)
-        })
-        .collect();
-    let doc = json!({
-        "$schema": SARIF_SCHEMA,
-        "version": SARIF_VERSION,
-        "runs": [{
-            "tool": {"driver": {
-                "name": "tokenguard",
-                "version": env!("CARGO_PKG_VERSION"),
-                "semanticVersion": env!("CARGO_PKG_VERSION"),
-                "rules": sarif_rules,
-            }},
-            "results": results,
-        }],
-    });
-    serde_json::to_writer_pretty(&mut *out, &doc)?;
-    writeln!(out)
+    out
+}
+
+/// A rule as `tool.driver.rules` describes it.
+fn descriptor(r: &RuleInfo) -> Value {
+    let description = &r.description;
+    json!({
+        "id": r.id,
+        "name": rule_name(&r.id),
+        "shortDescription": {"text": description},
+        "fullDescription": {"text": format!(
+            "{description}. A token in a repository is exposed to everyone who can read it."
+        )},
+        "help": {
+            "text": "Rotate the token (revoke it in Dynatrace: Access tokens), then remove \
+                     it from the file. A false alarm: add `tokenguard:allow` to the line, \
+                     or allow the token id or fingerprint in .tokenguard.toml.",
+        },
+        "defaultConfiguration": {"level": "error"},
+        "properties": {"tags": ["security", "secret"], "precision": "high"},
+    })
 }
 
 fn result(f: &Finding, rule_index: usize) -> Value {
@@ -83,6 +155,16 @@ fn result(f: &Finding, rule_index: usize) -> Value {
         "tokenId": f.token_id,
         "encoding": f.encoding,
     });
+    let mut level = "error";
+    if let Some(v) = &f.verification {
+        let p = properties.as_object_mut().expect("an object");
+        p.insert("verification".into(), json!(v));
+        text.push_str(&format!(" (verification: {})", v.status.as_str()));
+        // A token confirmed live is the most urgent alert; one that is not, less so.
+        if v.status != crate::verify::Status::Active {
+            level = "warning";
+        }
+    }
     if let Some(c) = &f.commit {
         let short = &c.commit[..c.commit.len().min(12)];
         text.push_str(&format!(" (added in commit {short})"));
@@ -95,7 +177,7 @@ fn result(f: &Finding, rule_index: usize) -> Value {
     json!({
         "ruleId": f.rule,
         "ruleIndex": rule_index,
-        "level": "error",
+        "level": level,
         "message": {"text": text},
         "locations": [{"physicalLocation": {
             "artifactLocation": {"uri": uri_of(&f.file), "uriBaseId": "%SRCROOT%"},
@@ -117,13 +199,16 @@ fn rule_name(id: &str) -> String {
         .collect()
 }
 
-/// A relative path as a URI reference: `/` kept, every byte outside RFC 3986's unreserved
-/// set percent-encoded (spaces, `#`, `?`, `%`, non-ASCII, and a leading `./` dropped).
+/// A relative path as a URI reference: `/` kept, RFC 3986's unreserved characters and the
+/// sub-delimiters a path segment may hold (`!$&'()*+,;=:@`) kept, every other byte
+/// percent-encoded (spaces, `#`, `?`, `%`, non-ASCII), and a leading `./` dropped. (A path
+/// spelling a token stays readable for the masking writer.)
 pub fn uri_of(path: &str) -> String {
     let path = path.strip_prefix("./").unwrap_or(path);
     let mut out = String::with_capacity(path.len());
     for b in path.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+        let sub_delim = b"!$&'()*+,;=:@".contains(&b);
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') || sub_delim {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));
@@ -139,6 +224,7 @@ mod tests {
     #[test]
     fn uris_are_percent_encoded() {
         assert_eq!(uri_of("./a b/c#d.env"), "a%20b/c%23d.env");
+        assert_eq!(uri_of("K=v:1@h/x?y%z"), "K=v:1@h/x%3Fy%25z");
         assert_eq!(uri_of("dir/é.txt"), "dir/%C3%A9.txt");
     }
 

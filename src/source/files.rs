@@ -1,17 +1,14 @@
 //! Files and folders: walked in parallel with the `ignore` crate (honouring `.gitignore`
-//! unless told not to, skipping `.git`), each file streamed through the scanner so that a file
-//! of any size is read with bounded memory. Unreadable files are reported and the walk goes
-//! on; special files (FIFOs, sockets, devices) are skipped, never opened.
+//! unless told not to, skipping `.git`), then listed in path order, so that the scan can
+//! report file by file as it goes. Unreadable entries are listed as errors and the walk goes
+//! on; special files (FIFOs, sockets, devices) are listed as skipped, never opened.
 
-use std::fs::File;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::{Component, Path, PathBuf};
 use std::sync::Mutex;
 
 use ignore::{WalkBuilder, WalkState};
 
-use crate::finding::Findings;
-use crate::scan::{Origin, Scanner};
+use crate::unit::{Content, Origin, Unit};
 use crate::Error;
 
 /// Options of a folder scan.
@@ -21,32 +18,69 @@ pub struct WalkOptions {
     pub no_ignore: bool,
 }
 
-/// What a folder scan found, and the inputs it could not read (messages name the path only).
-#[derive(Debug, Default)]
-pub struct FilesResult {
-    /// Findings, sorted by file and position.
-    pub findings: Findings,
-    /// One message per input that could not be read.
-    pub errors: Vec<String>,
-    /// How many files were scanned.
-    pub files: usize,
+/// One entry of a walk, in the order of the paths.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    /// A regular file (or a link to one) to scan.
+    File(PathBuf),
+    /// An input skipped on purpose: its path and the reason.
+    Skipped(String, String),
+    /// An entry that could not be read (the message names the path only).
+    Error(String),
 }
 
-/// Scans every path (a file or a folder) with `scanner`.
-pub fn scan_paths(
-    scanner: &Scanner,
-    paths: &[PathBuf],
-    opts: &WalkOptions,
-) -> Result<FilesResult, Error> {
+/// Where files stand relative to the work tree root: what `[allow] paths` globs see.
+#[derive(Debug, Clone, Default)]
+pub struct Root {
+    /// The work tree root (canonical).
+    root: Option<PathBuf>,
+    /// The current folder (canonical).
+    cwd: Option<PathBuf>,
+}
+
+impl Root {
+    /// Paths relative to `root` (a work tree root, or the current folder outside a
+    /// repository); files given relative to the current folder.
+    pub fn new(root: &Path) -> Root {
+        Root {
+            root: Some(root.canonicalize().unwrap_or_else(|_| root.to_path_buf())),
+            cwd: std::env::current_dir().ok().and_then(|d| d.canonicalize().ok()),
+        }
+    }
+
+    /// The path relative to the work tree root, with `/` separators, of a file given on the
+    /// command line (relative to the current folder, or absolute); `None` for standard input
+    /// and files outside the root.
+    pub fn relative(&self, given: &Path) -> Option<String> {
+        if given.as_os_str() == "-" || given.as_os_str().is_empty() {
+            return None;
+        }
+        let Some(root) = &self.root else { return Some(normalize(given)) };
+        let absolute = match (&self.cwd, given.is_absolute()) {
+            (_, true) => given.to_path_buf(),
+            (Some(cwd), false) => cwd.join(given),
+            (None, false) => root.join(given),
+        };
+        resolve(&absolute).and_then(|real| real.strip_prefix(root).ok().map(normalize))
+    }
+
+    /// The unit of a file: its path as given, relative to the root, and its content.
+    pub fn unit(&self, path: &Path) -> std::io::Result<Unit<'static>> {
+        let file = crate::fs::open_regular(path)?;
+        let origin = Origin::given(path.to_string_lossy(), self.relative(path));
+        Ok(Unit { origin, content: Content::File(file) })
+    }
+}
+
+/// Lists every file under `paths` (files or folders), in the order of their paths. A path that
+/// does not exist is an error before anything is walked.
+pub fn walk(paths: &[PathBuf], opts: &WalkOptions) -> Result<Vec<Entry>, Error> {
     for p in paths {
         if std::fs::symlink_metadata(p).is_err() {
             return Err(Error::NoSuchPath(p.clone()));
         }
     }
-    // Each entry's results, moved whole under the lock; ordered by path at the end (findings
-    // within a file are already in order), so findings are never sorted one by one.
-    let parts: Mutex<Vec<(String, FilesResult)>> = Mutex::new(Vec::new());
-    let files = AtomicUsize::new(0);
+    let found: Mutex<Vec<(String, Entry)>> = Mutex::new(Vec::new());
     let mut builder = WalkBuilder::new(&paths[0]);
     for p in &paths[1..] {
         builder.add(p);
@@ -62,77 +96,70 @@ pub fn scan_paths(
         .require_git(false)
         .filter_entry(|e| e.file_name() != ".git");
     builder.build_parallel().run(|| {
-        let (parts, files) = (&parts, &files);
+        let found = &found;
         Box::new(move |entry| {
-            let mut local = FilesResult::default();
-            let key = match &entry {
-                Ok(e) => e.path().to_string_lossy().into_owned(),
-                Err(_) => String::new(),
-            };
-            match entry {
+            let item = match entry {
                 Ok(e) => {
+                    let key = e.path().to_string_lossy().into_owned();
                     let is_file = e.file_type().is_some_and(|t| t.is_file())
                         || (e.path_is_symlink() && e.path().is_file());
                     if is_file {
-                        scan_file(scanner, e.path(), &mut local);
-                    } else if let Some(kind) = special_kind(&e) {
+                        Some((key, Entry::File(e.path().to_path_buf())))
+                    } else {
                         // Never opened: a FIFO without a writer would block the scan.
-                        let why = format!("not a regular file ({kind})");
-                        local.findings.skipped.push((key.clone(), why));
+                        special_kind(&e).map(|kind| {
+                            let why = format!("not a regular file ({kind})");
+                            (key.clone(), Entry::Skipped(key, why))
+                        })
                     }
                 }
                 Err(err) if is_loop(&err) => {
-                    local.findings.skipped.push((loop_path(&err), "symlink loop".to_string()));
+                    let path = loop_path(&err);
+                    Some((path.clone(), Entry::Skipped(path, "symlink loop".into())))
                 }
-                Err(err) if broken_link(&err).is_some() => {
-                    local.findings.skipped.extend(broken_link(&err));
-                }
-                Err(err) => local.errors.push(describe_walk_error(&err)),
-            }
-            // Paths in messages are masked like tokens: a file may be named after one.
-            let mask = |text: &mut String| *text = crate::mask::mask_text(&scanner.matcher, text);
-            local.errors.iter_mut().for_each(mask);
-            local.findings.skipped.iter_mut().for_each(|(path, _)| mask(path));
-            files.fetch_add(local.files, Ordering::Relaxed);
-            let something = !local.errors.is_empty()
-                || !local.findings.findings.is_empty()
-                || !local.findings.allowed.is_empty()
-                || !local.findings.skipped.is_empty();
-            if something {
-                parts.lock().expect("no panics while holding the lock").push((key, local));
+                Err(err) => match broken_link(&err) {
+                    Some((path, why)) => Some((path.clone(), Entry::Skipped(path, why))),
+                    None => {
+                        let message = describe_walk_error(&err);
+                        Some((message.clone(), Entry::Error(message)))
+                    }
+                },
+            };
+            if let Some(item) = item {
+                found.lock().expect("no panics while holding the lock").push(item);
             }
             WalkState::Continue
         })
     });
-    let mut parts = parts.into_inner().expect("walk finished");
-    parts.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut r = FilesResult { files: files.into_inner(), ..FilesResult::default() };
-    for (_, part) in parts {
-        r.errors.extend(part.errors);
-        if r.findings.findings.is_empty() && r.findings.allowed.is_empty() {
-            let skipped = std::mem::take(&mut r.findings.skipped);
-            r.findings = part.findings;
-            r.findings.skipped.splice(0..0, skipped);
-        } else {
-            r.findings.extend(part.findings);
-        }
-    }
-    r.errors.sort();
-    Ok(r)
+    let mut found = found.into_inner().expect("walk finished");
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(found.into_iter().map(|(_, e)| e).collect())
 }
 
-fn scan_file(scanner: &Scanner, path: &Path, out: &mut FilesResult) {
-    let origin = Origin::given(path.to_string_lossy(), scanner.allowlist.root_relative(path));
-    match File::open(path) {
-        Ok(f) => match scanner.scan_file(f, &origin, &mut out.findings) {
-            Ok(()) => out.files += 1,
-            Err(e) => out.errors.push(format!("cannot read {}: {}", origin.file, short_io(&e))),
-        },
-        Err(e) => out.errors.push(format!("cannot read {}: {}", origin.file, short_io(&e))),
-    }
+/// `path` with its folder made canonical (symlinks and `..` resolved) and its last component
+/// kept as is, so that a symlinked file is judged by where it stands, not where it points.
+fn resolve(path: &Path) -> Option<PathBuf> {
+    let name = path.file_name()?;
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::symlink_metadata(path).ok()?;
+    Some(parent.canonicalize().ok()?.join(name))
 }
 
-fn short_io(e: &std::io::Error) -> String {
+/// A relative path as a `/`-separated string without `.` components.
+fn normalize(path: &Path) -> String {
+    let parts: Vec<String> = path
+        .components()
+        .filter(|c| !matches!(c, Component::CurDir))
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    parts.join("/")
+}
+
+/// A short reason for an I/O error, naming no content.
+pub fn short_io(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
         std::io::ErrorKind::NotFound => "not found".to_string(),
@@ -217,5 +244,24 @@ fn describe_walk_error(err: &ignore::Error) -> String {
         }
         ignore::Error::WithDepth { err, .. } => describe_walk_error(err),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_outside_the_root_are_not_relative_to_it() {
+        let root = tempfile::tempdir().unwrap();
+        let other = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join("fixtures")).unwrap();
+        std::fs::write(root.path().join("fixtures/a"), "").unwrap();
+        std::fs::create_dir_all(other.path().join("fixtures")).unwrap();
+        std::fs::write(other.path().join("fixtures/a"), "").unwrap();
+        let r = Root::new(root.path());
+        assert_eq!(r.relative(&root.path().join("fixtures/a")).as_deref(), Some("fixtures/a"));
+        assert_eq!(r.relative(&other.path().join("fixtures/a")), None);
+        assert_eq!(r.relative(Path::new("-")), None);
     }
 }

@@ -1,4 +1,5 @@
-//! History: every commit of a set of revisions, each scanned for the tokens it introduced.
+//! History: every commit of a set of revisions, yielded as a [`CommitUnit`] for the pipeline
+//! to find the tokens it introduced (see `pipeline::changes`). This module never scans.
 //!
 //! The design aims at the floor of reading every object once:
 //! - commits are split into chunks handed to rayon workers, each with its own repository
@@ -9,144 +10,40 @@
 //!   know: loose objects, alternates, shallow parents);
 //! - each commit's tree is diffed against its first parent's tree without content, trees and
 //!   commits parsed in place;
-//! - each distinct new blob is scanned once: a shared cache keeps, per blob id, only the
-//!   fingerprints of the tokens it holds (nothing for the vast majority of clean blobs);
-//! - only for a blob that holds tokens is the old side looked at (the rename source or the
-//!   same path in the first parent; for a merge, every parent's version of the path), and
-//!   the tokens the commit introduced are those its parents' versions do not hold;
-//! - rename detection runs only for commits where an added file holds tokens.
+//! - the old versions of a file (the rename source or the same path in the first parent; for
+//!   a merge, every parent's version of the path) are looked up only when the pipeline asks,
+//!   which it does only for a blob that holds tokens; rename detection runs only then.
 //!
-//! A token found again at the same path in later commits (cherry-picks, rebases, merges) is
-//! one finding, attributed to the earliest commit, unless every occurrence is asked for.
+//! Commits are listed parents first (topological order), so that a report "oldest first"
+//! never puts a child before its parent when their times tie.
 
-use std::cmp::Ordering as Order;
-use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-
-use git2::{Commit, Delta, DiffFindOptions, DiffOptions, FileMode, ObjectType, Oid, Repository};
+use git2::{Delta, DiffFindOptions, DiffOptions, FileMode, ObjectType, Oid, Repository};
 use rayon::prelude::*;
 
 use super::git::objects::{Objects, Pool};
-use super::git::pack::Packs;
-
-use crate::finding::{CommitInfo, Finding, Findings};
-use crate::scan::{Origin, Scanner};
+pub use super::git::revs::{all_refs, parse_revisions, Revisions};
+use super::git::revs::{explain, list_commits};
+use super::git::tree;
+use crate::unit::{CommitInfo, CommitUnit, FileChange};
 use crate::{Error, Result};
 
-/// How a history scan runs.
-#[derive(Debug, Clone, Default)]
-pub struct HistoryOptions {
-    /// Report every commit that introduced a token at a path, not only the earliest.
-    pub all_occurrences: bool,
-    /// A progress bar to advance (its length is set to the number of commits; its message
-    /// shows the findings so far). The caller decides where it draws, if anywhere.
-    pub progress: Option<indicatif::ProgressBar>,
+/// The commits of a history or push scan, listed (in topological order, parents first) and
+/// ready to be walked.
+pub struct Plan {
+    commits: Vec<Oid>,
+    pool: Pool,
+    grafted: bool,
+    /// A ref each included tip is, to name in errors.
+    repo: std::path::PathBuf,
+    include: Vec<Oid>,
 }
 
-/// The commits to scan: reachable from `include`, not from `exclude`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Revisions {
-    /// Tips to walk from.
-    pub include: Vec<Oid>,
-    /// Tips whose ancestry is left out.
-    pub exclude: Vec<Oid>,
-}
-
-/// Every commit that any ref (branches, tags, remote-tracking refs, notes, the stash) or a
-/// detached `HEAD` points at, peeled to commits. Refs that do not lead to a commit (a tag of
-/// a blob) are left out.
-pub fn all_refs(repo: &Repository) -> Result<Revisions> {
-    let mut include = Vec::new();
-    let refs = repo.references().map_err(Error::git("cannot list the references"))?;
-    for r in refs {
-        let r = r.map_err(Error::git("cannot read a reference"))?;
-        if let Ok(c) = r.peel(ObjectType::Commit) {
-            include.push(c.id());
-        }
-    }
-    if let Ok(head) = repo.head() {
-        if let Ok(c) = head.peel(ObjectType::Commit) {
-            include.push(c.id());
-        }
-    }
-    include.sort();
-    include.dedup();
-    Ok(Revisions { include, exclude: Vec::new() })
-}
-
-/// Resolves revision arguments in git's syntax: `A..B` (reachable from B, not from A),
-/// `A...B` (reachable from either, not from both), `^A` (exclude A), and a single revision
-/// (everything reachable from it).
-pub fn parse_revisions(repo: &Repository, specs: &[String]) -> Result<Revisions> {
-    let mut revs = Revisions::default();
-    let commit_of = |spec: &str| -> Result<Oid> {
-        let obj = repo.revparse_single(spec).map_err(Error::git(format!(
-            "unknown revision `{}`",
-            crate::report::sanitize::for_terminal(spec)
-        )))?;
-        let c = obj.peel(ObjectType::Commit).map_err(Error::git(format!(
-            "revision `{}` is not a commit",
-            crate::report::sanitize::for_terminal(spec)
-        )))?;
-        Ok(c.id())
-    };
-    for spec in specs {
-        if let Some(neg) = spec.strip_prefix('^') {
-            revs.exclude.push(commit_of(neg)?);
-        } else if let Some((a, b)) = spec.split_once("...") {
-            let a = commit_of(if a.is_empty() { "HEAD" } else { a })?;
-            let b = commit_of(if b.is_empty() { "HEAD" } else { b })?;
-            revs.include.extend([a, b]);
-            if let Ok(bases) = repo.merge_bases(a, b) {
-                revs.exclude.extend(bases.iter().copied());
-            }
-        } else if let Some((a, b)) = spec.split_once("..") {
-            revs.exclude.push(commit_of(if a.is_empty() { "HEAD" } else { a })?);
-            revs.include.push(commit_of(if b.is_empty() { "HEAD" } else { b })?);
-        } else {
-            revs.include.push(commit_of(spec)?);
-        }
-    }
-    if revs.include.is_empty() {
-        // `^A` alone: git too shows nothing.
-        return Ok(Revisions::default());
-    }
-    Ok(revs)
-}
-
-/// The commits reachable from `include` and not from `exclude`, each once.
-pub fn list_commits(repo: &Repository, include: &[Oid], exclude: &[Oid]) -> Result<Vec<Oid>> {
-    if include.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut walk = repo.revwalk().map_err(Error::git("cannot walk the history"))?;
-    for id in include {
-        walk.push(*id).map_err(Error::git(format!("cannot walk from commit {id}")))?;
-    }
-    for id in exclude {
-        walk.hide(*id).map_err(Error::git(format!("cannot hide commit {id}")))?;
-    }
-    walk.map(|r| r.map_err(Error::git("cannot walk the history"))).collect()
-}
-
-/// Scans the commits reachable from `include` and not from `exclude` (git's `include ^exclude`)
-/// for the tokens each introduced, with `scanner`'s rules and allowlist.
-///
-/// Each finding carries its [`CommitInfo`] and the line and column in the new version of the
-/// file (binary content: line 0 and a byte offset). A token introduced at the same path by
-/// several commits is reported once, at the earliest commit (by commit time, then id), unless
-/// `opts.all_occurrences`. Findings are sorted by commit time, then file and position.
-/// This is the entry point for hooks that scan what is pushed or received.
-pub fn scan_commits(
-    repo: &Repository,
-    include: &[Oid],
-    exclude: &[Oid],
-    scanner: &Scanner,
-    opts: &HistoryOptions,
-) -> Result<Findings> {
+/// Lists the commits reachable from `include` and not from `exclude` (git's
+/// `include ^exclude`), parents before children.
+pub fn plan(repo: &Repository, include: &[Oid], exclude: &[Oid]) -> Result<Plan> {
     // Objects are read by id from the repository's own store: re-hashing each one to check
     // it (libgit2's default; git itself does not when reading) would double the cost.
     git2::opts::strict_hash_verification(false);
@@ -154,251 +51,261 @@ pub fn scan_commits(
     // read once, and equal subtrees are skipped by id before being read. Off, the scan is
     // faster and peaks at about a third of the memory.
     git2::opts::enable_caching(false);
-    let commits = list_commits(repo, include, exclude)?;
-    if let Some(bar) = &opts.progress {
-        bar.set_length(commits.len() as u64);
-        bar.set_message("0 findings");
-    }
-    let ctx = Ctx {
-        scanner,
-        cache: BlobCache::default(),
-        pool: Pool::new(repo.path().to_path_buf(), Packs::open(&repo.commondir().join("objects"))),
+    let pool = Pool::open(repo)?;
+    let commits = parents_first(&pool, list_commits(&pool, include, exclude)?)?;
+    Ok(Plan {
+        commits,
+        pool,
         grafted: repo.is_shallow() || repo.commondir().join("info/grafts").exists(),
-        found: AtomicU64::new(0),
-        progress: opts.progress.as_ref(),
-    };
-    const CHUNK: usize = 32;
-    let parts: Vec<Vec<Occurrence>> = commits
-        .par_chunks(CHUNK)
-        .map(|chunk| -> Result<Vec<Occurrence>> {
-            let handles = ctx.pool.take()?;
-            let mut out = Vec::new();
-            let result = chunk.iter().try_for_each(|id| {
-                let n = out.len();
-                scan_commit(&handles, *id, &ctx, &mut out)?;
-                if let Some(bar) = ctx.progress {
-                    let added = (out.len() - n) as u64;
-                    let total = ctx.found.fetch_add(added, Ordering::Relaxed) + added;
-                    if added > 0 {
-                        bar.set_message(format!("{total} findings"));
-                    }
-                    bar.inc(1);
-                }
-                Ok(())
-            });
-            ctx.pool.give_back(handles);
-            result.map(|()| out)
-        })
-        .collect::<Result<_>>()?;
-    if let Some(bar) = &opts.progress {
-        bar.finish_and_clear();
+        repo: repo.path().to_path_buf(),
+        include: include.to_vec(),
+    })
+}
+
+/// The commits (listed newest first by git's walk) in topological order, parents first: a
+/// commit whose clock is behind its parent's still comes after it.
+fn parents_first(pool: &Pool, newest_first: Vec<Oid>) -> Result<Vec<Oid>> {
+    let objs = pool.take()?;
+    let index: HashMap<Oid, usize> =
+        newest_first.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    let mut parents: Vec<Vec<usize>> = Vec::with_capacity(newest_first.len());
+    for id in &newest_first {
+        let (_, raw) = objs.read_commit(*id)?;
+        let ps = parse_commit(&raw).map(|(_, ps)| ps).unwrap_or_default();
+        parents.push(ps.iter().filter_map(|p| index.get(p).copied()).collect());
     }
-    let mut all: Vec<Occurrence> = parts.into_iter().flatten().collect();
-    all.sort_by(|a, b| {
-        (a.time, a.id, &a.finding.file, a.finding.line, a.finding.column, a.finding.offset).cmp(&(
-            b.time,
-            b.id,
-            &b.finding.file,
-            b.finding.line,
-            b.finding.column,
-            b.finding.offset,
-        ))
-    });
-    let mut findings = Findings::default();
-    let mut seen: HashSet<(bool, String, Arc<str>)> = HashSet::new();
-    for occ in all {
-        let f = occ.finding;
-        if !opts.all_occurrences
-            && !seen.insert((f.allowed_by.is_some(), f.fingerprint.clone(), f.file.clone()))
-        {
+    pool.give_back(objs);
+    Ok(topological(&parents).into_iter().map(|i| newest_first[i]).collect())
+}
+
+impl Plan {
+    /// How many commits the walk visits.
+    pub fn len(&self) -> usize {
+        self.commits.len()
+    }
+
+    /// Whether there is no commit to visit.
+    pub fn is_empty(&self) -> bool {
+        self.commits.is_empty()
+    }
+
+    /// What the scan should say besides its findings: a missing commit read as its
+    /// replacement (one line each).
+    pub fn notes(&self) -> Vec<String> {
+        self.pool.notes()
+    }
+
+    /// Visits every commit on every core: `visit` gets each commit as a [`CommitUnit`] and its
+    /// rank in the plan's order (parents first), and fills its chunk's output. Returns the
+    /// outputs in the plan's order.
+    pub fn run<T: Send>(
+        &self,
+        visit: impl Fn(&dyn CommitUnit, usize, &mut Vec<T>) -> Result<()> + Sync,
+    ) -> Result<Vec<T>> {
+        const CHUNK: usize = 32;
+        let pool = &self.pool;
+        let grafted = self.grafted;
+        let parts: Vec<Vec<T>> = self
+            .commits
+            .par_chunks(CHUNK)
+            .enumerate()
+            .map(|(c, chunk)| -> Result<Vec<T>> {
+                let objs = pool.take()?;
+                let mut out = Vec::new();
+                let result = chunk.iter().enumerate().try_for_each(|(i, id)| {
+                    let unit = Commit::read(&objs, *id, grafted)?;
+                    visit(&unit, c * CHUNK + i, &mut out).map_err(|e| e.in_commit(*id))
+                });
+                pool.give_back(objs);
+                result.map(|()| out)
+            })
+            .collect::<Result<_>>()
+            .map_err(|e| match git2::Repository::open(&self.repo) {
+                Ok(repo) => explain(&repo, &self.include, e),
+                Err(_) => e,
+            })?;
+        Ok(parts.into_iter().flatten().collect())
+    }
+}
+
+/// One commit as the pipeline sees it: its changed files, found by comparing its tree with
+/// its first parent's without reading any blob; everything else read on demand.
+struct Commit<'a> {
+    objs: &'a Objects,
+    id: Oid,
+    parents: Vec<Oid>,
+    files: Vec<FileChange>,
+    /// Whether the commit deleted something (an added file may then be a renamed one).
+    deleted: bool,
+    info: OnceLock<Arc<CommitInfo>>,
+    renames: OnceLock<HashMap<String, Oid>>,
+}
+
+impl<'a> Commit<'a> {
+    fn read(objs: &'a Objects, id: Oid, grafted: bool) -> Result<Commit<'a>> {
+        let raw = objs.read(id, ObjectType::Commit).map_err(|e| e.in_commit(id))?;
+        let (tree_id, mut parents) = parse_commit(&raw)
+            .ok_or_else(|| Error::Invalid(format!("cannot parse commit {id}")))?;
+        if grafted {
+            let c = objs
+                .repo()
+                .find_commit(id)
+                .map_err(Error::git(format!("cannot read commit {id}")))?;
+            parents = c.parent_ids().collect();
+        }
+        let base = match parents.first() {
+            Some(&p) => {
+                let raw = objs.read(p, ObjectType::Commit)?;
+                let (t, _) = parse_commit(&raw)
+                    .ok_or_else(|| Error::Invalid(format!("cannot parse commit {p}")))?;
+                Some(objs.read(t, ObjectType::Tree).map_err(|e| e.at_path(b"").in_commit(p))?)
+            }
+            None => None,
+        };
+        let tree = objs.read(tree_id, ObjectType::Tree).map_err(|e| e.at_path(b""))?;
+        let mut changes = Changes::default();
+        diff_trees(objs, base.as_deref().map(Vec::as_slice), &tree, &mut changes)?;
+        let files = changes
+            .files
+            .into_iter()
+            .map(|(path, old, new)| FileChange {
+                path: String::from_utf8_lossy(&path).into_owned(),
+                new,
+                old,
+            })
+            .collect();
+        Ok(Commit {
+            objs,
+            id,
+            parents,
+            files,
+            deleted: changes.deleted,
+            info: OnceLock::new(),
+            renames: OnceLock::new(),
+        })
+    }
+
+    fn git_commit(&self) -> Result<git2::Commit<'a>> {
+        self.objs
+            .repo()
+            .find_commit(self.id)
+            .map_err(Error::git(format!("cannot read commit {}", self.id)))
+    }
+
+    /// Added path -> blob it was renamed from (git's rename detection, run once per commit).
+    fn renames(&self) -> Result<&HashMap<String, Oid>> {
+        if let Some(r) = self.renames.get() {
+            return Ok(r);
+        }
+        let commit = self.git_commit()?;
+        let id = self.id;
+        let tree =
+            commit.tree().map_err(Error::git(format!("cannot read the tree of commit {id}")))?;
+        let base = match commit.parents().next() {
+            Some(p) => Some(
+                p.tree()
+                    .map_err(Error::git(format!("cannot read the tree of commit {}", p.id())))?,
+            ),
+            None => None,
+        };
+        let found = renames(self.objs.repo(), base.as_ref(), &tree)
+            .map_err(Error::git(format!("cannot find renames in commit {id}")))?;
+        Ok(self.renames.get_or_init(|| found))
+    }
+}
+
+impl CommitUnit for Commit<'_> {
+    fn id(&self) -> Oid {
+        self.id
+    }
+
+    fn files(&self) -> &[FileChange] {
+        &self.files
+    }
+
+    fn blob(&self, id: Oid) -> Result<Arc<Vec<u8>>> {
+        self.objs.read(id, ObjectType::Blob)
+    }
+
+    fn olds(&self, i: usize) -> Result<Vec<Oid>> {
+        let file = &self.files[i];
+        let mut olds: Vec<Oid> = file.old.into_iter().collect();
+        // An added file may be a renamed one: take the rename source as its old version.
+        if file.old.is_none() && self.deleted {
+            olds.extend(self.renames()?.get(&file.path).copied());
+        }
+        // A merge: every other parent's version of the path.
+        if self.parents.len() > 1 {
+            let commit = self.git_commit()?;
+            for p in commit.parents().skip(1) {
+                let t = p.tree().map_err(Error::git(format!("cannot read commit {}", p.id())))?;
+                if let Ok(e) = t.get_path(std::path::Path::new(&file.path)) {
+                    if e.kind() == Some(ObjectType::Blob) {
+                        olds.push(e.id());
+                    }
+                }
+            }
+        }
+        Ok(olds)
+    }
+
+    fn info(&self) -> Result<Arc<CommitInfo>> {
+        if let Some(info) = self.info.get() {
+            return Ok(Arc::clone(info));
+        }
+        let info = Arc::new(commit_info(&self.git_commit()?));
+        Ok(Arc::clone(self.info.get_or_init(|| info)))
+    }
+
+    fn message(&self) -> Result<Vec<u8>> {
+        let raw = self.objs.read(self.id, ObjectType::Commit)?;
+        Ok(commit_message(&raw).to_vec())
+    }
+}
+
+/// The nodes `0..parents.len()` (listed newest first; `parents[i]` are node indexes) in an
+/// order where every node comes after its parents.
+fn topological(parents: &[Vec<usize>]) -> Vec<usize> {
+    // Depth first from the oldest, each commit after its parents (no recursion: a history is
+    // a chain of thousands). A damaged or grafted history may hold a cycle: a parent already
+    // being visited is passed over.
+    const NEW: u8 = 0;
+    const OPEN: u8 = 1;
+    const DONE: u8 = 2;
+    let mut state = vec![NEW; parents.len()];
+    let mut out = Vec::with_capacity(parents.len());
+    for start in (0..parents.len()).rev() {
+        if state[start] != NEW {
             continue;
         }
-        findings.push(f);
-    }
-    Ok(findings)
-}
-
-/// One token introduced by one commit.
-struct Occurrence {
-    time: i64,
-    id: Oid,
-    finding: Finding,
-}
-
-struct Ctx<'a> {
-    scanner: &'a Scanner,
-    cache: BlobCache,
-    pool: Pool,
-    /// Whether commits' parents may differ from what their objects say (a shallow clone's
-    /// boundary, `info/grafts`): then libgit2, which knows, lists them.
-    grafted: bool,
-    found: AtomicU64,
-    progress: Option<&'a indicatif::ProgressBar>,
-}
-
-/// Hashes an object id by its first bytes (it is already a cryptographic hash).
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes.iter().take(8) {
-            self.0 = (self.0 << 8) | u64::from(b);
+        state[start] = OPEN;
+        let mut stack = vec![(start, 0usize)];
+        while let Some((node, next)) = stack.pop() {
+            match parents[node].get(next) {
+                Some(&p) => {
+                    stack.push((node, next + 1));
+                    if state[p] == NEW {
+                        state[p] = OPEN;
+                        stack.push((p, 0));
+                    }
+                }
+                None => {
+                    state[node] = DONE;
+                    out.push(node);
+                }
+            }
         }
     }
+    out
 }
 
-type IdMap<V> = HashMap<Oid, V, BuildHasherDefault<IdHasher>>;
-
-/// Fingerprints of the tokens a blob holds, sorted; `None` for a clean blob.
-type Prints = Option<Arc<[String]>>;
-
-const SHARDS: usize = 16;
-
-/// Per blob id, the fingerprints of the tokens it holds. Never holds content.
-struct BlobCache {
-    shards: Vec<Mutex<IdMap<Prints>>>,
-}
-
-impl Default for BlobCache {
-    fn default() -> Self {
-        BlobCache { shards: (0..SHARDS).map(|_| Mutex::new(IdMap::default())).collect() }
-    }
-}
-
-impl BlobCache {
-    fn shard(&self, id: Oid) -> &Mutex<IdMap<Prints>> {
-        &self.shards[id.as_bytes()[19] as usize % SHARDS]
-    }
-
-    /// The fingerprints of blob `id`, scanning it on first sight.
-    fn prints(&self, objs: &Objects, id: Oid, scanner: &Scanner) -> Result<Prints> {
-        if let Some(p) = self.shard(id).lock().expect("cache lock").get(&id) {
-            return Ok(p.clone());
-        }
-        // Two workers may scan the same blob at once; both get the same answer.
-        let blob = objs.read(id, ObjectType::Blob)?;
-        let mut prints: Vec<String> =
-            scanner.matcher.find(&blob).into_iter().map(|m| m.fingerprint).collect();
-        prints.sort();
-        prints.dedup();
-        let p: Prints = if prints.is_empty() { None } else { Some(prints.into()) };
-        self.shard(id).lock().expect("cache lock").insert(id, p.clone());
-        Ok(p)
-    }
-}
-
-/// A changed file of a commit whose new version holds tokens.
-struct Candidate {
-    path: String,
-    new: Oid,
-    old: Option<Oid>,
-    prints: Arc<[String]>,
+/// The message of a raw commit (or tag) object: what follows the first blank line.
+pub fn commit_message(raw: &[u8]) -> &[u8] {
+    memchr::memmem::find(raw, b"\n\n").map_or(&[][..], |p| &raw[p + 2..])
 }
 
 fn is_file(mode: FileMode) -> bool {
     matches!(mode, FileMode::Blob | FileMode::BlobExecutable | FileMode::Link)
-}
-
-fn scan_commit(objs: &Objects, id: Oid, ctx: &Ctx<'_>, out: &mut Vec<Occurrence>) -> Result<()> {
-    let repo = objs.repo();
-    let raw = objs.read(id, ObjectType::Commit)?;
-    let (tree_id, mut parent_ids) =
-        parse_commit(&raw).ok_or_else(|| Error::Invalid(format!("cannot parse commit {id}")))?;
-    if ctx.grafted {
-        let c = repo.find_commit(id).map_err(Error::git(format!("cannot read commit {id}")))?;
-        parent_ids = c.parent_ids().collect();
-    }
-    let base = match parent_ids.first() {
-        Some(&p) => {
-            let raw = objs.read(p, ObjectType::Commit)?;
-            let (t, _) = parse_commit(&raw)
-                .ok_or_else(|| Error::Invalid(format!("cannot parse commit {p}")))?;
-            Some(objs.read(t, ObjectType::Tree)?)
-        }
-        None => None,
-    };
-    let tree = objs.read(tree_id, ObjectType::Tree)?;
-    let mut changes = Changes::default();
-    diff_trees(objs, base.as_deref().map(Vec::as_slice), &tree, &mut Vec::new(), &mut changes)?;
-    let mut candidates = Vec::new();
-    for (path, old, new) in changes.files {
-        if let Some(prints) = ctx.cache.prints(objs, new, ctx.scanner)? {
-            let path = String::from_utf8_lossy(&path).into_owned();
-            candidates.push(Candidate { path, new, old, prints });
-        }
-    }
-    if candidates.is_empty() {
-        return Ok(());
-    }
-    // A commit with findings (rare): the rest goes through libgit2.
-    let commit = repo.find_commit(id).map_err(Error::git(format!("cannot read commit {id}")))?;
-    let tree = commit.tree().map_err(Error::git(format!("cannot read the tree of commit {id}")))?;
-    let parents: Vec<Commit<'_>> = commit.parents().collect();
-    let base = match parents.first() {
-        Some(p) => Some(
-            p.tree().map_err(Error::git(format!("cannot read the tree of commit {}", p.id())))?,
-        ),
-        None => None,
-    };
-    // An added file holding tokens may be a renamed one: let git find renames, and take the
-    // source as its old version.
-    if changes.deleted && candidates.iter().any(|c| c.old.is_none()) {
-        let renames = renames(repo, base.as_ref(), &tree)
-            .map_err(Error::git(format!("cannot find renames in commit {id}")))?;
-        for c in candidates.iter_mut().filter(|c| c.old.is_none()) {
-            c.old = renames.get(&c.path).copied();
-        }
-    }
-
-    let mut info: Option<CommitInfo> = None;
-    for c in candidates {
-        let mut introduced: Vec<&String> = c.prints.iter().collect();
-        let mut olds: Vec<Oid> = c.old.into_iter().collect();
-        for p in parents.iter().skip(1) {
-            let t = p.tree().map_err(Error::git(format!("cannot read commit {}", p.id())))?;
-            if let Ok(e) = t.get_path(std::path::Path::new(&c.path)) {
-                if e.kind() == Some(ObjectType::Blob) {
-                    olds.push(e.id());
-                }
-            }
-        }
-        for old in olds {
-            if old == c.new {
-                introduced.clear();
-                break;
-            }
-            if let Some(held) = ctx.cache.prints(objs, old, ctx.scanner)? {
-                introduced.retain(|f| held.binary_search(f).is_err());
-            }
-        }
-        if introduced.is_empty() {
-            continue;
-        }
-        let info = info.get_or_insert_with(|| commit_info(&commit, &ctx.scanner.matcher));
-        let origin = Origin::new(c.path.clone()).with_commit(info.clone());
-        let content = objs.read(c.new, ObjectType::Blob)?;
-        let content = content.as_slice();
-        let mut found = Findings::default();
-        if is_binary(content) {
-            ctx.scanner.scan_binary(content, None, &origin, &mut found);
-        } else {
-            ctx.scanner
-                .scan_reader(content, &origin, &mut found)
-                .expect("reading from memory does not fail");
-        }
-        let time = commit.time().seconds();
-        for f in found.findings.into_iter().chain(found.allowed) {
-            if introduced.contains(&&f.fingerprint) {
-                out.push(Occurrence { time, id, finding: f });
-            }
-        }
-    }
-    Ok(())
 }
 
 /// A commit object's tree and parents (the `tree` and `parent` header lines).
@@ -427,129 +334,21 @@ struct Changes {
     deleted: bool,
 }
 
-/// Compares two raw trees without reading any blob, skipping subtrees with equal ids.
-fn diff_trees(
-    objs: &Objects,
-    old: Option<&[u8]>,
-    new: &[u8],
-    prefix: &mut Vec<u8>,
-    out: &mut Changes,
-) -> Result<()> {
-    let mut olds = Entries(old.unwrap_or_default()).peekable();
-    let mut news = Entries(new).peekable();
-    loop {
-        let order = match (olds.peek(), news.peek()) {
-            (Some(o), Some(n)) => tree_order(o, n),
-            (Some(_), None) => Order::Less,
-            (None, Some(_)) => Order::Greater,
-            (None, None) => break,
-        };
-        match order {
-            Order::Less => {
-                out.deleted = true;
-                olds.next();
+/// Compares two raw trees without reading any blob (see [`tree::diff`]).
+fn diff_trees(objs: &Objects, old: Option<&[u8]>, new: &[u8], out: &mut Changes) -> Result<()> {
+    let mut read = |id: Oid| objs.read(id, ObjectType::Tree);
+    let is_file = |mode: u32| mode != tree::MODE_TREE && mode != tree::MODE_GITLINK;
+    tree::diff(&mut read, old, Some(new), false, &mut Vec::new(), &mut |path, old, new| {
+        let old_file = old.filter(|o| is_file(o.1)).map(|o| o.0);
+        match new.filter(|n| n.1 != tree::MODE_GITLINK) {
+            Some((id, _)) => {
+                out.deleted |= old.is_some() && old_file.is_none();
+                out.files.push((path.to_vec(), old_file, id));
             }
-            Order::Greater => {
-                let n = news.next().expect("peeked");
-                added_or_changed(objs, None, &n, prefix, out)?;
-            }
-            Order::Equal => {
-                let (o, n) = (olds.next().expect("peeked"), news.next().expect("peeked"));
-                if o.id != n.id || o.mode != n.mode {
-                    added_or_changed(objs, Some(&o), &n, prefix, out)?;
-                }
-            }
+            None => out.deleted |= old.is_some(),
         }
-    }
-    Ok(())
-}
-
-/// A tree entry: name, id, and mode (normalized as git and libgit2 read it).
-struct Entry<'t> {
-    name: &'t [u8],
-    id: Oid,
-    mode: i32,
-}
-
-const MODE_TREE: i32 = 0o040000;
-const MODE_COMMIT: i32 = 0o160000;
-
-/// The entries of a raw tree (`<octal mode> <name>\0<20-byte id>`, repeated). A damaged
-/// tree ends early.
-struct Entries<'t>(&'t [u8]);
-
-impl<'t> Iterator for Entries<'t> {
-    type Item = Entry<'t>;
-
-    fn next(&mut self) -> Option<Entry<'t>> {
-        let data = self.0;
-        let space = memchr::memchr(b' ', data)?;
-        let nul = space + 1 + memchr::memchr(0, &data[space + 1..])?;
-        let id = Oid::from_bytes(data.get(nul + 1..nul + 21)?).ok()?;
-        let mut mode = 0i32;
-        for &d in &data[..space] {
-            if !(b'0'..=b'7').contains(&d) || mode > 0o7777777 {
-                return None;
-            }
-            mode = mode * 8 + i32::from(d - b'0');
-        }
-        self.0 = &data[nul + 21..];
-        Some(Entry { name: &data[space + 1..nul], id, mode: normalize_mode(mode) })
-    }
-}
-
-/// Git's reading of a tree entry's mode: any regular file is 100644 or 100755.
-fn normalize_mode(mode: i32) -> i32 {
-    match mode & 0o170000 {
-        0o100000 if mode & 0o111 != 0 => 0o100755,
-        0o100000 => 0o100644,
-        0o040000 => MODE_TREE,
-        0o120000 | 0o160000 => mode & 0o170000,
-        _ => mode,
-    }
-}
-
-/// Git's tree order: names compared as bytes, a tree's name as if it ended with `/`.
-fn tree_order(a: &Entry<'_>, b: &Entry<'_>) -> Order {
-    let n = a.name.len().min(b.name.len());
-    match a.name[..n].cmp(&b.name[..n]) {
-        Order::Equal => {}
-        other => return other,
-    }
-    let next = |e: &Entry<'_>| match e.name.get(n) {
-        Some(&c) => c,
-        None if e.mode == MODE_TREE => b'/',
-        None => 0,
-    };
-    next(a).cmp(&next(b))
-}
-
-fn added_or_changed(
-    objs: &Objects,
-    old: Option<&Entry<'_>>,
-    new: &Entry<'_>,
-    prefix: &mut Vec<u8>,
-    out: &mut Changes,
-) -> Result<()> {
-    let len = prefix.len();
-    prefix.extend_from_slice(new.name);
-    if new.mode == MODE_TREE {
-        let sub = objs.read(new.id, ObjectType::Tree)?;
-        let old_sub = match old {
-            Some(o) if o.mode == MODE_TREE => Some(objs.read(o.id, ObjectType::Tree)?),
-            _ => None,
-        };
-        prefix.push(b'/');
-        diff_trees(objs, old_sub.as_deref().map(Vec::as_slice), &sub, prefix, out)?;
-    } else if new.mode != MODE_COMMIT {
-        let old_file = old.filter(|o| o.mode != MODE_TREE && o.mode != MODE_COMMIT);
-        if old.is_some() && old_file.is_none() {
-            out.deleted = true;
-        }
-        out.files.push((prefix.clone(), old_file.map(|o| o.id), new.id));
-    }
-    prefix.truncate(len);
-    Ok(())
+        Ok(())
+    })
 }
 
 /// For a commit with added and deleted files: added path -> blob it was renamed from.
@@ -575,14 +374,9 @@ fn renames(
     Ok(map)
 }
 
-/// Git's own test: a NUL byte in the first 8000 bytes.
-fn is_binary(content: &[u8]) -> bool {
-    memchr::memchr(0, &content[..content.len().min(8000)]).is_some()
-}
-
-/// What reports say of a commit. Its subject and author are text from the repository: a
-/// token written there (`git commit -m "use dt0c01...."`) is masked like any other.
-fn commit_info(c: &Commit<'_>, matcher: &crate::matcher::Matcher) -> CommitInfo {
+/// What reports say of a commit. Its subject and author are text from the repository,
+/// printed through the masking writer like all output.
+fn commit_info(c: &git2::Commit<'_>) -> CommitInfo {
     let a = c.author();
     let name = String::from_utf8_lossy(a.name_bytes());
     let email = String::from_utf8_lossy(a.email_bytes());
@@ -592,12 +386,12 @@ fn commit_info(c: &Commit<'_>, matcher: &crate::matcher::Matcher) -> CommitInfo 
         .find(|l| !l.iter().all(u8::is_ascii_whitespace))
         .map(|l| String::from_utf8_lossy(l).trim_end().to_string())
         .unwrap_or_default();
-    let masked = |text: String| crate::mask::mask_text(matcher, &text);
     CommitInfo {
         commit: c.id().to_string(),
-        author: masked(format!("{name} <{email}>")),
+        author: format!("{name} <{email}>"),
         date: iso8601(a.when().seconds(), a.when().offset_minutes()),
-        subject: masked(subject),
+        subject,
+        time: c.time().seconds(),
     }
 }
 
@@ -631,6 +425,19 @@ pub fn iso8601(secs: i64, offset_minutes: i32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parents_come_first_even_in_a_cycle() {
+        // Newest first: 0 is a child of 1, 1 of 2; 3 is a merge of 0 and 2 listed oldest.
+        let order = topological(&[vec![1], vec![2], vec![], vec![0, 2]]);
+        let pos = |n: usize| order.iter().position(|&x| x == n).unwrap();
+        assert_eq!(order.len(), 4);
+        assert!(pos(2) < pos(1) && pos(1) < pos(0) && pos(0) < pos(3));
+        // A damaged history whose commits are each other's parents: every node once.
+        let mut cyclic = topological(&[vec![1], vec![0], vec![2]]);
+        cyclic.sort();
+        assert_eq!(cyclic, [0, 1, 2]);
+    }
 
     #[test]
     fn iso8601_dates() {

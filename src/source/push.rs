@@ -1,7 +1,7 @@
 //! What a push adds: the commits a `pre-push` hook is about to send, or that a server's
 //! `pre-receive` hook is about to accept. This module parses the hooks' standard input and
 //! turns it into a set of commits (reachable from the pushed tips, not from what the other
-//! side already has); [`crate::source::history::scan_commits`] scans them.
+//! side already has); [`crate::source::history::plan`] lists them for the pipeline.
 
 use git2::{ObjectType, Oid, Repository};
 
@@ -200,7 +200,7 @@ pub fn framework_revisions(
     let resolve = |name: &str, spec: &str| -> Result<Oid> {
         let obj = repo.revparse_single(spec).map_err(Error::git(format!(
             "{name} names `{}`, which is not in the repository",
-            crate::report::sanitize::for_terminal(spec)
+            crate::sanitize::for_terminal(spec)
         )))?;
         obj.peel(ObjectType::Commit)
             .map(|c| c.id())

@@ -7,6 +7,7 @@
 //! branch already holds does not block the merge.
 
 use std::collections::HashSet;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
 use git2::{
@@ -15,22 +16,70 @@ use git2::{
 };
 
 use super::git::index::{CacheTree, IndexFile, SPARSE_DIR};
-use crate::finding::{Finding, Findings};
-use crate::scan::{AddedLines, Origin, Scanner};
+use super::git::tree;
+use crate::unit::{is_binary, strip_eol, AddedLines, Content, Origin, Unit};
 use crate::{Error, Result};
 
-/// Scans what the next commit adds. With `files` (paths as given, relative to the current
-/// folder), only those files: the added lines of their staged diff when they have one, else
-/// their whole content in the work tree (so that `pre-commit run --all-files` checks them).
+/// Lines of context kept around each added line: what gives a keyed value on an added line
+/// its key on an unchanged line (`- name: DT_API_TOKEN` above `value: ...`).
+const CONTEXT_LINES: u32 = 3;
+
+/// What the next commit adds, file by file (see [`read`]).
+pub struct Staged<'r> {
+    /// The files to scan, in git's diff order.
+    pub files: Vec<StagedFile<'r>>,
+    /// Files named on the command line that were skipped, with the reason.
+    pub skipped: Vec<(String, String)>,
+    /// Whether some file named on the command line had no staged change and is scanned
+    /// whole from the work tree (`pre-commit run --all-files`).
+    pub whole_files: bool,
+}
+
+/// One file of the staged changes.
+pub struct StagedFile<'r> {
+    origin: Origin,
+    content: Owned<'r>,
+    /// The merged commits' versions of the path: a token they hold is not new.
+    held: Vec<git2::Blob<'r>>,
+}
+
+/// The content of a staged file, owned.
+enum Owned<'r> {
+    Added(AddedLines),
+    Binary(git2::Blob<'r>, Option<git2::Blob<'r>>),
+    /// A large new file: every line added, read from the blob in windows.
+    Whole(git2::Blob<'r>),
+    File(std::fs::File),
+}
+
+impl StagedFile<'_> {
+    /// The unit to scan.
+    pub fn unit(&self) -> Unit<'_> {
+        let content = match &self.content {
+            Owned::Added(added) => Content::Added(added),
+            Owned::Binary(new, old) => {
+                Content::Binary { new: new.content(), old: old.as_ref().map(|b| b.content()) }
+            }
+            Owned::Whole(blob) => Content::Bytes(blob.content()),
+            Owned::File(file) => match file.try_clone() {
+                Ok(f) => Content::File(f),
+                Err(_) => Content::Bytes(&[]),
+            },
+        };
+        Unit { origin: self.origin.clone(), content }
+    }
+
+    /// The merged commits' versions of the file (empty outside a merge).
+    pub fn held(&self) -> Vec<&[u8]> {
+        self.held.iter().map(|b| b.content()).collect()
+    }
+}
+
+/// What the next commit adds. With `files` (paths as given, relative to the current folder),
+/// only those files: the added lines of their staged diff when they have one, else their
+/// whole content in the work tree (so that `pre-commit run --all-files` checks them).
 /// `index_file` is the index the commit is built from ([`super::git::repo::index_path`]).
-/// `scanner` is called only when there is something to scan (a commit that changes nothing
-/// costs no rule compilation).
-pub fn scan(
-    repo: &Repository,
-    index_file: &Path,
-    files: &[PathBuf],
-    scanner: impl FnOnce() -> Result<Scanner>,
-) -> Result<Findings> {
+pub fn read<'r>(repo: &'r Repository, index_file: &Path, files: &[PathBuf]) -> Result<Staged<'r>> {
     let root = super::git::repo::work_tree(repo)?.to_path_buf();
     // Git does not re-hash objects it reads (only fsck does); libgit2 does by default, which
     // costs more than the scan itself for large blobs (SHA-1 with collision detection).
@@ -64,29 +113,18 @@ pub fn scan(
             .find_commit(parent)
             .and_then(|c| c.tree())
             .map_err(Error::git(format!("cannot read the merged commit {parent}")))?;
-        let changes = Changes::between(repo, Some(&tree), &index)?;
-        parents.push((tree, changes));
+        parents.push(tree);
     }
-    if changes.paths.is_empty() && wanted.is_none() {
-        return Ok(Findings::default());
-    }
-    let scanner = scanner()?;
-    let mut staged = changes.findings(repo, &scanner, head.as_ref(), wanted.as_ref())?;
-    for (tree, changes) in &parents {
-        let other = changes.findings(repo, &scanner, Some(tree), wanted.as_ref())?;
-        staged.keep_new_in(&other);
-    }
-    let mut findings = staged.findings;
+    let mut staged = Staged { files: Vec::new(), skipped: Vec::new(), whole_files: false };
+    let paths = changes.files(repo, head.as_ref(), &parents, wanted.as_ref(), &mut staged)?;
     if let Some(wanted) = wanted {
-        let mut rest: Vec<&Vec<u8>> =
-            wanted.iter().filter(|p| !staged.paths.contains(*p)).collect();
+        let mut rest: Vec<&Vec<u8>> = wanted.iter().filter(|p| !paths.contains(*p)).collect();
         rest.sort();
         for rel in rest {
-            scan_work_tree_file(&scanner, &root, rel, &mut findings)?;
+            work_tree_file(&root, rel, &mut staged)?;
         }
     }
-    sort(&mut findings);
-    Ok(findings)
+    Ok(staged)
 }
 
 /// The bytes of the index file, mapped (as git does: a large index is read in a moment).
@@ -176,16 +214,19 @@ impl Changes {
         Ok(Changes { paths: walk.paths, index })
     }
 
-    /// Scans the added lines of these changes.
-    fn findings(
+    /// The staged files of these changes (those in `wanted` only, when given), each with the
+    /// merged commits' versions of its path; returns the paths it listed.
+    fn files<'r>(
         &self,
-        repo: &Repository,
-        scanner: &Scanner,
+        repo: &'r Repository,
         base: Option<&Tree<'_>>,
+        parents: &[Tree<'r>],
         wanted: Option<&HashSet<Vec<u8>>>,
-    ) -> Result<DiffFindings> {
+        out: &mut Staged<'r>,
+    ) -> Result<HashSet<Vec<u8>>> {
+        let mut listed = HashSet::new();
         if self.paths.is_empty() {
-            return Ok(DiffFindings::default());
+            return Ok(listed);
         }
         let mut opts = DiffOptions::new();
         opts.context_lines(0)
@@ -196,10 +237,44 @@ impl Changes {
         for p in &self.paths {
             opts.pathspec(p.as_slice());
         }
-        let diff = repo
+        let mut diff = repo
             .diff_tree_to_index(base, Some(&self.index), Some(&mut opts))
             .map_err(Error::git("cannot compare the index with HEAD"))?;
-        diff_findings(repo, scanner, diff, wanted)
+        diff.find_similar(Some(DiffFindOptions::new().renames(true).copies(true)))
+            .map_err(Error::git("cannot detect renamed files"))?;
+        for i in 0..diff.deltas().len() {
+            let delta = diff.get_delta(i).expect("index in range");
+            if !matches!(
+                delta.status(),
+                Delta::Added | Delta::Modified | Delta::Renamed | Delta::Copied | Delta::Typechange
+            ) {
+                continue;
+            }
+            let new = delta.new_file();
+            let Some(path) = new.path_bytes() else { continue };
+            if new.mode() == FileMode::Commit {
+                continue;
+            }
+            if wanted.is_some_and(|w| !w.contains(path)) {
+                continue;
+            }
+            listed.insert(path.to_vec());
+            let origin = Origin::new(String::from_utf8_lossy(path));
+            let old = delta.old_file();
+            let old_id = (old.exists() && old.mode() != FileMode::Commit).then(|| old.id());
+            let content = change(repo, old_id, new.id(), &origin)?;
+            let mut held = Vec::new();
+            for tree in parents {
+                let entry = tree.get_path(Path::new(std::ffi::OsStr::from_bytes(path)));
+                if let Ok(e) = entry.and_then(|e| e.to_object(repo)) {
+                    if let Ok(blob) = e.into_blob() {
+                        held.push(blob);
+                    }
+                }
+            }
+            out.files.push(StagedFile { origin, content, held });
+        }
+        Ok(listed)
     }
 }
 
@@ -220,12 +295,11 @@ struct Item {
     /// Tree side: id and mode. Index side: the range of entries (a folder's, or one path's
     /// stages).
     id: Oid,
-    mode: i32,
+    mode: u32,
     range: std::ops::Range<usize>,
 }
 
-const GITLINK: u32 = 0o160000;
-const TREE: i32 = 0o040000;
+const GITLINK: u32 = tree::MODE_GITLINK;
 
 impl Walk<'_> {
     fn dir(
@@ -267,30 +341,35 @@ impl Walk<'_> {
                     let e = &self.idx.entries[k];
                     (Oid::from_bytes(self.idx.id(e)).expect("20 bytes"), e.mode)
                 });
-                self.file(a.map(|a| (a.id, a.mode as u32)), new, prefix);
+                self.file(a.map(|a| (a.id, a.mode)), new, prefix);
             }
             prefix.truncate(len);
         }
         Ok(())
     }
 
-    /// Compares two trees (a sparse folder of the index with HEAD's).
+    /// Compares two trees (a sparse folder of the index with HEAD's), with the one tree diff.
     fn trees(&mut self, old: Option<Oid>, new: Option<Oid>, prefix: &mut Vec<u8>) -> Result<()> {
         if old == new {
             return Ok(());
         }
-        let (a_items, b_items) = (self.tree_items(old, prefix)?, self.tree_items(new, prefix)?);
-        for (a, b) in pairs(&a_items, &b_items) {
-            let len = prefix.len();
-            prefix.extend_from_slice(&a.or(b).expect("one side").name);
-            if a.or(b).expect("one side").dir {
-                prefix.push(b'/');
-                self.trees(a.map(|a| a.id), b.map(|b| b.id), prefix)?;
-            } else {
-                let side = |i: &Item| (i.id, i.mode as u32);
-                self.file(a.map(side), b.map(side), prefix);
-            }
-            prefix.truncate(len);
+        let read = |id: Option<Oid>| id.map(|id| read_tree(self.repo, id, prefix)).transpose();
+        let (a, b) = (read(old)?, read(new)?);
+        let repo = self.repo;
+        let mut found = Vec::new();
+        tree::diff(
+            &mut |id| read_tree(repo, id, b"a folder"),
+            a.as_deref().map(Vec::as_slice),
+            b.as_deref().map(Vec::as_slice),
+            true,
+            prefix,
+            &mut |path, old, new| {
+                found.push((path.to_vec(), old, new));
+                Ok(())
+            },
+        )?;
+        for (path, old, new) in found {
+            self.file(old, new, &path);
         }
         Ok(())
     }
@@ -312,29 +391,19 @@ impl Walk<'_> {
         }
     }
 
-    /// The entries of a tree (none for `None`), in git's order.
+    /// The entries of a tree (none for `None`), in git's order (as a tree holds them).
     fn tree_items(&self, id: Option<Oid>, prefix: &[u8]) -> Result<Vec<Item>> {
         let Some(id) = id else { return Ok(Vec::new()) };
-        let tree = self.repo.find_tree(id).map_err(Error::git(format!(
-            "cannot read the tree {id} of {}",
-            if prefix.is_empty() {
-                "the root folder".into()
-            } else {
-                String::from_utf8_lossy(prefix)
-            }
-        )))?;
-        let mut items: Vec<Item> = tree
-            .iter()
+        let raw = read_tree(self.repo, id, prefix)?;
+        Ok(tree::Entries(&raw)
             .map(|e| Item {
-                name: e.name_bytes().to_vec(),
-                dir: e.filemode() == TREE,
-                id: e.id(),
-                mode: e.filemode(),
+                name: e.name.to_vec(),
+                dir: e.is_tree(),
+                id: e.id,
+                mode: e.mode,
                 range: 0..0,
             })
-            .collect();
-        items.sort_by(key_cmp);
-        Ok(items)
+            .collect())
     }
 
     /// The entries of `range` at this level: files (all stages of one path) and folders.
@@ -392,111 +461,53 @@ fn pairs<'x>(old: &'x [Item], new: &'x [Item]) -> Vec<(Option<&'x Item>, Option<
     out
 }
 
-/// Git's tree order: a folder sorts as if its name ended with `/`.
+/// Git's order of items (see [`tree::git_order`]).
 fn key_cmp(a: &Item, b: &Item) -> std::cmp::Ordering {
-    let ka = a.name.iter().chain(a.dir.then_some(&b'/'));
-    let kb = b.name.iter().chain(b.dir.then_some(&b'/'));
-    ka.cmp(kb)
+    tree::git_order(&a.name, a.dir, &b.name, b.dir)
 }
 
-/// Findings of one diff, and the new paths that the diff touched.
-#[derive(Default)]
-struct DiffFindings {
-    findings: Findings,
-    paths: HashSet<Vec<u8>>,
-}
-
-impl DiffFindings {
-    /// Keeps only the findings (file and token) that `other` holds as well.
-    fn keep_new_in(&mut self, other: &DiffFindings) {
-        let seen: HashSet<(&str, &str)> = other
-            .findings
-            .findings
-            .iter()
-            .chain(&other.findings.allowed)
-            .map(|f| (&*f.file, f.fingerprint.as_str()))
-            .collect();
-        let keep = |f: &Finding| seen.contains(&(&*f.file, f.fingerprint.as_str()));
-        self.findings.findings.retain(keep);
-        self.findings.allowed.retain(keep);
+/// The raw content of tree `id` (`place` names it in an error: the folder it is).
+fn read_tree(repo: &Repository, id: Oid, place: &[u8]) -> Result<std::sync::Arc<Vec<u8>>> {
+    let place =
+        if place.is_empty() { "the root folder".into() } else { String::from_utf8_lossy(place) };
+    let context = format!("cannot read the tree {id} of {place}");
+    let odb = repo.odb().map_err(Error::git(context.clone()))?;
+    let obj = odb.read(id).map_err(Error::git(context.clone()))?;
+    if obj.kind() != ObjectType::Tree {
+        return Err(Error::Invalid(context));
     }
+    Ok(std::sync::Arc::new(obj.data().to_vec()))
 }
 
-fn diff_findings(
-    repo: &Repository,
-    scanner: &Scanner,
-    mut diff: git2::Diff<'_>,
-    wanted: Option<&HashSet<Vec<u8>>>,
-) -> Result<DiffFindings> {
-    diff.find_similar(Some(DiffFindOptions::new().renames(true).copies(true)))
-        .map_err(Error::git("cannot detect renamed files"))?;
-    let mut out = DiffFindings::default();
-    for i in 0..diff.deltas().len() {
-        let delta = diff.get_delta(i).expect("index in range");
-        if !matches!(
-            delta.status(),
-            Delta::Added | Delta::Modified | Delta::Renamed | Delta::Copied | Delta::Typechange
-        ) {
-            continue;
-        }
-        let new = delta.new_file();
-        let Some(path) = new.path_bytes() else { continue };
-        if new.mode() == FileMode::Commit {
-            continue;
-        }
-        if wanted.is_some_and(|w| !w.contains(path)) {
-            continue;
-        }
-        out.paths.insert(path.to_vec());
-        let origin = Origin::new(String::from_utf8_lossy(path));
-        let old = delta.old_file();
-        let old_id = (old.exists() && old.mode() != FileMode::Commit).then(|| old.id());
-        scan_change(repo, scanner, old_id, new.id(), &origin, &mut out.findings)?;
-    }
-    Ok(out)
-}
-
-/// Scans what one staged file adds over its old version (`None`: a new file). The blobs are
+/// What one staged file adds over its old version (`None`: a new file). The blobs are
 /// compared as plain bytes (no attributes, no filters): libgit2's attribute lookup would
 /// load the whole index of the repository again. Content with a NUL byte in its first 8000
 /// bytes is binary, as for git.
-fn scan_change(
-    repo: &Repository,
-    scanner: &Scanner,
+fn change<'r>(
+    repo: &'r Repository,
     old: Option<Oid>,
     new: Oid,
     origin: &Origin,
-    out: &mut Findings,
-) -> Result<()> {
+) -> Result<Owned<'r>> {
     let load = |id: Oid| {
         repo.find_blob(id)
             .map_err(Error::git(format!("cannot read the blob {id} of {}", origin.file)))
     };
     let new = load(new)?;
     let old = old.map(load).transpose()?;
-    let (new_bytes, old_bytes) = (new.content(), old.as_ref().map(|b| b.content()));
-    if is_binary(new_bytes) || old_bytes.is_some_and(is_binary) {
-        scanner.scan_binary(new_bytes, old_bytes, origin, out);
-        return Ok(());
+    if is_binary(new.content()) || old.as_ref().is_some_and(|o| is_binary(o.content())) {
+        return Ok(Owned::Binary(new, old));
     }
     let Some(old) = old else {
-        // A new file: every line is added. A large one is streamed in windows; a small one
-        // is scanned at once (a window's buffer would cost more than the scan).
-        if new_bytes.len() > crate::stream::WINDOW {
-            return scanner
-                .scan_reader(new_bytes, origin, out)
-                .map_err(|source| Error::Read { path: origin.file.clone().into(), source });
+        // A new file: every line is added. A large one is read in windows.
+        if new.content().len() > crate::stream::WINDOW {
+            return Ok(Owned::Whole(new));
         }
-        let mut added = AddedLines::default();
-        for (n, line) in new_bytes.split_inclusive(|&b| b == b'\n').enumerate() {
-            added.push(n as u64 + 1, strip_eol(line));
-        }
-        scanner.scan_added(&added, origin, out);
-        return Ok(());
+        return Ok(Owned::Added(AddedLines::all_of(new.content())));
     };
     let mut opts = DiffOptions::new();
     // Text forced: `-diff` or `binary` attributes must not hide lines from the scan.
-    opts.context_lines(0).interhunk_lines(0).force_text(true);
+    opts.context_lines(CONTEXT_LINES).interhunk_lines(0).force_text(true);
     // From the blobs: their ids are known (from buffers, libgit2 would hash both).
     let patch = Patch::from_blobs(&old, None, &new, None, Some(&mut opts))
         .map_err(Error::git(format!("cannot compare the staged {}", origin.file)))?;
@@ -505,25 +516,16 @@ fn scan_change(
         let lines = patch.num_lines_in_hunk(h).map_err(Error::git("cannot read a hunk"))?;
         for l in 0..lines {
             let line = patch.line_in_hunk(h, l).map_err(Error::git("cannot read a line"))?;
-            if line.origin() == '+' {
-                let number = line.new_lineno().map_or(0, u64::from);
-                added.push(number, strip_eol(line.content()));
-            }
+            let is_added = match line.origin() {
+                '+' => true,
+                ' ' => false,
+                _ => continue,
+            };
+            let number = line.new_lineno().map_or(0, u64::from);
+            added.push_line(number, strip_eol(line.content()), is_added);
         }
     }
-    scanner.scan_added(&added, origin, out);
-    Ok(())
-}
-
-/// git's test: a NUL byte in the first 8000 bytes.
-fn is_binary(content: &[u8]) -> bool {
-    memchr::memchr(0, &content[..content.len().min(8000)]).is_some()
-}
-
-/// A line's content without its line end (`\n` or `\r\n`).
-fn strip_eol(line: &[u8]) -> &[u8] {
-    let line = line.strip_suffix(b"\n").unwrap_or(line);
-    line.strip_suffix(b"\r").unwrap_or(line)
+    Ok(Owned::Added(added))
 }
 
 /// HEAD's tree, or `None` on an unborn branch.
@@ -615,14 +617,9 @@ fn normalize(p: &Path) -> PathBuf {
 }
 
 /// A file named on the command line without a staged change: its whole work tree content
-/// (a symlink: its link text). A missing file is reported as skipped; an unreadable one is an
-/// error.
-fn scan_work_tree_file(
-    scanner: &Scanner,
-    root: &Path,
-    rel: &[u8],
-    out: &mut Findings,
-) -> Result<()> {
+/// (a symlink: its link text). A missing file or anything but a regular file is reported as
+/// skipped (never opened: a FIFO would block); an unreadable one is an error.
+fn work_tree_file(root: &Path, rel: &[u8], out: &mut Staged<'_>) -> Result<()> {
     use std::os::unix::ffi::OsStrExt;
     let path = root.join(std::ffi::OsStr::from_bytes(rel));
     let origin = Origin::new(String::from_utf8_lossy(rel));
@@ -630,29 +627,25 @@ fn scan_work_tree_file(
     let meta = match std::fs::symlink_metadata(&path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            out.skipped.push((origin.file, "not in the work tree".into()));
+            out.skipped.push((origin.file.to_string(), "not in the work tree".into()));
             return Ok(());
         }
         Err(e) => return Err(read_err(e)),
     };
-    if meta.file_type().is_symlink() {
+    let content = if meta.file_type().is_symlink() {
         let target = std::fs::read_link(&path).map_err(read_err)?;
         let mut added = AddedLines::default();
         added.push(1, target.as_os_str().as_bytes());
-        scanner.scan_added(&added, &origin, out);
+        Owned::Added(added)
     } else if meta.is_file() {
-        let f = std::fs::File::open(&path).map_err(read_err)?;
-        scanner.scan_file(f, &origin, out).map_err(read_err)?;
+        Owned::File(crate::fs::open_regular(&path).map_err(read_err)?)
     } else {
-        out.skipped.push((origin.file, "not a file".into()));
-    }
+        out.skipped.push((origin.file.to_string(), "not a file".into()));
+        return Ok(());
+    };
+    out.whole_files = true;
+    out.files.push(StagedFile { origin, content, held: Vec::new() });
     Ok(())
-}
-
-fn sort(f: &mut Findings) {
-    let key = |a: &crate::finding::Finding| (a.file.clone(), a.line, a.column, a.offset);
-    f.findings.sort_by_key(key);
-    f.allowed.sort_by_key(key);
 }
 
 #[cfg(test)]

@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use assert_cmd::cargo::CommandCargoExt;
 use tempfile::TempDir;
 
+pub mod providers;
+
 static SEED: AtomicU64 = AtomicU64::new(0);
 
 /// A pseudo-random generator seeded per call site run (xorshift; no crate needed).
@@ -211,4 +213,17 @@ impl TestRepo {
         c.current_dir(self.path());
         c
     }
+}
+
+/// A validator of SARIF 2.1.0 logs, from the published schema (tests/fixtures). The schema's
+/// `run.language` pattern has a stray `]` that Rust's regex engines reject when the schema
+/// itself is checked; tokenguard never writes `language`, so the pattern is replaced (in
+/// memory) by the one it means.
+pub fn sarif_validator() -> jsonschema::Validator {
+    let schema_text = include_str!("../fixtures/sarif-schema-2.1.0.json").replace(
+        r#""^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$""#,
+        r#""^[a-zA-Z]{2}(-[a-zA-Z]{2})?$""#,
+    );
+    let schema: serde_json::Value = serde_json::from_str(&schema_text).expect("schema is JSON");
+    jsonschema::options().should_validate_formats(true).build(&schema).expect("schema")
 }

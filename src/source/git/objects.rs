@@ -1,21 +1,31 @@
 //! Reading objects by id for the history scan: from the mapped packs ([`super::pack`]),
-//! else through libgit2 (loose objects, alternates, packs the reader does not know). Each
-//! worker thread has its own [`Objects`] (a repository handle and a pack reader with its
-//! cache), handed out by a [`Pool`].
+//! else through libgit2 (loose objects, and what the pack reader leaves to it). Each worker
+//! thread has its own [`Objects`] (a repository handle and a pack reader with its cache),
+//! handed out by a [`Pool`].
+//!
+//! An object that cannot be read is an error ([`crate::Error::Object`]): missing, damaged
+//! (a pack entry whose zlib stream or sizes are wrong, a loose object whose content does not
+//! hash to its id, a tree that does not parse), or of another kind than asked for. The one
+//! exception is a commit that is missing but has a replacement (`git replace`): then the
+//! replacement is read in its place, and said so on standard error ([`Replacements`]).
 
 use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use git2::{ObjectType, Oid, Repository};
 
 use super::pack::{Content, Packs, Reader};
+use crate::error::Problem;
 use crate::{Error, Result};
 
 /// What a thread reads objects with: a repository handle and a pack reader (with its cache).
 pub struct Objects {
     repo: Repository,
     reader: RefCell<Reader>,
+    packs: Arc<Packs>,
+    replacements: Arc<Replacements>,
 }
 
 impl Objects {
@@ -25,21 +35,164 @@ impl Objects {
         &self.repo
     }
 
-    /// Object `id`, which must be of kind `kind`.
+    /// Object `id`, which must be of kind `kind`. A missing commit that has a replacement
+    /// reads as its replacement.
     pub fn read(&self, id: Oid, kind: ObjectType) -> Result<Content> {
-        let hit = self.reader.borrow_mut().read(id);
+        match kind {
+            ObjectType::Commit => self.read_commit(id).map(|(_, content)| content),
+            _ => self.read_exact(id, kind),
+        }
+    }
+
+    /// Commit `id`, or its replacement when it is missing and has one: the id read, and the
+    /// content.
+    pub fn read_commit(&self, id: Oid) -> Result<(Oid, Content)> {
+        match self.read_exact(id, ObjectType::Commit) {
+            Ok(content) => Ok((id, content)),
+            Err(Error::Object(e)) if e.problem == Problem::Missing => {
+                match self.replacements.get(id) {
+                    Some(with) => {
+                        let content = self.read_exact(with, ObjectType::Commit)?;
+                        self.replacements.note(id, with);
+                        Ok((with, content))
+                    }
+                    None => Err(Error::Object(e)),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The replacements of this repository (`refs/replace/`).
+    pub fn replacements(&self) -> &Replacements {
+        &self.replacements
+    }
+
+    fn read_exact(&self, id: Oid, kind: ObjectType) -> Result<Content> {
+        let hit = self.reader.borrow_mut().read(id).map_err(|d| {
+            let pack = self.packs.path(d.pack).display();
+            let what = format!("{} at offset {} of {pack}", d.what, d.offset);
+            Error::object(id, kind, Problem::Damaged(what))
+        })?;
         let (found, content) = match hit {
             Some(hit) => hit,
-            None => {
-                let odb = self.repo.odb().map_err(Error::git("cannot open the object database"))?;
-                let obj = odb.read(id).map_err(Error::git(format!("cannot read object {id}")))?;
-                (obj.kind(), Arc::new(obj.data().to_vec()))
-            }
+            None => self.read_with_libgit2(id, kind)?,
         };
         if found != kind {
-            return Err(Error::Invalid(format!("object {id} is a {found}, not a {kind}")));
+            return Err(Error::object(id, kind, Problem::WrongKind(found)));
         }
         Ok(content)
+    }
+
+    /// An object the pack reader does not hold (a loose one, mostly), checked as the pack
+    /// reader's are: its content must hash to its id (libgit2 reads loose objects without
+    /// checking that here: the history scan turns libgit2's check off, as it would hash every
+    /// packed object too), and a tree must parse.
+    fn read_with_libgit2(&self, id: Oid, kind: ObjectType) -> Result<(ObjectType, Content)> {
+        let odb = self.repo.odb().map_err(Error::git("cannot open the object database"))?;
+        let obj = odb.read(id).map_err(|e| Error::from_git_read(id, kind, &e))?;
+        let found = obj.kind();
+        let hashed = Oid::hash_object(found, obj.data())
+            .map_err(|e| Error::object(id, kind, Problem::Unreadable(e.message().into())))?;
+        if hashed != id {
+            let what = "its content does not hash to its id".to_string();
+            return Err(Error::object(id, kind, Problem::Damaged(what)));
+        }
+        if found == ObjectType::Tree {
+            check_tree(obj.data())
+                .map_err(|w| Error::object(id, kind, Problem::Damaged(w.into())))?;
+        }
+        Ok((found, Arc::new(obj.data().to_vec())))
+    }
+}
+
+/// Checks that a tree object parses to its end: entries of `<octal mode> <name>\0<20-byte
+/// id>`, each name non-empty. A tree that does not parse would otherwise end early in a
+/// tree diff, and the entries after the damage would go unscanned.
+pub fn check_tree(raw: &[u8]) -> Result<(), &'static str> {
+    let mut rest = raw;
+    while !rest.is_empty() {
+        let space = memchr::memchr(b' ', rest).ok_or("a tree entry without a mode")?;
+        let mode = &rest[..space];
+        if mode.is_empty() || mode.len() > 7 || !mode.iter().all(|d| (b'0'..=b'7').contains(d)) {
+            return Err("a tree entry with a bad mode");
+        }
+        let name_len =
+            memchr::memchr(0, &rest[space + 1..]).ok_or("a tree entry without a name")?;
+        if name_len == 0 {
+            return Err("a tree entry with an empty name");
+        }
+        let end = space + 1 + name_len + 1 + 20;
+        rest = rest.get(end..).ok_or("a tree entry cut short")?;
+    }
+    Ok(())
+}
+
+/// Replacement objects (`git replace`): `refs/replace/<id>` names the object that git shows
+/// in place of `<id>`. A push sends the originals, so the scan reads the originals; only a
+/// commit whose original is missing (a repository that lacks some objects and replaces them)
+/// is read through its replacement, with a note. Off when git's are off
+/// (`GIT_NO_REPLACE_OBJECTS`, `core.useReplaceRefs = false`); `GIT_REPLACE_REF_BASE` moves
+/// them as it does for git.
+#[derive(Default)]
+pub struct Replacements {
+    map: HashMap<Oid, (Oid, String)>,
+    /// The missing commits read as their replacement so far.
+    noted: Mutex<BTreeSet<(Oid, Oid)>>,
+}
+
+impl Replacements {
+    /// The replacements of `repo`.
+    pub fn load(repo: &Repository) -> Result<Replacements> {
+        let off = std::env::var_os("GIT_NO_REPLACE_OBJECTS").is_some()
+            || repo.config().and_then(|c| c.get_bool("core.useReplaceRefs")).ok() == Some(false);
+        if off {
+            return Ok(Replacements::default());
+        }
+        let base = std::env::var("GIT_REPLACE_REF_BASE")
+            .ok()
+            .filter(|b| !b.is_empty())
+            .unwrap_or_else(|| "refs/replace/".into());
+        let base = if base.ends_with('/') { base } else { format!("{base}/") };
+        let mut map = HashMap::new();
+        let refs = repo
+            .references_glob(&format!("{base}*"))
+            .map_err(Error::git("cannot list the replacement refs"))?;
+        for r in refs {
+            let r = r.map_err(Error::git("cannot read a replacement ref"))?;
+            let Some(name) = r.name() else { continue };
+            let (Ok(original), Some(with)) = (Oid::from_str(&name[base.len()..]), r.target())
+            else {
+                continue; // not a replacement git would use either
+            };
+            map.insert(original, (with, name.to_string()));
+        }
+        Ok(Replacements { map, noted: Mutex::default() })
+    }
+
+    /// The replacement of `id`, if any.
+    pub fn get(&self, id: Oid) -> Option<Oid> {
+        self.map.get(&id).map(|(with, _)| *with)
+    }
+
+    /// Records that missing commit `id` is scanned as `with` (see [`Replacements::notes`]).
+    pub fn note(&self, id: Oid, with: Oid) {
+        self.noted.lock().expect("notes lock").insert((id, with));
+    }
+
+    /// What the scan should say of the replacements it read, one line each.
+    pub fn notes(&self) -> Vec<String> {
+        let noted = self.noted.lock().expect("notes lock");
+        noted
+            .iter()
+            .map(|(id, with)| {
+                let name = self.map.get(id).map_or("", |(_, n)| n.as_str());
+                format!(
+                    "commit {id} is not in the repository; its replacement {with} ({name}) is \
+                     scanned in its place"
+                )
+            })
+            .collect()
     }
 }
 
@@ -50,6 +203,7 @@ pub struct Pool {
     path: PathBuf,
     /// The packs, read without libgit2 (see [`super::pack`]).
     packs: Arc<Packs>,
+    replacements: Arc<Replacements>,
     slots: Vec<Mutex<Option<Objects>>>,
 }
 
@@ -57,14 +211,22 @@ pub struct Pool {
 const READER_CACHE: usize = 32 << 20;
 
 impl Pool {
-    /// A pool for the repository at `path` (its git folder) and its packs.
-    pub fn new(path: PathBuf, packs: Packs) -> Pool {
+    /// A pool for `repo`: its packs (and its alternates'), checked and mapped, and its
+    /// replacement refs. A damaged pack index is an error.
+    /// What the scan should say of the replacements it read (see [`Replacements::notes`]).
+    pub fn notes(&self) -> Vec<String> {
+        self.replacements.notes()
+    }
+
+    pub fn open(repo: &Repository) -> Result<Pool> {
+        let packs = Packs::open(&repo.commondir().join("objects"))?;
         let threads = rayon::current_num_threads().max(1);
-        Pool {
-            path,
+        Ok(Pool {
+            path: repo.path().to_path_buf(),
             packs: Arc::new(packs),
+            replacements: Arc::new(Replacements::load(repo)?),
             slots: (0..threads).map(|_| Mutex::new(None)).collect(),
-        }
+        })
     }
 
     fn slot(&self) -> &Mutex<Option<Objects>> {
@@ -81,11 +243,42 @@ impl Pool {
             self.path.display()
         )))?;
         let reader = RefCell::new(Reader::new(Arc::clone(&self.packs), READER_CACHE));
-        Ok(Objects { repo, reader })
+        Ok(Objects {
+            repo,
+            reader,
+            packs: Arc::clone(&self.packs),
+            replacements: Arc::clone(&self.replacements),
+        })
     }
 
     /// Gives a reader back for the thread's next chunk.
     pub fn give_back(&self, h: Objects) {
         self.slot().lock().expect("pool lock").get_or_insert(h);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trees_that_do_not_parse_to_their_end_are_refused() {
+        let entry = |mode: &str, name: &str| {
+            let mut e = format!("{mode} {name}\0").into_bytes();
+            e.extend_from_slice(&[7; 20]);
+            e
+        };
+        let good = [entry("100644", "a"), entry("40000", "d")].concat();
+        assert_eq!(check_tree(&good), Ok(()));
+        assert_eq!(check_tree(b""), Ok(()));
+        for bad in [
+            good[..good.len() - 1].to_vec(),
+            [good.clone(), b"garbage".to_vec()].concat(),
+            entry("10064x", "a"),
+            entry("100644", ""),
+            entry("", "a"),
+        ] {
+            assert!(check_tree(&bad).is_err(), "{:?}", String::from_utf8_lossy(&bad));
+        }
     }
 }

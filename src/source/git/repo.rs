@@ -24,16 +24,42 @@ pub fn open(dir: Option<&Path>) -> Result<Repository> {
         if e.code() == ErrorCode::NotFound {
             Error::NotARepository(place)
         } else {
-            Error::Git {
-                context: format!("cannot open the repository at {}", place.display()),
-                source: e,
-            }
+            // libgit2's words without its error codes: a SHA-256 repository ("unknown object
+            // format 'sha256'"), reftable refs ("unsupported extension name
+            // extensions.refstorage") are repositories it cannot read.
+            Error::Invalid(format!(
+                "cannot open the repository at {}: {}",
+                place.display(),
+                e.message()
+            ))
         }
     })?;
     if dir.is_none() {
         set_env_work_tree(&repo)?;
     }
+    check_packs(&repo, dir.is_none())?;
     Ok(repo)
+}
+
+/// Checks the pack indexes libgit2 may read through (see [`super::idx`]): the repository's,
+/// its alternates', and, when opened from the environment as a hook is, those of
+/// `GIT_OBJECT_DIRECTORY` and `GIT_ALTERNATE_OBJECT_DIRECTORIES`. A damaged one would crash
+/// libgit2 or hide objects; it fails here, naming the file. One pass over each index's
+/// offset table (a tenth of a millisecond per 100,000 objects).
+fn check_packs(repo: &Repository, from_env: bool) -> Result<()> {
+    super::idx::check_objects(&repo.commondir().join("objects"))?;
+    if from_env {
+        let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+        let mut dirs: Vec<PathBuf> =
+            var("GIT_OBJECT_DIRECTORY").map(PathBuf::from).into_iter().collect();
+        if let Some(alts) = var("GIT_ALTERNATE_OBJECT_DIRECTORIES") {
+            dirs.extend(std::env::split_paths(&alts));
+        }
+        for d in dirs {
+            super::idx::check_objects(&current_dir().join(d))?;
+        }
+    }
+    Ok(())
 }
 
 /// `GIT_WORK_TREE` as git reads it: relative to the current folder, and over `core.bare`

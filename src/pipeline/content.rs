@@ -1,6 +1,8 @@
-//! Turns matches into findings: finds where they stand (line, column), asks the allowlist,
-//! and fills a [`Findings`]. Sources hand it text in one of three shapes: a stream (files,
-//! stdin), the added lines of a diff, or binary content compared with its old version.
+//! The matcher over each shape of content: a stream (standard input), a file (mapped and
+//! searched on every core when large), the added lines of a change, binary content compared
+//! with its old version. Matches become findings here: where they stand (line, column), and
+//! what the allowlist says of them. Findings are handed to `emit` in order, a batch at a time,
+//! so that a huge file never holds all of its findings.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -9,10 +11,12 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::allowlist::{Allowlist, Context};
-use crate::finding::{CommitInfo, Finding, Findings};
-use crate::matcher::{Match, Matcher};
+use super::Pipeline;
+use crate::allowlist::Context;
+use crate::finding::Finding;
+use crate::matcher::Match;
 use crate::stream::{count_newlines, LineCounter, Windows, CONTEXT, OVERLAP};
+use crate::unit::{AddedLines, Origin};
 
 /// Regular files of at least this size are mapped into memory and searched in parallel
 /// segments; smaller ones (and pipes, devices, standard input) are read as a stream.
@@ -22,104 +26,42 @@ const SEGMENT: usize = 2 << 20;
 /// Bytes of a file mapped at once (the most its mapping holds resident).
 const BATCH: usize = 16 << 20;
 
-/// Where scanned text comes from.
-#[derive(Debug, Clone, Default)]
-pub struct Origin {
-    /// The file as reports show it.
-    pub file: String,
-    /// The file relative to the work tree root, `/`-separated (what `[allow] paths` globs
-    /// see); `None` for standard input and files outside the root.
-    pub rel_path: Option<String>,
-    /// The commit, for history and push scans.
-    pub commit: Option<Arc<CommitInfo>>,
-}
-
-impl Origin {
-    /// An origin for `file`, a path relative to the work tree root (staged, history and push
-    /// scans), with no commit.
-    pub fn new(file: impl Into<String>) -> Origin {
-        let file = file.into();
-        Origin { rel_path: Some(file.clone()), file, commit: None }
-    }
-
-    /// An origin for a path as the user gave it, with its path relative to the work tree root
-    /// when it lies under the root (see `Allowlist::root_relative`).
-    pub fn given(file: impl Into<String>, rel_path: Option<String>) -> Origin {
-        Origin { file: file.into(), rel_path, commit: None }
-    }
-
-    /// The same origin attributed to `commit`.
-    pub fn with_commit(mut self, commit: CommitInfo) -> Origin {
-        self.commit = Some(Arc::new(commit));
-        self
-    }
-}
-
-/// The added lines of one file, joined with newlines, with their line numbers in the new file.
-#[derive(Debug, Default, Clone)]
-pub struct AddedLines {
-    buf: Vec<u8>,
-    /// Offset in `buf` where each line starts, and its number.
-    starts: Vec<(usize, u64)>,
-}
-
-impl AddedLines {
-    /// Appends line `number` (its content without the line end).
-    pub fn push(&mut self, number: u64, content: &[u8]) {
-        self.starts.push((self.buf.len(), number));
-        self.buf.extend_from_slice(content);
-        self.buf.push(b'\n');
-    }
-
-    /// Whether no line was added.
-    pub fn is_empty(&self) -> bool {
-        self.starts.is_empty()
-    }
-
-    /// The joined text.
-    pub fn text(&self) -> &[u8] {
-        &self.buf
-    }
-
-    /// Line number, 1-based column and line range of offset `at`.
-    fn locate(&self, at: usize) -> (u64, u64, Range<usize>) {
-        let i = self.starts.partition_point(|&(s, _)| s <= at) - 1;
-        let (start, number) = self.starts[i];
-        let end = self.starts.get(i + 1).map_or(self.buf.len(), |&(s, _)| s) - 1;
-        (number, (at - start) as u64 + 1, start..end)
-    }
-}
-
-/// The matcher and the allowlist together: what every source scans with.
-#[derive(Debug, Clone)]
-pub struct Scanner {
-    /// The compiled rules.
-    pub matcher: Matcher,
-    /// What the user allowed.
-    pub allowlist: Allowlist,
-    /// Each rule's id and description, shared by its findings.
-    names: Vec<(Arc<str>, Arc<str>)>,
-}
-
-impl Scanner {
-    /// A scanner with the given rules and allowlist.
-    pub fn new(matcher: Matcher, allowlist: Allowlist) -> Self {
-        let names =
-            matcher.rules().iter().map(|r| (r.id.as_str().into(), r.description.as_str().into()));
-        Scanner { names: names.collect(), matcher, allowlist }
-    }
-
-    /// Scans the added lines of one file.
-    pub fn scan_added(&self, added: &AddedLines, origin: &Origin, out: &mut Findings) {
+impl Pipeline {
+    /// Scans the added lines of one file: a token is reported when it starts in an added
+    /// line (the context lines around them only give keyed formats their key).
+    pub fn scan_added(&self, added: &AddedLines, origin: &Origin, emit: &mut dyn FnMut(Finding)) {
         if added.is_empty() {
             return;
         }
         let mut labels = None;
         for m in self.matcher.find(added.text()) {
-            let (line, column, range) = added.locate(m.span.start);
+            let (line, column, range, is_added) = added.locate(m.span.start);
+            if !is_added {
+                continue;
+            }
             let text = &added.text()[range];
             let labels = labels.get_or_insert_with(|| self.labels(origin));
-            out.push(self.finding(m, origin, labels, (line, column, None), text));
+            self.check(&m, added.text());
+            emit(self.finding(m, origin, labels, (line, column, None), text));
+        }
+    }
+
+    /// Scans content held in memory (a blob, a message): at once when small, in windows
+    /// when large.
+    pub fn scan_bytes(&self, bytes: &[u8], origin: &Origin, emit: &mut dyn FnMut(Finding)) {
+        if bytes.len() > crate::stream::WINDOW {
+            return self
+                .scan_reader(bytes, origin, emit)
+                .expect("reading from memory does not fail");
+        }
+        let mut lines = LineCounter::default();
+        let mut labels = None;
+        for m in self.matcher.find(bytes) {
+            let (line, column) = lines.locate(bytes, 0, m.span.start as u64);
+            let text = &bytes[line_in(bytes, m.span.start)];
+            let labels = labels.get_or_insert_with(|| self.labels(origin));
+            self.check(&m, bytes);
+            emit(self.finding(m, origin, labels, (line, column, None), text));
         }
     }
 
@@ -128,7 +70,7 @@ impl Scanner {
         &self,
         reader: impl Read,
         origin: &Origin,
-        out: &mut Findings,
+        emit: &mut dyn FnMut(Finding),
     ) -> std::io::Result<()> {
         let mut windows = Windows::new(reader);
         let mut lines = LineCounter::default();
@@ -142,7 +84,8 @@ impl Scanner {
                 let (line, column) = lines.locate(w.bytes, w.base, at);
                 let text = &w.bytes[line_in(w.bytes, m.span.start)];
                 let labels = labels.get_or_insert_with(|| self.labels(origin));
-                out.push(self.finding(m, origin, labels, (line, column, None), text));
+                self.check(&m, w.bytes);
+                emit(self.finding(m, origin, labels, (line, column, None), text));
             }
             lines.advance(w.bytes, w.base, w.base + w.report.end as u64);
         }
@@ -150,7 +93,13 @@ impl Scanner {
     }
 
     /// Scans binary content: reports tokens of `new` that `old` does not hold, by byte offset.
-    pub fn scan_binary(&self, new: &[u8], old: Option<&[u8]>, origin: &Origin, out: &mut Findings) {
+    pub fn scan_binary(
+        &self,
+        new: &[u8],
+        old: Option<&[u8]>,
+        origin: &Origin,
+        emit: &mut dyn FnMut(Finding),
+    ) {
         let old_prints: Vec<String> = old
             .map(|o| self.matcher.find(o).into_iter().map(|m| m.fingerprint).collect())
             .unwrap_or_default();
@@ -162,16 +111,22 @@ impl Scanner {
             let text = &new[line_in(new, m.span.start)];
             let offset = Some(m.span.start as u64);
             let labels = labels.get_or_insert_with(|| self.labels(origin));
-            out.push(self.finding(m, origin, labels, (0, 0, offset), text));
+            self.check(&m, new);
+            emit(self.finding(m, origin, labels, (0, 0, offset), text));
         }
     }
 
     /// Scans an open file: a large regular file mapped into memory and searched on every
-    /// core, anything else as a stream (see [`Scanner::scan_reader`]).
-    pub fn scan_file(&self, file: File, origin: &Origin, out: &mut Findings) -> io::Result<()> {
+    /// core, anything else as a stream (see [`Pipeline::scan_reader`]).
+    pub fn scan_file(
+        &self,
+        file: File,
+        origin: &Origin,
+        emit: &mut dyn FnMut(Finding),
+    ) -> io::Result<()> {
         let len = match file.metadata() {
             Ok(m) if m.is_file() && m.len() >= MAP_MIN => m.len(),
-            _ => return self.scan_reader(file, origin, out),
+            _ => return self.scan_reader(file, origin, emit),
         };
         install_sigbus_handler();
         let mut lines = LinePos { line: 1, start: 0 };
@@ -185,25 +140,22 @@ impl Scanner {
             let map = match map_range(&file, map_start, map_end - map_start) {
                 Ok(map) => map,
                 // A file system that cannot map files (some FUSE ones) is read as a stream.
-                Err(_) if pos == 0 => return self.scan_reader(file, origin, out),
+                Err(_) if pos == 0 => return self.scan_reader(file, origin, emit),
                 Err(e) => return Err(e),
             };
             let bytes = &map[..];
             let from = (pos - map_start) as usize;
             let to = if map_end == len { bytes.len() } else { from + BATCH };
-            let (parts, ()) = rayon::join(
+            let (parts, ready) = rayon::join(
                 || self.scan_region(bytes, map_start, from..to, origin, &labels),
-                || {
-                    if let Some(parts) = searched.take() {
-                        merge(parts, &mut lines, out);
-                    }
-                },
+                || searched.take().map(|parts| merge(parts, &mut lines)),
             );
+            ready.into_iter().flatten().for_each(&mut *emit);
             searched = Some(parts);
             pos = map_start + to as u64;
         }
         if let Some(parts) = searched {
-            merge(parts, &mut lines, out);
+            merge(parts, &mut lines).into_iter().for_each(emit);
         }
         Ok(())
     }
@@ -229,7 +181,7 @@ impl Scanner {
             .collect()
     }
 
-    /// One segment of [`Scanner::scan_region`]: findings with their line counted from the
+    /// One segment of [`Pipeline::scan_region`]: findings with their line counted from the
     /// segment's start (column known only when a newline precedes them in the segment).
     fn scan_segment(
         &self,
@@ -257,6 +209,7 @@ impl Scanner {
             let column = part.last_line_start.map_or(0, |s| at - s + 1);
             let text = &window[line_in(window, m.span.start)];
             let labels = own.get_or_insert_with(|| labels.copy());
+            self.check(&m, window);
             let f = self.finding(m, origin, labels, (0, column, None), text);
             part.found.push((f, part.newlines, at));
         }
@@ -264,10 +217,17 @@ impl Scanner {
         part
     }
 
-    /// The labels of the findings in a file. The file name is shown as reports show it: a
-    /// file may be named after a token, and its name is masked like the token.
+    /// The labels of the findings in a file. A file may be named after a token: its name is
+    /// masked here already, before a report encodes it (a SARIF URI percent-encodes it), as
+    /// well as by the masking writer.
     fn labels(&self, origin: &Origin) -> Labels {
-        let file = crate::mask::mask_text(&self.matcher, &origin.file).into();
+        let found = self.matcher.find(origin.file.as_bytes());
+        let file = if found.is_empty() {
+            Arc::clone(&origin.file)
+        } else {
+            let secrets: Vec<Range<usize>> = found.into_iter().map(|m| m.secret).collect();
+            String::from_utf8_lossy(&crate::mask::mask(origin.file.as_bytes(), &secrets)).into()
+        };
         Labels { file, names: self.names.clone() }
     }
 
@@ -299,6 +259,7 @@ impl Scanner {
             encoding: m.encoding,
             commit: origin.commit.clone(),
             allowed_by,
+            verification: None,
         }
     }
 }
@@ -351,7 +312,8 @@ impl Segment {
 }
 
 /// Puts the findings of searched segments in order, with their lines and columns.
-fn merge(parts: Vec<Segment>, lines: &mut LinePos, out: &mut Findings) {
+fn merge(parts: Vec<Segment>, lines: &mut LinePos) -> Vec<Finding> {
+    let mut out = Vec::with_capacity(parts.iter().map(|p| p.found.len()).sum());
     for part in parts {
         for (mut f, newlines, at) in part.found {
             f.line = lines.line + newlines;
@@ -365,6 +327,7 @@ fn merge(parts: Vec<Segment>, lines: &mut LinePos, out: &mut Findings) {
             lines.start = s;
         }
     }
+    out
 }
 
 /// Maps `len` bytes of `file` from `offset`, read-only.

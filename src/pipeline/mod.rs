@@ -1,0 +1,92 @@
+//! The one pipeline every scan runs: unit -> matcher -> (verification, opt-in) -> allowlist
+//! -> finding, handed to a [`crate::sink::Sink`] by the command that drives it.
+//!
+//! A source yields [`Unit`]s and knows nothing of tokens; this module turns each unit's
+//! content into findings ([`content`]), and for changes (a commit's files, a merge's
+//! resolution) keeps only the tokens that the old versions did not hold ([`changes`]).
+
+pub mod changes;
+pub mod content;
+pub mod verify;
+
+use std::sync::Arc;
+
+use crate::allowlist::Allowlist;
+use crate::finding::Finding;
+use crate::matcher::Matcher;
+use crate::unit::{Content, Unit};
+
+/// The matcher and the allowlist together: what every unit is scanned with.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    /// The compiled rules.
+    pub matcher: Matcher,
+    /// What the user allowed.
+    pub allowlist: Allowlist,
+    /// Each rule's id and description, shared by its findings.
+    names: Vec<(Arc<str>, Arc<str>)>,
+    /// The verification stage, when asked for (`--verify`).
+    checks: Option<Arc<verify::Checks>>,
+}
+
+impl Pipeline {
+    /// A pipeline with the given rules and allowlist.
+    pub fn new(matcher: Matcher, allowlist: Allowlist) -> Self {
+        let names =
+            matcher.rules().iter().map(|r| (r.id.as_str().into(), r.description.as_str().into()));
+        Pipeline { names: names.collect(), matcher, allowlist, checks: None }
+    }
+
+    /// The same pipeline with a verification stage: tokens of rules that carry a check are
+    /// queued for it as they are found.
+    pub fn with_checks(mut self, checks: Arc<verify::Checks>) -> Self {
+        self.checks = Some(checks);
+        self
+    }
+
+    /// Queues match `m`, found in `hay`, for its rule's check (when verifying).
+    fn check(&self, m: &crate::matcher::Match, hay: &[u8]) {
+        let Some(checks) = &self.checks else { return };
+        if !checks.checks(m.rule) {
+            return;
+        }
+        let (Some(id), Some(token)) = (&m.token_id, token_of(m, hay)) else { return };
+        // The text around the token (its file, as far as a window reaches) names its
+        // environment, if anything does.
+        let around =
+            &hay[m.span.start.saturating_sub(CONTEXT)..(m.span.end + CONTEXT).min(hay.len())];
+        checks.submit(m.rule, id, &m.fingerprint, token, around);
+    }
+
+    /// Scans one unit, handing each finding (blocking or allowed) to `emit` in order.
+    pub fn scan(&self, unit: Unit<'_>, emit: &mut dyn FnMut(Finding)) -> std::io::Result<()> {
+        let origin = &unit.origin;
+        match unit.content {
+            Content::Reader(reader) => self.scan_reader(reader, origin, emit)?,
+            Content::File(file) => self.scan_file(file, origin, emit)?,
+            Content::Bytes(bytes) => self.scan_bytes(bytes, origin, emit),
+            Content::Added(added) => self.scan_added(added, origin, emit),
+            Content::Binary { new, old } => self.scan_binary(new, old, origin, emit),
+        }
+        Ok(())
+    }
+
+    /// The findings of one unit, collected.
+    pub fn findings(&self, unit: Unit<'_>) -> std::io::Result<Vec<Finding>> {
+        let mut out = Vec::new();
+        self.scan(unit, &mut |f| out.push(f))?;
+        Ok(out)
+    }
+}
+
+/// Bytes around a token searched for the environment it belongs to.
+const CONTEXT: usize = 64 << 10;
+
+/// The token of a match, for its check: written plainly (prefix, parts and dots as they are)
+/// it is the matched text itself.
+fn token_of(m: &crate::matcher::Match, hay: &[u8]) -> Option<crate::verify::Secret> {
+    let text = hay.get(m.span.clone())?;
+    let plain = m.encoding == crate::finding::Encoding::Plain
+        && text.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'.' || *b == b'_' || *b == b'-');
+    plain.then(|| crate::verify::Secret::new(text.to_vec()))
+}

@@ -1,0 +1,6 @@
+Rails.application.configure do
+  config.x.gitlab_private_token = 'glpat-Mc0G7oxPxO6ERYPIc7QNfGM6MQpvOjYKdTpyCw.01.120rt2lhv'
+  config.x.dt_api_token = 'dt0s16.GRT4CYSR.KHOIRNNPUCCD6JP73LL24SBDEUTHMTBTS6GKOF35LZDCCVRXP3JM3JZU65VRMVXF'
+  config.x.pypi_api_token = 'pypi-AgEIcHlwaS5vcmcCJGU5ZGUxNzA5LTY2MzgtNGZlYS05NWNjLTg4M2YyYWM3YjY5ZQACLFsxLFsiZTlkZTE3MDktNjYzOC00ZmVhLTk1Y2MtODgzZjJhYzdiNjllIl1dAAAGICyq1sNuH-M_otOM930HylzC1K5Txfrvi9kvNQ_C9HP9'
+  config.x.vault_token = 'hvb.AAAAAQi7Rh-Tx2GpYHpbrM1XrrLibP3CLpqVSUqCD-QRs29jHAjhAtDWyycqLFOCKub8XMZapjrkl8dmgYj5pEqqa4aMA3yN9BB8v4-IV-8B6dfnR_Bu1l6m5gt6lHmh5NdcVucwLEMqONdNDLcHP_uMHFNh'
+end

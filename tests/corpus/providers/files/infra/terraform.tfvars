@@ -1,0 +1,6 @@
+region = "eu-west-1"
+github_pat = "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"
+storage_connection = "DefaultEndpointsProtocol=https;AccountName=stm32wwvtaev;AccountKey=elwTHlydOMNzYCXXanlsX0Z7RYwBdAPHE2thW6yWrakzrafVVYichz3faWLex93UivLGEfIvpWd2y1Y4B0v+mw==;EndpointSuffix=core.windows.net"
+shopify_access_token = "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"
+gl_token = "gldt-IfWcHSumsXCMO1nLINyi"
+vault_token = "hvs.CAESIsoloio3kgmorTbQWvTRtSLPRFHwhyIqqPYqV2UAJynuDYLqX4zSB2Qe5MHbJ3aGtkGd0ru-x98cPfHXAv1GUV5"

@@ -1,0 +1,11 @@
+# local development only
+export SLACK_APP_TOKEN='xoxb-7149771934-0451448232294-aab67LJNg76qIRBiTVAmbgXH'
+export SLACK_WEBHOOK_URL='https://hooks.slack.com/services/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'
+export SLACK_WEBHOOK_URL='xoxp-29303158673-713119715359-7264960655777-d840512012a88be11286f754fc3bbc1c'
+export SLACK_TOKEN_SAMPLE='https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX'
+export SLACK_BOT_TOKEN_SAMPLE='xoxb-xxxxxxxxxxx-xxxxxxxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx'
+export SLACK_WEBHOOK_URL_SAMPLE='xoxb-1234567890-1234567890123-abcdefghijklmnopqrstuvwx'
+export SLACK_WEBHOOK_URL_SAMPLE='xoxb-******************************'
+export SLACK_TOKEN_SAMPLE='${SLACK_BOT_TOKEN}'
+export SLACK_TOKEN_SAMPLE='<your-slack-webhook-url>'
+export SLACK_APP_TOKEN_SAMPLE='https://hooks.slack.com/services/TW21FGH51/BXJJTHZ31ZE/PD3jrPKGIy5ImEXAMPLEWqkC'
