@@ -185,6 +185,12 @@ impl Config {
             validate_allow(&raw.allow, src, &origin, &mut config.allowlist)?;
             for (i, rule) in raw.rules.iter().enumerate() {
                 let rule = custom_rule(rule, i, src)?;
+                if let Some(table) = &rule.verify {
+                    // A check that does not parse would silently never run.
+                    crate::verify::CheckSpec::from_table(table).map_err(|why| {
+                        src.error(Some(raw.rules[i].span()), &format!("rules[{i}].verify"), why)
+                    })?;
+                }
                 if builtin.contains(&rule.id) || config.rules.iter().any(|r| r.id == rule.id) {
                     let span = raw.rules[i].get_ref().id().map(Spanned::span);
                     return Err(src.error(

@@ -327,3 +327,26 @@ fn tokens_are_handed_out_only_when_asked_for_and_never_printed() {
     assert_eq!(keyed[0].1.secret_part(), legacy.as_bytes());
     assert_eq!(found.iter().map(|(m, _)| m.clone()).collect::<Vec<_>>(), m.find(text.as_bytes()));
 }
+
+/// Every built-in rule's live check (`[rules.verify]`) parses: one that did not would never run.
+#[test]
+fn every_built_in_check_parses() {
+    let mut checks = 0;
+    for rule in tokenguard::rules::builtin() {
+        if let Some(table) = &rule.verify {
+            tokenguard::verify::CheckSpec::from_table(table)
+                .unwrap_or_else(|why| panic!("{}: [rules.verify]: {why}", rule.id));
+            checks += 1;
+        }
+    }
+    assert!(checks >= 1, "the Dynatrace access token rule carries its check");
+}
+
+/// A custom rule whose check does not parse is a configuration error naming the rule's table.
+#[test]
+fn a_custom_check_that_does_not_parse_is_refused() {
+    let text =
+        "[[rules]]\nid = \"acme\"\nregex = 'ACME_[A-Z]{8}'\n[rules.verify]\nkind = \"nope\"\n";
+    let e = tokenguard::config::Config::parse(text, "t.toml").unwrap_err().to_string();
+    assert!(e.contains("rules[0].verify"), "{e}");
+}

@@ -237,3 +237,22 @@ fn disable_switches_off_the_active_tokens_with_an_administrator_token() {
     assert!(all(&o).contains("disabled dt0c01."));
     assert_no_secret(&o, &[&leaked, &admin]);
 }
+
+/// A token written in base64 (a Kubernetes Secret) is checked as the token it encodes.
+#[test]
+fn a_base64_encoded_token_is_checked_decoded() {
+    use base64::Engine;
+    let dt = FakeDynatrace::start("");
+    let t = token();
+    dt.add(&t, TokenRecord::new(&["entities.read"]));
+    let dir = tempfile::tempdir().unwrap();
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&t);
+    std::fs::write(dir.path().join("secret.yaml"), format!("data:\n  apiToken: {encoded}\n"))
+        .unwrap();
+    let url = dt.url();
+    let o =
+        tg(dir.path(), None, &["scan", ".", "--verify", "--environment", &url, "--format", "json"]);
+    assert_eq!(status_of(&findings(&o), &t), "active");
+    assert!(!all(&o).contains(&encoded), "the encoded token was printed");
+    assert_no_secret(&o, &[&t]);
+}

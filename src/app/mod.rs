@@ -294,12 +294,11 @@ pub(crate) fn write_result(result: io::Result<()>, path: Option<&Path>) -> Resul
     }
 }
 
-/// The live check a rule carries, if any (see docs/verify.md).
+/// The live check a rule carries (its `[rules.verify]` table), if any (see docs/verify.md).
+/// A table that does not parse was refused when the rules were loaded.
 fn check_of(rule: &Rule) -> Option<Arc<crate::verify::CheckSpec>> {
-    // Only Dynatrace access tokens (dt0c01) can look themselves up with the lookup API:
-    // platform tokens authenticate differently, ActiveGate and SCIM tokens are not looked up.
-    (rule.id == "dynatrace-api-token")
-        .then(|| Arc::new(crate::verify::CheckSpec::dynatrace_token_lookup()))
+    let table = rule.verify.as_ref()?;
+    crate::verify::CheckSpec::from_table(table).ok().map(Arc::new)
 }
 
 /// What a scan asks of the verification stage (`--verify` and the flags that go with it).

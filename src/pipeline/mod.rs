@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use crate::allowlist::Allowlist;
 use crate::finding::Finding;
-use crate::matcher::Matcher;
+use crate::matcher::{Match, Matcher, Secret};
 use crate::unit::{Content, Unit};
 
 /// The matcher and the allowlist together: what every unit is scanned with.
@@ -44,13 +44,25 @@ impl Pipeline {
         self
     }
 
-    /// Queues match `m`, found in `hay`, for its rule's check (when verifying).
-    fn check(&self, m: &crate::matcher::Match, hay: &[u8]) {
+    /// The matches of `hay`, each with its token's bytes when a check will need them (only
+    /// when verifying: a scan without `--verify` never holds a token's bytes).
+    pub(crate) fn matches(&self, hay: &[u8]) -> Vec<(Match, Option<Secret>)> {
+        match &self.checks {
+            Some(_) => {
+                self.matcher.find_with_tokens(hay).into_iter().map(|(m, t)| (m, Some(t))).collect()
+            }
+            None => self.matcher.find(hay).into_iter().map(|m| (m, None)).collect(),
+        }
+    }
+
+    /// Queues match `m` (its token `token`), found in `hay`, for its rule's check (when
+    /// verifying).
+    fn check(&self, m: &Match, token: Option<Secret>, hay: &[u8]) {
         let Some(checks) = &self.checks else { return };
         if !checks.checks(m.rule) {
             return;
         }
-        let (Some(id), Some(token)) = (&m.token_id, token_of(m, hay)) else { return };
+        let (Some(id), Some(token)) = (&m.token_id, token) else { return };
         // The text around the token (its file, as far as a window reaches) names its
         // environment, if anything does.
         let around =
@@ -81,12 +93,3 @@ impl Pipeline {
 
 /// Bytes around a token searched for the environment it belongs to.
 const CONTEXT: usize = 64 << 10;
-
-/// The token of a match, for its check: written plainly (prefix, parts and dots as they are)
-/// it is the matched text itself.
-fn token_of(m: &crate::matcher::Match, hay: &[u8]) -> Option<crate::verify::Secret> {
-    let text = hay.get(m.span.clone())?;
-    let plain = m.encoding == crate::finding::Encoding::Plain
-        && text.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'.' || *b == b'_' || *b == b'-');
-    plain.then(|| crate::verify::Secret::new(text.to_vec()))
-}
