@@ -14,6 +14,10 @@ pub struct Finding {
     pub rule: Arc<str>,
     /// What the rule finds.
     pub description: Arc<str>,
+    /// Whose token it is (`dynatrace`, `github`, ...; `custom` for a configuration's rule).
+    pub provider: Arc<str>,
+    /// How bad a leak of it is.
+    pub severity: crate::rules::Severity,
     /// The file, as given on the command line or relative to the work tree root.
     pub file: Arc<str>,
     /// 1-based line (for binary content: 0, and `offset` is set).

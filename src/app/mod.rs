@@ -392,10 +392,5 @@ pub(crate) fn reported<R>(
 
 /// The rules of a pipeline as reports describe them.
 pub(crate) fn rule_infos(pipeline: &Pipeline) -> Vec<RuleInfo> {
-    pipeline
-        .matcher
-        .rules()
-        .iter()
-        .map(|r| RuleInfo { id: r.id.clone(), description: r.description.clone() })
-        .collect()
+    pipeline.matcher.rules().iter().map(RuleInfo::from).collect()
 }

@@ -53,10 +53,7 @@ fn list(format: Format, io: &mut Io) -> Result<ExitStatus> {
     let parts = crate::rules::known_example_parts();
     let text = match format {
         Format::Sarif => {
-            let infos = rules
-                .iter()
-                .map(|r| report::RuleInfo { id: r.id.clone(), description: r.description.clone() })
-                .collect();
+            let infos = rules.iter().map(report::RuleInfo::from).collect();
             let opts = report::Options {
                 rules: infos,
                 ..report::Options::new(Format::Sarif, report::Mode::Files)

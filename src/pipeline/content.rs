@@ -239,7 +239,7 @@ impl Pipeline {
         (line, column, offset): (u64, u64, Option<u64>),
         text: &[u8],
     ) -> Finding {
-        let (rule, description) = &labels.names[m.rule];
+        let label = &labels.names[m.rule];
         let ctx = Context {
             rel_path: origin.rel_path.as_deref(),
             line: text,
@@ -247,8 +247,10 @@ impl Pipeline {
         };
         let allowed_by = self.allowlist.reason(&m, &ctx);
         Finding {
-            rule: rule.clone(),
-            description: description.clone(),
+            rule: label.id.clone(),
+            description: label.description.clone(),
+            provider: label.provider.clone(),
+            severity: label.severity,
             file: labels.file.clone(),
             line,
             column,
@@ -267,7 +269,7 @@ impl Pipeline {
 /// What the findings of one file share: its name as shown, and each rule's id and description.
 struct Labels {
     file: Arc<str>,
-    names: Vec<(Arc<str>, Arc<str>)>,
+    names: Vec<super::RuleLabel>,
 }
 
 impl Labels {
@@ -277,7 +279,7 @@ impl Labels {
         let fresh = |s: &Arc<str>| Arc::<str>::from(&**s);
         Labels {
             file: fresh(&self.file),
-            names: self.names.iter().map(|(a, b)| (fresh(a), fresh(b))).collect(),
+            names: self.names.iter().map(super::RuleLabel::copy).collect(),
         }
     }
 }

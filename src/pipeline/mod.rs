@@ -16,6 +16,28 @@ use crate::finding::Finding;
 use crate::matcher::{Match, Matcher, Secret};
 use crate::unit::{Content, Unit};
 
+/// What a rule's findings say of it: id, description, provider, severity.
+#[derive(Debug, Clone)]
+pub(crate) struct RuleLabel {
+    pub id: Arc<str>,
+    pub description: Arc<str>,
+    pub provider: Arc<str>,
+    pub severity: crate::rules::Severity,
+}
+
+impl RuleLabel {
+    /// The same label in new allocations (for findings made on another thread).
+    pub fn copy(&self) -> RuleLabel {
+        let fresh = |s: &Arc<str>| Arc::<str>::from(&**s);
+        RuleLabel {
+            id: fresh(&self.id),
+            description: fresh(&self.description),
+            provider: fresh(&self.provider),
+            severity: self.severity,
+        }
+    }
+}
+
 /// The matcher and the allowlist together: what every unit is scanned with.
 #[derive(Debug, Clone)]
 pub struct Pipeline {
@@ -23,8 +45,8 @@ pub struct Pipeline {
     pub matcher: Matcher,
     /// What the user allowed.
     pub allowlist: Allowlist,
-    /// Each rule's id and description, shared by its findings.
-    names: Vec<(Arc<str>, Arc<str>)>,
+    /// Each rule's labels, shared by its findings.
+    names: Vec<RuleLabel>,
     /// The verification stage, when asked for (`--verify`).
     checks: Option<Arc<verify::Checks>>,
 }
@@ -32,8 +54,12 @@ pub struct Pipeline {
 impl Pipeline {
     /// A pipeline with the given rules and allowlist.
     pub fn new(matcher: Matcher, allowlist: Allowlist) -> Self {
-        let names =
-            matcher.rules().iter().map(|r| (r.id.as_str().into(), r.description.as_str().into()));
+        let names = matcher.rules().iter().map(|r| RuleLabel {
+            id: r.id.as_str().into(),
+            description: r.description.as_str().into(),
+            provider: r.provider.as_str().into(),
+            severity: r.severity,
+        });
         Pipeline { names: names.collect(), matcher, allowlist, checks: None }
     }
 
