@@ -415,10 +415,4 @@ mod tests {
         assert_eq!(periods("2019", "2021"), ["2019", "2020", "2021"]);
         assert_eq!(periods("2024-03-30", "2024-03-31"), ["2024-03-30", "2024-03-31"]);
     }
-
-    #[test]
-    fn providers_are_the_first_word_of_the_rule() {
-        assert_eq!(provider_of("dynatrace-api-token"), "dynatrace");
-        assert_eq!(provider_of("custom"), "custom");
-    }
 }
