@@ -350,3 +350,17 @@ fn a_custom_check_that_does_not_parse_is_refused() {
     let e = tokenguard::config::Config::parse(text, "t.toml").unwrap_err().to_string();
     assert!(e.contains("rules[0].verify"), "{e}");
 }
+
+/// Every built-in keyed rule's pattern compiles (they are compiled on first use, not when the
+/// rules are loaded).
+#[test]
+fn every_built_in_keyed_pattern_compiles() {
+    let mut keyed = 0;
+    for rule in tokenguard::rules::builtin() {
+        if let tokenguard::rules::Detector::Keyed(k) = &rule.detector {
+            let _ = k.pattern.get();
+            keyed += 1;
+        }
+    }
+    assert!(keyed >= 1, "the older Dynatrace format is a keyed rule");
+}

@@ -142,7 +142,7 @@ impl super::Matcher {
             return at + 1;
         }
         let Plan::Keyed { pattern, .. } = &self.plans[rule] else { return hay.len() };
-        for caps in pattern.captures_iter(&hay[start..end]) {
+        for caps in pattern.get().captures_iter(&hay[start..end]) {
             let v = caps.name("value").expect("group exists");
             let (vs, ve) = (start + v.start(), start + v.end());
             let after_ok = hay

@@ -21,7 +21,6 @@ use std::ops::Range;
 use std::sync::LazyLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use regex::bytes::Regex;
 use sha2::{Digest, Sha256};
 
 use crate::rules::{Checksum, Decode, Detector, Part, Role, Rule, Shape, Structured};
@@ -303,7 +302,7 @@ enum Plan {
         encoded: Vec<Vec<u8>>,
     },
     Keyed {
-        pattern: Regex,
+        pattern: crate::rules::LazyRegex,
         /// Whether the separators are the detector's own grammar (then [`value_follows`]
         /// may rule a keyword out before the pattern runs).
         own_grammar: bool,

@@ -284,9 +284,40 @@ pub struct Keyed {
     pub separators: Option<String>,
     /// The value.
     pub value: Part,
-    /// The whole pattern, compiled once: key, separators, scheme and value
-    /// ([`schema::keyed_pattern`]).
-    pub pattern: Regex,
+    /// The whole pattern: key, separators, scheme and value ([`schema::keyed_pattern`]);
+    /// a built-in rule's is compiled on first use.
+    pub pattern: LazyRegex,
+}
+
+/// A regex compiled once, on first use: a built-in keyed rule's pattern, which most runs (a
+/// commit whose lines hold no key with a value after it) never need. Clones share the one
+/// compilation. A custom rule's is compiled when the configuration is read (its errors are
+/// the user's to see then).
+#[derive(Debug, Clone)]
+pub struct LazyRegex {
+    text: std::sync::Arc<str>,
+    compiled: std::sync::Arc<std::sync::OnceLock<Regex>>,
+}
+
+impl LazyRegex {
+    /// A pattern compiled already.
+    pub fn compiled(text: String, regex: Regex) -> LazyRegex {
+        let cell = std::sync::OnceLock::new();
+        let _ = cell.set(regex);
+        LazyRegex { text: text.into(), compiled: std::sync::Arc::new(cell) }
+    }
+
+    /// A pattern to compile on first use: one the test suite proves compiles.
+    pub fn lazy(text: String) -> LazyRegex {
+        LazyRegex { text: text.into(), compiled: Default::default() }
+    }
+
+    /// The compiled regex.
+    pub fn get(&self) -> &Regex {
+        self.compiled.get_or_init(|| {
+            schema::compile_regex(&self.text).expect("a built-in pattern compiles (tests/rules.rs)")
+        })
+    }
 }
 
 /// How a rule recognises its tokens.

@@ -260,7 +260,7 @@ pub fn compile(raw: &Spanned<RawRule>, origin: Origin) -> Result<Rule, RuleError
             compile_regex(re.get_ref()).map_err(|m| err("regex", Some(re.span()), m))?,
         ),
         (_, Some(s), _) => Detector::Structured(structured(s)?),
-        (_, _, Some(k)) => Detector::Keyed(Box::new(keyed(k)?)),
+        (_, _, Some(k)) => Detector::Keyed(Box::new(keyed(k, origin)?)),
         _ => {
             return Err(err(
                 "",
@@ -479,7 +479,7 @@ fn prefix_pattern(text: &str) -> Option<Prefixes> {
     Some(Prefixes::Pattern { text: text.into(), classes })
 }
 
-fn keyed(raw: &Spanned<RawKeyed>) -> Result<Keyed, RuleError> {
+fn keyed(raw: &Spanned<RawKeyed>, origin: Origin) -> Result<Keyed, RuleError> {
     let span = raw.span();
     let k = raw.get_ref();
     // Each piece alone first, only when the whole does not compile: the message names it.
@@ -490,9 +490,16 @@ fn keyed(raw: &Spanned<RawKeyed>) -> Result<Keyed, RuleError> {
     };
     let (alphabet, lengths) = part(&k.value.alphabet, &k.value.lengths, "keyed.value", &span)?;
     let value = Part { alphabet, lengths, role: Role::Secret, shape: k.value.shape };
-    let pattern = match keyed_pattern(&k.key, k.scheme.as_deref(), k.separators.as_deref(), &value)
-    {
-        Ok(p) => p,
+    let text = keyed_pattern(&k.key, k.scheme.as_deref(), k.separators.as_deref(), &value);
+    // A built-in pattern compiles on first use (tests/rules.rs proves each compiles): most
+    // commits never need it, and compiling it cost a millisecond of every hook run.
+    let compiled = match origin {
+        Origin::Builtin => Ok(None),
+        Origin::Custom => compile_regex(&text).map(Some),
+    };
+    let pattern = match compiled {
+        Ok(None) => crate::rules::LazyRegex::lazy(text),
+        Ok(Some(re)) => crate::rules::LazyRegex::compiled(text, re),
         Err(m) => {
             piece("key", &k.key, "xi")?;
             if let Some(s) = &k.scheme {
@@ -534,18 +541,17 @@ pub fn keyed_pattern(
     scheme: Option<&str>,
     separators: Option<&str>,
     value: &Part,
-) -> Result<Regex, String> {
+) -> String {
     let seps = separators.unwrap_or(ASSIGN);
     let scheme = scheme.map(|s| format!("(?: (?i:{s})(?:\\s+|%(?:25)?20) )?")).unwrap_or_default();
     let class = value.alphabet.regex_class();
     let mut lengths = value.lengths.clone();
     lengths.sort_unstable_by(|a, b| b.cmp(a));
     let value: Vec<String> = lengths.iter().map(|n| format!("{class}{{{n}}}")).collect();
-    let pattern = format!(
+    format!(
         "(?x)\n(?i: {key} )\n(?: {QUOTE} )?\n\\]?\n(?: {seps} )\n(?: (?:&[A-Za-z0-9_-]+ | !!str)\\s+ )?\n{scheme}\n(?: {OPEN_QUOTE} )?\n(?P<value>{value})",
         value = value.join("|"),
-    );
-    compile_regex(&pattern)
+    )
 }
 
 /// Parses and validates the built-in files (provider name, TOML text): every rule complete,
