@@ -7,7 +7,7 @@
 use std::io::{self, Read};
 use std::ops::Range;
 
-use crate::matcher::is_base64_char;
+use crate::matcher::{is_base64_char, BASE64_SIGNATURES};
 
 /// Bytes read at once and the most held for one window (besides the overlap).
 pub const WINDOW: usize = 1 << 20;
@@ -202,19 +202,12 @@ fn soft_broken_held_back(lines: &[u8]) -> usize {
 
 /// For base64: all of `lines`, or all but a tail of lines that may go on with a wrapped
 /// base64 token (the last line ends in base64 text, is not the shorter last line of a
-/// wrapped block, and a signature of `dt0` stands in the last 16 KiB), up to [`HOLD`] bytes.
+/// wrapped block, and the start of an encoded token stands in that tail), up to [`HOLD`] bytes.
 fn base64_held_back(lines: &[u8]) -> usize {
     let body = &lines[..lines.len() - 1];
     let body = body.strip_suffix(b"\r").unwrap_or(body);
     let run = body.iter().rev().take_while(|&&b| is_base64_char(b)).count();
     if run < 4 {
-        return lines.len();
-    }
-    let recent = &lines[lines.len().saturating_sub(HOLD)..];
-    let signature = crate::matcher::BASE64_SIGNATURES
-        .iter()
-        .any(|(sig, _)| memchr::memmem::find(recent, sig.as_bytes()).is_some());
-    if !signature {
         return lines.len();
     }
     // A base64 line shorter than the one before ends a wrapped block: nothing follows.
@@ -241,11 +234,65 @@ fn base64_held_back(lines: &[u8]) -> usize {
         }
         start = prev;
     }
-    if lines.len() - start >= HOLD {
+    // A line of base64 alone may end inside the keyword of a token that the next line goes
+    // on with (too little of it for a signature): it waits too.
+    let last = body[last_start..].trim_ascii();
+    let whole = base64_line(last) && last.len() >= 16 && !last.ends_with(b"=");
+    if lines.len() - start >= HOLD || !(whole || may_hold_encoded_token(&lines[start..])) {
         lines.len()
     } else {
         start
     }
+}
+
+/// Whether `text` holds the start of a base64-encoded token that its last line may cut: a
+/// signature of a keyword stands in it, and a run of base64 decodes (at one of the four
+/// character alignments, once or as base64 inside base64) to that keyword followed by
+/// nothing but token characters up to the end of the run, or ends inside the keyword right
+/// after a signature. A signature alone is three or four characters that random text
+/// (another token's secret part) often holds: it is not enough.
+fn may_hold_encoded_token(text: &[u8]) -> bool {
+    let signature = BASE64_SIGNATURES
+        .iter()
+        .any(|(sig, _)| memchr::memmem::find(text, sig.as_bytes()).is_some());
+    signature && runs_decode_to_keyword(text, 2, None)
+}
+
+/// Whether a run of base64 in `text` decodes to a keyword with only token characters after
+/// it (see [`may_hold_encoded_token`]); `depth` more layers of base64 are tried inside.
+/// `cut`: whether the outer run ends right after a signature (then a run that ends inside
+/// the keyword counts); `None` at the outer layer, where it is worked out per run.
+fn runs_decode_to_keyword(text: &[u8], depth: u8, cut: Option<bool>) -> bool {
+    let matcher = crate::matcher::Matcher::builtin();
+    let token_char = |b: &u8| b.is_ascii_alphanumeric() || b"._-+/=\0".contains(b);
+    let mut at = 0;
+    while at < text.len() {
+        let len = text[at..].iter().take_while(|&&b| is_base64_char(b)).count();
+        if len >= 2 {
+            let run = &text[at..at + len];
+            let cut = cut.unwrap_or_else(|| {
+                let tail = &run[run.len().saturating_sub(8)..];
+                BASE64_SIGNATURES
+                    .iter()
+                    .any(|(sig, _)| memchr::memmem::find(tail, sig.as_bytes()).is_some())
+            });
+            for align in 0..4.min(len) {
+                let (bytes, _) = crate::matcher::decode_base64_prefix(&run[align..]);
+                let found = matcher.keywords().any(|kw| {
+                    [kw.to_vec(), crate::matcher::utf16le(kw)].iter().any(|kw| {
+                        memchr::memmem::find_iter(&bytes, kw)
+                            .any(|k| bytes[k + kw.len()..].iter().all(token_char))
+                            || (cut && (2..kw.len()).any(|n| bytes.ends_with(&kw[..n])))
+                    })
+                });
+                if found || (depth > 0 && runs_decode_to_keyword(&bytes, depth - 1, Some(cut))) {
+                    return true;
+                }
+            }
+        }
+        at += len.max(1);
+    }
+    false
 }
 
 /// A line (trimmed) of base64 text alone, padding included.
@@ -335,9 +382,12 @@ mod tests {
     #[test]
     fn interactive_windows_hold_only_lines_that_may_go_on_with_a_wrapped_token() {
         let sig_line = format!("  {}\n", "ZHQw".repeat(19));
-        // No signature: every line goes out at once.
-        let plain = b"abc\nQUJDREVGR0hJSktM\n";
+        // No signature: every line goes out at once, but for a line of base64 alone, which
+        // may end inside the keyword of a token that the next line goes on with.
+        let plain = b"abc\nkey: QUJDREVGR0hJSktM\nQUJD\n";
         assert_eq!(held_back(plain), plain.len());
+        let block = b"done.\nQUJDREVGR0hJSktM\n";
+        assert_eq!(held_back(block), 6);
         // A full-width line with a signature waits, with the key line before it.
         let text = format!("apiToken: |\n{sig_line}");
         assert_eq!(held_back(text.as_bytes()), "apiToken: |\n".len());
@@ -352,6 +402,56 @@ mod tests {
         // Never more than HOLD bytes.
         let long = sig_line.repeat(HOLD / sig_line.len() + 2);
         assert_eq!(held_back(long.as_bytes()), long.len());
+    }
+
+    #[test]
+    fn a_plain_token_whose_parts_hold_a_signature_goes_out_at_once() {
+        // `R0M` and `SME` are signatures of `dt0` (at two alignments); random upper-case
+        // parts hold them often, and the line must not wait for the next one.
+        for secret in [
+            format!("{}R0M{}", "A".repeat(30), "B".repeat(31)),
+            format!("{}GR0M{}", "Q".repeat(40), "Z".repeat(20)),
+            format!("{}SME", "K".repeat(61)),
+        ] {
+            let line = format!("event 1 token=dt0c01.ABCDEFGHIJKLMNOPQRSTUVWX.{secret}\n");
+            assert_eq!(held_back(line.as_bytes()), line.len(), "{line}");
+        }
+        // Many random lines of plain tokens: none waits.
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"[(seed % 36) as usize] as char
+        };
+        for i in 0..20_000 {
+            let public: String = (0..24).map(|_| next()).collect();
+            let secret: String = (0..64).map(|_| next()).collect();
+            let line = format!("event {i} token=dt0c01.{public}.{secret}\n");
+            assert_eq!(held_back(line.as_bytes()), line.len(), "{line}");
+        }
+    }
+
+    #[test]
+    fn an_encoded_token_cut_at_the_line_end_waits_at_every_alignment() {
+        use base64::Engine;
+        let token = format!("dt0c01.{}.{}", "A1".repeat(12), "B2".repeat(32));
+        for pad in 0..3 {
+            let plain = format!("{}{token}", "x".repeat(pad));
+            let once = base64::engine::general_purpose::STANDARD.encode(&plain);
+            let twice = base64::engine::general_purpose::STANDARD.encode(&once);
+            for encoded in [once, twice] {
+                // The line ends anywhere after a signature: the token goes on on the next.
+                for cut in 4..encoded.len() - 8 {
+                    let head = &encoded[..cut];
+                    if !BASE64_SIGNATURES.iter().any(|(sig, _)| head.contains(sig.as_str())) {
+                        continue;
+                    }
+                    let text = format!("apiToken: {head}\n");
+                    assert_eq!(held_back(text.as_bytes()), 0, "{text}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -175,8 +175,9 @@ fn log_piece() -> impl Strategy<Value = (String, Vec<String>)> {
                 0 => format!("{words} {token}\n"),
                 1 => format!("apiToken: {}\n", STANDARD.encode(format!("{words}{token}"))),
                 2 => {
-                    // base64 wrapped at 76 columns, indented, as a YAML block scalar.
-                    let enc = STANDARD.encode(format!("x{words}:{token}\n"));
+                    // base64 wrapped at 76 columns, indented, as a YAML block scalar; the
+                    // token starts anywhere in it (a line end may cut its keyword).
+                    let enc = STANDARD.encode(format!("{}{words}:{token}\n", "x".repeat(at)));
                     let lines: Vec<&str> = enc
                         .as_bytes()
                         .chunks(76)
