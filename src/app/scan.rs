@@ -377,16 +377,28 @@ fn commits(
     for n in plan.notes() {
         note(&mut io.err, &format!("tokenguard: note: {n}"));
     }
+    let left_out = cache.left_out();
     let mut dest = Destination::open(&o.output, &io.masker)?;
     let (writer, terminal) = dest.writer(&mut io.out, io.out_is_terminal);
     let rules = rule_infos(&pipeline);
     let ((), status) = reported(writer, terminal, &o.output, mode, rules, |sink| {
         let mut sink = ByIntroduction::new(sink, o.all_occurrences);
+        let written = |r: io::Result<()>| r.map_err(|e| write_error(e, &o.output));
+        for (file, reason) in &left_out {
+            written(sink.skipped(file, reason))?;
+        }
         for (rank, f) in occurrences {
             sink.occurrence(rank, f);
         }
-        sink.finish().map_err(|e| write_error(e, &o.output))
+        written(sink.finish())
     })?;
+    for (file, reason) in left_out.iter().take(NAMED_ON_STDERR) {
+        note(&mut io.err, &format!("tokenguard: note: {file}: {reason}"));
+    }
+    if left_out.len() > NAMED_ON_STDERR {
+        let more = left_out.len() - NAMED_ON_STDERR;
+        note(&mut io.err, &format!("tokenguard: note: ... and {more} more (see the report)"));
+    }
     // What was scanned, where the progress bar stood (a terminal), or when asked (`-v`).
     if !o.output.quiet && mode == Mode::History && (progress || o.output.verbose) {
         let (blobs, bytes) = cache.scanned();
@@ -401,6 +413,9 @@ fn commits(
     }
     Ok(status)
 }
+
+/// Lines of a list that standard error names one by one (the report lists them all).
+const NAMED_ON_STDERR: usize = 20;
 
 /// `1.2 MB`, `340 KB`, `12 bytes`.
 fn human_bytes(n: u64) -> String {

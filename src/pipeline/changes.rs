@@ -3,19 +3,36 @@
 //! majority of clean blobs); only for a blob that holds tokens are its old versions looked at
 //! (see [`CommitUnit::olds`]), and the tokens introduced are those no old version holds. Then
 //! the new blob is scanned in full for the positions of those tokens.
+//!
+//! Work and memory stay bounded whatever the input (a server hook scans anyone's push): a
+//! large blob comes as a stream and is searched in windows ([`crate::stream`]); a blob keeps
+//! at most [`PRINTS_PER_BLOB`] distinct fingerprints; at most [`FINDINGS_PER_FILE`] findings
+//! are kept per file version (and per message), and [`FINDINGS_PER_SCAN`] per scan. What is
+//! left out is counted, and listed by [`BlobCache::left_out`] for the report.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::io::{self, Read};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::Pipeline;
 use crate::finding::Finding;
-use crate::unit::{is_binary, CommitUnit, ObjectId, Origin};
-use crate::Result;
+use crate::matcher::Match;
+use crate::stream::{Windows, WINDOW};
+use crate::unit::{is_binary, Blob, CommitUnit, Content, ObjectId, Origin, Unit};
+use crate::{Error, Result};
 
 /// The file name reports show for a commit's message.
 pub const COMMIT_MESSAGE: &str = "commit message";
+
+/// Findings kept per file version of a commit (and per message); the rest are counted.
+pub const FINDINGS_PER_FILE: usize = 1_000;
+/// Findings kept per scan; the rest are counted.
+pub const FINDINGS_PER_SCAN: usize = 100_000;
+/// Distinct token fingerprints kept per blob: a blob that holds more is marked incomplete,
+/// and its tokens count as added unless an old version is known to hold them.
+pub const PRINTS_PER_BLOB: usize = 1_000;
 
 /// Hashes an object id by its first bytes (it is already a cryptographic hash).
 #[derive(Default)]
@@ -35,17 +52,45 @@ impl Hasher for IdHasher {
 
 type IdMap<V> = HashMap<ObjectId, V, BuildHasherDefault<IdHasher>>;
 
-/// Fingerprints of the tokens a blob holds, sorted; `None` for a clean blob.
-type Prints = Option<Arc<[String]>>;
+/// The fingerprints of the tokens a blob holds, sorted, and whether that is all of them
+/// (at most [`PRINTS_PER_BLOB`] are kept).
+struct Prints {
+    list: Box<[String]>,
+    complete: bool,
+}
+
+impl Prints {
+    fn holds(&self, fingerprint: &str) -> bool {
+        self.list.binary_search_by(|p| p.as_str().cmp(fingerprint)).is_ok()
+    }
+}
+
+/// A blob's fingerprints; `None` for a clean blob.
+type Cached = Option<Arc<Prints>>;
 
 const SHARDS: usize = 16;
 
-/// Per blob id, the fingerprints of the tokens it holds. Never holds content.
+/// What the commits of a scan share: per blob id, the fingerprints of the tokens it holds
+/// (never content), and the findings kept and left out under the caps.
 pub struct BlobCache {
-    shards: Vec<Mutex<IdMap<Prints>>>,
+    shards: Vec<Mutex<IdMap<Cached>>>,
     /// Blobs scanned, and their bytes.
     blobs: AtomicU64,
     bytes: AtomicU64,
+    /// Findings kept so far (at most [`FINDINGS_PER_SCAN`] count).
+    kept: AtomicUsize,
+    /// Findings left out because the scan's cap was reached.
+    over_scan: AtomicU64,
+    /// Findings left out of file versions (and messages) by their cap.
+    over_file: Mutex<Vec<LeftOut>>,
+}
+
+/// Findings of one file version left out by its cap.
+struct LeftOut {
+    time: i64,
+    commit: String,
+    file: String,
+    count: u64,
 }
 
 impl Default for BlobCache {
@@ -54,7 +99,37 @@ impl Default for BlobCache {
             shards: (0..SHARDS).map(|_| Mutex::new(IdMap::default())).collect(),
             blobs: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
+            kept: AtomicUsize::new(0),
+            over_scan: AtomicU64::new(0),
+            over_file: Mutex::default(),
         }
+    }
+}
+
+/// A read error of blob `id`'s stream as the scan's error: the object error it carries (a
+/// damaged object), else one naming the object.
+fn stream_error(e: io::Error, id: ObjectId) -> Error {
+    let unreadable = |why: String| {
+        let problem = crate::error::Problem::Unreadable(why);
+        Error::object(id, git2::ObjectType::Blob, problem)
+    };
+    match e.into_inner() {
+        Some(inner) => match inner.downcast::<Error>() {
+            Ok(e) => *e,
+            Err(other) => unreadable(other.to_string()),
+        },
+        None => unreadable("read error".into()),
+    }
+}
+
+/// Counts the bytes read through it.
+struct Counting<R>(R, u64);
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.0.read(buf)?;
+        self.1 += n as u64;
+        Ok(n)
     }
 }
 
@@ -64,26 +139,125 @@ impl BlobCache {
         (self.blobs.load(Ordering::Relaxed), self.bytes.load(Ordering::Relaxed))
     }
 
-    fn shard(&self, id: ObjectId) -> &Mutex<IdMap<Prints>> {
+    /// What the caps left out, as skipped entries for the report (file, reason): each file
+    /// version (or message) over its cap, oldest commit first, then the scan's own cap.
+    pub fn left_out(&self) -> Vec<(String, String)> {
+        let mut files = std::mem::take(&mut *self.over_file.lock().expect("caps lock"));
+        files.sort_by(|a, b| (a.time, &a.commit, &a.file).cmp(&(b.time, &b.commit, &b.file)));
+        let mut out: Vec<(String, String)> = files
+            .into_iter()
+            .map(|l| {
+                let reason = format!(
+                    "{} more finding(s) in commit {} left out: at most {FINDINGS_PER_FILE} are \
+                     reported per file version",
+                    l.count, l.commit
+                );
+                (l.file, reason)
+            })
+            .collect();
+        let over = self.over_scan.load(Ordering::Relaxed);
+        if over > 0 {
+            let reason = format!(
+                "{over} more finding(s) left out: at most {FINDINGS_PER_SCAN} are reported per scan"
+            );
+            out.push(("(scan)".into(), reason));
+        }
+        out
+    }
+
+    fn shard(&self, id: ObjectId) -> &Mutex<IdMap<Cached>> {
         &self.shards[id.as_bytes()[19] as usize % SHARDS]
     }
 
-    /// The fingerprints of blob `id`, scanning it on first sight.
-    fn prints(&self, unit: &dyn CommitUnit, id: ObjectId, pipeline: &Pipeline) -> Result<Prints> {
+    /// The fingerprints of blob `id`, scanning it on first sight (a large one in windows).
+    fn prints(&self, unit: &dyn CommitUnit, id: ObjectId, pipeline: &Pipeline) -> Result<Cached> {
         if let Some(p) = self.shard(id).lock().expect("cache lock").get(&id) {
             return Ok(p.clone());
         }
         // Two workers may scan the same blob at once; both get the same answer.
-        let blob = unit.blob(id)?;
+        let mut set: HashSet<String> = HashSet::new();
+        let mut complete = true;
+        let mut add = |m: Match| {
+            if set.len() < PRINTS_PER_BLOB || set.contains(&m.fingerprint) {
+                set.insert(m.fingerprint);
+            } else {
+                complete = false;
+            }
+        };
+        let bytes = match unit.blob(id)? {
+            Blob::Bytes(b) if b.len() <= WINDOW => {
+                pipeline.matcher.find(&b).into_iter().for_each(&mut add);
+                b.len() as u64
+            }
+            Blob::Bytes(b) => {
+                pipeline.find_windows(&b[..], &mut add).map_err(|e| stream_error(e, id))?;
+                b.len() as u64
+            }
+            Blob::Stream(r) => {
+                let mut counted = Counting(r, 0);
+                pipeline.find_windows(&mut counted, &mut add).map_err(|e| stream_error(e, id))?;
+                counted.1
+            }
+        };
         self.blobs.fetch_add(1, Ordering::Relaxed);
-        self.bytes.fetch_add(blob.len() as u64, Ordering::Relaxed);
-        let mut prints: Vec<String> =
-            pipeline.matcher.find(&blob).into_iter().map(|m| m.fingerprint).collect();
-        prints.sort();
-        prints.dedup();
-        let p: Prints = if prints.is_empty() { None } else { Some(prints.into()) };
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+        let p: Cached = if set.is_empty() {
+            None
+        } else {
+            let mut list: Vec<String> = set.into_iter().collect();
+            list.sort();
+            Some(Arc::new(Prints { list: list.into(), complete }))
+        };
         self.shard(id).lock().expect("cache lock").insert(id, p.clone());
         Ok(p)
+    }
+
+    /// Takes one finding out of the scan's allowance.
+    fn take_one(&self) -> bool {
+        self.kept.fetch_add(1, Ordering::Relaxed) < FINDINGS_PER_SCAN
+    }
+}
+
+/// The findings of one file version (or message) under the caps.
+struct Capped<'a> {
+    cache: &'a BlobCache,
+    kept: usize,
+    over_file: u64,
+    over_scan: u64,
+}
+
+impl<'a> Capped<'a> {
+    fn new(cache: &'a BlobCache) -> Self {
+        Capped { cache, kept: 0, over_file: 0, over_scan: 0 }
+    }
+
+    /// Keeps `f` in `out`, or counts it when a cap is reached.
+    fn offer(&mut self, f: Finding, out: &mut Vec<Finding>) {
+        if self.kept >= FINDINGS_PER_FILE {
+            self.over_file += 1;
+        } else if !self.cache.take_one() {
+            self.over_scan += 1;
+        } else {
+            self.kept += 1;
+            out.push(f);
+        }
+    }
+
+    /// Records what was left out of `origin`'s findings.
+    fn finish(self, origin: &Origin) {
+        if self.over_scan > 0 {
+            self.cache.over_scan.fetch_add(self.over_scan, Ordering::Relaxed);
+        }
+        if self.over_file > 0 {
+            let c = origin.commit.as_deref();
+            let left = LeftOut {
+                time: c.map_or(0, |c| c.time),
+                commit: c.map(|c| c.commit.clone()).unwrap_or_default(),
+                file: origin.file.to_string(),
+                count: self.over_file,
+            };
+            self.cache.over_file.lock().expect("caps lock").push(left);
+        }
     }
 }
 
@@ -100,36 +274,94 @@ impl Pipeline {
             // An object that cannot be read is named by its path.
             let at = |e: crate::Error| e.at_path(file.path.as_bytes());
             let Some(prints) = cache.prints(unit, file.new, self).map_err(at)? else { continue };
-            let mut introduced: Vec<&String> = prints.iter().collect();
+            let mut held: Vec<Arc<Prints>> = Vec::new();
+            let mut same = false;
             for old in unit.olds(i).map_err(at)? {
                 if old == file.new {
-                    introduced.clear();
+                    same = true;
                     break;
                 }
-                if let Some(held) = cache.prints(unit, old, self).map_err(at)? {
-                    introduced.retain(|f| held.binary_search(f).is_err());
-                }
+                held.extend(cache.prints(unit, old, self).map_err(at)?);
             }
-            if introduced.is_empty() {
+            // A token is introduced when no old version holds it. A blob with more distinct
+            // tokens than are kept is scanned whatever its kept ones say.
+            let introduced = |f: &str| !held.iter().any(|h| h.holds(f));
+            if same || (prints.complete && !prints.list.iter().any(|f| introduced(f))) {
                 continue;
             }
             let origin = Origin::new(&file.path).with_commit(unit.info()?);
-            let content = unit.blob(file.new).map_err(at)?;
-            let mut keep = |f: Finding| {
-                if introduced.contains(&&f.fingerprint) {
-                    out.push(f);
+            let mut capped = Capped::new(cache);
+            let blob = unit.blob(file.new).map_err(at)?;
+            self.scan_blob(blob, &origin, &mut |f| {
+                if introduced(&f.fingerprint) {
+                    capped.offer(f, out);
                 }
-            };
-            if is_binary(&content) {
-                self.scan_binary(&content, None, &origin, &mut keep);
-            } else {
-                self.scan_bytes(&content, &origin, &mut keep);
-            }
+            })
+            .map_err(|e| at(stream_error(e, file.new)))?;
+            capped.finish(&origin);
         }
         let message = unit.message()?;
-        if !self.matcher.find(&message).is_empty() {
+        if message.len() > WINDOW || !self.matcher.find(&message).is_empty() {
             let origin = Origin::given(COMMIT_MESSAGE, None).with_commit(unit.info()?);
-            self.scan_bytes(&message, &origin, &mut |f| out.push(f));
+            let unit = Unit { origin, content: Content::Bytes(&message) };
+            self.scan_capped(unit, cache, out)
+                .map_err(|source| Error::Read { path: COMMIT_MESSAGE.into(), source })?;
+        }
+        Ok(())
+    }
+
+    /// Scans a unit (a message) into `out` under the caps of `cache`.
+    pub fn scan_capped(
+        &self,
+        unit: Unit<'_>,
+        cache: &BlobCache,
+        out: &mut Vec<Finding>,
+    ) -> io::Result<()> {
+        let origin = unit.origin.clone();
+        let mut capped = Capped::new(cache);
+        self.scan(unit, &mut |f| capped.offer(f, out))?;
+        capped.finish(&origin);
+        Ok(())
+    }
+
+    /// Scans a blob, whole or streamed: as text, or as bytes when it is binary (git's test on
+    /// its first 8000 bytes); a large one in windows.
+    fn scan_blob(
+        &self,
+        blob: Blob,
+        origin: &Origin,
+        emit: &mut dyn FnMut(Finding),
+    ) -> io::Result<()> {
+        match blob {
+            Blob::Bytes(b) if !is_binary(&b) => self.scan_bytes(&b, origin, emit),
+            Blob::Bytes(b) if b.len() <= WINDOW => self.scan_binary(&b, None, origin, emit),
+            Blob::Bytes(b) => self.scan_binary_reader(&b[..], origin, emit)?,
+            Blob::Stream(mut r) => {
+                let mut head = Vec::with_capacity(8000);
+                (&mut r).take(8000).read_to_end(&mut head)?;
+                let binary = is_binary(&head);
+                let whole = io::Cursor::new(head).chain(r);
+                if binary {
+                    self.scan_binary_reader(whole, origin, emit)?;
+                } else {
+                    self.scan_reader(whole, origin, emit)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the matcher over `reader` in windows, handing `each` every match that starts in
+    /// a window's reported part: memory stays bounded however large the input and however
+    /// many matches it holds.
+    fn find_windows(&self, reader: impl Read, each: &mut dyn FnMut(Match)) -> io::Result<()> {
+        let mut windows = Windows::new(reader);
+        while let Some(w) = windows.next()? {
+            for m in self.matcher.find(w.bytes) {
+                if w.report.contains(&m.span.start) {
+                    each(m);
+                }
+            }
         }
         Ok(())
     }

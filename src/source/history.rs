@@ -27,7 +27,7 @@ use super::git::objects::{Objects, Pool};
 pub use super::git::revs::{all_refs, parse_revisions, Revisions};
 use super::git::revs::{explain, list_commits};
 use super::git::tree;
-use crate::unit::{CommitInfo, CommitUnit, FileChange};
+use crate::unit::{Blob, CommitInfo, CommitUnit, FileChange};
 use crate::{Error, Result};
 
 /// The commits of a history or push scan, listed (in topological order, parents first) and
@@ -223,8 +223,8 @@ impl CommitUnit for Commit<'_> {
         &self.files
     }
 
-    fn blob(&self, id: Oid) -> Result<Arc<Vec<u8>>> {
-        self.objs.read(id, ObjectType::Blob)
+    fn blob(&self, id: Oid) -> Result<Blob> {
+        self.objs.blob(id)
     }
 
     fn olds(&self, i: usize) -> Result<Vec<Oid>> {

@@ -4,6 +4,7 @@
 
 pub mod idx;
 pub mod index;
+pub mod large;
 pub mod objects;
 pub mod pack;
 pub mod repo;
