@@ -169,6 +169,9 @@ pub struct FileChange {
     pub old: Option<ObjectId>,
 }
 
+/// The file name reports show for an annotated tag's message.
+pub const TAG_MESSAGE: &str = "tag message";
+
 /// A blob's content as a source hands it over: whole, or, when it is large, as a stream read
 /// once, so that memory stays bounded whatever its size.
 pub enum Blob {

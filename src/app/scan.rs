@@ -352,12 +352,12 @@ fn commits(
     io: &mut Io,
 ) -> Result<ExitStatus> {
     let started = Instant::now();
-    let plan = history::plan(objects, &revs.include, &revs.exclude)?;
+    let plan = history::plan(objects, &revs.include, &revs.exclude)?.with_tags(&revs.tags);
     let commits = plan.len();
     let bar = progress.then(|| progress_bar(commits as u64));
     let cache = BlobCache::default();
     let found = AtomicU64::new(0);
-    let occurrences = plan.run(|unit, rank, out: &mut Vec<(usize, Finding)>| {
+    let mut occurrences = plan.run(|unit, rank, out: &mut Vec<(usize, Finding)>| {
         let mut here = Vec::new();
         pipeline.scan_commit(unit, &cache, &mut here)?;
         if let Some(bar) = &bar {
@@ -373,6 +373,13 @@ fn commits(
     })?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
+    }
+    for tag in plan.tag_messages()? {
+        let mut here = Vec::new();
+        pipeline
+            .scan_capped(tag.unit(), &cache, &mut here)
+            .map_err(|source| Error::Read { path: "a tag message".into(), source })?;
+        occurrences.extend(here.into_iter().map(|f| (tag.rank, f)));
     }
     for n in plan.notes() {
         note(&mut io.err, &format!("tokenguard: note: {n}"));

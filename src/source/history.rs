@@ -27,7 +27,7 @@ use super::git::objects::{Objects, Pool};
 pub use super::git::revs::{all_refs, parse_revisions, Revisions};
 use super::git::revs::{explain, list_commits};
 use super::git::tree;
-use crate::unit::{Blob, CommitInfo, CommitUnit, FileChange};
+use crate::unit::{Blob, CommitInfo, CommitUnit, Content, FileChange, Origin, Unit, TAG_MESSAGE};
 use crate::{Error, Result};
 
 /// The commits of a history or push scan, listed (in topological order, parents first) and
@@ -39,6 +39,8 @@ pub struct Plan {
     /// A ref each included tip is, to name in errors.
     repo: std::path::PathBuf,
     include: Vec<Oid>,
+    /// Annotated tags whose messages are scanned.
+    tags: Vec<Oid>,
 }
 
 /// Lists the commits reachable from `include` and not from `exclude` (git's
@@ -59,6 +61,7 @@ pub fn plan(repo: &Repository, include: &[Oid], exclude: &[Oid]) -> Result<Plan>
         grafted: repo.is_shallow() || repo.commondir().join("info/grafts").exists(),
         repo: repo.path().to_path_buf(),
         include: include.to_vec(),
+        tags: Vec::new(),
     })
 }
 
@@ -79,6 +82,36 @@ fn parents_first(pool: &Pool, newest_first: Vec<Oid>) -> Result<Vec<Oid>> {
 }
 
 impl Plan {
+    /// Scans the messages of annotated tags `tags` too (see [`Plan::tag_messages`]).
+    pub fn with_tags(mut self, tags: &[Oid]) -> Plan {
+        self.tags = tags.to_vec();
+        self
+    }
+
+    /// The messages of the annotated tags given to [`Plan::with_tags`], each as the file
+    /// `tag message` attributed to its tag: the tag object's id, the tagger (as author), the
+    /// tagger's date, and `tag <name>` as subject. Ranked after every commit.
+    pub fn tag_messages(&self) -> Result<Vec<TagMessage>> {
+        let objs = self.pool.take()?;
+        let result = self
+            .tags
+            .iter()
+            .enumerate()
+            .map(|(i, &id)| {
+                let raw = objs.read(id, ObjectType::Tag)?;
+                let info = Arc::new(tag_info(id, &raw));
+                let origin = Origin::given(TAG_MESSAGE, None).with_commit(info);
+                Ok(TagMessage {
+                    origin,
+                    message: commit_message(&raw).to_vec(),
+                    rank: self.commits.len() + i,
+                })
+            })
+            .collect();
+        self.pool.give_back(objs);
+        result
+    }
+
     /// How many commits the walk visits.
     pub fn len(&self) -> usize {
         self.commits.len()
@@ -126,6 +159,66 @@ impl Plan {
             })?;
         Ok(parts.into_iter().flatten().collect())
     }
+}
+
+/// An annotated tag's message as a unit: the file `tag message`, attributed to the tag.
+pub struct TagMessage {
+    /// `tag message`, with the tag standing for a commit.
+    pub origin: Origin,
+    /// The message (whatever follows the tag's header, a signature included).
+    pub message: Vec<u8>,
+    /// Its rank in the plan's order (after every commit).
+    pub rank: usize,
+}
+
+impl TagMessage {
+    /// The message as a unit for the pipeline.
+    pub fn unit(&self) -> Unit<'_> {
+        Unit { origin: self.origin.clone(), content: Content::Bytes(&self.message) }
+    }
+}
+
+/// What reports say of a tag: its object id as the commit, the tagger as author, the
+/// tagger's date, and `tag <name>` as subject (a tag without a tagger, as very old ones are,
+/// has neither author nor date).
+fn tag_info(id: Oid, raw: &[u8]) -> CommitInfo {
+    let header = &raw[..memchr::memmem::find(raw, b"\n\n").unwrap_or(raw.len())];
+    let mut name = "";
+    let mut tagger: Option<&[u8]> = None;
+    for line in header.split(|&b| b == b'\n') {
+        if let Some(n) = line.strip_prefix(b"tag ") {
+            name = std::str::from_utf8(n).unwrap_or("");
+        } else if let Some(t) = line.strip_prefix(b"tagger ") {
+            tagger = Some(t);
+        }
+    }
+    let (author, date, time) = match tagger.and_then(parse_ident) {
+        Some((who, secs, offset)) => (who, iso8601(secs, offset), secs),
+        None => (String::new(), String::new(), 0),
+    };
+    CommitInfo {
+        commit: id.to_string(),
+        author,
+        date,
+        subject: format!("tag {}", String::from_utf8_lossy(name.as_bytes())),
+        time,
+    }
+}
+
+/// An identity line's `Name <email>`, time and offset from UTC in minutes.
+fn parse_ident(line: &[u8]) -> Option<(String, i64, i32)> {
+    let close = memchr::memrchr(b'>', line)?;
+    let who = String::from_utf8_lossy(&line[..=close]).into_owned();
+    let mut words = std::str::from_utf8(&line[close + 1..]).ok()?.split_ascii_whitespace();
+    let secs: i64 = words.next()?.parse().ok()?;
+    let tz = words.next().unwrap_or("+0000");
+    let (sign, digits) = match tz.as_bytes().first() {
+        Some(b'-') => (-1, &tz[1..]),
+        Some(b'+') => (1, &tz[1..]),
+        _ => (1, tz),
+    };
+    let hhmm: i32 = digits.parse().unwrap_or(0);
+    Some((who, secs, sign * (hhmm / 100 * 60 + hhmm % 100)))
 }
 
 /// One commit as the pipeline sees it: its changed files, found by comparing its tree with
