@@ -7,6 +7,7 @@ pub mod index;
 pub mod large;
 pub mod objects;
 pub mod pack;
+pub mod promisor;
 pub mod repo;
 pub mod revs;
 #[cfg(test)]
