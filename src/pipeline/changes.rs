@@ -10,9 +10,11 @@
 //! are kept per file version (and per message), and [`FINDINGS_PER_SCAN`] per scan. What is
 //! left out is counted, and listed by [`BlobCache::left_out`] for the report.
 
-use std::collections::{HashMap, HashSet};
+use std::cell::Cell;
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, Read};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -56,12 +58,21 @@ type IdMap<V> = HashMap<ObjectId, V, BuildHasherDefault<IdHasher>>;
 /// (at most [`PRINTS_PER_BLOB`] are kept).
 struct Prints {
     list: Box<[String]>,
+    /// How often each token of `list` occurs.
+    counts: Box<[u64]>,
     complete: bool,
 }
 
 impl Prints {
     fn holds(&self, fingerprint: &str) -> bool {
         self.list.binary_search_by(|p| p.as_str().cmp(fingerprint)).is_ok()
+    }
+
+    /// How many occurrences of the tokens `keep` selects the blob holds, when all its tokens
+    /// are known.
+    fn occurrences(&self, keep: impl Fn(&str) -> bool) -> Option<u64> {
+        let pairs = self.list.iter().zip(self.counts.iter());
+        self.complete.then(|| pairs.filter(|(f, _)| keep(f)).map(|(_, n)| n).sum())
     }
 }
 
@@ -122,6 +133,27 @@ fn stream_error(e: io::Error, id: ObjectId) -> Error {
     }
 }
 
+/// A reader that ends early, once its flag is set.
+struct Until<R>(R, Rc<Cell<bool>>);
+
+impl<R: Read> Read for Until<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.1.get() {
+            return Ok(0);
+        }
+        self.0.read(buf)
+    }
+}
+
+/// A blob held in memory, for a cursor to read.
+struct ArcBytes(Arc<Vec<u8>>);
+
+impl AsRef<[u8]> for ArcBytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
 /// Counts the bytes read through it.
 struct Counting<R>(R, u64);
 
@@ -175,11 +207,11 @@ impl BlobCache {
             return Ok(p.clone());
         }
         // Two workers may scan the same blob at once; both get the same answer.
-        let mut set: HashSet<String> = HashSet::new();
+        let mut set: HashMap<String, u64> = HashMap::new();
         let mut complete = true;
         let mut add = |m: Match| {
-            if set.len() < PRINTS_PER_BLOB || set.contains(&m.fingerprint) {
-                set.insert(m.fingerprint);
+            if set.len() < PRINTS_PER_BLOB || set.contains_key(&m.fingerprint) {
+                *set.entry(m.fingerprint).or_default() += 1;
             } else {
                 complete = false;
             }
@@ -204,9 +236,10 @@ impl BlobCache {
         let p: Cached = if set.is_empty() {
             None
         } else {
-            let mut list: Vec<String> = set.into_iter().collect();
-            list.sort();
-            Some(Arc::new(Prints { list: list.into(), complete }))
+            let mut pairs: Vec<(String, u64)> = set.into_iter().collect();
+            pairs.sort();
+            let (list, counts): (Vec<String>, Vec<u64>) = pairs.into_iter().unzip();
+            Some(Arc::new(Prints { list: list.into(), counts: counts.into(), complete }))
         };
         self.shard(id).lock().expect("cache lock").insert(id, p.clone());
         Ok(p)
@@ -241,6 +274,24 @@ impl<'a> Capped<'a> {
             self.kept += 1;
             out.push(f);
         }
+    }
+
+    /// Whether nothing more can be kept (a cap is reached).
+    fn full(&self) -> bool {
+        self.kept >= FINDINGS_PER_FILE || self.over_scan > 0
+    }
+
+    /// Counts `n` more findings left out (those after a scan stopped at a cap).
+    fn left_out(&mut self, n: u64) {
+        match self.kept >= FINDINGS_PER_FILE {
+            true => self.over_file += n,
+            false => self.over_scan += n,
+        }
+    }
+
+    /// Findings offered so far.
+    fn seen(&self) -> u64 {
+        self.kept as u64 + self.over_file + self.over_scan
     }
 
     /// Records what was left out of `origin`'s findings.
@@ -291,13 +342,22 @@ impl Pipeline {
             }
             let origin = Origin::new(&file.path).with_commit(unit.info()?);
             let mut capped = Capped::new(cache);
+            // When every token of the blob is known, so is how many findings it gives: the
+            // scan stops at a cap (after the window it is in), and the rest is counted.
+            let total = prints.occurrences(introduced);
+            let stop = Rc::new(Cell::new(false));
             let blob = unit.blob(file.new).map_err(at)?;
-            self.scan_blob(blob, &origin, &mut |f| {
-                if introduced(&f.fingerprint) {
+            self.scan_blob(blob, &origin, &stop, &mut |f| {
+                // After the stop, a match cut where reading stopped is no token of the blob.
+                if (!stop.get() || prints.holds(&f.fingerprint)) && introduced(&f.fingerprint) {
                     capped.offer(f, out);
+                    stop.set(total.is_some() && capped.full());
                 }
             })
             .map_err(|e| at(stream_error(e, file.new)))?;
+            if let Some(total) = total {
+                capped.left_out(total.saturating_sub(capped.seen()));
+            }
             capped.finish(&origin);
         }
         let message = unit.message()?;
@@ -325,30 +385,35 @@ impl Pipeline {
     }
 
     /// Scans a blob, whole or streamed: as text, or as bytes when it is binary (git's test on
-    /// its first 8000 bytes); a large one in windows.
+    /// its first 8000 bytes); a large one in windows, ending after the window in which `stop`
+    /// is set.
     fn scan_blob(
         &self,
         blob: Blob,
         origin: &Origin,
+        stop: &Rc<Cell<bool>>,
         emit: &mut dyn FnMut(Finding),
     ) -> io::Result<()> {
-        match blob {
-            Blob::Bytes(b) if !is_binary(&b) => self.scan_bytes(&b, origin, emit),
-            Blob::Bytes(b) if b.len() <= WINDOW => self.scan_binary(&b, None, origin, emit),
-            Blob::Bytes(b) => self.scan_binary_reader(&b[..], origin, emit)?,
+        let (binary, whole): (bool, Box<dyn Read>) = match blob {
+            Blob::Bytes(b) if b.len() <= WINDOW => {
+                match is_binary(&b) {
+                    true => self.scan_binary(&b, None, origin, emit),
+                    false => self.scan_bytes(&b, origin, emit),
+                }
+                return Ok(());
+            }
+            Blob::Bytes(b) => (is_binary(&b), Box::new(io::Cursor::new(ArcBytes(b)))),
             Blob::Stream(mut r) => {
                 let mut head = Vec::with_capacity(8000);
                 (&mut r).take(8000).read_to_end(&mut head)?;
-                let binary = is_binary(&head);
-                let whole = io::Cursor::new(head).chain(r);
-                if binary {
-                    self.scan_binary_reader(whole, origin, emit)?;
-                } else {
-                    self.scan_reader(whole, origin, emit)?;
-                }
+                (is_binary(&head), Box::new(io::Cursor::new(head).chain(r)))
             }
+        };
+        let whole = Until(whole, Rc::clone(stop));
+        match binary {
+            true => self.scan_binary_reader(whole, origin, emit),
+            false => self.scan_reader(whole, origin, emit),
         }
-        Ok(())
     }
 
     /// Runs the matcher over `reader` in windows, handing `each` every match that starts in
