@@ -127,6 +127,8 @@ mod tests {
         Finding {
             rule: "r".into(),
             description: "d".into(),
+            provider: "dynatrace".into(),
+            severity: crate::rules::Severity::High,
             file: file.into(),
             line,
             column: 1,
@@ -137,6 +139,7 @@ mod tests {
             encoding: crate::finding::Encoding::Plain,
             commit: None,
             allowed_by: allowed.then(|| "x".into()),
+            verification: None,
         }
     }
 

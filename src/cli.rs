@@ -50,7 +50,8 @@ pub enum Command {
     Scan(ScanArgs),
     /// Copy input to output with every secret part replaced by `*` (a filter for logs).
     Mask(MaskArgs),
-    /// List the built-in rules and the known documentation examples.
+    /// List the built-in rules by provider and the known documentation examples; `rules
+    /// check [FILE]` proves rules against their examples.
     Rules(RulesArgs),
     /// Write a baseline of the findings already in the repository's files.
     Baseline(BaselineArgs),
@@ -172,6 +173,27 @@ pub struct ScanArgs {
     /// With --history: list every commit that holds a token, not only the first.
     #[arg(long)]
     pub all_occurrences: bool,
+    /// Check each distinct token found live: is it active, what can it do, when does it
+    /// expire (docs/verify.md). Never by default; never with --pre-receive.
+    #[arg(long, conflicts_with = "pre_receive")]
+    pub verify: bool,
+    /// With --verify: an environment to ask (repeatable), before the configured ones
+    /// (https://{id}.live.dynatrace.com, https://{domain}/e/{env-id}, ...).
+    #[arg(long, value_name = "URL", requires = "verify")]
+    pub environment: Vec<String>,
+    /// With --verify: report only the tokens confirmed active (triage).
+    #[arg(long, requires = "verify")]
+    pub only_active: bool,
+    /// With --verify: disable the tokens confirmed active (reversible), with an administrator
+    /// token from TOKENGUARD_DYNATRACE_ADMIN_TOKEN; asks first unless --yes.
+    #[arg(long, requires = "verify")]
+    pub disable: bool,
+    /// With --disable: delete the tokens instead of disabling them (not reversible).
+    #[arg(long, requires = "disable")]
+    pub delete: bool,
+    /// With --disable: do not ask for confirmation.
+    #[arg(long, requires = "disable")]
+    pub yes: bool,
     /// Scan files that .gitignore would leave out.
     #[arg(long)]
     pub no_ignore: bool,
@@ -194,9 +216,30 @@ pub struct MaskArgs {
 /// `tokenguard rules`.
 #[derive(Debug, Args)]
 pub struct RulesArgs {
-    /// Output format: human, json, or sarif (a SARIF log whose tool describes every rule).
+    /// What to do with the rules (default: list them).
+    #[command(subcommand)]
+    pub command: Option<RulesCommand>,
+    /// Output format of the list: human, json, or sarif (a SARIF log whose tool describes
+    /// every rule).
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
+}
+
+/// `tokenguard rules <command>`.
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Prove rules against their examples, negative examples and known examples (exit 1 on a
+    /// failure, 2 on an invalid file).
+    Check(RulesCheckArgs),
+}
+
+/// `tokenguard rules check`.
+#[derive(Debug, Args)]
+pub struct RulesCheckArgs {
+    /// A TOML file of `[[rules]]` in the schema of .tokenguard.toml (a .tokenguard.toml
+    /// itself will do); default: the built-in rules.
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
 }
 
 /// `tokenguard baseline`.
@@ -347,12 +390,25 @@ impl Cli {
                     repo: a.repo,
                     output: a.output.into(),
                     config: a.config.into(),
+                    verify: app::VerifyRequest {
+                        enabled: a.verify,
+                        environments: a.environment,
+                        only_active: a.only_active,
+                        revoke: a.disable.then_some(match a.delete {
+                            true => crate::verify::revoke::Action::Delete,
+                            false => crate::verify::revoke::Action::Disable,
+                        }),
+                        yes: a.yes,
+                    },
                 })
             }
             Command::Mask(a) => app::Command::Mask(app::mask::MaskOptions { file: a.file }),
-            Command::Rules(a) => {
-                app::Command::Rules(app::rules::RulesOptions { format: a.format.into() })
-            }
+            Command::Rules(a) => app::Command::Rules(app::rules::RulesOptions {
+                format: a.format.into(),
+                check: a
+                    .command
+                    .map(|RulesCommand::Check(c)| app::rules::RulesCheck { file: c.file }),
+            }),
             Command::Baseline(a) => app::Command::Baseline(app::baseline::BaselineOptions {
                 output: a.output,
                 repo: a.repo,

@@ -13,12 +13,13 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use globset::GlobBuilder;
-use regex::bytes::{Regex, RegexBuilder};
+use regex::bytes::Regex;
 use serde::Deserialize;
 use toml::Spanned;
 
 use crate::allowlist::Allowlist;
-use crate::rules::{Detector, Rule};
+use crate::rules::schema::{self, Origin, PATTERN_MAX_LEN};
+use crate::rules::{RawRule, Rule};
 
 /// Where a scan's configuration and baseline come from (the command line's say).
 #[derive(Debug, Clone, Default)]
@@ -37,15 +38,6 @@ use crate::{Error, Result};
 pub const FILE_NAME: &str = ".tokenguard.toml";
 /// Environment variable naming a configuration file (when `--config` is not given).
 pub const ENV_VAR: &str = "TOKENGUARD_CONFIG";
-/// Largest compiled size of a configured regex (bytes); larger ones are refused.
-pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
-/// Largest cache of the lazy DFA of a configured regex (bytes).
-pub const REGEX_DFA_SIZE_LIMIT: usize = 2 << 20;
-/// Deepest nesting of groups and repetitions in a configured regex.
-const REGEX_NEST_LIMIT: u32 = 64;
-/// Longest text of a configured regex or glob.
-const PATTERN_MAX_LEN: usize = 4096;
-
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
@@ -55,6 +47,8 @@ struct RawConfig {
     scan: RawScan,
     #[serde(default)]
     rules: Vec<Spanned<RawRule>>,
+    #[serde(default)]
+    verify: crate::verify::config::RawVerify,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -79,33 +73,27 @@ struct RawScan {
     disable: Vec<Spanned<String>>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRule {
-    id: Option<Spanned<String>>,
-    description: Option<String>,
-    regex: Option<Spanned<String>>,
-    #[serde(default)]
-    keywords: Vec<Spanned<String>>,
-}
-
 /// A validated configuration, merged from the user's file and the repository's.
 #[derive(Debug, Clone, Default)]
 pub struct Config {
     /// What is allowed (the baseline is added by the caller).
     pub allowlist: Allowlist,
-    /// Rule ids turned off.
+    /// Rule ids and provider names turned off.
     pub disable: Vec<String>,
     /// Custom rules, in the order of the files.
     pub rules: Vec<Rule>,
     /// The files read, as messages show them.
     pub files: Vec<String>,
+    /// Live verification settings (`[verify]`; see docs/verify.md).
+    pub verify: crate::verify::config::VerifyConfig,
 }
 
-/// One configuration file being read: its name as shown and its text (for line numbers).
+/// One configuration file being read: its name as shown, its text (for line numbers), and
+/// whether it is the user's own (only that one may send tokens to hosts of its choosing).
 struct Source {
     shown: String,
     text: String,
+    user: bool,
 }
 
 impl Source {
@@ -157,7 +145,9 @@ impl Config {
     pub fn load(args: &ConfigOptions, root: &Path) -> Result<Config> {
         let mut sources = Vec::new();
         if let Some(user) = user_config_path().filter(|p| p.is_file()) {
-            sources.push(read(&user, user.to_string_lossy().into_owned())?);
+            let mut src = read(&user, user.to_string_lossy().into_owned())?;
+            src.user = true;
+            sources.push(src);
         }
         let env = std::env::var_os(ENV_VAR).filter(|v| !v.is_empty()).map(PathBuf::from);
         if let Some(path) = args.config.clone().or(env) {
@@ -174,11 +164,12 @@ impl Config {
 
     /// Parses and validates one configuration text; `shown` names it in messages.
     pub fn parse(text: &str, shown: &str) -> Result<Config> {
-        Config::from_sources(&[Source { shown: shown.into(), text: text.into() }])
+        Config::from_sources(&[Source { shown: shown.into(), text: text.into(), user: false }])
     }
 
     fn from_sources(sources: &[Source]) -> Result<Config> {
-        let builtin: Vec<String> = crate::rules::builtin().into_iter().map(|r| r.id).collect();
+        let builtin: Vec<String> =
+            crate::rules::builtin_ref().iter().map(|r| r.id.clone()).collect();
         let mut config = Config::default();
         let mut disables = Vec::new();
         for src in sources {
@@ -194,8 +185,14 @@ impl Config {
             validate_allow(&raw.allow, src, &origin, &mut config.allowlist)?;
             for (i, rule) in raw.rules.iter().enumerate() {
                 let rule = custom_rule(rule, i, src)?;
+                if let Some(table) = &rule.verify {
+                    // A check that does not parse would silently never run.
+                    crate::verify::CheckSpec::from_table(table).map_err(|why| {
+                        src.error(Some(raw.rules[i].span()), &format!("rules[{i}].verify"), why)
+                    })?;
+                }
                 if builtin.contains(&rule.id) || config.rules.iter().any(|r| r.id == rule.id) {
-                    let span = raw.rules[i].get_ref().id.as_ref().map(Spanned::span);
+                    let span = raw.rules[i].get_ref().id().map(Spanned::span);
                     return Err(src.error(
                         span,
                         &format!("rules[{i}].id"),
@@ -205,18 +202,30 @@ impl Config {
                 config.rules.push(rule);
             }
             disables.push((src, raw.scan.disable));
+            let origin = match src.user {
+                true => crate::verify::config::Origin::User,
+                false => crate::verify::config::Origin::Repository,
+            };
+            let verify = crate::verify::config::validate(&raw.verify, origin)
+                .map_err(|i| src.error(i.span, &i.key, i.message))?;
+            config.verify.merge(verify);
             config.files.push(src.shown.clone());
         }
         for (src, list) in disables {
             for (i, id) in list.iter().enumerate() {
+                // A rule id or a provider name (`dynatrace` turns off every Dynatrace rule).
                 let known = builtin.contains(id.get_ref())
-                    || config.rules.iter().any(|r| &r.id == id.get_ref());
+                    || crate::rules::builtin_ref().iter().any(|r| &r.provider == id.get_ref())
+                    || config
+                        .rules
+                        .iter()
+                        .any(|r| &r.id == id.get_ref() || &r.provider == id.get_ref());
                 if !known {
                     return Err(src.error(
                         Some(id.span()),
                         &format!("scan.disable[{i}]"),
                         format!(
-                            "unknown rule id {:?} (`tokenguard rules` lists them)",
+                            "unknown rule id {:?} (rule ids and provider names: `tokenguard rules` lists them)",
                             id.get_ref()
                         ),
                     ));
@@ -236,9 +245,13 @@ fn read(path: &Path, shown: String) -> Result<Source> {
     let text = String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();
         let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
-        Source { shown: shown.clone(), text }.error(Some(offset..offset), "", "not valid UTF-8")
+        Source { shown: shown.clone(), text, user: false }.error(
+            Some(offset..offset),
+            "",
+            "not valid UTF-8",
+        )
     })?;
-    Ok(Source { shown, text })
+    Ok(Source { shown, text, user: false })
 }
 
 fn validate_allow(raw: &RawAllow, src: &Source, origin: &str, out: &mut Allowlist) -> Result<()> {
@@ -309,92 +322,20 @@ fn validate_allow(raw: &RawAllow, src: &Source, origin: &str, out: &mut Allowlis
     Ok(())
 }
 
+/// A custom rule: the rule schema of the built-in rules (docs/rules.md), with defaults for
+/// what a custom rule may leave out.
 fn custom_rule(raw: &Spanned<RawRule>, i: usize, src: &Source) -> Result<Rule> {
-    let entry = format!("rules[{i}]");
-    let r = raw.get_ref();
-    let Some(id) = &r.id else {
-        return Err(src.error(Some(raw.span()), &entry, "custom rule without `id`"));
-    };
-    let id_ok = !id.get_ref().is_empty()
-        && id.get_ref().len() <= 64
-        && id.get_ref().bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
-    if !id_ok {
-        return Err(src.error(
-            Some(id.span()),
-            &format!("{entry}.id"),
-            "a rule id is 1 to 64 letters, digits, `-`, `_` or `.`",
-        ));
-    }
-    let Some(regex) = &r.regex else {
-        return Err(src.error(
-            Some(raw.span()),
-            &entry,
-            format!("custom rule {:?} without `regex`", id.get_ref()),
-        ));
-    };
-    let compiled = compile(regex, src, &format!("{entry}.regex"))?;
-    let mut keywords = Vec::new();
-    for (k, kw) in r.keywords.iter().enumerate() {
-        if kw.get_ref().is_empty() {
-            return Err(src.error(
-                Some(kw.span()),
-                &format!("{entry}.keywords[{k}]"),
-                "a keyword cannot be empty",
-            ));
-        }
-        keywords.push(kw.get_ref().clone());
-    }
-    Ok(Rule {
-        id: id.get_ref().clone(),
-        description: r
-            .description
-            .clone()
-            .unwrap_or_else(|| format!("custom rule {}", id.get_ref())),
-        detector: Detector::Custom(compiled),
-        keywords,
-        examples: Vec::new(),
-        negatives: Vec::new(),
+    schema::compile(raw, Origin::Custom).map_err(|e| {
+        let key =
+            if e.key.is_empty() { format!("rules[{i}]") } else { format!("rules[{i}].{}", e.key) };
+        src.error(e.span.or(Some(raw.span())), &key, e.message)
     })
 }
 
 /// Compiles a configured regex within modest limits, so that none can hang a commit.
 fn compile(pattern: &Spanned<String>, src: &Source, key: &str) -> Result<Regex> {
-    let text = pattern.get_ref();
-    if text.is_empty() {
-        return Err(src.error(Some(pattern.span()), key, "empty regex"));
-    }
-    if text.len() > PATTERN_MAX_LEN {
-        return Err(src.error(
-            Some(pattern.span()),
-            key,
-            format!("regex longer than {PATTERN_MAX_LEN} characters"),
-        ));
-    }
-    RegexBuilder::new(text)
-        .size_limit(REGEX_SIZE_LIMIT)
-        .dfa_size_limit(REGEX_DFA_SIZE_LIMIT)
-        .nest_limit(REGEX_NEST_LIMIT)
-        .build()
-        .map_err(|e| src.error(Some(pattern.span()), key, describe_regex_error(&e)))
-}
-
-/// The cause of a regex error in one line, without the pattern that the crate quotes.
-fn describe_regex_error(e: &regex::Error) -> String {
-    match e {
-        regex::Error::CompiledTooBig(limit) => {
-            format!("regex too large: it compiles to more than {limit} bytes; simplify it")
-        }
-        regex::Error::Syntax(s) => {
-            let cause = s
-                .lines()
-                .rev()
-                .find_map(|l| l.trim().strip_prefix("error:"))
-                .unwrap_or("syntax error")
-                .trim();
-            format!("invalid regex: {cause}")
-        }
-        other => format!("invalid regex: {other}"),
-    }
+    crate::rules::compile_regex(pattern.get_ref())
+        .map_err(|message| src.error(Some(pattern.span()), key, message))
 }
 
 /// 1-based line and column (in characters) of byte `offset` in `text`.

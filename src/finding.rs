@@ -14,6 +14,10 @@ pub struct Finding {
     pub rule: Arc<str>,
     /// What the rule finds.
     pub description: Arc<str>,
+    /// Whose token it is (`dynatrace`, `github`, ...; `custom` for a configuration's rule).
+    pub provider: Arc<str>,
+    /// How bad a leak of it is.
+    pub severity: crate::rules::Severity,
     /// The file, as given on the command line or relative to the work tree root.
     pub file: Arc<str>,
     /// 1-based line (for binary content: 0, and `offset` is set).
@@ -37,6 +41,9 @@ pub struct Finding {
     /// Why the finding is allowed, when it is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_by: Option<String>,
+    /// What a live check found (`scan --verify`, docs/verify.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification: Option<crate::verify::Verification>,
 }
 
 /// The findings of a scan, collected: those that count and those that were allowed (a

@@ -282,3 +282,54 @@ pub fn threaded<'scope, 'env, S: Sink + Send + 'scope>(
     });
     (Threaded { tx: Some(tx), batch: Vec::with_capacity(THREADED_BATCH) }, handle)
 }
+
+/// The verification stage's sink: holds the findings until the checks are done (`wait`
+/// returns their results), then passes each on with its verification; with `only_active`,
+/// only the findings of tokens confirmed active (triage of a history scan). The results stay
+/// in `results` for what comes after the report (switching tokens off).
+pub struct WithVerification<S> {
+    inner: S,
+    wait: Option<Box<dyn FnOnce() -> crate::verify::Verifications + Send>>,
+    only_active: bool,
+    held: Vec<Finding>,
+    /// The checks' results, once the report is finished.
+    pub results: Option<crate::verify::Verifications>,
+}
+
+impl<S: Sink> WithVerification<S> {
+    /// Verifies what goes to `inner`.
+    pub fn new(
+        inner: S,
+        wait: Box<dyn FnOnce() -> crate::verify::Verifications + Send>,
+        only_active: bool,
+    ) -> Self {
+        WithVerification { inner, wait: Some(wait), only_active, held: Vec::new(), results: None }
+    }
+}
+
+impl<S: Sink> Sink for WithVerification<S> {
+    fn finding(&mut self, finding: Finding) -> io::Result<()> {
+        self.held.push(finding);
+        Ok(())
+    }
+
+    fn skipped(&mut self, path: &str, reason: &str) -> io::Result<()> {
+        self.inner.skipped(path, reason)
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        let Some(wait) = self.wait.take() else { return Ok(()) };
+        let results = wait();
+        for mut f in std::mem::take(&mut self.held) {
+            f.verification = results.get(&f.fingerprint).cloned();
+            let active =
+                f.verification.as_ref().is_some_and(|v| v.status == crate::verify::Status::Active);
+            if self.only_active && !active {
+                continue;
+            }
+            self.inner.finding(f)?;
+        }
+        self.results = Some(results);
+        self.inner.finish()
+    }
+}

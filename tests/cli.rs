@@ -67,6 +67,9 @@ fn scan_reports_paths_as_given_with_line_and_column() {
         assert!(stdout.contains("dynatrace-api-token"), "{stdout}");
         assert!(stdout.contains("fingerprint: sha256:"), "{stdout}");
         assert!(stdout.contains("1 token(s) found"), "{stdout}");
+        // The advice says how to rotate this kind of token, from its rule.
+        assert!(stdout.contains("To rotate a dynatrace token (dynatrace-api-token):"), "{stdout}");
+        assert!(stdout.contains("Revoke the token in Dynatrace"), "{stdout}");
         assert_no_secret(&out, &[secret_of(&t)]);
     }
     // An absolute path stays absolute.
@@ -305,7 +308,7 @@ fn rules_lists_every_rule_and_the_known_examples() {
     for rule in tokenguard::rules::builtin() {
         assert!(stdout.contains(&rule.id), "{} missing: {stdout}", rule.id);
     }
-    for k in tokenguard::rules::KNOWN_EXAMPLES {
+    for k in tokenguard::rules::known_examples() {
         assert!(stdout.contains(k), "{k} missing");
     }
     let out = tokenguard().args(["rules", "--format", "json"]).output().unwrap();
@@ -379,6 +382,8 @@ fn json_report_follows_the_contract() {
         assert!(first.get(key).is_some(), "{key} missing: {first}");
     }
     assert_eq!(first["rule"], "dynatrace-api-token");
+    assert_eq!(first["provider"], "dynatrace");
+    assert_eq!(first["severity"], "high");
     assert_eq!(first["file"], "cfg.yaml");
     assert_eq!(first["line"], 2);
     assert_eq!(first["column"], 5);

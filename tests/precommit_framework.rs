@@ -108,8 +108,15 @@ impl Setup {
             path,
             extra_env: extra_env.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
         };
-        let out =
-            s.pre_commit(&["install", "--hook-type", "pre-commit", "--hook-type", "pre-push"]);
+        let out = s.pre_commit(&[
+            "install",
+            "--hook-type",
+            "pre-commit",
+            "--hook-type",
+            "pre-push",
+            "--hook-type",
+            "commit-msg",
+        ]);
         assert!(out.status.success(), "pre-commit install: {}", text(&out));
         s
     }
@@ -220,6 +227,23 @@ fn exercise_push_stage(s: &Setup) {
     assert!(out.status.success(), "clean push refused: {}", text(&out));
 }
 
+/// A commit whose message holds a token is blocked by the framework's commit-msg stage; the
+/// same commit with a clean message passes.
+fn exercise_commit_msg_stage(s: &Setup) {
+    let tok = token();
+    s.repo.write("m.txt", "clean\n");
+    assert!(s.git(&["add", "m.txt"]).status.success());
+    let head = s.head();
+    let out = s.git(&["commit", "-q", "-m", &format!("use {tok} for now")]);
+    let t = text(&out);
+    assert!(!out.status.success(), "a token in the message passed");
+    assert!(t.contains("commit message"), "the message is not named");
+    assert!(!t.contains(secret_of(&tok)), "secret printed");
+    assert_eq!(s.head(), head, "no commit made");
+    let out = s.git(&["commit", "-q", "-m", "a clean message"]);
+    assert!(out.status.success(), "clean message refused: {}", text(&out));
+}
+
 fn debug_bin_dir() -> PathBuf {
     common::tokenguard_path().parent().unwrap().to_path_buf()
 }
@@ -230,12 +254,13 @@ fn system_entries_block_tokens_in_commits_runs_and_pushes() {
         return;
     }
     let s = Setup::new(
-        &["tokenguard-system", "tokenguard-pre-push-system"],
+        &["tokenguard-system", "tokenguard-pre-push-system", "tokenguard-commit-msg-system"],
         Some(&debug_bin_dir()),
         &[],
     );
     exercise_commit_stage(&s);
     exercise_push_stage(&s);
+    exercise_commit_msg_stage(&s);
 }
 
 /// Slow: pre-commit runs `cargo install` of this crate into its cache.
@@ -246,7 +271,7 @@ fn rust_entries_build_tokenguard_and_block_tokens() {
     // One target folder shared with install.sh's test: the dependencies build once.
     let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/slow-release");
     let s = Setup::new(
-        &["tokenguard", "tokenguard-pre-push"],
+        &["tokenguard", "tokenguard-pre-push", "tokenguard-commit-msg"],
         None,
         &[("CARGO_TARGET_DIR", target.display().to_string())],
     );
@@ -257,6 +282,7 @@ fn rust_entries_build_tokenguard_and_block_tokens() {
     assert!(built.is_some(), "no tokenguard binary in pre-commit's cache");
     exercise_commit_stage(&s);
     exercise_push_stage(&s);
+    exercise_commit_msg_stage(&s);
 }
 
 fn walk_for(dir: &Path, name: &str) -> Option<PathBuf> {

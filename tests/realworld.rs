@@ -13,7 +13,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use common::{legacy_token, secret_of, token, token_with, tokenguard, Rng};
 use tokenguard::matcher::{fingerprint, Match, Matcher};
-use tokenguard::rules::{KNOWN_EXAMPLES, KNOWN_EXAMPLE_PARTS};
+use tokenguard::rules::{known_example_parts, known_examples};
 
 fn find(text: &[u8]) -> Vec<Match> {
     Matcher::builtin().find(text)
@@ -142,14 +142,20 @@ fn random_part(n: usize) -> String {
 
 #[test]
 fn documented_examples_edited_are_not_findings() {
-    let public = KNOWN_EXAMPLE_PARTS[0];
-    let secret = KNOWN_EXAMPLE_PARTS[2];
+    // The documented parts, as rules/dynatrace.toml lists them: the public part and the
+    // secret of the API token example, that secret edited, the ActiveGate example's public
+    // part.
+    let parts = known_example_parts();
+    let (public, secret, edited_secret, activegate_public) =
+        (parts[0], parts[1], parts[2], parts[3]);
+    assert_eq!((public.len(), secret.len(), activegate_public.len()), (24, 64, 8));
+    assert!(secret != edited_secret && secret[..58] == edited_secret[..58]);
     // The OpenTelemetry collector's redaction tests: the documented parts under every prefix,
     // with the secret's `572RZM` ending as `573RZM`.
     for prefix in ["dt0s01", "dt0s02", "dt0s09", "dt0a01", "dt0c01"] {
         finds_nothing(&format!(
             "ingestedAttrs.PutStr(\"t1\", \"{prefix}.{public}.{}\")",
-            KNOWN_EXAMPLE_PARTS[3]
+            edited_secret
         ));
     }
     // A redaction tool's sample: the documented public part with another secret.
@@ -159,17 +165,17 @@ fn documented_examples_edited_are_not_findings() {
     ));
     // The documented secret under another public part.
     finds_nothing(&format!("token: dt0s02.{}.{secret}", random_part(8)));
-    finds_nothing(&format!("dt0g02.{}.{}", KNOWN_EXAMPLE_PARTS[1], random_part(64)));
+    finds_nothing(&format!("dt0g02.{}.{}", activegate_public, random_part(64)));
     // The documented token with a letter O for the zero (keptn's tests), split in two
     // strings, cut short: never a finding anyway.
-    let k = KNOWN_EXAMPLES[0];
+    let k = known_examples()[0];
     finds_nothing(&format!("const testDynatraceAPIToken = \"{}\"", k.replacen("dt0", "dtO", 1)));
     finds_nothing(&format!("\"Token: {}\"\n        \"{}\"", &k[..32], &k[32..]));
     finds_nothing(&format!("dt_token = \"{}M36SZIRGEIRYMQ\"", &k[..70]));
     // Every known example part appears in `tokenguard rules`.
     let out = tokenguard().arg("rules").output().unwrap();
     let stdout = lossy(&out.stdout);
-    for p in KNOWN_EXAMPLE_PARTS {
+    for p in known_example_parts() {
         assert!(stdout.contains(p), "{p} missing from `tokenguard rules`");
     }
 }
@@ -177,7 +183,7 @@ fn documented_examples_edited_are_not_findings() {
 #[test]
 fn a_random_public_and_secret_part_is_still_found() {
     // The known parts are matched whole: a token sharing a few characters with them is real.
-    let public = format!("{}{}", &KNOWN_EXAMPLE_PARTS[0][..12], random_part(12));
+    let public = format!("{}{}", &known_example_parts()[0][..12], random_part(12));
     let t = format!("dt0c01.{public}.{}", random_part(64));
     finds_one(format!("DT_API_TOKEN={t}").as_bytes(), &t, API);
 }
@@ -391,7 +397,7 @@ fn utf16_text_in_both_byte_orders() {
     assert!(find(&utf16le(&format!("{t}X"))).is_empty());
     // Placeholders stay quiet.
     assert!(find(&utf16le("dt0c01.XXXXXXXXXXXXXXXXXXXXXXXX.XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX")).is_empty());
-    assert!(find(&utf16le(KNOWN_EXAMPLES[0])).is_empty());
+    assert!(find(&utf16le(known_examples()[0])).is_empty());
 }
 
 #[test]

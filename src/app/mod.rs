@@ -5,6 +5,7 @@
 pub mod baseline;
 pub mod hooks;
 pub mod mask;
+pub mod revoke;
 pub mod rules;
 pub mod scan;
 
@@ -206,6 +207,7 @@ pub struct Loaded {
     rules: Vec<Rule>,
     disable: Vec<String>,
     allowlist: Allowlist,
+    verify: crate::verify::config::VerifyConfig,
 }
 
 impl Loaded {
@@ -235,7 +237,39 @@ impl Loaded {
             let b = crate::baseline::Baseline::load(&path)?;
             allowlist.set_baseline(&shown, b.fingerprints());
         }
-        Ok(Loaded { rules, disable: cfg.disable, allowlist })
+        Ok(Loaded { rules, disable: cfg.disable, allowlist, verify: cfg.verify })
+    }
+
+    /// The verification stage of a scan, when `request` asks for it (`--verify`): started at
+    /// once, so that checks run while the scan goes on. `hook` is a commit hook's scan
+    /// (staged changes, a commit message), where verification needs the user's own
+    /// configuration to say `pre_commit = true`.
+    pub fn checks(
+        &self,
+        request: &VerifyRequest,
+        hook: bool,
+    ) -> Result<Option<Arc<crate::pipeline::verify::Checks>>> {
+        if !request.enabled {
+            return Ok(None);
+        }
+        if hook && !self.verify.pre_commit {
+            return Err(Error::Invalid(
+                "--verify in a commit hook's scan needs `pre_commit = true` under [verify] in your \
+                 own configuration (~/.config/tokenguard/config.toml; docs/verify.md)"
+                    .into(),
+            ));
+        }
+        let mut environments = Vec::new();
+        for e in &request.environments {
+            let env = crate::verify::Environment::parse(e)
+                .map_err(|why| Error::Invalid(format!("--environment {e}: {why}")))?;
+            environments.push(env);
+        }
+        let options = self.verify.options(&environments);
+        let concurrency = options.concurrency;
+        let specs = self.rules.iter().map(check_of).collect();
+        let verifier = crate::verify::Verifier::new(options);
+        Ok(Some(Arc::new(crate::pipeline::verify::Checks::start(verifier, specs, concurrency))))
     }
 
     /// The allowlist, to adjust before the pipeline is built (a server ignores the inline
@@ -258,6 +292,28 @@ pub(crate) fn write_result(result: io::Result<()>, path: Option<&Path>) -> Resul
         }
         _ => Ok(()),
     }
+}
+
+/// The live check a rule carries (its `[rules.verify]` table), if any (see docs/verify.md).
+/// A table that does not parse was refused when the rules were loaded.
+fn check_of(rule: &Rule) -> Option<Arc<crate::verify::CheckSpec>> {
+    let table = rule.verify.as_ref()?;
+    crate::verify::CheckSpec::from_table(table).ok().map(Arc::new)
+}
+
+/// What a scan asks of the verification stage (`--verify` and the flags that go with it).
+#[derive(Debug, Clone, Default)]
+pub struct VerifyRequest {
+    /// Check each distinct token found, live (`--verify`).
+    pub enabled: bool,
+    /// Environments to ask (`--environment`), before the configured ones.
+    pub environments: Vec<String>,
+    /// Report only the tokens confirmed active (`--only-active`).
+    pub only_active: bool,
+    /// Switch the tokens confirmed active off (`--disable`, `--delete`).
+    pub revoke: Option<crate::verify::revoke::Action>,
+    /// Do not ask before switching tokens off (`--yes`).
+    pub yes: bool,
 }
 
 /// Where a report goes: standard output, or the `--output` file behind its own masking
@@ -336,10 +392,5 @@ pub(crate) fn reported<R>(
 
 /// The rules of a pipeline as reports describe them.
 pub(crate) fn rule_infos(pipeline: &Pipeline) -> Vec<RuleInfo> {
-    pipeline
-        .matcher
-        .rules()
-        .iter()
-        .map(|r| RuleInfo { id: r.id.clone(), description: r.description.clone() })
-        .collect()
+    pipeline.matcher.rules().iter().map(RuleInfo::from).collect()
 }

@@ -6,18 +6,20 @@ use std::ffi::OsString;
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use rayon::prelude::*;
 
-use super::{reported, rule_infos, Destination, Io, Loaded, OutputOptions};
+use super::{reported, rule_infos, Destination, Io, Loaded, OutputOptions, VerifyRequest};
 use crate::config::ConfigOptions;
 use crate::finding::Finding;
 use crate::output::MaskingWriter;
 use crate::pipeline::changes::BlobCache;
+use crate::pipeline::verify::Checks;
 use crate::pipeline::Pipeline;
 use crate::report::Mode;
-use crate::sink::{ByIntroduction, ByPosition, Sink};
+use crate::sink::{ByIntroduction, ByPosition, Sink, WithVerification};
 use crate::source::files::{self, Entry, Root, WalkOptions};
 use crate::source::git::repo;
 use crate::source::{history, push, staged};
@@ -61,6 +63,44 @@ pub struct ScanOptions {
     pub output: OutputOptions,
     /// Where the configuration comes from.
     pub config: ConfigOptions,
+    /// Live checks of the tokens found (`--verify`; docs/verify.md).
+    pub verify: VerifyRequest,
+}
+
+/// A scan's pipeline and, when asked for, its verification stage.
+struct Stages {
+    pipeline: Pipeline,
+    checks: Option<Arc<Checks>>,
+}
+
+impl Stages {
+    /// The pipeline of `loaded`, with checks when `o` asks (`hook`: a hook's scan).
+    fn new(loaded: Loaded, o: &ScanOptions, hook: bool) -> Result<Stages> {
+        let checks = loaded.checks(&o.verify, hook)?;
+        let mut pipeline = loaded.pipeline();
+        if let Some(c) = &checks {
+            pipeline = pipeline.with_checks(Arc::clone(c));
+        }
+        Ok(Stages { pipeline, checks })
+    }
+
+    /// `sink` behind the verification stage, when there is one.
+    fn sink<'a>(&self, sink: &'a mut dyn Sink, o: &ScanOptions) -> Box<dyn Sink + 'a> {
+        match &self.checks {
+            None => Box::new(sink),
+            Some(checks) => {
+                let checks = Arc::clone(checks);
+                let wait = Box::new(move || checks.finish());
+                Box::new(WithVerification::new(sink, wait, o.verify.only_active))
+            }
+        }
+    }
+
+    /// What comes after the report: switching the tokens confirmed active off (`--disable`).
+    fn after(&self, o: &ScanOptions, io: &mut Io) -> Result<()> {
+        let (Some(checks), Some(action)) = (&self.checks, o.verify.revoke) else { return Ok(()) };
+        super::revoke::run(checks, action, o.verify.yes, io)
+    }
 }
 
 /// Runs a scan.
@@ -100,7 +140,10 @@ fn ci(o: &ScanOptions, io: &mut Io) -> Result<ExitStatus> {
     }
     let loaded = Loaded::read(&o.config, repo.workdir(), &io.masker)?;
     let progress = !o.output.quiet && io.err_is_terminal;
-    commits(o, &repo, &ci.revisions, loaded.pipeline(), Mode::History, progress, io)
+    let stages = Stages::new(loaded, o, false)?;
+    let status = commits(o, &repo, &ci.revisions, &stages, Mode::History, progress, io)?;
+    stages.after(o, io)?;
+    Ok(status)
 }
 
 /// `scan --commit-msg FILE` (`-`: standard input): the message a commit, a rebase's pick or
@@ -121,16 +164,20 @@ fn commit_message(o: &ScanOptions, file: &std::path::Path, io: &mut Io) -> Resul
     read.map_err(|source| Error::Read { path: file.to_path_buf(), source })?;
     let text = crate::commit_msg::Cleanup::from_git(repo.as_ref()).apply(&text);
     let root = repo.as_ref().and_then(|r| r.workdir());
-    let pipeline = Loaded::read(&o.config, root, &io.masker)?.pipeline();
+    let stages = Stages::new(Loaded::read(&o.config, root, &io.masker)?, o, true)?;
+    let pipeline = &stages.pipeline;
     let mut dest = Destination::open(&o.output, &io.masker)?;
     let (writer, terminal) = dest.writer(&mut io.out, io.out_is_terminal);
-    let rules = rule_infos(&pipeline);
+    let rules = rule_infos(pipeline);
     let ((), status) = reported(writer, terminal, &o.output, Mode::CommitMessage, rules, |sink| {
+        let mut sink = stages.sink(sink, o);
         let mut failed = None;
         let origin = Origin::given(crate::pipeline::changes::COMMIT_MESSAGE, None);
-        pipeline.scan_bytes(&text, &origin, &mut |f| deliver(sink, &mut failed, f));
-        failed.map_or(Ok(()), |e| Err(write_error(e, &o.output)))
+        pipeline.scan_bytes(&text, &origin, &mut |f| deliver(&mut *sink, &mut failed, f));
+        failed.map_or(Ok(()), |e| Err(write_error(e, &o.output)))?;
+        sink.finish().map_err(|e| write_error(e, &o.output))
     })?;
+    stages.after(o, io)?;
     Ok(status)
 }
 
@@ -176,7 +223,8 @@ fn paths(o: &ScanOptions, targets: &[OsString], io: &mut Io) -> Result<ExitStatu
         ));
     }
     let root = crate::config::work_tree_root(None);
-    let pipeline = Loaded::read(&o.config, Some(&root), &io.masker)?.pipeline();
+    let stages = Stages::new(Loaded::read(&o.config, Some(&root), &io.masker)?, o, false)?;
+    let pipeline = &stages.pipeline;
     let root = Root::new(&root);
     let paths: Vec<PathBuf> = targets.iter().filter(|t| *t != "-").map(PathBuf::from).collect();
     let entries = match paths.is_empty() {
@@ -186,8 +234,10 @@ fn paths(o: &ScanOptions, targets: &[OsString], io: &mut Io) -> Result<ExitStatu
     let mut dest = Destination::open(&o.output, &io.masker)?;
     let (writer, terminal) = dest.writer(&mut io.out, io.out_is_terminal);
     let err = &mut io.err;
-    let rules = rule_infos(&pipeline);
+    let rules = rule_infos(pipeline);
     let (errors, status) = reported(writer, terminal, &o.output, Mode::Files, rules, |sink| {
+        let mut sink = stages.sink(sink, o);
+        let sink = &mut *sink;
         let mut failed = None;
         let mut errors = 0usize;
         if targets.iter().any(|t| t == "-") {
@@ -201,7 +251,7 @@ fn paths(o: &ScanOptions, targets: &[OsString], io: &mut Io) -> Result<ExitStatu
         }
         for batch in entries.chunks(FILES_PER_BATCH) {
             let scanned: Vec<Option<Scanned>> =
-                batch.par_iter().map(|e| scan_entry(&pipeline, &root, e)).collect();
+                batch.par_iter().map(|e| scan_entry(pipeline, &root, e)).collect();
             for (entry, result) in batch.iter().zip(scanned) {
                 if let Entry::Skipped(path, why) = entry {
                     if let Err(e) = sink.skipped(path, why) {
@@ -237,8 +287,10 @@ fn paths(o: &ScanOptions, targets: &[OsString], io: &mut Io) -> Result<ExitStatu
                 return Err(write_error(e, &o.output));
             }
         }
+        sink.finish().map_err(|e| write_error(e, &o.output))?;
         Ok(errors)
     })?;
+    stages.after(o, io)?;
     if errors > 0 {
         return Err(Error::Incomplete(errors));
     }
@@ -281,17 +333,26 @@ fn staged(o: &ScanOptions, files: &[OsString], io: &mut Io) -> Result<ExitStatus
     let files: Vec<PathBuf> = files.iter().map(PathBuf::from).collect();
     let staged = staged::read(&repo, &index, &files)?;
     let mode = if staged.whole_files { Mode::Files } else { Mode::Staged };
-    let pipeline = (!staged.files.is_empty()).then(|| loaded.pipeline());
-    let rules = pipeline.as_ref().map(rule_infos).unwrap_or_default();
+    // The rules are compiled only when there is something to scan.
+    let stages = match staged.files.is_empty() {
+        true => None,
+        false => Some(Stages::new(loaded, o, true)?),
+    };
+    let pipeline = stages.as_ref().map(|s| &s.pipeline);
+    let rules = pipeline.map(rule_infos).unwrap_or_default();
     let mut dest = Destination::open(&o.output, &io.masker)?;
     let (writer, terminal) = dest.writer(&mut io.out, io.out_is_terminal);
     let ((), status) = reported(writer, terminal, &o.output, mode, rules, |sink| {
-        let mut sink = ByPosition::new(sink);
+        let mut verified = match &stages {
+            Some(stages) => stages.sink(sink, o),
+            None => Box::new(sink),
+        };
+        let mut sink = ByPosition::new(&mut *verified);
         let written = |r: io::Result<()>| r.map_err(|e| write_error(e, &o.output));
         for (path, why) in &staged.skipped {
             written(sink.skipped(path, why))?;
         }
-        if let Some(pipeline) = &pipeline {
+        if let Some(pipeline) = pipeline {
             for file in &staged.files {
                 let unit = file.unit();
                 let path = PathBuf::from(&*unit.origin.file);
@@ -305,6 +366,9 @@ fn staged(o: &ScanOptions, files: &[OsString], io: &mut Io) -> Result<ExitStatus
         }
         written(sink.finish())
     })?;
+    if let Some(stages) = &stages {
+        stages.after(o, io)?;
+    }
     Ok(status)
 }
 
@@ -337,7 +401,10 @@ fn history(o: &ScanOptions, specs: &[OsString], io: &mut Io) -> Result<ExitStatu
         history::parse_revisions(&repo, &specs)?
     };
     let progress = !o.output.quiet && io.err_is_terminal;
-    commits(o, &repo, &revs, loaded.pipeline(), Mode::History, progress, io)
+    let stages = Stages::new(loaded, o, false)?;
+    let status = commits(o, &repo, &revs, &stages, Mode::History, progress, io)?;
+    stages.after(o, io)?;
+    Ok(status)
 }
 
 /// Scans the commits of `revs` (read through `objects`: the repository, or a view that sees
@@ -349,11 +416,12 @@ fn commits(
     o: &ScanOptions,
     objects: &git2::Repository,
     revs: &history::Revisions,
-    pipeline: Pipeline,
+    stages: &Stages,
     mode: Mode,
     progress: bool,
     io: &mut Io,
 ) -> Result<ExitStatus> {
+    let pipeline = &stages.pipeline;
     let started = Instant::now();
     let mut plan = history::plan(objects, &revs.include, &revs.exclude)?.with_tags(&revs.tags);
     plan.complete(&mut |line| note(&mut io.err, line))?;
@@ -392,9 +460,10 @@ fn commits(
     let left_out = cache.left_out();
     let mut dest = Destination::open(&o.output, &io.masker)?;
     let (writer, terminal) = dest.writer(&mut io.out, io.out_is_terminal);
-    let rules = rule_infos(&pipeline);
+    let rules = rule_infos(pipeline);
     let ((), status) = reported(writer, terminal, &o.output, mode, rules, |sink| {
-        let mut sink = ByIntroduction::new(sink, o.all_occurrences);
+        let mut verified = stages.sink(sink, o);
+        let mut sink = ByIntroduction::new(&mut *verified, o.all_occurrences);
         let written = |r: io::Result<()>| r.map_err(|e| write_error(e, &o.output));
         for s in &skipped {
             written(sink.skipped(&s.path, &s.reason))?;
@@ -548,5 +617,14 @@ fn push(o: &ScanOptions, args: &[OsString], pre_push: bool, io: &mut Io) -> Resu
         note(&mut io.err, &format!("tokenguard: {hook}: no new commits to scan"));
     }
     let mode = if pre_push { Mode::Push } else { Mode::Receive };
-    commits(o, objects, &revs, loaded.pipeline(), mode, false, io)
+    if !pre_push && o.verify.enabled {
+        return Err(Error::Invalid(
+            "--verify is never done in --pre-receive: a server does not send pushed tokens anywhere"
+                .into(),
+        ));
+    }
+    let stages = Stages::new(loaded, o, true)?;
+    let status = commits(o, objects, &revs, &stages, mode, false, io)?;
+    stages.after(o, io)?;
+    Ok(status)
 }

@@ -1,31 +1,96 @@
 //! Decoding of base64 text that may hold a token, and the boundary rules around a token.
 
-/// Where base64 signatures of `dt0` stand relative to the start of their 4-character group:
-/// `dt0` at a decoded offset of 0, 1 or 2 (mod 3) encodes to `ZHQw`, `..R0M` or `...kdDB`
-/// (the last for a letter after `dt0`, as every prefix has). Same in the URL-safe alphabet.
-///
-/// Then the signatures of those in base64 again (a token in base64 inside base64, as a
-/// Kubernetes `.dockerconfigjson` holds `auth: base64("user:token")`): three inner alignments
-/// times three outer ones, each the characters that do not depend on the neighbouring bytes.
-pub const BASE64_SIGNATURES: &[(&str, usize)] = &[
-    ("ZHQw", 0),
-    ("R0M", 2),
-    ("kdDB", 3),
-    ("pIUXd", 2),
-    ("aSFF3", 3),
-    ("WkhRd", 0),
-    ("UjBN", 0),
-    ("IwTU", 2),
-    ("SME1", 3),
-    ("tkREJ", 2),
-    ("rZERC", 3),
-    ("a2REQ", 0),
-    // `dt0` in UTF-16LE (`d 0 t 0 0 0`) in base64, at the three alignments: PowerShell's
-    // `-EncodedCommand` takes a script in this form.
-    ("ZAB0ADAA", 0),
-    ("QAdAAwA", 2),
-    ("kAHQAMA", 3),
-];
+/// Shortest signature looked for: shorter ones would stand in random base64 too often.
+pub const MIN_SIGNATURE: usize = 3;
+
+/// The 64 characters of standard base64.
+const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Base64 of `bytes`, zero-padded to whole groups, all four characters of every group.
+fn encode_groups(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len().div_ceil(3) * 4);
+    for c in bytes.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        out.extend((0..4).map(|k| ALPHABET[((n >> (18 - 6 * k)) & 63) as usize]));
+    }
+    out
+}
+
+/// The base64 signatures of `bytes`: for each alignment (where `bytes` starts in its 3-byte
+/// group: 0, 1 or 2), the encoded characters that depend on `bytes` alone, and how far they
+/// stand from the start of their 4-character group (`dt0` gives `ZHQw` at 0, `R0M` at 2,
+/// `kdD` at 3). A signature with `+` or `/` comes in the URL-safe alphabet too; signatures
+/// shorter than [`MIN_SIGNATURE`] are left out.
+pub fn base64_signatures(bytes: &[u8]) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    for align in 0..3usize {
+        // Character j covers bits 6j..6j+6 of the group; `bytes` holds bits 8a..8(a+len).
+        let first = (8 * align).div_ceil(6);
+        let end = 8 * (align + bytes.len()) / 6;
+        if end < first + MIN_SIGNATURE {
+            continue;
+        }
+        let mut text = vec![0u8; align];
+        text.extend_from_slice(bytes);
+        let enc = encode_groups(&text);
+        let sig = String::from_utf8_lossy(&enc[first..end]).into_owned();
+        let url = sig.replace('+', "-").replace('/', "_");
+        if url != sig {
+            out.push((url, first));
+        }
+        out.push((sig, first));
+    }
+    out
+}
+
+/// The signatures of `bytes` in base64 inside base64: the base64 signatures of each of its
+/// base64 signatures (three inner alignments times three outer ones).
+pub fn nested_base64_signatures(bytes: &[u8]) -> Vec<(String, usize)> {
+    base64_signatures(bytes).iter().flat_map(|(s, _)| base64_signatures(s.as_bytes())).collect()
+}
+
+/// `text` in UTF-16 little-endian.
+pub fn utf16le(text: &[u8]) -> Vec<u8> {
+    text.iter().flat_map(|&b| [b, 0]).collect()
+}
+
+/// What `text` looks like in UTF-16 of either byte order: its characters with a zero byte
+/// between each two (`d\0t\00` for `dt0`), which both byte orders hold.
+pub fn utf16_signature(text: &[u8]) -> Vec<u8> {
+    let mut s = utf16le(text);
+    s.pop();
+    s
+}
+
+/// The encoded forms of a one-character separator: URL-encoded (`%2E`), URL-encoded twice
+/// (`%252E`), HTML character references (`&#46;`, `&#046;`, `&#x2E;`, a named one where HTML
+/// has it: `&period;`) and quoted-printable (`=2E`). Compared without regard to ASCII case.
+pub fn encoded_separators(sep: &[u8]) -> Vec<Vec<u8>> {
+    let [c] = sep else { return Vec::new() };
+    let named = match c {
+        b'.' => Some("period"),
+        b'_' => Some("lowbar"),
+        b':' => Some("colon"),
+        b'/' => Some("sol"),
+        b'+' => Some("plus"),
+        b'=' => Some("equals"),
+        b'-' => Some("hyphen"),
+        _ => None,
+    };
+    let mut out = vec![
+        format!("%{c:02X}"),
+        format!("%25{c:02X}"),
+        format!("&#{c};"),
+        format!("&#{c:03};"),
+        format!("&#x{c:X};"),
+    ];
+    out.extend(named.filter(|_| *c != b'-').map(|n| format!("&{n};")));
+    out.push(format!("={c:02X}"));
+    out.dedup();
+    out.into_iter().map(String::into_bytes).collect()
+}
 
 /// Most encoded characters decoded from one signature: enough for a token nested in a
 /// Docker config or a small file, bounded so a large blob costs little.
@@ -233,24 +298,55 @@ mod tests {
     }
 
     #[test]
-    fn signatures_hold_for_every_alignment() {
-        for (pad, (sig, at)) in ["", "a", "ab"].iter().zip(BASE64_SIGNATURES) {
-            let text = format!("{pad}dt0c01.");
-            let enc = encode(text.as_bytes());
-            assert_eq!(&enc[*at..*at + sig.len()], *sig, "alignment {}", pad.len());
-        }
+    fn signatures_of_dt0_are_the_known_ones() {
+        let sigs = base64_signatures(b"dt0");
+        assert_eq!(sigs, [("ZHQw".into(), 0), ("R0M".into(), 2), ("kdD".into(), 3)]);
+        let utf16 = base64_signatures(&utf16le(b"dt0"));
+        assert_eq!(utf16, [("ZAB0ADAA".into(), 0), ("QAdAAwA".into(), 2), ("kAHQAMA".into(), 3)]);
+        assert_eq!(nested_base64_signatures(b"dt0")[0], ("WkhRd".into(), 0));
+        assert_eq!(utf16_signature(b"dt0"), b"d\x00t\x000");
     }
 
     #[test]
-    fn utf16_signatures_hold_for_every_alignment() {
-        let sigs = &BASE64_SIGNATURES[BASE64_SIGNATURES.len() - 3..];
-        for (pad, (sig, at)) in ["", "a", "ab"].iter().zip(sigs) {
-            // Bytes before the UTF-16 text shift its alignment.
-            let utf16 = "dt0c01.".encode_utf16().flat_map(u16::to_le_bytes);
-            let text: Vec<u8> = pad.bytes().chain(utf16).collect();
-            let enc = encode(&text);
-            assert_eq!(&enc[*at..*at + sig.len()], *sig, "alignment {}", pad.len());
+    fn signatures_hold_at_every_alignment_whatever_stands_around() {
+        let mut seed = 7u32;
+        let mut byte = || {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (seed >> 16) as u8
+        };
+        for kw in [&b"dt0"[..], b"token", b"ghp_", b"xoxb-", b"\xff\xfe>?"] {
+            let sigs = base64_signatures(kw);
+            for align in 0..3 {
+                for _ in 0..20 {
+                    let before = align + 3 * usize::from(byte() % 3);
+                    let mut text: Vec<u8> = (0..before).map(|_| byte()).collect();
+                    text.extend_from_slice(kw);
+                    text.extend((0..usize::from(byte() % 5)).map(|_| byte()));
+                    let enc = encode(&text);
+                    let group = before / 3 * 4;
+                    let standard = sigs.iter().filter(|(s, _)| !s.contains(['-', '_']));
+                    let holds = standard
+                        .filter(|(s, back)| {
+                            enc.get(group + back..).is_some_and(|e| e.starts_with(s.as_str()))
+                        })
+                        .count();
+                    assert_eq!(holds, 1, "{kw:?} at alignment {align}");
+                }
+            }
         }
+        // Nested: an inner signature, encoded again, shows one of the nested ones.
+        let inner = encode(b"user:dt0c01.X");
+        let outer = encode(inner.as_bytes());
+        assert!(nested_base64_signatures(b"dt0").iter().any(|(s, _)| outer.contains(s.as_str())));
+    }
+
+    #[test]
+    fn separators_have_their_encoded_forms() {
+        let forms: Vec<String> =
+            encoded_separators(b".").into_iter().map(|f| String::from_utf8(f).unwrap()).collect();
+        assert_eq!(forms, ["%2E", "%252E", "&#46;", "&#046;", "&#x2E;", "&period;", "=2E"]);
+        assert!(encoded_separators(b"").is_empty());
+        assert!(encoded_separators(b"::").is_empty());
     }
 
     #[test]
@@ -265,14 +361,13 @@ mod tests {
     }
 
     fn encode(bytes: &[u8]) -> String {
-        const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
         let mut s = String::new();
         for c in bytes.chunks(3) {
             let n = (u32::from(c[0]) << 16)
                 | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
                 | u32::from(*c.get(2).unwrap_or(&0));
             for k in 0..=c.len() {
-                s.push(A[((n >> (18 - 6 * k)) & 63) as usize] as char);
+                s.push(ALPHABET[((n >> (18 - 6 * k)) & 63) as usize] as char);
             }
         }
         s

@@ -34,13 +34,14 @@ impl Pipeline {
             return;
         }
         let mut labels = None;
-        for m in self.matcher.find(added.text()) {
+        for (m, token) in self.matches(added.text()) {
             let (line, column, range, is_added) = added.locate(m.span.start);
             if !is_added {
                 continue;
             }
             let text = &added.text()[range];
             let labels = labels.get_or_insert_with(|| self.labels(origin));
+            self.check(&m, token, added.text());
             emit(self.finding(m, origin, labels, (line, column, None), text));
         }
     }
@@ -55,10 +56,11 @@ impl Pipeline {
         }
         let mut lines = LineCounter::default();
         let mut labels = None;
-        for m in self.matcher.find(bytes) {
+        for (m, token) in self.matches(bytes) {
             let (line, column) = lines.locate(bytes, 0, m.span.start as u64);
             let text = &bytes[line_in(bytes, m.span.start)];
             let labels = labels.get_or_insert_with(|| self.labels(origin));
+            self.check(&m, token, bytes);
             emit(self.finding(m, origin, labels, (line, column, None), text));
         }
     }
@@ -74,7 +76,7 @@ impl Pipeline {
         let mut lines = LineCounter::default();
         let mut labels = None;
         while let Some(w) = windows.next()? {
-            for m in self.matcher.find(w.bytes) {
+            for (m, token) in self.matches(w.bytes) {
                 if !w.report.contains(&m.span.start) {
                     continue;
                 }
@@ -82,6 +84,7 @@ impl Pipeline {
                 let (line, column) = lines.locate(w.bytes, w.base, at);
                 let text = &w.bytes[line_in(w.bytes, m.span.start)];
                 let labels = labels.get_or_insert_with(|| self.labels(origin));
+                self.check(&m, token, w.bytes);
                 emit(self.finding(m, origin, labels, (line, column, None), text));
             }
             lines.advance(w.bytes, w.base, w.base + w.report.end as u64);
@@ -101,13 +104,14 @@ impl Pipeline {
             .map(|o| self.matcher.find(o).into_iter().map(|m| m.fingerprint).collect())
             .unwrap_or_default();
         let mut labels = None;
-        for m in self.matcher.find(new) {
+        for (m, token) in self.matches(new) {
             if old_prints.contains(&m.fingerprint) {
                 continue;
             }
             let text = &new[line_in(new, m.span.start)];
             let offset = Some(m.span.start as u64);
             let labels = labels.get_or_insert_with(|| self.labels(origin));
+            self.check(&m, token, new);
             emit(self.finding(m, origin, labels, (0, 0, offset), text));
         }
     }
@@ -218,7 +222,7 @@ impl Pipeline {
         let mut counted = r.start;
         // Labels of this segment's own: findings of two threads never share a counter.
         let mut own = None;
-        for m in self.matcher.find(window) {
+        for (m, token) in self.matches(window) {
             let at = lo + m.span.start;
             if !r.contains(&at) {
                 continue;
@@ -229,6 +233,7 @@ impl Pipeline {
             let column = part.last_line_start.map_or(0, |s| at - s + 1);
             let text = &window[line_in(window, m.span.start)];
             let labels = own.get_or_insert_with(|| labels.copy());
+            self.check(&m, token, window);
             let f = self.finding(m, origin, labels, (0, column, None), text);
             part.found.push((f, part.newlines, at));
         }
@@ -258,7 +263,7 @@ impl Pipeline {
         (line, column, offset): (u64, u64, Option<u64>),
         text: &[u8],
     ) -> Finding {
-        let (rule, description) = &labels.names[m.rule];
+        let label = &labels.names[m.rule];
         let ctx = Context {
             rel_path: origin.rel_path.as_deref(),
             line: text,
@@ -266,8 +271,10 @@ impl Pipeline {
         };
         let allowed_by = self.allowlist.reason(&m, &ctx);
         Finding {
-            rule: rule.clone(),
-            description: description.clone(),
+            rule: label.id.clone(),
+            description: label.description.clone(),
+            provider: label.provider.clone(),
+            severity: label.severity,
             file: labels.file.clone(),
             line,
             column,
@@ -278,6 +285,7 @@ impl Pipeline {
             encoding: m.encoding,
             commit: origin.commit.clone(),
             allowed_by,
+            verification: None,
         }
     }
 }
@@ -285,7 +293,7 @@ impl Pipeline {
 /// What the findings of one file share: its name as shown, and each rule's id and description.
 struct Labels {
     file: Arc<str>,
-    names: Vec<(Arc<str>, Arc<str>)>,
+    names: Vec<super::RuleLabel>,
 }
 
 impl Labels {
@@ -295,7 +303,7 @@ impl Labels {
         let fresh = |s: &Arc<str>| Arc::<str>::from(&**s);
         Labels {
             file: fresh(&self.file),
-            names: self.names.iter().map(|(a, b)| (fresh(a), fresh(b))).collect(),
+            names: self.names.iter().map(super::RuleLabel::copy).collect(),
         }
     }
 }

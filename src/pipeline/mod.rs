@@ -7,13 +7,36 @@
 
 pub mod changes;
 pub mod content;
+pub mod verify;
 
 use std::sync::Arc;
 
 use crate::allowlist::Allowlist;
 use crate::finding::Finding;
-use crate::matcher::Matcher;
+use crate::matcher::{Match, Matcher, Secret};
 use crate::unit::{Content, Unit};
+
+/// What a rule's findings say of it: id, description, provider, severity.
+#[derive(Debug, Clone)]
+pub(crate) struct RuleLabel {
+    pub id: Arc<str>,
+    pub description: Arc<str>,
+    pub provider: Arc<str>,
+    pub severity: crate::rules::Severity,
+}
+
+impl RuleLabel {
+    /// The same label in new allocations (for findings made on another thread).
+    pub fn copy(&self) -> RuleLabel {
+        let fresh = |s: &Arc<str>| Arc::<str>::from(&**s);
+        RuleLabel {
+            id: fresh(&self.id),
+            description: fresh(&self.description),
+            provider: fresh(&self.provider),
+            severity: self.severity,
+        }
+    }
+}
 
 /// The matcher and the allowlist together: what every unit is scanned with.
 #[derive(Debug, Clone)]
@@ -22,16 +45,55 @@ pub struct Pipeline {
     pub matcher: Matcher,
     /// What the user allowed.
     pub allowlist: Allowlist,
-    /// Each rule's id and description, shared by its findings.
-    names: Vec<(Arc<str>, Arc<str>)>,
+    /// Each rule's labels, shared by its findings.
+    names: Vec<RuleLabel>,
+    /// The verification stage, when asked for (`--verify`).
+    checks: Option<Arc<verify::Checks>>,
 }
 
 impl Pipeline {
     /// A pipeline with the given rules and allowlist.
     pub fn new(matcher: Matcher, allowlist: Allowlist) -> Self {
-        let names =
-            matcher.rules().iter().map(|r| (r.id.as_str().into(), r.description.as_str().into()));
-        Pipeline { names: names.collect(), matcher, allowlist }
+        let names = matcher.rules().iter().map(|r| RuleLabel {
+            id: r.id.as_str().into(),
+            description: r.description.as_str().into(),
+            provider: r.provider.as_str().into(),
+            severity: r.severity,
+        });
+        Pipeline { names: names.collect(), matcher, allowlist, checks: None }
+    }
+
+    /// The same pipeline with a verification stage: tokens of rules that carry a check are
+    /// queued for it as they are found.
+    pub fn with_checks(mut self, checks: Arc<verify::Checks>) -> Self {
+        self.checks = Some(checks);
+        self
+    }
+
+    /// The matches of `hay`, each with its token's bytes when a check will need them (only
+    /// when verifying: a scan without `--verify` never holds a token's bytes).
+    pub(crate) fn matches(&self, hay: &[u8]) -> Vec<(Match, Option<Secret>)> {
+        match &self.checks {
+            Some(_) => {
+                self.matcher.find_with_tokens(hay).into_iter().map(|(m, t)| (m, Some(t))).collect()
+            }
+            None => self.matcher.find(hay).into_iter().map(|m| (m, None)).collect(),
+        }
+    }
+
+    /// Queues match `m` (its token `token`), found in `hay`, for its rule's check (when
+    /// verifying).
+    fn check(&self, m: &Match, token: Option<Secret>, hay: &[u8]) {
+        let Some(checks) = &self.checks else { return };
+        if !checks.checks(m.rule) {
+            return;
+        }
+        let (Some(id), Some(token)) = (&m.token_id, token) else { return };
+        // The text around the token (its file, as far as a window reaches) names its
+        // environment, if anything does.
+        let around =
+            &hay[m.span.start.saturating_sub(CONTEXT)..(m.span.end + CONTEXT).min(hay.len())];
+        checks.submit(m.rule, id, &m.fingerprint, token, around);
     }
 
     /// Scans one unit, handing each finding (blocking or allowed) to `emit` in order.
@@ -54,3 +116,6 @@ impl Pipeline {
         Ok(out)
     }
 }
+
+/// Bytes around a token searched for the environment it belongs to.
+const CONTEXT: usize = 64 << 10;

@@ -141,11 +141,9 @@ impl<'a> Row<'a> {
         let c = f.commit.as_deref();
         Row {
             rule: &f.rule,
-            provider: provider_of(&f.rule),
-            // Findings carry neither yet; the page shows these columns and counts only when
-            // some finding has a value.
-            severity: None,
-            status: None,
+            provider: f.provider.to_string(),
+            severity: Some(f.severity.as_str()),
+            status: f.verification.as_ref().map(|v| v.status.as_str()),
             file: &f.file,
             line: f.line,
             column: f.column,
@@ -173,12 +171,6 @@ struct Data<'a> {
     has_severity: bool,
     has_status: bool,
     findings: &'a [Row<'a>],
-}
-
-/// The provider a rule belongs to: the first word of its id (`dynatrace-api-token` ->
-/// `dynatrace`), until findings name their provider.
-fn provider_of(rule: &str) -> String {
-    rule.split(['-', '_', '.']).next().unwrap_or(rule).to_string()
 }
 
 /// `value` as JSON that can sit inside a `<script>` element: `<`, `>` and `&` (which JSON
@@ -422,11 +414,5 @@ mod tests {
         assert_eq!(periods("2023-11", "2024-02"), ["2023-11", "2023-12", "2024-01", "2024-02"]);
         assert_eq!(periods("2019", "2021"), ["2019", "2020", "2021"]);
         assert_eq!(periods("2024-03-30", "2024-03-31"), ["2024-03-30", "2024-03-31"]);
-    }
-
-    #[test]
-    fn providers_are_the_first_word_of_the_rule() {
-        assert_eq!(provider_of("dynatrace-api-token"), "dynatrace");
-        assert_eq!(provider_of("custom"), "custom");
     }
 }

@@ -2,10 +2,11 @@
 
 use std::borrow::Cow;
 use std::io::Write;
+use std::sync::Arc;
 
 use colored::Colorize;
 
-use super::{Batch, Mode, Options};
+use super::{Batch, Mode, Options, RuleInfo};
 use crate::finding::Finding;
 use crate::sanitize::for_terminal;
 use crate::sink::Sink;
@@ -33,6 +34,9 @@ pub struct Human<'w> {
     batch: Batch,
     allowed: Vec<Finding>,
     counts: (usize, usize),
+    /// The rules of the scan, and those a blocking finding came from (for the advice).
+    rules: Vec<RuleInfo>,
+    found: Vec<Arc<str>>,
 }
 
 impl<'w> Human<'w> {
@@ -46,6 +50,8 @@ impl<'w> Human<'w> {
             batch: Batch::default(),
             allowed: Vec::new(),
             counts: (0, 0),
+            rules: opts.rules.clone(),
+            found: Vec::new(),
         }
     }
 
@@ -88,6 +94,9 @@ impl Sink for Human<'_> {
             return Ok(());
         }
         self.counts.0 += 1;
+        if !self.found.contains(&f.rule) {
+            self.found.push(f.rule.clone());
+        }
         if self.batch.push(f) {
             self.flush_batch()?;
         }
@@ -119,7 +128,9 @@ impl Sink for Human<'_> {
             let why = finding.allowed_by.as_deref().unwrap_or_default();
             writeln!(self.out, "    allowed by:  {}", for_terminal(why))?;
         }
-        summary(self.out, self.counts, self.mode, self.verbose, &self.paint)
+        let rules: Vec<&RuleInfo> =
+            self.rules.iter().filter(|r| self.found.iter().any(|f| **f == *r.id)).collect();
+        summary(self.out, self.counts, self.mode, self.verbose, &self.paint, &rules)
     }
 }
 
@@ -164,12 +175,21 @@ fn block(
     )?;
     // A custom rule's description comes from the repository's configuration: hostile text.
     writeln!(out, "    rule:        {} ({})", f.rule, for_terminal(&f.description))?;
+    if f.severity != crate::rules::Severity::High {
+        writeln!(out, "    severity:    {}", f.severity.as_str())?;
+    }
     let enc = match f.encoding {
         crate::finding::Encoding::Plain => "",
         crate::finding::Encoding::Base64 => " (base64-encoded in the file)",
     };
     writeln!(out, "    token:       {}{}", for_terminal(&f.masked), enc)?;
     writeln!(out, "    fingerprint: {}", f.fingerprint)?;
+    if let Some(v) = &f.verification {
+        for line in v.summary() {
+            let (key, value) = line.split_once(": ").unwrap_or((&line, ""));
+            writeln!(out, "    {:<12} {}", format!("{key}:"), for_terminal(value))?;
+        }
+    }
     if let Some(c) = f.commit.as_ref().filter(|_| !grouped) {
         writeln!(
             out,
@@ -188,6 +208,7 @@ fn summary(
     mode: Mode,
     verbose: bool,
     paint: &Painter,
+    rules: &[&RuleInfo],
 ) -> std::io::Result<()> {
     let allowed = if allowed_n == 0 { String::new() } else { format!(" ({allowed_n} allowed)") };
     if n == 0 {
@@ -211,14 +232,14 @@ fn summary(
         Mode::Staged => &[
             "Remove the token from the file (read it from the environment or a secret store),",
             "then `git add` the file again and commit. If the token ever left this machine,",
-            "rotate it in Dynatrace (Access tokens > revoke) as well.",
+            "rotate it as well (below).",
             "A false alarm? Add `tokenguard:allow` to the line, or list the token id or",
             "fingerprint under [allow] in .tokenguard.toml (see docs/config.md).",
             "`git commit --no-verify` skips this check entirely; the token then stays in history.",
         ],
         Mode::Push => &[
             "The commits above hold tokens. Rewrite them (git rebase -i, or git commit --amend)",
-            "so that the token is never in history, and rotate the token in Dynatrace.",
+            "so that the token is never in history, and rotate the token (below).",
             "A false alarm? Add `tokenguard:allow` to the line, or list the token id or",
             "fingerprint under [allow] in .tokenguard.toml (see docs/config.md).",
         ],
@@ -232,7 +253,7 @@ fn summary(
             "Take the token out of the message and commit again. To change the message of a",
             "commit already made: `git commit --amend` (the last one) or `git rebase -i` with",
             "reword (an older one); for `git am`, edit the patch's message and apply it again.",
-            "If the token ever left this machine, rotate it in Dynatrace (Access tokens > revoke).",
+            "If the token ever left this machine, rotate it as well (below).",
             "A false alarm? Add `tokenguard:allow` to the line, or list the token id or",
             "fingerprint under [allow] in .tokenguard.toml (see docs/config.md).",
             "`git commit --no-verify` skips this check; the token then stays in history.",
@@ -246,7 +267,38 @@ fn summary(
     for line in advice {
         writeln!(out, "  {line}")?;
     }
+    // How to rotate each kind found, from its rule.
+    let mut seen: Vec<&str> = Vec::new();
+    for r in rules {
+        if seen.contains(&r.remediation.as_str()) || r.remediation.is_empty() {
+            continue;
+        }
+        seen.push(&r.remediation);
+        writeln!(out, "  To rotate a {} token ({}):", r.provider, r.id)?;
+        for line in wrap(&r.remediation, 86) {
+            writeln!(out, "    {}", for_terminal(&line))?;
+        }
+    }
     Ok(())
+}
+
+/// `text` cut into lines of at most `width` characters at spaces.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.len() + 1 + word.len() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
 }
 
 #[cfg(test)]
@@ -276,6 +328,8 @@ mod tests {
             f.push(Finding {
                 rule: "r".into(),
                 description: "d".into(),
+                provider: "dynatrace".into(),
+                severity: crate::rules::Severity::High,
                 file: "f".into(),
                 line: i as u64 + 1,
                 column: 1,
@@ -286,6 +340,7 @@ mod tests {
                 encoding: crate::finding::Encoding::Plain,
                 commit: Some(commits[i / 1000].clone()),
                 allowed_by: None,
+                verification: None,
             });
         }
         let opts = Options::new(super::super::Format::Human, Mode::History);

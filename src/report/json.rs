@@ -169,10 +169,14 @@ struct JsonFinding<'a> {
     masked: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     offset: Option<u64>,
+    provider: &'a str,
     rule: &'a str,
+    severity: crate::rules::Severity,
     #[serde(skip_serializing_if = "Option::is_none")]
     subject: Option<&'a str>,
     token_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verification: Option<&'a crate::verify::Verification>,
 }
 
 impl<'a> From<&'a Finding> for JsonFinding<'a> {
@@ -191,9 +195,12 @@ impl<'a> From<&'a Finding> for JsonFinding<'a> {
             line: f.line,
             masked: &f.masked,
             offset: f.offset,
+            provider: &f.provider,
             rule: &f.rule,
+            severity: f.severity,
             subject: c.map(|c| c.subject.as_str()),
             token_id: f.token_id.as_deref(),
+            verification: f.verification.as_ref(),
         }
     }
 }
@@ -244,6 +251,8 @@ mod tests {
         Finding {
             rule: "dynatrace-api-token".into(),
             description: "Dynatrace \"access\" token\t\u{7f}\u{202e}é".into(),
+            provider: "dynatrace".into(),
+            severity: crate::rules::Severity::High,
             file: format!("dir/f\\ile {i}.txt\n").into(),
             line: i + 1,
             column: 3,
@@ -262,6 +271,7 @@ mod tests {
                 })
             }),
             allowed_by: (i % 7 == 0).then(|| "inline marker".to_string()),
+            verification: None,
         }
     }
 

@@ -50,6 +50,24 @@ pub struct RuleInfo {
     pub id: String,
     /// What the rule finds.
     pub description: String,
+    /// Whose tokens it finds.
+    pub provider: String,
+    /// How bad a leak is.
+    pub severity: crate::rules::Severity,
+    /// How to rotate a leaked token.
+    pub remediation: String,
+}
+
+impl From<&crate::rules::Rule> for RuleInfo {
+    fn from(r: &crate::rules::Rule) -> Self {
+        RuleInfo {
+            id: r.id.clone(),
+            description: r.description.clone(),
+            provider: r.provider.clone(),
+            severity: r.severity,
+            remediation: r.remediation.clone(),
+        }
+    }
 }
 
 /// How to print a report.
@@ -63,7 +81,8 @@ pub struct Options {
     pub verbose: bool,
     /// Use colours (decided by the caller: terminal, `NO_COLOR`, `--color`).
     pub color: bool,
-    /// The rules of the scan (SARIF describes them); the built-in ones when empty.
+    /// The rules of the scan (SARIF describes them, the human report's advice quotes their
+    /// remediation); the built-in ones when empty.
     pub rules: Vec<RuleInfo>,
 }
 

@@ -33,10 +33,7 @@ impl<'w> Sarif<'w> {
     /// A SARIF log written to `out`, describing `opts.rules` (the built-in rules when empty).
     pub fn new(out: &'w mut (dyn Write + Send), opts: &Options) -> Self {
         let descriptors = if opts.rules.is_empty() {
-            crate::rules::builtin()
-                .into_iter()
-                .map(|r| RuleInfo { id: r.id, description: r.description })
-                .collect()
+            crate::rules::builtin().into_iter().map(|r| RuleInfo::from(&r)).collect()
         } else {
             opts.rules.clone()
         };
@@ -57,8 +54,13 @@ impl<'w> Sarif<'w> {
             let index = match self.descriptors.iter().position(|d| *d.id == *f.rule) {
                 Some(i) => i,
                 None => {
-                    let d =
-                        RuleInfo { id: f.rule.to_string(), description: f.description.to_string() };
+                    let d = RuleInfo {
+                        id: f.rule.to_string(),
+                        description: f.description.to_string(),
+                        provider: f.provider.to_string(),
+                        severity: f.severity,
+                        remediation: String::new(),
+                    };
                     self.descriptors.push(d);
                     self.descriptors.len() - 1
                 }
@@ -124,6 +126,28 @@ fn indent(text: &[u8], n: usize) -> Vec<u8> {
     out
 }
 
+/// SARIF's level for a severity: a live credential is an error, the others less.
+fn level_of(severity: crate::rules::Severity) -> &'static str {
+    match severity {
+        crate::rules::Severity::High => "error",
+        crate::rules::Severity::Medium => "warning",
+        crate::rules::Severity::Low => "note",
+    }
+}
+
+/// What a rule's help says: how to rotate, and how to allow a false alarm.
+fn help_text(r: &RuleInfo) -> String {
+    let rotate = if r.remediation.is_empty() {
+        "Rotate the token, then remove it from the file.".to_string()
+    } else {
+        r.remediation.clone()
+    };
+    format!(
+        "{rotate} A false alarm: add `tokenguard:allow` to the line, or allow the token id or \
+         fingerprint in .tokenguard.toml."
+    )
+}
+
 /// A rule as `tool.driver.rules` describes it.
 fn descriptor(r: &RuleInfo) -> Value {
     let description = &r.description;
@@ -134,12 +158,8 @@ fn descriptor(r: &RuleInfo) -> Value {
         "fullDescription": {"text": format!(
             "{description}. A token in a repository is exposed to everyone who can read it."
         )},
-        "help": {
-            "text": "Rotate the token (revoke it in Dynatrace: Access tokens), then remove \
-                     it from the file. A false alarm: add `tokenguard:allow` to the line, \
-                     or allow the token id or fingerprint in .tokenguard.toml.",
-        },
-        "defaultConfiguration": {"level": "error"},
+        "help": {"text": help_text(r)},
+        "defaultConfiguration": {"level": level_of(r.severity)},
         "properties": {"tags": ["security", "secret"], "precision": "high"},
     })
 }
@@ -154,7 +174,19 @@ fn result(f: &Finding, rule_index: usize) -> Value {
     let mut properties = json!({
         "tokenId": f.token_id,
         "encoding": f.encoding,
+        "provider": f.provider,
+        "severity": f.severity,
     });
+    let mut level = level_of(f.severity);
+    if let Some(v) = &f.verification {
+        let p = properties.as_object_mut().expect("an object");
+        p.insert("verification".into(), json!(v));
+        text.push_str(&format!(" (verification: {})", v.status.as_str()));
+        // A token confirmed live is the most urgent alert; one that is not, less so.
+        if v.status != crate::verify::Status::Active && level == "error" {
+            level = "warning";
+        }
+    }
     if let Some(c) = &f.commit {
         let short = &c.commit[..c.commit.len().min(12)];
         text.push_str(&format!(" (added in commit {short})"));
@@ -167,7 +199,7 @@ fn result(f: &Finding, rule_index: usize) -> Value {
     json!({
         "ruleId": f.rule,
         "ruleIndex": rule_index,
-        "level": "error",
+        "level": level,
         "message": {"text": text},
         "locations": [{"physicalLocation": {
             "artifactLocation": {"uri": uri_of(&f.file), "uriBaseId": "%SRCROOT%"},

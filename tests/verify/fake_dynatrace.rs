@@ -12,6 +12,8 @@
 //! Each connection gets one request and `Connection: close`. [`FakeDynatrace::start_tls`]
 //! serves the same over HTTPS.
 
+#![allow(dead_code)] // shared by tests/verify.rs and tests/verify_cli.rs, each using a part
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

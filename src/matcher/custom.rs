@@ -1,0 +1,83 @@
+//! Regex rules (custom rules of a configuration, and built-ins of that kind): the pattern
+//! around each keyword, or over the whole input for a rule without keywords.
+
+use super::softbreak::*;
+use super::structured::*;
+use super::*;
+
+impl super::Matcher {
+    /// A regex rule's keyword at `at`: the rule runs over the line around it (joined to its
+    /// neighbours over quoted-printable soft breaks, when the rule decodes them). Returns
+    /// where the line ends.
+    pub(super) fn regex_near<H: Found>(
+        &self,
+        hay: &[u8],
+        at: usize,
+        rule: usize,
+        out: &mut Vec<H>,
+    ) -> usize {
+        let line = line_around(hay, at);
+        self.regex_in(hay, line.clone(), rule, out);
+        if self.rules[rule].decodes(Decode::QuotedPrintable) && soft_neighbour(hay, line.clone()) {
+            if let Some((chars, pos)) = soft_window(hay, line.clone(), SOFT_LINE_REACH) {
+                let mut found: Vec<H> = Vec::new();
+                self.regex_in(&chars, 0..chars.len(), rule, &mut found);
+                for h in found {
+                    let (span, secret) = (h.get().span.clone(), h.get().secret.clone());
+                    out.push(h.moved(
+                        pos[span.start]..pos[span.end - 1] + 1,
+                        pos[secret.start]..pos[secret.end - 1] + 1,
+                    ));
+                }
+            }
+        }
+        line.end
+    }
+
+    /// A regex rule over `hay[range]`.
+    pub(super) fn regex_in<H: Found>(
+        &self,
+        hay: &[u8],
+        range: Range<usize>,
+        rule: usize,
+        out: &mut Vec<H>,
+    ) {
+        let Detector::Regex(re) = &self.rules[rule].detector else { return };
+        let base = range.start;
+        for caps in re.captures_iter(&hay[range]) {
+            let whole = caps.get(0).expect("group 0 exists");
+            if whole.is_empty() {
+                continue;
+            }
+            let secret = caps.name("secret").unwrap_or(whole);
+            let text = whole.as_bytes();
+            if !checksum_holds(self.rules[rule].checksum, text, &[secret.as_bytes()])
+                || self.is_known(text)
+                || self.is_known(secret.as_bytes())
+            {
+                continue;
+            }
+            let (before, after) =
+                (&text[..secret.start() - whole.start()], &text[secret.end() - whole.start()..]);
+            let shown = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+            let masked = format!("{}{MASK}{}", shown(before), shown(after));
+            let token_id = match caps.name("id") {
+                Some(id) => Some(shown(id.as_bytes())),
+                None => (!before.is_empty())
+                    .then(|| shown(before).trim_end_matches(['.', ':', '=']).to_string()),
+            };
+            out.push(H::found(
+                Match {
+                    rule,
+                    span: base + whole.start()..base + whole.end(),
+                    secret: base + secret.start()..base + secret.end(),
+                    token_id,
+                    masked,
+                    fingerprint: fingerprint(text),
+                    encoding: Encoding::Plain,
+                },
+                || (text.into(), before.len()),
+            ));
+        }
+    }
+}
