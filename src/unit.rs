@@ -169,6 +169,20 @@ pub struct FileChange {
     pub old: Option<ObjectId>,
 }
 
+/// The file name reports show for an annotated tag's message.
+pub const TAG_MESSAGE: &str = "tag message";
+
+/// A blob's content as a source hands it over: whole, or, when it is large, as a stream read
+/// once, so that memory stays bounded whatever its size.
+pub enum Blob {
+    /// The whole content.
+    Bytes(Arc<Vec<u8>>),
+    /// The content as a stream. A read fails with an `io::Error` that wraps a
+    /// [`crate::Error`] when what was read does not check out (a damaged object), at the
+    /// latest before the end is reported.
+    Stream(Box<dyn Read>),
+}
+
 /// One commit of a history or push scan, as its source yields it: what changed, with its
 /// content read on demand (most blobs are read once and most commits hold no token, so
 /// nothing is read or computed before the pipeline asks).
@@ -177,8 +191,8 @@ pub trait CommitUnit {
     fn id(&self) -> ObjectId;
     /// The files whose new version differs from the first parent's.
     fn files(&self) -> &[FileChange];
-    /// The content of a blob.
-    fn blob(&self, id: ObjectId) -> crate::Result<Arc<Vec<u8>>>;
+    /// The content of a blob (a large one as a stream).
+    fn blob(&self, id: ObjectId) -> crate::Result<Blob>;
     /// The versions of changed file `i` that its tokens are compared with: the first
     /// parent's (for an added file, the file it was renamed from, if any), and every other
     /// parent's version of the path (a merge).

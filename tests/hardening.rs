@@ -646,3 +646,230 @@ fn baseline_and_config_never_block_on_a_fifo() {
     );
     assert_eq!(out.status.code(), Some(2), "{}", all_output(&out));
 }
+
+// ---------------------------------------------------------------------------------------
+// History scans of hostile blobs: findings capped, large blobs streamed (the server hook
+// scans anyone's push). benches/hostile-history.sh measures the full-size cases.
+
+/// A bare repository built by `git fast-import` from the stream `write` produces: its objects
+/// in a pack, or loose (as a push of fewer than 100 objects arrives at a server).
+fn imported(write: impl FnOnce(&mut dyn std::io::Write), loose: bool) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let mut init = Command::new("git");
+    common::isolate(&mut init);
+    assert!(init.args(["init", "-q", "--bare"]).arg(dir.path()).status().unwrap().success());
+    let mut c = Command::new("git");
+    common::isolate(&mut c);
+    let limit = if loose { "fastimport.unpackLimit=100000" } else { "fastimport.unpackLimit=1" };
+    let mut child = c
+        .current_dir(dir.path())
+        .args(["-c", limit, "fast-import", "--quiet"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = std::io::BufWriter::new(child.stdin.take().unwrap());
+    write(&mut stdin);
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+    dir
+}
+
+/// Writes a commit on `main` (after the one before, if any) that sets `files`: each a path
+/// and its content, `size` bytes of `chunk` repeated.
+fn import_commit(out: &mut dyn std::io::Write, n: u64, files: &[(&str, u64, &[u8])]) {
+    write!(
+        out,
+        "commit refs/heads/main\ncommitter C <c@example.com> {} +0000\n",
+        1_600_000_000 + n
+    )
+    .unwrap();
+    write!(out, "data 4\nmsg\n").unwrap();
+    for (path, size, chunk) in files {
+        write!(out, "M 100644 inline {path}\ndata {size}\n").unwrap();
+        let block: Vec<u8> = chunk.iter().copied().cycle().take(1 << 20).collect();
+        let mut left = *size as usize;
+        while left > 0 {
+            let n = left.min(block.len());
+            out.write_all(&block[..n]).unwrap();
+            left -= n;
+        }
+        out.write_all(b"\n").unwrap();
+    }
+}
+
+/// `scan --history --all-occurrences --format json` of a repository (at most five minutes;
+/// its output is read as it comes, however large).
+fn history_json(dir: &Path) -> (Output, serde_json::Value) {
+    let mut cmd = tg_in(dir);
+    cmd.args(["scan", "--history", "--all-occurrences", "--format", "json"]);
+    let out =
+        assert_cmd::Command::from_std(cmd).timeout(Duration::from_secs(300)).output().unwrap();
+    let doc = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    (out, doc)
+}
+
+#[test]
+fn findings_are_capped_per_file_version_and_what_is_left_out_is_listed() {
+    // 1,500 distinct tokens in one file: 1,000 reported, 500 counted; then one more token:
+    // still found, though the file holds more distinct tokens than a blob keeps.
+    let tokens: Vec<String> = (0..1501).map(|_| common::legacy_token()).collect();
+    let lines =
+        |n: usize| -> String { tokens[..n].iter().map(|t| format!("apiToken: {t}\n")).collect() };
+    let repo = TestRepo::new();
+    repo.write("keys.yaml", lines(1500));
+    repo.commit_all("many keys");
+    let first = repo.git(&["rev-parse", "HEAD"]).trim().to_string();
+    let (out, doc) = history_json(repo.path());
+    assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
+    assert_eq!(doc["findings"].as_array().unwrap().len(), 1000);
+    let skipped = doc["skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    assert_eq!(skipped[0]["file"], "keys.yaml");
+    let reason = skipped[0]["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("500 more finding(s) in commit ") && reason.contains(&first),
+        "{reason}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("500 more finding(s)"));
+
+    repo.write("keys.yaml", lines(1501));
+    repo.commit_all("one more");
+    let second = repo.git(&["rev-parse", "HEAD"]).trim().to_string();
+    let (_, doc) = history_json(repo.path());
+    let last = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["line"] == 1501)
+        .expect("the token added last is reported");
+    assert_eq!(last["commit"], second.as_str());
+    assert_no_secret(&out, &tokens.iter().map(String::as_str).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_file_of_one_token_repeated_stops_at_the_cap_and_counts_the_rest() {
+    // 60,000 lines of one token (2 MB): the scan stops reading at the cap, the fingerprints'
+    // counts give how many more there were.
+    let t = common::legacy_token();
+    let repo = TestRepo::new();
+    repo.write("dense.yaml", format!("apiToken: {t}\n").repeat(60_000));
+    repo.commit_all("dense");
+    let (out, doc) = history_json(repo.path());
+    assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
+    let found = doc["findings"].as_array().unwrap();
+    assert_eq!(found.len(), 1000);
+    assert_eq!(
+        (found[999]["line"].as_u64(), found[999]["column"].as_u64()),
+        (Some(1000), Some(11))
+    );
+    let reason = doc["skipped"][0]["reason"].as_str().unwrap();
+    assert!(reason.starts_with("59000 more finding(s) in commit"), "{reason}");
+    assert_no_secret(&out, &[t.as_str()]);
+}
+
+#[test]
+#[ignore = "slow in a debug build (100,000 findings): run by .ci/run with --ignored"]
+fn findings_are_capped_per_scan() {
+    // 101 files of 1,000 distinct tokens each: 100,000 reported, 1,000 counted.
+    let repo = TestRepo::new();
+    for f in 0..101 {
+        let text: String =
+            (0..1000).map(|_| format!("apiToken: {}\n", common::legacy_token())).collect();
+        repo.write(&format!("keys/{f:03}.yaml"), text);
+    }
+    repo.commit_all("many files of keys");
+    let (out, doc) = history_json(repo.path());
+    assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
+    assert_eq!(doc["findings"].as_array().unwrap().len(), 100_000);
+    let skipped = doc["skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    assert_eq!(skipped[0]["file"], "(scan)");
+    assert!(skipped[0]["reason"].as_str().unwrap().starts_with("1000 more finding(s) left out"));
+}
+
+#[test]
+#[ignore = "slow in a debug build (a million token lines): run by .ci/run with --ignored"]
+fn a_blob_dense_with_tokens_is_scanned_in_bounded_memory() {
+    // One token line repeated a million times (32 MiB): every finding and every match held
+    // at once took gigabytes at 200 MiB.
+    if !Path::new("/usr/bin/time").exists() {
+        println!("skipped: /usr/bin/time is not installed");
+        return;
+    }
+    let line = format!("apiToken: {}\n", common::legacy_token());
+    let size = line.len() as u64 * 1_000_000;
+    let repo =
+        imported(|out| import_commit(out, 1, &[("dense.yaml", size, line.as_bytes())]), false);
+    let (out, kib) = peak_rss_kib(
+        tg_in(repo.path()).args(["scan", "--history", "--format", "json"]),
+        Duration::from_secs(600),
+    );
+    println!("a million token lines: peak RSS {kib} KiB");
+    assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["findings"].as_array().unwrap().len(), 1, "one token, reported once");
+    // Counted, though the scan stopped reading the blob at the cap.
+    let reason = doc["skipped"][0]["reason"].as_str().unwrap();
+    assert!(reason.starts_with("999000 more finding(s) in commit"), "{reason}");
+    assert!(kib < 160 * 1024, "peak RSS {kib} KiB for a blob of a million token lines");
+}
+
+#[test]
+#[ignore = "slow in a debug build (reads 2 x 256 MiB): run by .ci/run with --ignored"]
+fn a_huge_blob_is_streamed_from_a_pack_and_from_a_loose_object() {
+    // A 256 MiB one-line blob with a token at its end, in a pack and loose: read whole it
+    // takes its size in memory (twice, while it grows); streamed, a few MiB.
+    if !Path::new("/usr/bin/time").exists() {
+        println!("skipped: /usr/bin/time is not installed");
+        return;
+    }
+    let t = token();
+    for loose in [false, true] {
+        let repo = imported(
+            |out| {
+                import_commit(out, 1, &[("one-line.txt", 256 << 20, b"0123456789abcdef")]);
+                import_commit(out, 2, &[("tail.txt", 1, b"x")]);
+                // The token after 256 MiB of one line: found, at its byte's column.
+                let body = format!("{}T={t}\n", "0123456789abcdef".repeat(1 << 24));
+                write!(out, "commit refs/heads/main\ncommitter C <c@example.com> 1600000003 +0000\ndata 4\nmsg\nM 100644 inline with-token.txt\ndata {}\n{body}\n", body.len()).unwrap();
+            },
+            loose,
+        );
+        let (out, kib) = peak_rss_kib(
+            tg_in(repo.path()).args(["scan", "--history", "--format", "json"]),
+            Duration::from_secs(600),
+        );
+        println!("256 MiB blobs ({}): peak RSS {kib} KiB", if loose { "loose" } else { "pack" });
+        assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let f = &doc["findings"][0];
+        assert_eq!((f["file"].as_str(), f["line"].as_u64()), (Some("with-token.txt"), Some(1)));
+        assert_eq!(f["column"].as_u64(), Some((16u64 << 24) + 3));
+        assert!(kib < 64 * 1024, "peak RSS {kib} KiB for 256 MiB blobs ({loose})");
+        assert_no_secret(&out, &[secret_of(&t)]);
+    }
+}
+
+#[test]
+#[ignore = "slow in a debug build (reads 2 x 128 MiB): run by .ci/run with --ignored"]
+fn a_huge_blob_stored_as_a_delta_holds_only_its_base_in_memory() {
+    // A 128 MiB blob, then a version with a line changed, which the pack stores as a delta
+    // of the first: rebuilding it holds the base (128 MiB), not the base and the result.
+    if !Path::new("/usr/bin/time").exists() {
+        println!("skipped: /usr/bin/time is not installed");
+        return;
+    }
+    let repo = imported(
+        |out| {
+            import_commit(out, 1, &[("big.txt", 128 << 20, b"a line of the big file\n")]);
+            import_commit(out, 2, &[("big.txt", 128 << 20, b"a line of the big file, changed\n")]);
+        },
+        false,
+    );
+    let (out, kib) =
+        peak_rss_kib(tg_in(repo.path()).args(["scan", "--history"]), Duration::from_secs(600));
+    println!("128 MiB blob as a delta: peak RSS {kib} KiB");
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert!(kib < 192 * 1024, "peak RSS {kib} KiB for a 128 MiB delta of a 128 MiB base");
+}

@@ -479,3 +479,64 @@ fn commits_with_the_same_time_are_reported_parents_first() {
     let commits: Vec<&str> = findings.iter().map(|f| f["commit"].as_str().unwrap()).collect();
     assert_eq!(commits, expected.iter().map(String::as_str).collect::<Vec<_>>());
 }
+
+/// Creates an annotated tag `name` of `target` with `message`, tagged at `when`; returns the
+/// tag object's id.
+fn tag_at(repo: &TestRepo, name: &str, target: &str, message: &str, when: u64) -> String {
+    let out = repo
+        .git_cmd(&["tag", "-a", name, target, "-m", message])
+        .env("GIT_COMMITTER_DATE", format!("{when} +0100"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "tag failed: {}", String::from_utf8_lossy(&out.stderr));
+    repo.git(&["rev-parse", name]).trim().to_string()
+}
+
+/// Annotated tag messages are scanned: a token in one is reported as the file `tag message`
+/// of the tag (its object id, tagger, date and name standing for a commit's), for the tags
+/// the refs point at or the revisions name.
+#[test]
+fn a_token_in_an_annotated_tag_message_is_reported_at_the_tag() {
+    let repo = repo_with_readme();
+    let t = token();
+    repo.write("a.txt", "clean\n");
+    commit_at(&repo, "clean", 1_600_000_100);
+    let tag = tag_at(&repo, "v1.0", "HEAD", &format!("release\n\nset it to {t}\n"), 1_600_000_200);
+    let (code, findings) = history_json(&repo, &[], &[secret_of(&t)]);
+    assert_eq!(code, Some(1));
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    let f = &findings[0];
+    assert_eq!(f["file"], "tag message");
+    assert_eq!(f["commit"], tag.as_str());
+    assert_eq!(f["author"], "Test Committer <committer@example.com>");
+    assert_eq!(f["date"], "2020-09-13T13:30:00+01:00");
+    assert_eq!(f["subject"], "tag v1.0");
+    assert_eq!((f["line"].as_u64(), f["column"].as_u64()), (Some(3), Some(11)));
+    let out = history(&repo, &[], &[secret_of(&t)]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("tag v1.0") && text.contains("tag message:3:11"), "{text}");
+
+    // Named among the revisions (alone, or as the end of a range): scanned; not named (a
+    // branch, or the start of a range): not.
+    for (args, found) in [
+        (&["v1.0"][..], 1),
+        (&["HEAD~1..v1.0"], 1),
+        (&["main"], 0),
+        (&["v1.0..main"], 0),
+        (&["v1.0^{}"], 0),
+    ] {
+        let (code, findings) = history_json(&repo, args, &[secret_of(&t)]);
+        assert_eq!(findings.len(), found, "{args:?}: {findings:?}");
+        assert_eq!(code, Some(found as i32), "{args:?}");
+    }
+
+    // A tag of that tag: both messages are read, the token reported once (at the earlier).
+    let outer = tag_at(&repo, "v1.0-signed-off", "v1.0", &format!("again {t}"), 1_600_000_300);
+    let (_, findings) = history_json(&repo, &["--all-occurrences", "v1.0-signed-off"], &[]);
+    let tags: Vec<&str> = findings.iter().map(|f| f["commit"].as_str().unwrap()).collect();
+    assert_eq!(tags, [tag.as_str(), outer.as_str()]);
+    // A lightweight tag has no message of its own.
+    repo.git(&["tag", "-d", "v1.0", "v1.0-signed-off"]);
+    repo.git(&["tag", "light"]);
+    assert_eq!(history_json(&repo, &[], &[]).0, Some(0));
+}

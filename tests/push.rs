@@ -337,3 +337,37 @@ fn pre_push_finds_a_token_in_a_commit_message() {
     assert!(t.contains("commit message"), "the message is not named as the place");
     assert!(!t.contains(secret_of(&tok)), "secret printed");
 }
+
+/// An annotated tag is pushed with its message: a token in it is found by the pre-push scan
+/// of a push of the tag (and only then), and by the server's pre-receive scan.
+#[test]
+fn a_token_in_a_pushed_tag_message_is_found_before_and_after_the_push() {
+    let bare = Bare::new();
+    let repo = client_with_remote(&bare);
+    assert!(push(&repo, &["origin", "main"]).status.success());
+    install(&["--hook", "pre-push"], repo.path());
+    let tok = token();
+    repo.git(&["tag", "-a", "v1", "-m", &format!("release notes\n\nDT_API_TOKEN={tok}")]);
+    // Pushing the branch alone sends no tag.
+    repo.write("b.txt", "clean\n");
+    repo.commit_all("more");
+    assert!(push(&repo, &["origin", "main"]).status.success(), "the branch push was blocked");
+    let out = push(&repo, &["origin", "v1"]);
+    let t = text(&out);
+    assert!(!out.status.success(), "a token in a tag message was pushed");
+    assert!(t.contains("tag message") && t.contains("tag v1"), "the tag is not named");
+    assert!(!t.contains(secret_of(&tok)), "secret printed");
+    assert!(bare.rev("refs/tags/v1").is_empty());
+
+    // On the server: the pre-receive hook rejects it (the client's hook bypassed).
+    install(&["--hook", "pre-receive", "-C", bare.path.to_str().unwrap()], Path::new("/"));
+    let out = push(&repo, &["--no-verify", "origin", "v1"]);
+    let t = text(&out);
+    assert!(!out.status.success(), "the server accepted a token in a tag message");
+    assert!(t.contains("tag message"), "the tag message is not named");
+    assert!(!t.contains(secret_of(&tok)), "secret printed");
+    assert!(bare.rev("refs/tags/v1").is_empty());
+    // A clean tag passes both.
+    repo.git(&["tag", "-a", "v2", "-m", "clean release"]);
+    assert!(push(&repo, &["origin", "v2"]).status.success());
+}

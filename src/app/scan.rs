@@ -408,7 +408,10 @@ fn history(o: &ScanOptions, specs: &[OsString], io: &mut Io) -> Result<ExitStatu
 }
 
 /// Scans the commits of `revs` (read through `objects`: the repository, or a view that sees
-/// a push's quarantined objects) and reports them by introduction.
+/// a push's quarantined objects) and the messages of its annotated tags, and reports them by
+/// introduction. In a partial clone, what the scan would read and the repository lacks is
+/// fetched first; what still lacks is listed as skipped, and a scan that found nothing else
+/// then ends with exit 2 (it could not look everywhere), never 0.
 fn commits(
     o: &ScanOptions,
     objects: &git2::Repository,
@@ -420,12 +423,13 @@ fn commits(
 ) -> Result<ExitStatus> {
     let pipeline = &stages.pipeline;
     let started = Instant::now();
-    let plan = history::plan(objects, &revs.include, &revs.exclude)?;
+    let mut plan = history::plan(objects, &revs.include, &revs.exclude)?.with_tags(&revs.tags);
+    plan.complete(&mut |line| note(&mut io.err, line))?;
     let commits = plan.len();
     let bar = progress.then(|| progress_bar(commits as u64));
     let cache = BlobCache::default();
     let found = AtomicU64::new(0);
-    let occurrences = plan.run(|unit, rank, out: &mut Vec<(usize, Finding)>| {
+    let mut occurrences = plan.run(|unit, rank, out: &mut Vec<(usize, Finding)>| {
         let mut here = Vec::new();
         pipeline.scan_commit(unit, &cache, &mut here)?;
         if let Some(bar) = &bar {
@@ -442,20 +446,47 @@ fn commits(
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
+    for tag in plan.tag_messages()? {
+        let mut here = Vec::new();
+        pipeline
+            .scan_capped(tag.unit(), &cache, &mut here)
+            .map_err(|source| Error::Read { path: "a tag message".into(), source })?;
+        occurrences.extend(here.into_iter().map(|f| (tag.rank, f)));
+    }
     for n in plan.notes() {
         note(&mut io.err, &format!("tokenguard: note: {n}"));
     }
+    let skipped = plan.skipped();
+    let left_out = cache.left_out();
     let mut dest = Destination::open(&o.output, &io.masker)?;
     let (writer, terminal) = dest.writer(&mut io.out, io.out_is_terminal);
     let rules = rule_infos(pipeline);
     let ((), status) = reported(writer, terminal, &o.output, mode, rules, |sink| {
         let mut verified = stages.sink(sink, o);
         let mut sink = ByIntroduction::new(&mut *verified, o.all_occurrences);
+        let written = |r: io::Result<()>| r.map_err(|e| write_error(e, &o.output));
+        for s in &skipped {
+            written(sink.skipped(&s.path, &s.reason))?;
+        }
+        for (file, reason) in &left_out {
+            written(sink.skipped(file, reason))?;
+        }
         for (rank, f) in occurrences {
             sink.occurrence(rank, f);
         }
-        sink.finish().map_err(|e| write_error(e, &o.output))
+        written(sink.finish())
     })?;
+    for (file, reason) in left_out.iter().take(NAMED_ON_STDERR) {
+        note(&mut io.err, &format!("tokenguard: note: {file}: {reason}"));
+    }
+    if left_out.len() > NAMED_ON_STDERR {
+        let more = left_out.len() - NAMED_ON_STDERR;
+        note(&mut io.err, &format!("tokenguard: note: ... and {more} more (see the report)"));
+    }
+    let status = match unscanned(&skipped, io) {
+        true if status == ExitStatus::Clean => ExitStatus::Error,
+        _ => status,
+    };
     // What was scanned, where the progress bar stood (a terminal), or when asked (`-v`).
     if !o.output.quiet && mode == Mode::History && (progress || o.output.verbose) {
         let (blobs, bytes) = cache.scanned();
@@ -470,6 +501,33 @@ fn commits(
     }
     Ok(status)
 }
+
+/// Says on standard error what a partial clone could not give the scan (the count, then
+/// each commit and path, the first few); `true` when anything was passed over.
+fn unscanned(skipped: &[history::Skipped], io: &mut Io) -> bool {
+    if skipped.is_empty() {
+        return false;
+    }
+    note(
+        &mut io.err,
+        &format!(
+            "tokenguard: {} file version(s) or folder(s) not scanned: this partial clone lacks \
+             them (listed in the report as skipped); the scan cannot say the history is clean",
+            skipped.len()
+        ),
+    );
+    for s in skipped.iter().take(NAMED_ON_STDERR) {
+        note(&mut io.err, &format!("tokenguard:   not scanned: {} in commit {}", s.path, s.commit));
+    }
+    if skipped.len() > NAMED_ON_STDERR {
+        let more = skipped.len() - NAMED_ON_STDERR;
+        note(&mut io.err, &format!("tokenguard:   ... and {more} more (see the report)"));
+    }
+    true
+}
+
+/// Lines of a list that standard error names one by one (the report lists them all).
+const NAMED_ON_STDERR: usize = 20;
 
 /// `1.2 MB`, `340 KB`, `12 bytes`.
 fn human_bytes(n: u64) -> String {

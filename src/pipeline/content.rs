@@ -116,6 +116,30 @@ impl Pipeline {
         }
     }
 
+    /// Scans binary content of any size read as a stream, in windows with bounded memory:
+    /// tokens reported by byte offset (as [`Pipeline::scan_binary`] with no old version).
+    pub fn scan_binary_reader(
+        &self,
+        reader: impl Read,
+        origin: &Origin,
+        emit: &mut dyn FnMut(Finding),
+    ) -> io::Result<()> {
+        let mut windows = Windows::new(reader);
+        let mut labels = None;
+        while let Some(w) = windows.next()? {
+            for m in self.matcher.find(w.bytes) {
+                if !w.report.contains(&m.span.start) {
+                    continue;
+                }
+                let text = &w.bytes[line_in(w.bytes, m.span.start)];
+                let offset = Some(w.base + m.span.start as u64);
+                let labels = labels.get_or_insert_with(|| self.labels(origin));
+                emit(self.finding(m, origin, labels, (0, 0, offset), text));
+            }
+        }
+        Ok(())
+    }
+
     /// Scans an open file: a large regular file mapped into memory and searched on every
     /// core, anything else as a stream (see [`Pipeline::scan_reader`]).
     pub fn scan_file(

@@ -16,18 +16,26 @@
 //!
 //! Commits are listed parents first (topological order), so that a report "oldest first"
 //! never puts a child before its parent when their times tie.
+//!
+//! A large blob is handed over as a stream ([`super::git::large`]), never whole. In a partial
+//! clone ([`super::git::promisor`]), [`Plan::complete`] fetches the objects the scan will read
+//! and the repository lacks, in batches; what still lacks (offline) is passed over and listed
+//! ([`Plan::skipped`]), never taken as clean. Annotated tags named by the revisions have their
+//! messages yielded as units too ([`Plan::tag_messages`]).
 
-use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use git2::{Delta, DiffFindOptions, DiffOptions, FileMode, ObjectType, Oid, Repository};
 use rayon::prelude::*;
 
 use super::git::objects::{Objects, Pool};
+use super::git::promisor::Promisor;
 pub use super::git::revs::{all_refs, parse_revisions, Revisions};
 use super::git::revs::{explain, list_commits};
 use super::git::tree;
-use crate::unit::{CommitInfo, CommitUnit, FileChange};
+use crate::error::Problem;
+use crate::unit::{Blob, CommitInfo, CommitUnit, Content, FileChange, Origin, Unit, TAG_MESSAGE};
 use crate::{Error, Result};
 
 /// The commits of a history or push scan, listed (in topological order, parents first) and
@@ -39,6 +47,42 @@ pub struct Plan {
     /// A ref each included tip is, to name in errors.
     repo: std::path::PathBuf,
     include: Vec<Oid>,
+    /// Annotated tags whose messages are scanned.
+    tags: Vec<Oid>,
+    /// What a partial clone lacks.
+    partial: Partial,
+    /// File versions passed over, as they are met.
+    skipped: Mutex<Vec<Skipped>>,
+}
+
+/// A partial clone's state: whether the repository is one, and the objects it still lacks
+/// after fetching (passed over by the scan) with the reason.
+#[derive(Default)]
+struct Partial {
+    is: bool,
+    absent: HashSet<Oid>,
+    why: String,
+}
+
+impl Partial {
+    /// Whether `e` is an object missing from a partial clone (which the scan may pass over).
+    fn lacks(&self, e: &Error) -> bool {
+        self.is && matches!(e, Error::Object(o) if o.problem == Problem::Missing)
+    }
+}
+
+/// Something the scan could not read and passed over (a partial clone that could not fetch
+/// it): reports list it as skipped, and the scan does not end "clean".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// The commit's rank in the plan's order.
+    pub rank: usize,
+    /// The commit.
+    pub commit: Oid,
+    /// The path in the commit's tree (`/`-separated).
+    pub path: String,
+    /// Why, naming the commit and the object.
+    pub reason: String,
 }
 
 /// Lists the commits reachable from `include` and not from `exclude` (git's
@@ -59,8 +103,14 @@ pub fn plan(repo: &Repository, include: &[Oid], exclude: &[Oid]) -> Result<Plan>
         grafted: repo.is_shallow() || repo.commondir().join("info/grafts").exists(),
         repo: repo.path().to_path_buf(),
         include: include.to_vec(),
+        tags: Vec::new(),
+        partial: Partial::default(),
+        skipped: Mutex::default(),
     })
 }
+
+/// Rounds of [`Plan::complete`]: a fetched folder can show more objects that lack.
+const FETCH_ROUNDS: usize = 4;
 
 /// The commits (listed newest first by git's walk) in topological order, parents first: a
 /// commit whose clock is behind its parent's still comes after it.
@@ -79,6 +129,143 @@ fn parents_first(pool: &Pool, newest_first: Vec<Oid>) -> Result<Vec<Oid>> {
 }
 
 impl Plan {
+    /// Scans the messages of annotated tags `tags` too (see [`Plan::tag_messages`]).
+    pub fn with_tags(mut self, tags: &[Oid]) -> Plan {
+        self.tags = tags.to_vec();
+        self
+    }
+
+    /// In a partial clone: finds the objects the scan will read that the repository lacks
+    /// (the changed files' new and old versions, a renamed file's source, folders), and
+    /// fetches them from the promisor remote in batches. What still lacks (offline, fetching
+    /// off, a remote that does not have it) is passed over by [`Plan::run`] and listed by
+    /// [`Plan::skipped`]. Does nothing (and never touches the network) in a repository that
+    /// is not a partial clone. `note` gets lines for standard error as they happen.
+    pub fn complete(&mut self, note: &mut dyn FnMut(&str)) -> Result<()> {
+        let repo = Repository::open(&self.repo).map_err(Error::git(format!(
+            "cannot open the repository at {}",
+            self.repo.display()
+        )))?;
+        let Some(promisor) = Promisor::detect(&repo)? else { return Ok(()) };
+        self.partial.is = true;
+        for _ in 0..FETCH_ROUNDS {
+            let (blobs, trees) = self.lacking()?;
+            let mut ids: Vec<Oid> = trees.iter().chain(&blobs).copied().collect();
+            if ids.is_empty() {
+                break;
+            }
+            ids.sort();
+            let why = if !promisor.fetch {
+                Some("fetching is off (GIT_NO_LAZY_FETCH)".to_string())
+            } else if promisor.remotes.is_empty() {
+                Some("no promisor remote is configured to fetch it from".to_string())
+            } else {
+                note(&format!(
+                    "tokenguard: note: partial clone: fetching {} missing object(s) from {}",
+                    ids.len(),
+                    promisor.remotes.join(", ")
+                ));
+                match promisor.fetch(&ids) {
+                    Ok(()) => None,
+                    Err(e) => Some(format!("it could not be fetched ({e})")),
+                }
+            };
+            if why.is_none() {
+                // Map the packs just fetched.
+                self.pool = Pool::open(&repo)?;
+            }
+            let objs = self.pool.take()?;
+            let still: Vec<Oid> = ids.into_iter().filter(|id| !objs.has(*id)).collect();
+            self.pool.give_back(objs);
+            if !still.is_empty() {
+                self.partial.why =
+                    why.clone().unwrap_or_else(|| "the promisor remote did not send it".into());
+                self.partial.absent.extend(still);
+            }
+            // Fetched folders may hold more that lacks: look again (not after a failure).
+            if why.is_some() || trees.is_empty() {
+                break;
+            }
+        }
+        if !self.partial.absent.is_empty() {
+            note(&format!(
+                "tokenguard: note: partial clone: {} object(s) are not in the repository and \
+                 are not scanned: {}",
+                self.partial.absent.len(),
+                self.partial.why
+            ));
+        }
+        Ok(())
+    }
+
+    /// The blobs and folders that the scan would read and the repository lacks (not yet
+    /// known to lack).
+    fn lacking(&self) -> Result<(Vec<Oid>, Vec<Oid>)> {
+        let found: Vec<(HashSet<Oid>, HashSet<Oid>)> = self
+            .commits
+            .par_chunks(CHUNK)
+            .map(|chunk| -> Result<(HashSet<Oid>, HashSet<Oid>)> {
+                let objs = self.pool.take()?;
+                let (mut blobs, mut trees) = (HashSet::new(), HashSet::new());
+                let result = chunk.iter().try_for_each(|id| {
+                    let commit = Commit::read(&objs, *id, self.grafted, &self.partial)?;
+                    trees.extend(commit.lacking_trees.iter().map(|(_, t, _)| *t));
+                    let added = commit.files.iter().any(|f| f.old.is_none());
+                    let renamed = commit.deleted_blobs.iter().filter(|_| added);
+                    let versions =
+                        commit.files.iter().flat_map(|f| f.old.into_iter().chain([f.new]));
+                    for b in versions.chain(renamed.copied()) {
+                        if !self.partial.absent.contains(&b) && !objs.has(b) {
+                            blobs.insert(b);
+                        }
+                    }
+                    Ok(())
+                });
+                self.pool.give_back(objs);
+                result.map(|()| (blobs, trees))
+            })
+            .collect::<Result<_>>()?;
+        let (mut blobs, mut trees) = (HashSet::new(), HashSet::new());
+        for (b, t) in found {
+            blobs.extend(b);
+            trees.extend(t);
+        }
+        trees.retain(|t| !self.partial.absent.contains(t));
+        Ok((blobs.into_iter().collect(), trees.into_iter().collect()))
+    }
+
+    /// What the scan passed over (in a partial clone that could not fetch it), in the plan's
+    /// order: each file version with its commit and path.
+    pub fn skipped(&self) -> Vec<Skipped> {
+        let mut all = self.skipped.lock().expect("skipped lock").clone();
+        all.sort_by(|a, b| (a.rank, &a.path).cmp(&(b.rank, &b.path)));
+        all
+    }
+
+    /// The messages of the annotated tags given to [`Plan::with_tags`], each as the file
+    /// `tag message` attributed to its tag: the tag object's id, the tagger (as author), the
+    /// tagger's date, and `tag <name>` as subject. Ranked after every commit.
+    pub fn tag_messages(&self) -> Result<Vec<TagMessage>> {
+        let objs = self.pool.take()?;
+        let result = self
+            .tags
+            .iter()
+            .enumerate()
+            .map(|(i, &id)| {
+                let raw = objs.read(id, ObjectType::Tag)?;
+                let info = Arc::new(tag_info(id, &raw));
+                let origin = Origin::given(TAG_MESSAGE, None).with_commit(info);
+                Ok(TagMessage {
+                    origin,
+                    message: commit_message(&raw).to_vec(),
+                    rank: self.commits.len() + i,
+                })
+            })
+            .collect();
+        self.pool.give_back(objs);
+        result
+    }
+
     /// How many commits the walk visits.
     pub fn len(&self) -> usize {
         self.commits.len()
@@ -102,7 +289,6 @@ impl Plan {
         &self,
         visit: impl Fn(&dyn CommitUnit, usize, &mut Vec<T>) -> Result<()> + Sync,
     ) -> Result<Vec<T>> {
-        const CHUNK: usize = 32;
         let pool = &self.pool;
         let grafted = self.grafted;
         let parts: Vec<Vec<T>> = self
@@ -113,8 +299,12 @@ impl Plan {
                 let objs = pool.take()?;
                 let mut out = Vec::new();
                 let result = chunk.iter().enumerate().try_for_each(|(i, id)| {
-                    let unit = Commit::read(&objs, *id, grafted)?;
-                    visit(&unit, c * CHUNK + i, &mut out).map_err(|e| e.in_commit(*id))
+                    let rank = c * CHUNK + i;
+                    let mut unit = Commit::read(&objs, *id, grafted, &self.partial)?;
+                    if self.partial.is {
+                        self.pass_over_absent(&mut unit, rank);
+                    }
+                    visit(&unit, rank, &mut out).map_err(|e| e.in_commit(*id))
                 });
                 pool.give_back(objs);
                 result.map(|()| out)
@@ -128,6 +318,116 @@ impl Plan {
     }
 }
 
+/// Commits handed to a worker at once.
+const CHUNK: usize = 32;
+
+impl Plan {
+    /// Takes out of `commit` what a partial clone lacks (new versions of files, folders),
+    /// listing each as skipped.
+    fn pass_over_absent(&self, commit: &mut Commit<'_>, rank: usize) {
+        let why = &self.partial.why;
+        let mut skipped = Vec::new();
+        for (path, tree, new_side) in &commit.lacking_trees {
+            if *new_side {
+                let path = String::from_utf8_lossy(path).into_owned();
+                let (path, shown) = match path.is_empty() {
+                    true => ("/".to_string(), "the root folder".to_string()),
+                    false => (format!("{path}/"), format!("the folder {path}")),
+                };
+                skipped.push(Skipped {
+                    rank,
+                    commit: commit.id,
+                    path,
+                    reason: format!(
+                        "not scanned: {shown} (tree {tree}) of commit {}, and all under it, \
+                         is not in this partial clone: {why}",
+                        commit.id
+                    ),
+                });
+            }
+        }
+        commit.files.retain(|f| {
+            if !self.partial.absent.contains(&f.new) {
+                return true;
+            }
+            skipped.push(Skipped {
+                rank,
+                commit: commit.id,
+                path: f.path.clone(),
+                reason: format!(
+                    "not scanned: its version in commit {} (blob {}) is not in this partial \
+                     clone: {why}",
+                    commit.id, f.new
+                ),
+            });
+            false
+        });
+        if !skipped.is_empty() {
+            self.skipped.lock().expect("skipped lock").extend(skipped);
+        }
+    }
+}
+
+/// An annotated tag's message as a unit: the file `tag message`, attributed to the tag.
+pub struct TagMessage {
+    /// `tag message`, with the tag standing for a commit.
+    pub origin: Origin,
+    /// The message (whatever follows the tag's header, a signature included).
+    pub message: Vec<u8>,
+    /// Its rank in the plan's order (after every commit).
+    pub rank: usize,
+}
+
+impl TagMessage {
+    /// The message as a unit for the pipeline.
+    pub fn unit(&self) -> Unit<'_> {
+        Unit { origin: self.origin.clone(), content: Content::Bytes(&self.message) }
+    }
+}
+
+/// What reports say of a tag: its object id as the commit, the tagger as author, the
+/// tagger's date, and `tag <name>` as subject (a tag without a tagger, as very old ones are,
+/// has neither author nor date).
+fn tag_info(id: Oid, raw: &[u8]) -> CommitInfo {
+    let header = &raw[..memchr::memmem::find(raw, b"\n\n").unwrap_or(raw.len())];
+    let mut name = "";
+    let mut tagger: Option<&[u8]> = None;
+    for line in header.split(|&b| b == b'\n') {
+        if let Some(n) = line.strip_prefix(b"tag ") {
+            name = std::str::from_utf8(n).unwrap_or("");
+        } else if let Some(t) = line.strip_prefix(b"tagger ") {
+            tagger = Some(t);
+        }
+    }
+    let (author, date, time) = match tagger.and_then(parse_ident) {
+        Some((who, secs, offset)) => (who, iso8601(secs, offset), secs),
+        None => (String::new(), String::new(), 0),
+    };
+    CommitInfo {
+        commit: id.to_string(),
+        author,
+        date,
+        subject: format!("tag {}", String::from_utf8_lossy(name.as_bytes())),
+        time,
+    }
+}
+
+/// An identity line's `Name <email>`, time and offset from UTC in minutes.
+fn parse_ident(line: &[u8]) -> Option<(String, i64, i32)> {
+    let close = memchr::memrchr(b'>', line)?;
+    let who = String::from_utf8_lossy(&line[..=close]).into_owned();
+    let mut words = std::str::from_utf8(&line[close + 1..]).ok()?.split_ascii_whitespace();
+    let secs: i64 = words.next()?.parse().ok()?;
+    let tz = words.next().unwrap_or("+0000");
+    let (sign, digits) = match tz.as_bytes().first() {
+        Some(b'-') => (-1, &tz[1..]),
+        Some(b'+') => (1, &tz[1..]),
+        _ => (1, tz),
+    };
+    let hhmm: i32 = digits.parse().unwrap_or(0);
+    Some((who, secs, sign * (hhmm / 100 * 60 + hhmm % 100)))
+}
+
 /// One commit as the pipeline sees it: its changed files, found by comparing its tree with
 /// its first parent's without reading any blob; everything else read on demand.
 struct Commit<'a> {
@@ -137,12 +437,18 @@ struct Commit<'a> {
     files: Vec<FileChange>,
     /// Whether the commit deleted something (an added file may then be a renamed one).
     deleted: bool,
+    /// The blobs of the files it deleted (rename sources).
+    deleted_blobs: Vec<Oid>,
+    /// Folders a partial clone lacks: path (as far as known), tree, and whether it is on the
+    /// commit's side (else the parent's, read as empty).
+    lacking_trees: Vec<(Vec<u8>, Oid, bool)>,
+    partial: &'a Partial,
     info: OnceLock<Arc<CommitInfo>>,
     renames: OnceLock<HashMap<String, Oid>>,
 }
 
 impl<'a> Commit<'a> {
-    fn read(objs: &'a Objects, id: Oid, grafted: bool) -> Result<Commit<'a>> {
+    fn read(objs: &'a Objects, id: Oid, grafted: bool, partial: &'a Partial) -> Result<Commit<'a>> {
         let raw = objs.read(id, ObjectType::Commit).map_err(|e| e.in_commit(id))?;
         let (tree_id, mut parents) = parse_commit(&raw)
             .ok_or_else(|| Error::Invalid(format!("cannot parse commit {id}")))?;
@@ -153,18 +459,33 @@ impl<'a> Commit<'a> {
                 .map_err(Error::git(format!("cannot read commit {id}")))?;
             parents = c.parent_ids().collect();
         }
+        // In a partial clone, a folder that lacks reads as empty and is noted: on the
+        // commit's side its files are passed over (and listed), on the parent's side every
+        // file under it counts as added (more is scanned, never less).
+        let lacking = std::cell::RefCell::new(Vec::new());
+        let read_tree = |t: Oid, path: &[u8], new_side: bool| match objs.read(t, ObjectType::Tree) {
+            Err(e) if partial.lacks(&e) => {
+                lacking.borrow_mut().push((path.to_vec(), t, new_side));
+                Ok(Arc::new(Vec::new()))
+            }
+            other => other,
+        };
         let base = match parents.first() {
             Some(&p) => {
                 let raw = objs.read(p, ObjectType::Commit)?;
                 let (t, _) = parse_commit(&raw)
                     .ok_or_else(|| Error::Invalid(format!("cannot parse commit {p}")))?;
-                Some(objs.read(t, ObjectType::Tree).map_err(|e| e.at_path(b"").in_commit(p))?)
+                Some(read_tree(t, b"", false).map_err(|e| e.at_path(b"").in_commit(p))?)
             }
             None => None,
         };
-        let tree = objs.read(tree_id, ObjectType::Tree).map_err(|e| e.at_path(b""))?;
+        let tree = read_tree(tree_id, b"", true).map_err(|e| e.at_path(b""))?;
         let mut changes = Changes::default();
-        diff_trees(objs, base.as_deref().map(Vec::as_slice), &tree, &mut changes)?;
+        // A subtree is read for the commit's side or the parent's; both count as the
+        // commit's here (a folder the parent had and the clone lacks is fetched with the rest).
+        diff_trees(base.as_deref().map(Vec::as_slice), &tree, &mut changes, &|t, path| {
+            read_tree(t, path, true)
+        })?;
         let files = changes
             .files
             .into_iter()
@@ -180,6 +501,9 @@ impl<'a> Commit<'a> {
             parents,
             files,
             deleted: changes.deleted,
+            deleted_blobs: changes.deleted_blobs,
+            lacking_trees: lacking.into_inner(),
+            partial,
             info: OnceLock::new(),
             renames: OnceLock::new(),
         })
@@ -208,8 +532,13 @@ impl<'a> Commit<'a> {
             ),
             None => None,
         };
-        let found = renames(self.objs.repo(), base.as_ref(), &tree)
-            .map_err(Error::git(format!("cannot find renames in commit {id}")))?;
+        let found = match renames(self.objs.repo(), base.as_ref(), &tree) {
+            Ok(found) => found,
+            // A partial clone that lacks a blob to compare: no renames (more is reported as
+            // added, never less).
+            Err(e) if self.partial.is && e.code() == git2::ErrorCode::NotFound => HashMap::new(),
+            Err(e) => return Err(Error::git(format!("cannot find renames in commit {id}"))(e)),
+        };
         Ok(self.renames.get_or_init(|| found))
     }
 }
@@ -223,8 +552,8 @@ impl CommitUnit for Commit<'_> {
         &self.files
     }
 
-    fn blob(&self, id: Oid) -> Result<Arc<Vec<u8>>> {
-        self.objs.read(id, ObjectType::Blob)
+    fn blob(&self, id: Oid) -> Result<Blob> {
+        self.objs.blob(id)
     }
 
     fn olds(&self, i: usize) -> Result<Vec<Oid>> {
@@ -245,6 +574,11 @@ impl CommitUnit for Commit<'_> {
                     }
                 }
             }
+        }
+        // A partial clone may lack an old version: compared without it, its tokens count as
+        // added here (more is reported, never less).
+        if self.partial.is {
+            olds.retain(|o| !self.partial.absent.contains(o) && self.objs.has(*o));
         }
         Ok(olds)
     }
@@ -332,20 +666,30 @@ fn parse_commit(raw: &[u8]) -> Option<(Oid, Vec<Oid>)> {
 struct Changes {
     files: Vec<(Vec<u8>, Option<Oid>, Oid)>,
     deleted: bool,
+    deleted_blobs: Vec<Oid>,
 }
 
-/// Compares two raw trees without reading any blob (see [`tree::diff`]).
-fn diff_trees(objs: &Objects, old: Option<&[u8]>, new: &[u8], out: &mut Changes) -> Result<()> {
-    let mut read = |id: Oid| objs.read(id, ObjectType::Tree);
+/// Compares two raw trees without reading any blob (see [`tree::diff`]); subtrees are read
+/// with `read`.
+fn diff_trees(
+    old: Option<&[u8]>,
+    new: &[u8],
+    out: &mut Changes,
+    read: &dyn Fn(Oid, &[u8]) -> Result<tree::Raw>,
+) -> Result<()> {
+    let mut read = |id: Oid, path: &[u8]| read(id, path);
     let is_file = |mode: u32| mode != tree::MODE_TREE && mode != tree::MODE_GITLINK;
-    tree::diff(&mut read, old, Some(new), false, &mut Vec::new(), &mut |path, old, new| {
+    tree::diff_at(&mut read, old, Some(new), false, &mut Vec::new(), &mut |path, old, new| {
         let old_file = old.filter(|o| is_file(o.1)).map(|o| o.0);
         match new.filter(|n| n.1 != tree::MODE_GITLINK) {
             Some((id, _)) => {
                 out.deleted |= old.is_some() && old_file.is_none();
                 out.files.push((path.to_vec(), old_file, id));
             }
-            None => out.deleted |= old.is_some(),
+            None => {
+                out.deleted |= old.is_some();
+                out.deleted_blobs.extend(old_file);
+            }
         }
         Ok(())
     })

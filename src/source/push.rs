@@ -107,11 +107,30 @@ fn commit_of(repo: &Repository, oid: Oid) -> Option<Oid> {
 }
 
 /// The commit a pushed object leads to: an error when git said it pushes an object that the
-/// repository does not hold, `None` when it leads to no commit.
-fn pushed_commit(repo: &Repository, oid: Oid, hook: &str) -> Result<Option<Oid>> {
+/// repository does not hold, `None` when it leads to no commit. The annotated tags on the way
+/// (a pushed tag, and any tag it points to) are added to `tags`.
+fn pushed_commit(
+    repo: &Repository,
+    oid: Oid,
+    hook: &str,
+    tags: &mut Vec<Oid>,
+) -> Result<Option<Oid>> {
     let obj = repo.find_object(oid, None).map_err(Error::git(format!(
         "the {hook} input names object {oid}, which is not in the repository"
     )))?;
+    let mut at = obj.clone();
+    for _ in 0..64 {
+        match at.as_tag() {
+            Some(tag) => {
+                tags.push(at.id());
+                match tag.target() {
+                    Ok(next) => at = next,
+                    Err(_) => break,
+                }
+            }
+            None => break,
+        }
+    }
     Ok(obj.peel(ObjectType::Commit).ok().map(|c| c.id()))
 }
 
@@ -137,6 +156,8 @@ fn finish(mut revs: Revisions) -> Revisions {
     revs.include.dedup();
     revs.exclude.sort();
     revs.exclude.dedup();
+    revs.tags.sort();
+    revs.tags.dedup();
     if revs.include.is_empty() {
         revs.exclude.clear();
     }
@@ -153,7 +174,13 @@ pub fn pre_push_revisions(repo: &Repository, lines: &[PushLine]) -> Result<Revis
         if is_zero(line.local) {
             continue;
         }
-        if let Some(c) = pushed_commit(repo, line.local, "pre-push")? {
+        // A tag the remote already has at that name is not sent again.
+        let mut tags = Vec::new();
+        let pushed = pushed_commit(repo, line.local, "pre-push", &mut tags)?;
+        if line.local != line.remote {
+            revs.tags.extend(tags);
+        }
+        if let Some(c) = pushed {
             revs.include.push(c);
         }
         if !is_zero(line.remote) {
@@ -176,7 +203,12 @@ pub fn pre_receive_revisions(repo: &Repository, lines: &[ReceiveLine]) -> Result
         if is_zero(line.new) {
             continue;
         }
-        if let Some(c) = pushed_commit(repo, line.new, "pre-receive")? {
+        let mut tags = Vec::new();
+        let pushed = pushed_commit(repo, line.new, "pre-receive", &mut tags)?;
+        if line.new != line.old {
+            revs.tags.extend(tags);
+        }
+        if let Some(c) = pushed {
             revs.include.push(c);
         }
         if !is_zero(line.old) {

@@ -4,8 +4,10 @@
 
 pub mod idx;
 pub mod index;
+pub mod large;
 pub mod objects;
 pub mod pack;
+pub mod promisor;
 pub mod repo;
 pub mod revs;
 #[cfg(test)]

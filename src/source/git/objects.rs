@@ -16,8 +16,10 @@ use std::sync::{Arc, Mutex};
 
 use git2::{ObjectType, Oid, Repository};
 
-use super::pack::{Content, Packs, Reader};
+use super::large::{Loose, STREAM_MIN};
+use super::pack::{Content, Opened, Packs, Reader};
 use crate::error::Problem;
+use crate::unit::Blob;
 use crate::{Error, Result};
 
 /// What a thread reads objects with: a repository handle and a pack reader (with its cache).
@@ -26,6 +28,8 @@ pub struct Objects {
     reader: RefCell<Reader>,
     packs: Arc<Packs>,
     replacements: Arc<Replacements>,
+    /// The object folders (the repository's and its alternates'), for loose objects.
+    dirs: Arc<Vec<PathBuf>>,
 }
 
 impl Objects {
@@ -63,17 +67,57 @@ impl Objects {
         }
     }
 
+    /// Blob `id`: whole, or as a stream when it is large ([`STREAM_MIN`] or more; see
+    /// [`super::large`]), so that no blob is held whole in memory because of its size.
+    pub fn blob(&self, id: Oid) -> Result<Blob> {
+        let opened = self.reader.borrow_mut().open_stream(id, STREAM_MIN);
+        match opened.map_err(|d| self.damage(id, ObjectType::Blob, d))? {
+            Opened::Stream(s) => return Ok(Blob::Stream(s)),
+            Opened::Whole => {}
+            Opened::NotInPacks => {
+                let read = |e: std::io::Error| match e.into_inner() {
+                    Some(inner) => match inner.downcast::<Error>() {
+                        Ok(e) => *e,
+                        Err(other) => Error::object(
+                            id,
+                            ObjectType::Blob,
+                            Problem::Unreadable(other.to_string()),
+                        ),
+                    },
+                    None => Error::object(id, ObjectType::Blob, Problem::Unreadable("".into())),
+                };
+                if let Some((kind, loose)) = Loose::open(&self.dirs, id).map_err(read)? {
+                    if kind == ObjectType::Blob && loose.size() >= STREAM_MIN {
+                        return Ok(Blob::Stream(Box::new(loose)));
+                    }
+                }
+            }
+        }
+        self.read_exact(id, ObjectType::Blob).map(Blob::Bytes)
+    }
+
+    /// Whether the repository holds object `id` (in a pack, or loose), without reading it.
+    pub fn has(&self, id: Oid) -> bool {
+        if self.packs.contains(id) {
+            return true;
+        }
+        let hex = id.to_string();
+        self.dirs.iter().any(|d| d.join(&hex[..2]).join(&hex[2..]).is_file())
+    }
+
     /// The replacements of this repository (`refs/replace/`).
     pub fn replacements(&self) -> &Replacements {
         &self.replacements
     }
 
+    fn damage(&self, id: Oid, kind: ObjectType, d: super::pack::Damage) -> Error {
+        let pack = self.packs.path(d.pack).display();
+        let what = format!("{} at offset {} of {pack}", d.what, d.offset);
+        Error::object(id, kind, Problem::Damaged(what))
+    }
+
     fn read_exact(&self, id: Oid, kind: ObjectType) -> Result<Content> {
-        let hit = self.reader.borrow_mut().read(id).map_err(|d| {
-            let pack = self.packs.path(d.pack).display();
-            let what = format!("{} at offset {} of {pack}", d.what, d.offset);
-            Error::object(id, kind, Problem::Damaged(what))
-        })?;
+        let hit = self.reader.borrow_mut().read(id).map_err(|d| self.damage(id, kind, d))?;
         let (found, content) = match hit {
             Some(hit) => hit,
             None => self.read_with_libgit2(id, kind)?,
@@ -204,6 +248,7 @@ pub struct Pool {
     /// The packs, read without libgit2 (see [`super::pack`]).
     packs: Arc<Packs>,
     replacements: Arc<Replacements>,
+    dirs: Arc<Vec<PathBuf>>,
     slots: Vec<Mutex<Option<Objects>>>,
 }
 
@@ -219,12 +264,14 @@ impl Pool {
     }
 
     pub fn open(repo: &Repository) -> Result<Pool> {
-        let packs = Packs::open(&repo.commondir().join("objects"))?;
+        let objects = repo.commondir().join("objects");
+        let packs = Packs::open(&objects)?;
         let threads = rayon::current_num_threads().max(1);
         Ok(Pool {
             path: repo.path().to_path_buf(),
             packs: Arc::new(packs),
             replacements: Arc::new(Replacements::load(repo)?),
+            dirs: Arc::new(super::idx::object_dirs(&objects)),
             slots: (0..threads).map(|_| Mutex::new(None)).collect(),
         })
     }
@@ -248,6 +295,7 @@ impl Pool {
             reader,
             packs: Arc::clone(&self.packs),
             replacements: Arc::clone(&self.replacements),
+            dirs: Arc::clone(&self.dirs),
         })
     }
 

@@ -17,6 +17,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -25,6 +26,7 @@ use git2::{ObjectType, Oid};
 use memmap2::Mmap;
 
 use super::idx::{self, PackEnds, PackIndex, OID};
+use super::large::{DeltaStream, Inflate, Place};
 use super::objects::check_tree;
 use crate::{Error, Result};
 
@@ -73,6 +75,26 @@ impl Packs {
     pub fn path(&self, n: usize) -> &Path {
         &self.packs[n].path
     }
+
+    /// The mapped bytes of pack `n`.
+    pub fn bytes(&self, n: usize) -> &[u8] {
+        &self.packs[n].data
+    }
+
+    /// Whether a pack holds object `id` (its index lists it).
+    pub fn contains(&self, id: Oid) -> bool {
+        self.packs.iter().any(|p| p.index.find(id.as_bytes()).is_some())
+    }
+}
+
+/// What [`Reader::open_stream`] found.
+pub enum Opened {
+    /// A stream of the blob.
+    Stream(Box<dyn Read>),
+    /// A pack holds it, but not as a blob of the size asked for, or in a form read whole.
+    Whole,
+    /// No pack holds it.
+    NotInPacks,
 }
 
 impl Pack {
@@ -187,6 +209,78 @@ impl Reader {
             }
         }
         damage.map_or(Ok(None), Err)
+    }
+
+    /// Blob `id` as a stream, when a pack holds it and it is at least `min` bytes: a whole
+    /// entry inflated as it is read, or a delta applied as it is read (its base rebuilt in
+    /// memory: see [`super::large`]).
+    pub fn open_stream(&mut self, id: Oid, min: u64) -> Result<Opened, Damage> {
+        let packs = Arc::clone(&self.packs);
+        let Some((n, pack, at)) =
+            packs.packs.iter().enumerate().find_map(|(n, p)| {
+                p.index.find(id.as_bytes()).map(|pos| (n, p, p.index.offset(pos)))
+            })
+        else {
+            return Ok(Opened::NotInPacks);
+        };
+        let damaged = |at: u64, what: &str| Damage { pack: n, offset: at, what: what.into() };
+        let place = |offset: u64| Place { id, pack: packs.path(n).to_path_buf(), offset };
+        let start = usize::try_from(at).map_err(|_| damaged(at, "offset too large"))?;
+        let (kind, size, data) =
+            header(&pack.data, start).ok_or_else(|| damaged(at, "bad entry header"))?;
+        let base_at = match kind {
+            3 if size as u64 >= min => {
+                let inflate = Inflate::new(Arc::clone(&packs), n, data, size as u64, place(at));
+                return Ok(Opened::Stream(Box::new(inflate)));
+            }
+            6 => {
+                let (distance, data) = ofs_distance(&pack.data, data)
+                    .ok_or_else(|| damaged(at, "bad delta base offset"))?;
+                let base = at
+                    .checked_sub(distance)
+                    .filter(|&b| b >= 12 && distance > 0)
+                    .ok_or_else(|| damaged(at, "delta base outside the pack"))?;
+                Some((base, data))
+            }
+            7 => {
+                let base = pack
+                    .data
+                    .get(data..data + OID)
+                    .ok_or_else(|| damaged(at, "truncated delta"))?;
+                pack.index.find(base).map(|pos| (pack.index.offset(pos), data + OID))
+            }
+            _ => None,
+        };
+        // A delta: stream it when its result is large (its header says how large).
+        let Some((base_at, delta_at)) = base_at else { return Ok(Opened::Whole) };
+        let result = self.delta_result_size(&pack.data, delta_at, size);
+        if result.is_none_or(|r| r < min) {
+            return Ok(Opened::Whole); // read whole, which names any damage
+        }
+        let Some((kind, base)) = self.read_at(n, pack, base_at)? else {
+            return Ok(Opened::Whole);
+        };
+        if kind != ObjectType::Blob {
+            return Ok(Opened::Whole);
+        }
+        let delta = Inflate::new(Arc::clone(&packs), n, delta_at, size as u64, place(at));
+        match DeltaStream::new(base, delta, place(at)) {
+            Ok(stream) => Ok(Opened::Stream(Box::new(stream))),
+            Err(_) => Err(damaged(at, "bad delta")),
+        }
+    }
+
+    /// The result size a delta's header gives (the second of its two sizes), inflating only
+    /// its first bytes.
+    fn delta_result_size(&mut self, data: &[u8], at: usize, size: usize) -> Option<u64> {
+        let input = data.get(at..data.len().saturating_sub(OID))?;
+        let mut head = [0u8; 20];
+        self.inflate.reset(true);
+        self.inflate.decompress(input, &mut head, FlushDecompress::None).ok()?;
+        let made = (self.inflate.total_out() as usize).min(size).min(head.len());
+        let mut i = 0;
+        delta_size(&head[..made], &mut i)?;
+        delta_size(&head[..made], &mut i).map(|s| s as u64)
     }
 
     fn read_at(

@@ -26,6 +26,9 @@ pub struct Revisions {
     pub include: Vec<Oid>,
     /// Tips whose ancestry is left out.
     pub exclude: Vec<Oid>,
+    /// Annotated tags whose messages are scanned: those the refs point at (a scan of all
+    /// refs), those named among the included revisions, those a push sends.
+    pub tags: Vec<Oid>,
 }
 
 /// Every commit that any ref (branches, tags, remote-tracking refs, notes, the stash,
@@ -34,6 +37,7 @@ pub struct Revisions {
 /// cannot be resolved is an error.
 pub fn all_refs(repo: &Repository) -> Result<Revisions> {
     let mut include = Vec::new();
+    let mut tags = Vec::new();
     let mut listed = HashSet::new();
     let listing =
         |e: git2::Error| Error::Invalid(format!("cannot list the references: {}", e.message()));
@@ -41,7 +45,7 @@ pub fn all_refs(repo: &Repository) -> Result<Revisions> {
     for r in refs {
         let r = r.map_err(listing)?;
         listed.insert(r.name_bytes().to_vec());
-        include.extend(ref_commit(repo, &r)?);
+        include.extend(ref_commit(repo, &r, &mut tags)?);
     }
     // libgit2 passes over a loose ref whose file it cannot parse, or reads the packed value
     // of that ref instead (git takes such a ref as broken): read the files on disk.
@@ -54,15 +58,17 @@ pub fn all_refs(repo: &Repository) -> Result<Revisions> {
         }
         if !listed.contains(name.as_bytes()) {
             let r = repo.find_reference(&name).map_err(|e| ref_error(&name, e.message()))?;
-            include.extend(ref_commit(repo, &r)?);
+            include.extend(ref_commit(repo, &r, &mut tags)?);
         }
     }
     let head = repo.find_reference("HEAD").map_err(|e| ref_error("HEAD", e.message()))?;
-    include.extend(ref_commit(repo, &head)?);
+    include.extend(ref_commit(repo, &head, &mut tags)?);
     include.extend(worktree_heads(repo)?);
     include.sort();
     include.dedup();
-    Ok(Revisions { include, exclude: Vec::new() })
+    tags.sort();
+    tags.dedup();
+    Ok(Revisions { include, exclude: Vec::new(), tags })
 }
 
 fn ref_error(name: &str, reason: impl Into<String>) -> Error {
@@ -70,8 +76,9 @@ fn ref_error(name: &str, reason: impl Into<String>) -> Error {
 }
 
 /// The commit a ref leads to: `None` for a symbolic ref to a ref that does not exist (a
-/// branch not born yet) and for a ref that leads to a tree or blob.
-fn ref_commit(repo: &Repository, r: &Reference<'_>) -> Result<Option<Oid>> {
+/// branch not born yet) and for a ref that leads to a tree or blob. The annotated tags on the
+/// way are added to `tags`.
+fn ref_commit(repo: &Repository, r: &Reference<'_>, tags: &mut Vec<Oid>) -> Result<Option<Oid>> {
     let name = String::from_utf8_lossy(r.name_bytes()).into_owned();
     let target = match r.kind() {
         Some(ReferenceType::Symbolic) => match r.resolve() {
@@ -82,13 +89,23 @@ fn ref_commit(repo: &Repository, r: &Reference<'_>) -> Result<Option<Oid>> {
         _ => r.target(),
     };
     let id = target.ok_or_else(|| ref_error(&name, "it holds no object id"))?;
-    peel(repo, &name, id)
+    peel_tags(repo, &name, id, tags)
 }
 
 /// Follows tags from `id` (what the ref or argument `name` names) to a commit: `None` for
 /// a tree or blob (nothing to scan); an object or tag target that is missing or cannot be
 /// read is an error naming `name` (for hooks: a pushed tag must not pass as "no commits").
-pub fn peel(repo: &Repository, name: &str, mut id: Oid) -> Result<Option<Oid>> {
+pub fn peel(repo: &Repository, name: &str, id: Oid) -> Result<Option<Oid>> {
+    peel_tags(repo, name, id, &mut Vec::new())
+}
+
+/// [`peel`], adding the annotated tags on the way to `tags`.
+pub fn peel_tags(
+    repo: &Repository,
+    name: &str,
+    mut id: Oid,
+    tags: &mut Vec<Oid>,
+) -> Result<Option<Oid>> {
     let mut via: Option<Oid> = None;
     for _ in 0..64 {
         let obj = repo.find_object(id, None).map_err(|e| {
@@ -105,6 +122,7 @@ pub fn peel(repo: &Repository, name: &str, mut id: Oid) -> Result<Option<Oid>> {
             Some(ObjectType::Commit) => return Ok(Some(id)),
             Some(ObjectType::Tag) => {
                 via = Some(id);
+                tags.push(id);
                 id = obj.as_tag().expect("a tag").target_id();
             }
             _ => return Ok(None),
@@ -179,7 +197,8 @@ fn worktree_heads(repo: &Repository) -> Result<Vec<Oid>> {
 /// (everything reachable from it).
 pub fn parse_revisions(repo: &Repository, specs: &[String]) -> Result<Revisions> {
     let mut revs = Revisions::default();
-    let commit_of = |spec: &str| -> Result<Oid> {
+    let mut tags = Vec::new();
+    let mut commit_of = |spec: &str, included: bool| -> Result<Oid> {
         let shown = for_terminal(spec);
         let obj = match repo.revparse_single(spec) {
             Ok(obj) => obj,
@@ -187,7 +206,7 @@ pub fn parse_revisions(repo: &Repository, specs: &[String]) -> Result<Revisions>
                 // A ref that exists but does not resolve says why, as in a scan of all refs.
                 match repo.resolve_reference_from_short_name(spec) {
                     Ok(r) => {
-                        ref_commit(repo, &r)?;
+                        ref_commit(repo, &r, &mut Vec::new())?;
                     }
                     Err(r) if r.code() != ErrorCode::NotFound => {
                         return Err(ref_error(spec, r.message()))
@@ -203,14 +222,17 @@ pub fn parse_revisions(repo: &Repository, specs: &[String]) -> Result<Revisions>
         let c = obj.peel(ObjectType::Commit).map_err(|e| {
             Error::Invalid(format!("revision `{shown}` is not a commit ({})", e.message()))
         })?;
+        if included && obj.kind() == Some(ObjectType::Tag) {
+            peel_tags(repo, spec, obj.id(), &mut tags)?;
+        }
         Ok(c.id())
     };
     for spec in specs {
         if let Some(neg) = spec.strip_prefix('^') {
-            revs.exclude.push(commit_of(neg)?);
+            revs.exclude.push(commit_of(neg, false)?);
         } else if let Some((a, b)) = spec.split_once("...") {
-            let a = commit_of(if a.is_empty() { "HEAD" } else { a })?;
-            let b = commit_of(if b.is_empty() { "HEAD" } else { b })?;
+            let a = commit_of(if a.is_empty() { "HEAD" } else { a }, true)?;
+            let b = commit_of(if b.is_empty() { "HEAD" } else { b }, true)?;
             revs.include.extend([a, b]);
             match repo.merge_bases(a, b) {
                 Ok(bases) => revs.exclude.extend(bases.iter().copied()),
@@ -223,12 +245,15 @@ pub fn parse_revisions(repo: &Repository, specs: &[String]) -> Result<Revisions>
                 }
             }
         } else if let Some((a, b)) = spec.split_once("..") {
-            revs.exclude.push(commit_of(if a.is_empty() { "HEAD" } else { a })?);
-            revs.include.push(commit_of(if b.is_empty() { "HEAD" } else { b })?);
+            revs.exclude.push(commit_of(if a.is_empty() { "HEAD" } else { a }, false)?);
+            revs.include.push(commit_of(if b.is_empty() { "HEAD" } else { b }, true)?);
         } else {
-            revs.include.push(commit_of(spec)?);
+            revs.include.push(commit_of(spec, true)?);
         }
     }
+    tags.sort();
+    tags.dedup();
+    revs.tags = tags;
     if revs.include.is_empty() {
         // `^A` alone: git too shows nothing.
         return Ok(Revisions::default());

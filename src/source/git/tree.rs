@@ -86,8 +86,14 @@ pub fn git_order(a: &[u8], a_is_tree: bool, b: &[u8], b_is_tree: bool) -> Orderi
 /// A side of a changed path: its id and mode.
 pub type Side = Option<(Oid, u32)>;
 
+/// A raw tree, shared with the reader's cache.
+pub type Raw = Arc<Vec<u8>>;
+
 /// Reads a raw tree by id.
-pub type ReadTree<'a> = dyn FnMut(Oid) -> Result<Arc<Vec<u8>>> + 'a;
+pub type ReadTree<'a> = dyn FnMut(Oid) -> Result<Raw> + 'a;
+
+/// Reads a raw tree by id, given its path (`/`-separated, without a trailing slash).
+pub type ReadTreeAt<'a> = dyn FnMut(Oid, &[u8]) -> Result<Raw> + 'a;
 
 /// Receives a changed path with its old and new side.
 pub type Changed<'a> = dyn FnMut(&[u8], Side, Side) -> Result<()> + 'a;
@@ -99,6 +105,18 @@ pub type Changed<'a> = dyn FnMut(&[u8], Side, Side) -> Result<()> + 'a;
 /// as its own path with the old side a tree (`MODE_TREE`) and no new side.
 pub fn diff(
     read: &mut ReadTree<'_>,
+    old: Option<&[u8]>,
+    new: Option<&[u8]>,
+    deleted_trees: bool,
+    prefix: &mut Vec<u8>,
+    changed: &mut Changed<'_>,
+) -> Result<()> {
+    diff_at(&mut |id, _| read(id), old, new, deleted_trees, prefix, changed)
+}
+
+/// [`diff`] with a reader of subtrees that is given each one's path.
+pub fn diff_at(
+    read: &mut ReadTreeAt<'_>,
     old: Option<&[u8]>,
     new: Option<&[u8]>,
     deleted_trees: bool,
@@ -129,12 +147,12 @@ pub fn diff(
         let (old_tree, new_tree) = (tree_of(&o), tree_of(&n));
         if new_tree.is_some() || (old_tree.is_some() && deleted_trees) {
             // An object error names the folder being read.
-            let sub = |id: Option<Oid>, read: &mut ReadTree<'_>| {
-                id.map(read).transpose().map_err(|e| e.at_path(prefix))
+            let sub = |id: Option<Oid>, read: &mut ReadTreeAt<'_>| {
+                id.map(|id| read(id, prefix)).transpose().map_err(|e| e.at_path(prefix))
             };
             let (a, b) = (sub(old_tree, read)?, sub(new_tree, read)?);
             prefix.push(b'/');
-            diff(
+            diff_at(
                 read,
                 a.as_deref().map(Vec::as_slice),
                 b.as_deref().map(Vec::as_slice),
