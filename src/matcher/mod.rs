@@ -30,7 +30,7 @@ pub use encoding::{
     nested_base64_signatures, utf16_signature, utf16le,
 };
 use prefilter::{encoded_forms, split_at_lines, Keywords};
-pub use shape::{is_placeholder_part, is_plausible_legacy};
+pub use shape::{is_placeholder_part, is_placeholder_token, is_plausible_legacy};
 
 /// Inputs at least this long are cut at line ends and searched in parallel.
 const PARALLEL_MIN: usize = 256 << 10;
