@@ -29,7 +29,7 @@ pub use encoding::{
     nested_base64_signatures, utf16_signature, utf16le,
 };
 use prefilter::{encoded_forms, split_at_lines, Keywords};
-pub use shape::{is_placeholder_part, is_plausible_legacy};
+pub use shape::{is_placeholder_part, is_placeholder_token, is_plausible_legacy};
 
 /// Inputs at least this long are cut at line ends and searched in parallel.
 const PARALLEL_MIN: usize = 256 << 10;
@@ -38,8 +38,8 @@ const PARALLEL_MIN: usize = 256 << 10;
 const KEYED_WINDOW: usize = 192;
 /// Most bytes that a keyed match reaches past its keyword (separators, quotes, the value).
 const KEYED_REACH: usize = 160;
-/// Encoded characters decoded from a signature that stands inside text already decoded in
-/// full: more than a token in base64 inside base64 takes (about 200).
+/// A signature this close to the end of a decoding is decoded again (its token may run past
+/// that end): more than a token in base64 inside base64 takes (about 200 characters).
 const NEAR_ENCODED: usize = 256;
 /// How deep base64 inside base64 is followed (a Kubernetes Secret holding a Docker config).
 const MAX_DEPTH: u8 = 3;
@@ -689,16 +689,7 @@ impl Matcher {
         if depth >= MAX_DEPTH || at < back {
             return;
         }
-        // A signature inside text already decoded in full from an earlier one (same
-        // alignment) needs only the text near it: decoding 16 KiB for each would make a run
-        // of signatures (`ZHQwZHQw...`) quadratic.
-        let group = at - back;
-        let slot = group % 4;
-        let near = group + NEAR_ENCODED <= done.base64[slot];
-        let end = self.base64_at(hay, group, depth, near, out);
-        if !near {
-            done.base64[slot] = end;
-        }
+        self.base64_at(hay, at - back, back, depth, &mut done.base64, out);
     }
 }
 
@@ -708,13 +699,13 @@ struct Done {
     rules: usize,
     plain: Vec<usize>,
     utf16: Vec<usize>,
-    /// For each alignment (group start mod 4), where the last full base64 decode ended.
-    base64: [usize; 4],
+    /// The base64 decodings that later signatures may fall in.
+    base64: nested::Decodings,
 }
 
 impl Done {
     fn new(rules: usize) -> Done {
-        Done { rules, plain: Vec::new(), utf16: Vec::new(), base64: [0; 4] }
+        Done { rules, plain: Vec::new(), utf16: Vec::new(), base64: Default::default() }
     }
 
     /// Where the search of `rule` in the text as written got to.

@@ -1,71 +1,226 @@
 //! Text decoded from base64 (a Kubernetes Secret, base64 inside base64) is searched again,
 //! and what it holds is reported at the encoded position.
+//!
+//! Work stays linear in the input: each decoding is kept while later signatures may fall in
+//! it, and a signature that stands at a group boundary of a kept decoding (the same bytes,
+//! already searched) costs a look at its own place only, never a decoding again. So each
+//! character is decoded about once per group alignment (four) and per layer, whatever the
+//! signatures around it (a run of `ZHQw` or of its nested forms once cost 0.1 MB/s).
 
+use super::encoding::Wrapped;
 use super::*;
 
+/// At most this many decodings are kept (one per group alignment is the usual case).
+const KEPT: usize = 4;
+
+/// One decoding of base64 text: where it started, and what it read and gave.
+pub(super) struct Decoded {
+    /// Offset in the searched text where decoding started (a group start).
+    from: usize,
+    wrapped: Wrapped,
+    /// For each line end crossed: its offset (from `from`) and the bytes of all line ends up
+    /// to and including it, to turn a text offset into a character index.
+    gaps: Vec<(usize, usize)>,
+}
+
+impl Decoded {
+    fn new(from: usize, wrapped: Wrapped) -> Decoded {
+        let mut total = 0;
+        let gaps = wrapped
+            .gaps
+            .iter()
+            .map(|&(chars, len)| {
+                let at = chars + total;
+                total += len;
+                (at, total)
+            })
+            .collect();
+        Decoded { from, wrapped, gaps }
+    }
+
+    /// Where the decoded text ends in the searched text.
+    fn end(&self) -> usize {
+        self.from + self.wrapped.consumed
+    }
+
+    /// The index of the encoded character at `pos` (an offset of the searched text), if
+    /// decoding read one there.
+    fn char_at(&self, pos: usize) -> Option<usize> {
+        let t = pos.checked_sub(self.from).filter(|&t| t < self.wrapped.consumed)?;
+        // The last line end that starts at or before `t`.
+        let i = self.gaps.partition_point(|&(at, _)| at <= t);
+        let Some(j) = i.checked_sub(1) else { return Some(t) };
+        let (at, total) = self.gaps[j];
+        let len = total - j.checked_sub(1).map_or(0, |k| self.gaps[k].1);
+        (t >= at + len).then(|| t - total)
+    }
+}
+
+/// The decodings of one search that later signatures may still fall in.
+#[derive(Default)]
+pub(super) struct Decodings(Vec<Decoded>);
+
+impl Decodings {
+    /// A kept decoding in which a group starts at `group`, and the decoded offset of that
+    /// group. Not one that a decoding from `group` might take further ([`Wrapped::open`])
+    /// when `group` stands near its end: a token there may run past it, and is decoded again.
+    fn covering(&self, group: usize) -> Option<(&Decoded, usize)> {
+        self.0.iter().find_map(|d| {
+            let k = d.char_at(group).filter(|k| k % 4 == 0)?;
+            (!d.wrapped.open || group + NEAR_ENCODED <= d.end()).then_some((d, k / 4 * 3))
+        })
+    }
+
+    /// Keeps `d`, dropping decodings that no later signature can fall in, and the one that
+    /// ends first when too many are kept.
+    fn keep(&mut self, d: Decoded, group: usize) {
+        self.0.retain(|k| k.end() > group);
+        if self.0.len() >= KEPT {
+            let first = (0..self.0.len()).min_by_key(|&i| self.0[i].end()).unwrap_or(0);
+            self.0.swap_remove(first);
+        }
+        self.0.push(d);
+    }
+}
+
 impl super::Matcher {
-    /// Decodes base64 from the group starting at `group` and reports the tokens inside at the
-    /// encoded position.
+    /// A base64 signature whose 4-character group starts at `group` (`back` characters before
+    /// the signature): decodes from there, unless a kept decoding already holds that group,
+    /// and reports the tokens inside at the encoded position.
     #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn base64_at<H: Found>(
         &self,
         hay: &[u8],
         group: usize,
+        back: usize,
         depth: u8,
-        near: bool,
+        decodings: &mut Decodings,
         out: &mut Vec<H>,
-    ) -> usize {
-        let end = if near { (group + NEAR_ENCODED).min(hay.len()) } else { hay.len() };
-        // Near text decoded in full, the line is enough: that decoding crossed line ends.
-        let used = self.base64_from(hay, group..end, depth, !near, false, out);
+    ) {
+        if let Some((d, at)) = decodings.covering(group) {
+            if back == 0 {
+                self.at_group_start(d, at, out);
+            }
+            return;
+        }
         // For base64 inside base64, the signature's group may start after the start of the
         // inner group that holds the token (the inner signature then stands too close to the
-        // start of the decoded text to be decoded itself): decode from one group earlier too,
-        // keeping only what that finds in the nested layer.
-        // (Not for a signature inside text decoded in full: that decode started earlier.)
-        if !near
-            && depth + 1 < MAX_DEPTH
+        // start of the decoded text to be decoded itself): decoding starts one group earlier
+        // when base64 stands there.
+        let from = if depth + 1 < MAX_DEPTH
             && group >= 4
             && decode_base64_prefix(&hay[group - 4..group]).1 == 4
         {
-            self.base64_from(hay, group - 4..end, depth, true, true, out);
+            group - 4
+        } else {
+            group
+        };
+        let decoded = Decoded::new(from, encoding::decode_base64_wrapped(hay, from, true));
+        if decoded.wrapped.bytes.len() >= 3 {
+            let mut inner: Vec<H> = Vec::new();
+            self.find_into(&decoded.wrapped.bytes, depth + 1, &mut inner);
+            for h in inner {
+                out.push(moved_out(&decoded, 0, h));
+            }
+            if back == 0 {
+                self.at_group_start(&decoded, (group - from) / 4 * 3, out);
+            }
         }
-        group + used
+        decodings.keep(decoded, group);
     }
 
-    /// Decodes `hay[group..end]` (across line ends when `wrap`, see
-    /// [`encoding::decode_base64_wrapped`]) and reports the tokens inside (only those in a
-    /// further base64 layer when `nested_only`); returns how many bytes of `hay` the decoding
-    /// read.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn base64_from<H: Found>(
-        &self,
-        hay: &[u8],
-        Range { start: group, end }: Range<usize>,
-        depth: u8,
-        wrap: bool,
-        nested_only: bool,
-        out: &mut Vec<H>,
-    ) -> usize {
-        let decoded = encoding::decode_base64_wrapped(&hay[..end], group, wrap);
-        if decoded.bytes.len() < 3 {
-            return decoded.consumed;
+    /// A structured token whose keyword starts the decoded group at `at`, found as decoding
+    /// from that group finds it (nothing before it): decoding from an earlier group puts a
+    /// byte before it, and when that is a letter or digit the search of the decoded text did
+    /// not take it for a token's start. A look at that one place: no decoding again.
+    fn at_group_start<H: Found>(&self, d: &Decoded, at: usize, out: &mut Vec<H>) {
+        let bytes = &d.wrapped.bytes;
+        if at >= bytes.len() || boundary_before(bytes, at) {
+            return;
         }
-        let mut inner: Vec<H> = Vec::new();
-        self.find_into(&decoded.bytes, depth + 1, &mut inner);
-        for h in inner {
-            if nested_only && h.get().encoding != Encoding::Base64 {
+        let rest = &bytes[at..];
+        for (g, group) in self.groups.iter().enumerate() {
+            if group.structured.is_empty() {
                 continue;
             }
-            let span = decoded.text_range(h.get().span.clone());
-            let secret = decoded.text_range(h.get().secret.clone());
-            let mut h = h.moved(
-                group + span.start..group + span.end,
-                group + secret.start..group + secret.end,
-            );
-            h.get_mut().encoding = Encoding::Base64;
-            out.push(h);
+            let found: Option<H> = if rest.starts_with(&group.keyword) {
+                self.structured_at(rest, 0, g).or_else(|| self.soft_broken_at(rest, 0, g))
+            } else if rest.starts_with(&utf16_signature(&group.keyword)) {
+                self.utf16_at(rest, 0, g)
+            } else {
+                None
+            };
+            if let Some(h) = found {
+                out.push(moved_out(d, at, h));
+            }
         }
-        decoded.consumed
+    }
+}
+
+/// A match in the decoded text of `d` (at offset `at` of it) moved to the encoded characters
+/// that hold it.
+fn moved_out<H: Found>(d: &Decoded, at: usize, h: H) -> H {
+    let (span, secret) = (h.get().span.clone(), h.get().secret.clone());
+    let span = d.wrapped.text_range(span.start + at..span.end + at);
+    let secret = d.wrapped.text_range(secret.start + at..secret.end + at);
+    let mut h =
+        h.moved(d.from + span.start..d.from + span.end, d.from + secret.start..d.from + secret.end);
+    h.get_mut().encoding = Encoding::Base64;
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine;
+
+    use crate::matcher::{fingerprint, Encoding, Matcher};
+
+    const TOKEN: &str = "dt0c01.UJZDE8GXD6NCF10EPF91DHOD.ZDOC9IS0J8HT9LGMXG9EDN581U33XTPLPFT75V2SEH60KVJ50CE9UVW53EFR4EDT"; // tokenguard:allow
+
+    fn found_once(text: &[u8]) -> std::ops::Range<usize> {
+        let found = Matcher::builtin().find(text);
+        let mine: Vec<_> =
+            found.iter().filter(|m| m.fingerprint == fingerprint(TOKEN.as_bytes())).collect();
+        assert_eq!(mine.len(), 1, "{found:?}");
+        assert_eq!(mine[0].encoding, Encoding::Base64);
+        mine[0].secret.clone()
+    }
+
+    #[test]
+    fn a_token_whose_group_starts_after_other_base64_is_found() {
+        // Decoding from an earlier group (a run of signatures, or base64 of other text just
+        // before) puts a letter or digit before the token; decoding from its own group does
+        // not, and that is what counts.
+        // (At the start of a group: the text before is a multiple of 3 bytes long.)
+        for before in ["dt0dt0", "abc", "dt0xyz", "Zm9vYm"] {
+            let text = STANDARD.encode(format!("{before}{TOKEN}"));
+            found_once(text.as_bytes());
+            let nested = STANDARD.encode(format!("auth: {}", text));
+            found_once(nested.as_bytes());
+        }
+    }
+
+    #[test]
+    fn a_token_past_the_end_of_one_decoding_is_found_by_the_next() {
+        // Base64 of 12 KB of text with signatures everywhere, then the token across the end
+        // of the first decoding (12,288 bytes): a signature near its end is decoded again.
+        for pad in 0..3 {
+            let filler = format!("{}{}", "dt0 ".repeat(3059), " ".repeat(pad));
+            let text = STANDARD.encode(format!("{filler}{TOKEN} end"));
+            let secret = found_once(text.as_bytes());
+            let decoded = STANDARD.decode(&text[secret.start / 4 * 4..secret.end.div_ceil(4) * 4]);
+            assert!(decoded.is_ok_and(|d| d.windows(20).any(|w| w == &TOKEN.as_bytes()[40..60])));
+        }
+    }
+
+    #[test]
+    fn three_layers_are_decoded_when_the_outer_one_is_announced() {
+        // The outer layer holds the token in base64 twice over, and `dt0` in base64 once
+        // (which announces the decoding).
+        let inner = STANDARD.encode(STANDARD.encode(TOKEN));
+        let text = STANDARD.encode(format!("{} {inner}", STANDARD.encode("dt0")));
+        found_once(text.as_bytes());
     }
 }

@@ -1,6 +1,7 @@
 //! Shape checks that tell a real random token part from a placeholder, a masked value or
 //! a made-up example: too few distinct characters, long runs, sequences, short periods,
-//! placeholder words, only hexadecimal digits.
+//! placeholder words, only hexadecimal digits, and the short words test code writes into
+//! made-up tokens (`FAKE`, `TEST`, ...) where they stand as a person puts them.
 
 use std::sync::LazyLock;
 
@@ -22,7 +23,22 @@ const PLACEHOLDER_WORDS: &[&str] = &[
     "private",
     "xxxxx",
     "*****",
+    "invalid",
+    "notreal",
+    "fixture",
+    "testing",
+    "mocked",
 ];
+
+/// Words that unit tests write into made-up tokens (`dt0c01.FAKE….FAKE…`), compared without
+/// regard to ASCII case. Four letters: a random part holds one by chance too often to refuse
+/// a token for one alone (a random Dynatrace token holds a given one about once in 20,000,
+/// one of these about once in 4,000), so where they stand decides ([`fixture_score`]).
+const FIXTURE_WORDS: &[&str] = &["fake", "test", "mock", "demo", "stub"];
+
+/// Score from which fixture words mark a token as made up: one at the start of a part, or
+/// two anywhere in the token (a random token: about once in 170,000; docs/rules.md).
+const FIXTURE_SCORE: u32 = 2;
 
 /// Whether one part of a structured token (public or secret) looks made up rather than random.
 /// Runs for every candidate token: the character checks share one pass, the word search runs
@@ -62,7 +78,28 @@ pub fn is_placeholder_part(part: &[u8]) -> bool {
     if len >= 24 && hex {
         return true;
     }
-    has_short_period(part) || contains_word(part)
+    has_short_period(part) || contains_word(part) || fixture_score(part) >= FIXTURE_SCORE
+}
+
+/// How strongly the fixture words in `part` say it was made up: each word counts 1, and 1
+/// more at the start of the part (where a person writing a test value puts it; a random
+/// part starts with one of them about once in 340,000).
+pub fn fixture_score(part: &[u8]) -> u32 {
+    static WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| words(FIXTURE_WORDS));
+    WORDS.find_iter(part).map(|m| if m.start() == 0 { 2 } else { 1 }).sum()
+}
+
+/// Whether the fixture words across a token's parts (those with a random shape) mark it
+/// as made up: a word in each of two parts (`FAKE` in the public and the secret part) or
+/// repeated, even where no part alone has enough.
+pub fn is_placeholder_token<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> bool {
+    parts.into_iter().map(fixture_score).sum::<u32>() >= FIXTURE_SCORE
+}
+
+/// [`is_placeholder_token`] over the parts of a structured token whose shape is random.
+pub(super) fn made_up_across(shapes: &[crate::rules::Part], parts: &[&[u8]]) -> bool {
+    let random = shapes.iter().zip(parts).filter(|(p, _)| p.shape == crate::rules::Shape::Random);
+    is_placeholder_token(random.map(|(_, v)| *v))
 }
 
 /// Whether a 21-character value of the older format is a plausible random token: upper and
@@ -77,7 +114,10 @@ pub fn is_plausible_legacy(value: &[u8]) -> bool {
     if distinct(value) < 10 || longest_run(value) >= 4 || longest_sequence(value) >= 5 {
         return false;
     }
-    !contains_legacy_word(value) && !contains_word(value) && !has_short_period(value)
+    !contains_legacy_word(value)
+        && !contains_word(value)
+        && !has_short_period(value)
+        && fixture_score(value) < FIXTURE_SCORE
 }
 
 fn distinct(part: &[u8]) -> usize {
@@ -171,11 +211,63 @@ mod tests {
     }
 
     #[test]
+    fn fixture_words_count_where_a_person_puts_them() {
+        // At the start of a part, or twice in it: made up.
+        for p in [
+            &b"FAKE8GXD6NCF10EPF91DHOD3"[..],
+            b"TEST5A7Q",
+            b"Z3ZFK2IB7MOCKG1MNBQNS6PUQ80IDW3706I8J76B2LAJLJ4H9DU7794G9DPMOCKQ",
+            b"dummy",
+        ] {
+            assert!(is_placeholder_part(p), "{}", String::from_utf8_lossy(p));
+        }
+        // Once inside a part: as likely in a random token as one in 4,000, so still a token.
+        for p in [
+            &b"UJZDE8GXD6NTEST0EPF91DHO"[..],
+            b"ZDOC9IS0J8HT9LGMXG9EDN581U33XTPLPFT75V2SEH6FAKE50CE9UVW53EFR4EDT",
+            b"344DEMOV",
+        ] {
+            assert!(!is_placeholder_part(p), "{}", String::from_utf8_lossy(p));
+        }
+        // One in each part: made up; one in one part: not.
+        let (public, secret) = (&b"UJZDE8GXD6NTEST0EPF91DHO"[..], &b"Q4K7BN7XJ8FAKE"[..]);
+        assert!(is_placeholder_token([public, secret]));
+        assert!(!is_placeholder_token([public, &b"Q4K7BN7XJ8B7TF"[..]]));
+        assert_eq!(fixture_score(b"FAKEFAKE"), 3);
+    }
+
+    #[test]
+    fn the_chance_of_a_fixture_word_in_a_random_token_is_as_documented() {
+        // 200,000 random `dt0c01` parts (seeded): about 1 in 4,100 holds a fixture word
+        // somewhere, and none is refused for it (1 in 170,000 would be).
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"[(seed % 36) as usize]
+        };
+        let (mut holding, mut refused) = (0, 0);
+        for _ in 0..200_000 {
+            let public: Vec<u8> = (0..24).map(|_| next()).collect();
+            let secret: Vec<u8> = (0..64).map(|_| next()).collect();
+            let score = fixture_score(&public) + fixture_score(&secret);
+            holding += usize::from(score > 0);
+            refused += usize::from(is_placeholder_token([&public[..], &secret[..]]));
+        }
+        assert!((20..=100).contains(&holding), "{holding} of 200,000 hold a fixture word");
+        assert!(refused <= 5, "{refused} of 200,000 random tokens refused");
+    }
+
+    #[test]
     fn legacy_values() {
         assert!(is_plausible_legacy(b"ztUjAwyuh1vauWv1zh87m"));
         assert!(!is_plausible_legacy(b"abcdefghijklmnopqrstu"));
         assert!(!is_plausible_legacy(b"YourApiTokenGoesHere1"));
         assert!(!is_plausible_legacy(b"Ab1Ab1Ab1Ab1Ab1Ab1Ab1"));
         assert!(!is_plausible_legacy(b"getDynatraceApiToken1"));
+        assert!(!is_plausible_legacy(b"FakeAwyuh1vauWv1zh87m"));
+        assert!(!is_plausible_legacy(b"ztUjAwyuh1MockWv1mock"));
+        assert!(is_plausible_legacy(b"ztUjAwyuh1vaTestzh87m"));
     }
 }

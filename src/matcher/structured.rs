@@ -109,7 +109,9 @@ impl super::Matcher {
             *v = &hay[a..b];
         }
         let parts = &all[..s.parts.len()];
-        if s.parts.iter().zip(parts).any(|(p, v)| !shape_holds(p.shape, v)) {
+        if s.parts.iter().zip(parts).any(|(p, v)| !shape_holds(p.shape, v))
+            || shape::made_up_across(&s.parts, parts)
+        {
             return None;
         }
         if parts.iter().any(|v| self.known_parts.iter().any(|k| k == v)) {
