@@ -169,7 +169,10 @@ fn in_a_browser_the_table_holds_every_finding_filters_and_runs_no_planted_script
     // Every blocking finding is a row, the hostile texts shown as text.
     let headers: Vec<String> =
         seen["headers"].as_array().unwrap().iter().map(|h| h.as_str().unwrap().into()).collect();
-    assert_eq!(headers, ["Rule", "File", "Token", "Commit", "Date", "Author", "Message"]);
+    assert_eq!(
+        headers,
+        ["Rule", "File", "Token", "Severity", "Commit", "Date", "Author", "Message"]
+    );
     let mut files = column(&seen["rows"], 1);
     files.sort();
     assert_eq!(
@@ -180,7 +183,8 @@ fn in_a_browser_the_table_holds_every_finding_filters_and_runs_no_planted_script
             "k8s/secret.yaml:1:8".to_string(),
         ]
     );
-    let messages = column(&seen["rows"], 6);
+    assert!(column(&seen["rows"], 3).iter().all(|s| s == "high"), "each row's severity");
+    let messages = column(&seen["rows"], 7);
     assert!(messages.iter().any(|m| m.starts_with("</script><script>")), "{messages:?}");
     assert_eq!(seen["shown"], "3 of 4 shown");
     for (row, masked) in seen["rows"].as_array().unwrap().iter().zip(column(&seen["rows"], 2)) {
@@ -189,7 +193,7 @@ fn in_a_browser_the_table_holds_every_finding_filters_and_runs_no_planted_script
     // The search narrows the table; "all" adds the allowed finding.
     assert_eq!(column(&seen["filtered"], 1), ["k8s/secret.yaml:1:8"]);
     assert_eq!(seen["all"].as_array().unwrap().len(), 4);
-    assert!(column(&seen["all"], 7).iter().any(|a| a.contains("tokenguard:allow")));
+    assert!(column(&seen["all"], 8).iter().any(|a| a.contains("tokenguard:allow")));
     assert_eq!(seen["timeline"].as_array().unwrap().len(), 4, "Jan..Apr");
     let png = std::fs::read(shot.path()).unwrap();
     assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "a screenshot");
@@ -213,7 +217,7 @@ fn in_a_browser_a_folder_scan_has_no_commit_columns_nor_timeline() {
     assert!(!page.contains(secret_of(&tok)));
     assert!(!page.contains("id=\"timeline\""));
     let Some(seen) = open(&out_file, &[]) else { return };
-    assert_eq!(seen["headers"], serde_json::json!(["Rule", "File", "Token"]));
+    assert_eq!(seen["headers"], serde_json::json!(["Rule", "File", "Token", "Severity"]));
     assert_eq!(seen["rows"].as_array().unwrap().len(), 1);
     assert_eq!(seen["providers"], serde_json::json!(["", "dynatrace"]));
 }
