@@ -60,8 +60,8 @@ impl Baseline {
 
     /// Reads a baseline file; anything unexpected in it is an error (exit 2).
     pub fn load(path: &Path) -> Result<Baseline> {
-        let bytes =
-            std::fs::read(path).map_err(|source| Error::Read { path: path.into(), source })?;
+        let bytes = crate::fs::read_regular(path)
+            .map_err(|source| Error::Read { path: path.into(), source })?;
         let invalid = |message: String| Error::Config { path: path.into(), message };
         let b: Baseline = serde_json::from_slice(&bytes).map_err(|e| {
             invalid(format!(

@@ -144,7 +144,9 @@ impl Config {
     /// user's file if present, then `--config`, `TOKENGUARD_CONFIG` or `.tokenguard.toml`.
     pub fn load(args: &ConfigOptions, root: &Path) -> Result<Config> {
         let mut sources = Vec::new();
-        if let Some(user) = user_config_path().filter(|p| p.is_file()) {
+        // Whatever stands at a configuration's path is read: a FIFO, a folder or a dangling
+        // link there is an error, never a configuration passed over in silence.
+        if let Some(user) = user_config_path().filter(|p| p.symlink_metadata().is_ok()) {
             let mut src = read(&user, user.to_string_lossy().into_owned())?;
             src.user = true;
             sources.push(src);
@@ -155,7 +157,7 @@ impl Config {
             sources.push(read(&path, path.to_string_lossy().into_owned())?);
         } else {
             let path = root.join(FILE_NAME);
-            if path.is_file() {
+            if path.symlink_metadata().is_ok() {
                 sources.push(read(&path, FILE_NAME.to_string())?);
             }
         }

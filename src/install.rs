@@ -9,6 +9,8 @@
 //! The hooks folder is asked of git (`git rev-parse --git-path hooks`) in every worktree of the
 //! repository, so `core.hooksPath` (a relative one is resolved per worktree, as git does),
 //! linked worktrees (the common folder) and bare repositories are found as git finds them.
+//! Where `core.hooksPath` is relative, a post-checkout hook carries the hooks into each
+//! worktree that `git worktree add` makes later.
 //! Each hook is a POSIX sh script made from a template in `hooks/` and the shared
 //! `hooks/prelude.sh`, embedded at build time, marked by a `# tokenguard-hook:` line.
 //!
@@ -46,6 +48,9 @@ pub enum HookKind {
     PrePush,
     /// On a server, before refs are updated: `tokenguard scan --pre-receive`.
     PreReceive,
+    /// Where `core.hooksPath` is relative: installs the hooks into each new worktree that
+    /// `git worktree add` checks out (its hooks folder is its own). Added by install, not asked.
+    PostCheckout,
 }
 
 /// The line that marks a hook as tokenguard's.
@@ -77,6 +82,7 @@ pub const ALL_HOOKS: &[HookKind] = &[
     HookKind::PreApplypatch,
     HookKind::PrePush,
     HookKind::PreReceive,
+    HookKind::PostCheckout,
 ];
 
 /// The file name git runs for `kind`.
@@ -90,6 +96,7 @@ pub fn hook_name(kind: HookKind) -> &'static str {
         HookKind::PreApplypatch => "pre-applypatch",
         HookKind::PrePush => "pre-push",
         HookKind::PreReceive => "pre-receive",
+        HookKind::PostCheckout => "post-checkout",
     }
 }
 
@@ -104,6 +111,7 @@ pub fn template(kind: HookKind) -> &'static str {
         HookKind::PreApplypatch => include_str!("../hooks/pre-applypatch"),
         HookKind::PrePush => include_str!("../hooks/pre-push"),
         HookKind::PreReceive => include_str!("../hooks/pre-receive"),
+        HookKind::PostCheckout => include_str!("../hooks/post-checkout"),
     }
 }
 
@@ -255,9 +263,10 @@ impl fmt::Display for Action {
             Action::PerWorktree(value) => write!(
                 f,
                 "note: core.hooksPath is relative ({value}), so git looks for hooks in each \
-                 worktree's own {value} folder: the hooks went into every worktree there is now; \
-                 run `tokenguard install` in a worktree added later (or use an absolute \
-                 core.hooksPath)"
+                 worktree's own {value} folder: the hooks went into every worktree there is now, \
+                 and the post-checkout hook puts them into each worktree `git worktree add` \
+                 makes (with --no-checkout, or made by another tool, run `tokenguard install` \
+                 in it)"
             ),
         }
     }
@@ -373,7 +382,16 @@ fn kinds_or<'a>(asked: &'a [HookKind], default: &'a [HookKind]) -> Vec<HookKind>
 /// repository holding `dir` (see [`hooks_dirs`]), recording `binary`. Every hook is checked
 /// before any is written: when one cannot be chained, nothing is installed.
 pub fn install(dir: &Path, kinds: &[HookKind], binary: &Path, force: bool) -> Result<Vec<Action>> {
-    let kinds = kinds_or(kinds, CLIENT_HOOKS);
+    let mut kinds = kinds_or(kinds, CLIENT_HOOKS);
+    let relative = relative_hooks_path(dir);
+    // Each worktree has its own hooks folder: one that `git worktree add` makes later gets
+    // the hooks from post-checkout, else its commits would go unchecked.
+    if relative.is_some()
+        && kinds.iter().any(|k| CLIENT_HOOKS.contains(k))
+        && !kinds.contains(&HookKind::PostCheckout)
+    {
+        kinds.push(HookKind::PostCheckout);
+    }
     let mut steps = Vec::new();
     for hooks in hooks_dirs(dir)? {
         for &kind in &kinds {
@@ -412,7 +430,7 @@ pub fn install(dir: &Path, kinds: &[HookKind], binary: &Path, force: bool) -> Re
         write_executable(&hook, &content)?;
         actions.push(Action::Wrote(hook));
     }
-    if let Some(value) = relative_hooks_path(dir) {
+    if let Some(value) = relative {
         actions.push(Action::PerWorktree(value));
     }
     Ok(actions)

@@ -189,6 +189,67 @@ fn a_damaged_blob_fails_naming_its_path_commit_and_ref() {
     }
 }
 
+/// `tokenguard scan --pre-push` in `dir`, with git's pre-push line for pushing `head` over
+/// `base` on its standard input.
+fn pre_push(dir: &Path, head: &str, base: &str) -> Output {
+    let mut c = Command::new(common::tokenguard_path());
+    common::isolate(&mut c);
+    let mut child = c
+        .current_dir(dir)
+        .args(["scan", "--pre-push", "origin", "/nowhere"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let line = format!("refs/heads/main {head} refs/heads/main {base}\n");
+    child.stdin.take().unwrap().write_all(line.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// A missing folder (tree) fails the history, pre-push and staged scans, naming the folder,
+/// the commit, the ref and the object: never only an object id or libgit2's codes.
+#[test]
+fn missing_trees_fail_naming_the_folder_the_commit_and_the_ref() {
+    let r = TestRepo::new();
+    let t = token();
+    r.write("a.env", format!("T={t}\n"));
+    r.commit_all("first");
+    let base = r.git(&["rev-parse", "HEAD"]).trim().to_string();
+    r.write("src/b.txt", "b\n");
+    r.commit_all("second");
+    let head = r.git(&["rev-parse", "HEAD"]).trim().to_string();
+    let sub = r.git(&["rev-parse", "HEAD:src"]).trim().to_string();
+    let root = r.git(&["rev-parse", "HEAD^{tree}"]).trim().to_string();
+    let secret = [secret_of(&t)];
+
+    std::fs::remove_file(loose_path(r.path(), &sub)).unwrap();
+    let want = format!(
+        "cannot read the tree of src in commit {head} (reachable from refs/heads/main): \
+         object {sub} is not in the repository"
+    );
+    let err = expect(&tg(r.path(), &["scan", "--history"]), 2, &secret);
+    assert!(err.contains(&want), "history: {err}");
+    let err = expect(&pre_push(r.path(), &head, &base), 2, &secret);
+    assert!(err.contains(&format!("cannot read the tree of src in commit {head}")), "{err}");
+
+    std::fs::remove_file(loose_path(r.path(), &root)).unwrap();
+    let want = format!(
+        "cannot read the tree of the root folder in commit {head} (reachable from \
+         refs/heads/main): object {root} is not in the repository"
+    );
+    let err = expect(&tg(r.path(), &["scan", "--history"]), 2, &secret);
+    assert!(err.contains(&want), "history: {err}");
+    let err = expect(&pre_push(r.path(), &head, &base), 2, &secret);
+    assert!(err.contains(&format!("the root folder in commit {head}")), "pre-push: {err}");
+    let err = expect(&tg(r.path(), &["scan", "--staged"]), 2, &secret);
+    let want = format!(
+        "cannot read the tree of the root folder in commit {head} (reachable from HEAD): \
+         object {root} is not in the repository"
+    );
+    assert!(err.contains(&want), "staged: {err}");
+}
+
 #[test]
 fn missing_and_garbage_commits_fail_naming_the_commit_its_child_and_the_ref() {
     let r = TestRepo::new();

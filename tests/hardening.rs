@@ -645,6 +645,35 @@ fn baseline_and_config_never_block_on_a_fifo() {
         Duration::from_secs(30),
     );
     assert_eq!(out.status.code(), Some(2), "{}", all_output(&out));
+    // Every other file a command reads: a baseline, a rules file, the repository's own
+    // configuration (a FIFO there is an error, not a file to pass over).
+    for args in [&["scan", "a.env", "--baseline", "cfg"][..], &["rules", "check", "cfg"]] {
+        let out = run_within(tg_in(repo.path()).args(args), Duration::from_secs(30));
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", all_output(&out));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("not a regular file"), "{args:?}");
+    }
+    // The baseline written above, replaced by a FIFO.
+    std::fs::remove_file(repo.path().join(".tokenguard-baseline.json")).unwrap();
+    assert!(Command::new("mkfifo")
+        .arg(repo.path().join(".tokenguard-baseline.json"))
+        .status()
+        .unwrap()
+        .success());
+    let out = run_within(tg_in(repo.path()).args(["scan", "a.env"]), Duration::from_secs(30));
+    assert_eq!(out.status.code(), Some(2), "{}", all_output(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(".tokenguard-baseline.json"));
+    std::fs::remove_file(repo.path().join(".tokenguard-baseline.json")).unwrap();
+    assert!(Command::new("mkfifo")
+        .arg(repo.path().join(".tokenguard.toml"))
+        .status()
+        .unwrap()
+        .success());
+    for args in [&["scan", "a.env"][..], &["scan", "--staged"], &["baseline"]] {
+        let out = run_within(tg_in(repo.path()).args(args), Duration::from_secs(30));
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", all_output(&out));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(".tokenguard.toml") && err.contains("not a regular file"), "{err}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -372,6 +372,52 @@ fn no_progress_bar_when_stderr_is_not_a_terminal() {
     assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
+/// On a terminal a clean history scan shows its progress (whole commits per second, no `0/0`
+/// frame before the total is known) and ends saying what it scanned; off a terminal only
+/// `--verbose` asks for that line. `script` gives the scan a pseudo-terminal.
+#[test]
+fn a_clean_history_says_what_was_scanned_on_a_terminal_or_when_asked() {
+    let repo = repo_with_readme();
+    for i in 0..20u64 {
+        repo.write(&format!("src/f{i}.txt"), format!("line {i}\n"));
+        commit_at(&repo, &format!("change {i}"), 1_600_000_100 + i * 100);
+    }
+    let out = history(&repo, &[], &[]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stderr.is_empty() && out.stdout.is_empty(), "a pipe gets nothing");
+    let out = history(&repo, &["-v"], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("tokenguard: scanned 21 commit(s), 21 blob(s), "), "{err}");
+
+    let have_script = std::process::Command::new("script").arg("--version").output();
+    if !have_script.is_ok_and(|o| o.status.success()) {
+        eprintln!("note: script (util-linux) is missing: the terminal case is not run");
+        return;
+    }
+    let bin = common::tokenguard_path();
+    let mut c = std::process::Command::new("script");
+    common::isolate(&mut c);
+    let out = c
+        .current_dir(repo.path())
+        .env("TERM", "xterm")
+        .args(["-qec", &format!("'{}' scan --history", bin.display()), "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let seen = String::from_utf8_lossy(&out.stdout);
+    assert!(seen.contains("scanning history"), "no progress bar: {seen}");
+    assert!(!seen.contains(" 0/0 "), "a 0/0 frame: {seen}");
+    // Every frame is the bar's own: none in another style comes first.
+    let first_frame = seen.find("/21").unwrap();
+    assert!(seen[..first_frame].contains("scanning history"), "a stray frame first: {seen}");
+    for rate in seen.split("commits, ").skip(1) {
+        let rate = rate.split("/s").next().unwrap();
+        assert!(rate.bytes().all(|b| b.is_ascii_digit()), "rate {rate:?} in {seen}");
+    }
+    assert!(seen.contains("tokenguard: scanned 21 commit(s), 21 blob(s), "), "{seen}");
+}
+
 #[test]
 fn allowlisted_commits_and_paths_are_allowed_with_a_reason() {
     let repo = repo_with_readme();

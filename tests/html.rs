@@ -183,6 +183,7 @@ fn in_a_browser_the_table_holds_every_finding_filters_and_runs_no_planted_script
             "k8s/secret.yaml:1:8".to_string(),
         ]
     );
+    assert!(column(&seen["rows"], 3).iter().all(|s| s == "high"), "each row's severity");
     let messages = column(&seen["rows"], 7);
     assert!(messages.iter().any(|m| m.starts_with("</script><script>")), "{messages:?}");
     assert_eq!(seen["shown"], "3 of 4 shown");

@@ -338,27 +338,88 @@ fn a_relative_hooks_path_gets_the_hooks_in_every_linked_worktree() {
 
     let out = install(&repo, &[]);
     assert!(stdout(&out).contains("core.hooksPath is relative"), "{}", stdout(&out));
-    assert_eq!(tokenguard_hooks(&repo.path().join(".githooks")), CLIENT_HOOKS);
-    assert_eq!(tokenguard_hooks(&wt.join(".githooks")), CLIENT_HOOKS);
+    let with_post_checkout: Vec<&str> = {
+        let mut v = CLIENT_HOOKS.to_vec();
+        v.push("post-checkout");
+        v.sort();
+        v
+    };
+    assert_eq!(tokenguard_hooks(&repo.path().join(".githooks")), with_post_checkout);
+    assert_eq!(tokenguard_hooks(&wt.join(".githooks")), with_post_checkout);
     assert_token_commit_blocked(&repo, &wt);
     assert_token_commit_blocked(&repo, repo.path());
     assert_clean_commit_passes(&repo, &wt, "wt-notes.txt");
 
-    // A worktree added later has no hooks until install runs again (the note says so).
+    // A worktree added later gets them from the post-checkout hook, from whichever worktree
+    // adds it (and a worktree added from that one too).
     let later = parent.path().join("later");
     repo.git(&["worktree", "add", "-q", "-b", "later", later.to_str().unwrap()]);
-    assert!(tokenguard_hooks(&later.join(".githooks")).is_empty());
-    let out = repo.tokenguard().current_dir(&later).arg("install").output().unwrap();
-    assert!(out.status.success(), "{}", all_output(&out));
-    assert_eq!(tokenguard_hooks(&later.join(".githooks")), CLIENT_HOOKS);
+    assert_eq!(tokenguard_hooks(&later.join(".githooks")), with_post_checkout);
     assert_token_commit_blocked(&repo, &later);
+    let third = parent.path().join("third");
+    let mut add = repo.git_cmd(&["worktree", "add", "-q", "-b", "third", third.to_str().unwrap()]);
+    add.current_dir(&later);
+    assert!(add.output().unwrap().status.success());
+    assert_token_commit_blocked(&repo, &third);
+    assert_clean_commit_passes(&repo, &third, "third-notes.txt");
+    // Ordinary checkouts install nothing anywhere.
+    let mut checkout = repo.git_cmd(&["checkout", "-q", "-b", "another"]);
+    checkout.current_dir(&third);
+    let out = checkout.output().unwrap();
+    assert!(out.status.success() && out.stderr.is_empty(), "{}", all_output(&out));
+
+    // Without a checkout git runs no post-checkout: install, run there, covers it.
+    let bare_tree = parent.path().join("no-checkout");
+    repo.git(&["worktree", "add", "-q", "--no-checkout", "-b", "nc", bare_tree.to_str().unwrap()]);
+    assert!(tokenguard_hooks(&bare_tree.join(".githooks")).is_empty());
+    let out = repo.tokenguard().current_dir(&bare_tree).arg("install").output().unwrap();
+    assert!(out.status.success(), "{}", all_output(&out));
+    assert_eq!(tokenguard_hooks(&bare_tree.join(".githooks")), with_post_checkout);
 
     // Uninstall, from any of them, removes them from every worktree.
     let out = repo.tokenguard().current_dir(&wt).arg("uninstall").output().unwrap();
     assert!(out.status.success(), "{}", all_output(&out));
-    for dir in [repo.path(), wt.as_path(), later.as_path()] {
+    for dir in [repo.path(), wt.as_path(), later.as_path(), third.as_path(), bare_tree.as_path()] {
         assert!(tokenguard_hooks(&dir.join(".githooks")).is_empty(), "{}", dir.display());
     }
+}
+
+/// The post-checkout hook chains a hook that was there, and says so when it cannot install
+/// (no tokenguard binary): the new worktree is not left unchecked in silence.
+#[test]
+fn post_checkout_chains_and_says_when_a_new_worktree_is_left_without_hooks() {
+    let repo = TestRepo::new();
+    initial_commit(&repo);
+    repo.git(&["config", "core.hooksPath", ".githooks"]);
+    let hooks = repo.path().join(".githooks");
+    let marker = repo.path().join("chained-ran");
+    write_script(
+        &hooks.join("post-checkout"),
+        &format!("#!/bin/sh\necho \"$3\" >> '{}'\n", marker.display()),
+    );
+    let bin_dir = tempfile::tempdir().unwrap();
+    let copy = bin_dir.path().join("tokenguard");
+    fs::copy(tokenguard_path(), &copy).unwrap();
+    assert!(install_with_copy(&copy, repo.path()).status.success());
+    assert!(hooks.join("post-checkout.local").is_file());
+
+    let parent = tempfile::tempdir().unwrap();
+    let later = parent.path().join("later");
+    repo.git(&["worktree", "add", "-q", "-b", "later", later.to_str().unwrap()]);
+    assert_eq!(fs::read_to_string(&marker).unwrap(), "1\n", "the chained hook ran once");
+    assert!(tokenguard_hooks(&later.join(".githooks")).contains(&"pre-commit".to_string()));
+
+    fs::remove_file(&copy).unwrap();
+    let gone = parent.path().join("gone");
+    let out = repo
+        .git_cmd(&["worktree", "add", "-q", "-b", "gone", gone.to_str().unwrap()])
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "git worktree add reports the failed hook");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("this new worktree has no tokenguard hooks"), "{err}");
+    assert!(gone.join(".git").exists(), "the worktree itself is made");
 }
 
 #[test]

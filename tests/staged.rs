@@ -1041,3 +1041,116 @@ fn a_configuration_error_fails_the_hook_when_nothing_is_staged() {
     assert_eq!(code, 2, "an invalid configuration passed");
     assert!(all.contains(".tokenguard.toml") && all.contains("bogus"), "{all}");
 }
+
+/// The files under `dir`, as paths relative to it and their bytes.
+fn files_under(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().replace('\\', "/");
+                out.push((rel, std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// (file, line, fingerprint) of each finding of a `--format json` run.
+fn found_lines(out: &Output) -> std::collections::BTreeSet<(String, u64, String)> {
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| {
+            let line = f["line"].as_u64()?;
+            let file = f["file"].as_str()?.trim_start_matches("./").to_string();
+            Some((file, line, f["fingerprint"].as_str()?.to_string()))
+        })
+        .collect()
+}
+
+/// Whatever a scan of a file finds on a line, the staged scan finds when that line is the
+/// only one the change adds: a keyed value takes its key, and every decoder its input, from
+/// the file around the added line, not from added lines alone. Over every token line of the
+/// labelled corpus (tests/corpus/providers), each in turn.
+#[test]
+fn a_line_added_alone_is_found_as_a_scan_of_its_file_finds_it() {
+    use std::collections::{BTreeMap, BTreeSet};
+    let corpus =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/providers/files");
+    let mut files = files_under(&corpus);
+    // Keyed contexts of the older format, whose key stands on another line than the value.
+    let (a, b, c, d, e) = (
+        common::legacy_token(),
+        common::legacy_token(),
+        common::legacy_token(),
+        common::legacy_token(),
+        common::legacy_token(),
+    );
+    let keyed = [
+        ("keyed/deploy.yaml", format!("env:\n  - name: OTHER\n    value: x\n  - name: DT_API_TOKEN\n    value: {a}\n")),
+        ("keyed/first.yaml", format!("env:\n  - value: \"{b}\"\n    name: DT_API_TOKEN\n")),
+        ("keyed/task.json", format!("{{\n  \"environment\": [\n    {{\n      \"name\": \"DT_API_TOKEN\",\n      \"value\": \"{c}\"\n    }}\n  ]\n}}\n")),
+        ("keyed/values.yaml", format!("dynatrace:\n  apiToken:\n    {d}\n")),
+        ("keyed/app.env", format!("A=1\nDT_API_TOKEN={e}\nB=2\n")),
+    ];
+    files.extend(keyed.iter().map(|(f, t)| (f.to_string(), t.clone().into_bytes())));
+    let whole = TestRepo::new();
+    for (rel, bytes) in &files {
+        whole.write(rel, bytes);
+    }
+    let out = whole.tokenguard().args(["scan", "--format", "json", "."]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "the corpus holds tokens");
+    let mut lines: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    let expected_all = found_lines(&out);
+    for (file, line, _) in &expected_all {
+        let l = lines.entry(file.clone()).or_default();
+        if !l.contains(line) {
+            l.push(*line);
+        }
+    }
+    assert!(lines.len() >= 20, "found in {} files only", lines.len());
+    let mut checked = 0;
+    for round in 0.. {
+        let chosen: BTreeMap<&String, u64> =
+            lines.iter().filter_map(|(f, l)| l.get(round).map(|&n| (f, n))).collect();
+        if chosen.is_empty() {
+            break;
+        }
+        // HEAD holds each chosen file without its chosen line; the index, the file whole.
+        let r = TestRepo::new();
+        for (rel, bytes) in &files {
+            let Some(&n) = chosen.get(rel) else { continue };
+            let without: Vec<u8> = bytes
+                .split_inclusive(|&b| b == b'\n')
+                .enumerate()
+                .filter(|(i, _)| *i as u64 + 1 != n)
+                .flat_map(|(_, l)| l.iter().copied())
+                .collect();
+            r.write(rel, without);
+        }
+        r.commit_all("without the lines");
+        for (rel, bytes) in &files {
+            if chosen.contains_key(rel) {
+                r.write(rel, bytes);
+            }
+        }
+        r.git(&["add", "-A"]);
+        let out = r.tokenguard().args(["scan", "--staged", "--format", "json"]).output().unwrap();
+        let got = found_lines(&out);
+        let want: BTreeSet<_> =
+            expected_all.iter().filter(|(f, l, _)| chosen.get(f) == Some(l)).cloned().collect();
+        let missed: Vec<String> =
+            want.difference(&got).map(|(f, l, _)| format!("{f}:{l}")).collect();
+        assert!(missed.is_empty(), "round {round}: the staged scan missed {missed:?}");
+        checked += want.len();
+    }
+    assert_eq!(checked, expected_all.len());
+}

@@ -230,7 +230,9 @@ impl Loaded {
             (Some(path), false) => Some((path.clone(), path.to_string_lossy().into_owned())),
             (None, false) => {
                 let path = root.join(crate::baseline::FILE_NAME);
-                path.is_file().then(|| (path, crate::baseline::FILE_NAME.to_string()))
+                // Anything there is read: a FIFO or a folder is an error, not passed over.
+                let there = path.symlink_metadata().is_ok();
+                there.then(|| (path, crate::baseline::FILE_NAME.to_string()))
             }
         };
         if let Some((path, shown)) = baseline {

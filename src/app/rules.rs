@@ -138,8 +138,12 @@ fn check_rules(file: Option<&Path>, io: &mut Io) -> Result<ExitStatus> {
     let (matcher, first, origin) = match file {
         None => (Matcher::builtin(), 0, "built-in rules".to_string()),
         Some(path) => {
-            let text = std::fs::read_to_string(path)
+            let bytes = crate::fs::read_regular(path)
                 .map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
+            let text = String::from_utf8(bytes).map_err(|_| Error::Config {
+                path: path.to_path_buf(),
+                message: "not valid UTF-8".into(),
+            })?;
             let shown = path.to_string_lossy().into_owned();
             let config = crate::config::Config::parse(&text, &shown)?;
             if config.rules.is_empty() {

@@ -545,7 +545,7 @@ fn progress_bar(commits: u64) -> indicatif::ProgressBar {
         Some(commits),
         indicatif::ProgressDrawTarget::stderr_with_hz(10),
     );
-    bar.set_message("0 findings");
+    // The style first: a message set before it would draw a frame in indicatif's default style.
     bar.set_style(
         indicatif::ProgressStyle::with_template(
             "{spinner} scanning history {bar:30} {pos}/{len} commits, {rate}, {msg} [{elapsed}]",
@@ -556,6 +556,7 @@ fn progress_bar(commits: u64) -> indicatif::ProgressBar {
             let _ = write!(w, "{:.0}/s", s.per_sec());
         }),
     );
+    bar.set_message("0 findings");
     bar
 }
 

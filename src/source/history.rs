@@ -472,20 +472,21 @@ impl<'a> Commit<'a> {
         };
         let base = match parents.first() {
             Some(&p) => {
-                let raw = objs.read(p, ObjectType::Commit)?;
+                let raw = objs.read(p, ObjectType::Commit).map_err(|e| e.in_commit(id))?;
                 let (t, _) = parse_commit(&raw)
                     .ok_or_else(|| Error::Invalid(format!("cannot parse commit {p}")))?;
                 Some(read_tree(t, b"", false).map_err(|e| e.at_path(b"").in_commit(p))?)
             }
             None => None,
         };
-        let tree = read_tree(tree_id, b"", true).map_err(|e| e.at_path(b""))?;
+        let tree = read_tree(tree_id, b"", true).map_err(|e| e.at_path(b"").in_commit(id))?;
         let mut changes = Changes::default();
         // A subtree is read for the commit's side or the parent's; both count as the
         // commit's here (a folder the parent had and the clone lacks is fetched with the rest).
         diff_trees(base.as_deref().map(Vec::as_slice), &tree, &mut changes, &|t, path| {
             read_tree(t, path, true)
-        })?;
+        })
+        .map_err(|e| e.in_commit(id))?;
         let files = changes
             .files
             .into_iter()

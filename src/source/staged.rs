@@ -468,11 +468,12 @@ fn key_cmp(a: &Item, b: &Item) -> std::cmp::Ordering {
 
 /// The raw content of tree `id` (`place` names it in an error: the folder it is).
 fn read_tree(repo: &Repository, id: Oid, place: &[u8]) -> Result<std::sync::Arc<Vec<u8>>> {
-    let place =
+    let name =
         if place.is_empty() { "the root folder".into() } else { String::from_utf8_lossy(place) };
-    let context = format!("cannot read the tree {id} of {place}");
+    let context = format!("cannot read the tree {id} of {name}");
     let odb = repo.odb().map_err(Error::git(context.clone()))?;
-    let obj = odb.read(id).map_err(Error::git(context.clone()))?;
+    let obj =
+        odb.read(id).map_err(|e| Error::from_git_read(id, ObjectType::Tree, &e).at_path(place))?;
     if obj.kind() != ObjectType::Tree {
         return Err(Error::Invalid(context));
     }
@@ -532,9 +533,20 @@ fn change<'r>(
 fn head_tree(repo: &Repository) -> Result<Option<Tree<'_>>> {
     match repo.head() {
         Ok(head) => {
-            let tree =
-                head.peel(ObjectType::Tree).map_err(Error::git("cannot read the tree of HEAD"))?;
-            Ok(Some(tree.into_tree().expect("peeled to a tree")))
+            // A missing or damaged object is named (commit, folder, object), not left to
+            // libgit2's error codes.
+            let id = head.resolve().ok().and_then(|h| h.target());
+            let commit = head.peel_to_commit().map_err(|e| match id {
+                Some(id) => Error::from_git_read(id, ObjectType::Commit, &e).reachable_from("HEAD"),
+                None => Error::Git { context: "cannot read HEAD".into(), source: e },
+            })?;
+            let tree = repo.find_tree(commit.tree_id()).map_err(|e| {
+                Error::from_git_read(commit.tree_id(), ObjectType::Tree, &e)
+                    .at_path(b"")
+                    .in_commit(commit.id())
+                    .reachable_from("HEAD")
+            })?;
+            Ok(Some(tree))
         }
         Err(e) if matches!(e.code(), git2::ErrorCode::UnbornBranch | git2::ErrorCode::NotFound) => {
             Ok(None)
