@@ -195,14 +195,179 @@ fn name_value_pairs_of_other_keys_or_items_are_not_findings() {
         "- name: DT_API_TOKEN\n\n  # set by CI\n  value: \"${DT_API_TOKEN}\"\n".to_string(),
         "- value: \"<your-api-token-here>\"\n  name: DT_API_TOKEN\n".to_string(),
         "{\n  \"name\": \"DT_API_TOKEN\",\n  \"value\": \"YourApiTokenGoesHere1\"\n}\n".to_string(),
+        // A key that is not a name's value, a few characters into its line (once a panic).
+        "n:DT_API_TOKEN\nx=token\n".to_string(),
     ];
     for (i, text) in cases.iter().enumerate() {
         passes(&format!("case {i}"), "x.yaml", text.as_bytes());
     }
 }
 
-/// (Keeps the import used until the encoded cases below need it.)
-#[allow(dead_code)]
-fn b64(s: &str) -> String {
-    STANDARD.encode(s)
+// ---------------------------------------------------------------------------------------
+// Wrapped base64 whose line end cuts the keyword's signature.
+
+/// The base64 characters that hold `bytes[range]` whole (full groups inside it).
+fn encoded_inside(range: std::ops::Range<usize>) -> std::ops::Range<usize> {
+    range.start.div_ceil(3) * 4..range.end / 3 * 4
+}
+
+/// `text` without line ends and the indentation after them (a wrapped block joined).
+fn joined(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        if text[i] == b'\n' {
+            i += 1;
+            while i < text.len() && text[i] == b' ' {
+                i += 1;
+            }
+        } else {
+            out.push(text[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// `enc` wrapped at `width` columns as a YAML block scalar.
+fn yaml_block(enc: &str, width: usize) -> String {
+    let lines: Vec<&str> =
+        enc.as_bytes().chunks(width).map(|c| std::str::from_utf8(c).unwrap()).collect();
+    format!("data:\n  apiToken: |\n    {}\n", lines.join("\n    "))
+}
+
+/// Base64 of `x` repeated `n` times, `:`, the token and a line end (in one layer, in base64
+/// inside base64, or as UTF-16), and the encoded characters that hold its secret part.
+fn encoded(kind: &str, n: usize, token: &str) -> (String, String) {
+    let plain = format!("{}:{token}\n", "x".repeat(n));
+    let secret = plain.len() - 65..plain.len() - 1;
+    match kind {
+        "one" => {
+            let enc = STANDARD.encode(&plain);
+            let r = encoded_inside(secret);
+            (enc.clone(), enc[r].to_string())
+        }
+        "nested" => {
+            let inner = STANDARD.encode(&plain);
+            let r = encoded_inside(secret);
+            let enc = STANDARD.encode(format!("auth: {inner}\n"));
+            let r = encoded_inside(r.start + 6..r.end + 6);
+            (enc.clone(), enc[r].to_string())
+        }
+        _ => {
+            let utf16: Vec<u8> = plain.encode_utf16().flat_map(u16::to_le_bytes).collect();
+            let enc = STANDARD.encode(&utf16);
+            let r = encoded_inside(2 * secret.start..2 * secret.end);
+            (enc.clone(), enc[r].to_string())
+        }
+    }
+}
+
+/// Whether a line end of `enc` wrapped at `width` cuts every base64 signature of `dt0` (and
+/// of its nested and UTF-16 forms) that the unwrapped text holds.
+fn cut_by_a_line_end(enc: &str, width: usize) -> bool {
+    let wrapped = yaml_block(enc, width);
+    let sigs = Matcher::builtin().encoded_signatures().to_vec();
+    let holds = |t: &str| sigs.iter().any(|(s, _)| t.contains(s.as_str()));
+    holds(enc) && !holds(&wrapped)
+}
+
+/// Counts, through one `scan --format json` of a folder, the files without a finding.
+fn missed_by_scan(files: &[(String, String)]) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let out =
+        common::tokenguard().args(["scan", "--format", "json"]).arg(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "the folder scan found nothing");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let found: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["file"].as_str().unwrap().rsplit('/').next().unwrap().to_string())
+        .collect();
+    files.iter().map(|(n, _)| n.clone()).filter(|n| !found.contains(n)).collect()
+}
+
+#[test]
+fn wrapped_base64_is_found_wherever_a_line_end_cuts_the_keyword() {
+    let token = common::token();
+    let mut files = Vec::new();
+    let mut cut = Vec::new();
+    for kind in ["one", "nested", "utf16"] {
+        for width in [64, 76] {
+            for n in 0..200 {
+                let (enc, hidden) = encoded(kind, n, &token);
+                let name = format!("{kind}-{width}-{n}.yaml");
+                if cut_by_a_line_end(&enc, width) {
+                    cut.push((kind, width, n, hidden));
+                }
+                files.push((name, yaml_block(&enc, width)));
+            }
+        }
+    }
+    let missed = missed_by_scan(&files);
+    assert!(missed.is_empty(), "missed: {missed:?}");
+    // Each layer and width has cases where a line end cuts every signature.
+    for kind in ["one", "nested", "utf16"] {
+        for width in [64, 76] {
+            let n = cut.iter().filter(|c| c.0 == kind && c.1 == width).count();
+            assert!(n > 0, "no cut case for {kind} at {width}");
+        }
+    }
+    // Where the line end cuts, every channel finds and masks it (two cases of each kind).
+    for kind in ["one", "nested", "utf16"] {
+        for (_, width, n, hidden) in cut.iter().filter(|c| c.0 == kind).take(2) {
+            let (enc, _) = encoded(kind, *n, &token);
+            let text = yaml_block(&enc, *width);
+            caught_everywhere_joined(&format!("{kind} {width} {n}"), text.as_bytes(), hidden);
+        }
+    }
+}
+
+/// [`caught_everywhere`] for a wrapped block: what must be hidden is looked for with the
+/// lines joined.
+fn caught_everywhere_joined(what: &str, input: &[u8], hidden: &str) {
+    let hidden = hidden.as_bytes();
+    assert!(contains(&joined(input), hidden), "{what}: the input does not hold it");
+    let hides = |out: &[u8]| out.len() == input.len() && !contains(&joined(out), hidden);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("secret.yaml"), input).unwrap();
+    let (code, out) = run(dir.path(), &["scan", "secret.yaml"], b"");
+    assert!(code == 1 && !contains(&joined(&out), hidden), "{what}: scan FILE gave {code}");
+    let (code, out) = run(dir.path(), &["scan", "-"], input);
+    assert!(code == 1 && !contains(&joined(&out), hidden), "{what}: scan - gave {code}");
+    let (code, out) = run(dir.path(), &["mask", "secret.yaml"], b"");
+    assert!(code == 0 && hides(&out), "{what}: mask FILE did not mask it");
+    let (code, out) = run(dir.path(), &["mask"], input);
+    assert!(code == 0 && hides(&out), "{what}: mask on a pipe did not mask it");
+    let file = masked_file(input);
+    assert!(hides(&file), "{what}: the library's mask did not mask it");
+    assert!(masked_pipe(input) == file, "{what}: a pipe read line by line masks otherwise");
+    let repo = common::TestRepo::new();
+    repo.install_test_hook();
+    repo.write("secret.yaml", input);
+    repo.git(&["add", "-A"]);
+    let out = repo.git_output(&["commit", "-q", "-m", "add"]);
+    assert!(!out.status.success(), "{what}: the commit was not blocked");
+}
+
+/// A line of wrapped base64 that ends inside the keyword of an encoded token (one to four
+/// characters of it), read from a pipe that delivers it alone: masked as in a file.
+#[test]
+fn mask_on_a_pipe_masks_a_wrapped_token_whose_keyword_a_line_end_cuts() {
+    let token = common::token();
+    for before in 0..12 {
+        let (enc, hidden) = encoded("one", 54 + before, &token);
+        let lines: Vec<&str> =
+            enc.as_bytes().chunks(76).map(|c| std::str::from_utf8(c).unwrap()).collect();
+        let input = format!("data:\n  {}\n", lines.join("\n  "));
+        let whole = masked_file(input.as_bytes());
+        let piped = masked_pipe(input.as_bytes());
+        assert!(whole == piped, "the pipe's output differs from the file's ({before})");
+        assert!(!contains(&joined(&piped), hidden.as_bytes()), "not masked ({before})");
+        assert!(contains(&joined(input.as_bytes()), hidden.as_bytes()));
+    }
 }

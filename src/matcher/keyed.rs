@@ -294,7 +294,7 @@ fn name_key_before(head: &[u8]) -> Option<usize> {
     let word = i >= 4
         && head[i - 4..i].eq_ignore_ascii_case(b"name")
         && (i == 4 || !head[i - 5].is_ascii_alphanumeric());
-    word.then_some(i - 4)
+    word.then(|| i - 4)
 }
 
 /// Whether `text` (what follows a keyword) starts with a separator the keyed detector's own

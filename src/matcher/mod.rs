@@ -11,6 +11,7 @@ pub mod checksum;
 mod custom;
 mod encoding;
 mod keyed;
+mod linecut;
 mod nested;
 mod prefilter;
 mod shape;
@@ -227,6 +228,10 @@ pub struct Matcher {
     signatures: Vec<(String, usize)>,
     /// Longest structured token (with its widest encoded separators).
     structured_reach: usize,
+    /// The signatures that a line end can cut ([`linecut`]), and the last characters of
+    /// their heads.
+    cuts: Vec<linecut::Cut>,
+    cut_last: [bool; 256],
 }
 
 /// What a prefilter pattern announces.
@@ -491,6 +496,7 @@ impl Matcher {
             rules.iter().flat_map(|r| &r.known_examples).map(|k| k.as_bytes().to_vec()).collect();
         let known_parts =
             rules.iter().flat_map(|r| &r.known_parts).map(|k| k.as_bytes().to_vec()).collect();
+        let (cuts, cut_last) = linecut::cuts_of(&signatures);
         Matcher {
             rules,
             disabled,
@@ -504,6 +510,8 @@ impl Matcher {
             known_parts,
             signatures,
             structured_reach,
+            cuts,
+            cut_last,
         }
     }
 
@@ -611,6 +619,7 @@ impl Matcher {
                 }
             }
         }
+        self.cut_signatures(hay, depth, out);
         let Some(prefilter) = &self.prefilter else { return };
         let mut done = Done::new(self.rules.len());
         prefilter.each(hay, |at, pattern| {
