@@ -371,3 +371,58 @@ fn mask_on_a_pipe_masks_a_wrapped_token_whose_keyword_a_line_end_cuts() {
         assert!(contains(&joined(input.as_bytes()), hidden.as_bytes()));
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Escaped dots and tokens written wholly in escapes.
+
+/// Every character of `text` as `%HH`, `&#D;` or `&#xH;`.
+fn escape_all(text: &str, form: usize) -> String {
+    text.bytes()
+        .map(|b| match form {
+            0 => format!("%{b:02X}"),
+            1 => format!("%{b:02x}"),
+            2 => format!("&#{b};"),
+            _ => format!("&#x{b:x};"),
+        })
+        .collect()
+}
+
+#[test]
+fn tokens_with_escaped_dots_or_wholly_escaped_are_caught() {
+    let t = common::token();
+    let secret = common::secret_of(&t).to_string();
+    let public = t.split('.').nth(1).unwrap();
+    let with_dots = |dot: &str| format!("dt0c01{dot}{public}{dot}{secret}");
+    let plain_cases = [
+        ("\\u002e in a JSON string", format!("{{\"token\": \"{}\"}}\n", with_dots("\\u002e"))),
+        ("\\u002E in a JSON string", format!("{{\"token\": \"{}\"}}\n", with_dots("\\u002E"))),
+        ("\\x2e in a C string", format!("const char *t = \"{}\";\n", with_dots("\\x2e"))),
+        ("\\. in a regex", format!("grep -E '{}' log.txt\n", with_dots("\\."))),
+    ];
+    for (what, text) in plain_cases {
+        caught_everywhere(what, "t.txt", text.as_bytes(), &[secret.clone().into_bytes()]);
+    }
+    for form in 0..4 {
+        let text = format!("https://example.com/?q={}&x=1\n", escape_all(&t, form));
+        let hidden = escape_all(&secret, form).into_bytes();
+        caught_everywhere(&format!("escaped, form {form}"), "t.html", text.as_bytes(), &[hidden]);
+    }
+}
+
+#[test]
+fn escaped_placeholders_and_near_tokens_are_not_findings() {
+    let t = common::token();
+    let public = t.split('.').nth(1).unwrap();
+    let cases = [
+        // A documentation placeholder and a token id without its secret, escaped.
+        escape_all("dt0c01.ABC123.XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX", 0),
+        escape_all(&format!("dt0c01.{public}"), 2),
+        // Escaped dots around a masked secret.
+        format!("dt0c01\\u002e{public}\\u002e****************\n"),
+        // A secret part cut short.
+        escape_all(&t[..t.len() - 1], 3),
+    ];
+    for (i, text) in cases.iter().enumerate() {
+        passes(&format!("case {i}"), "x.txt", text.as_bytes());
+    }
+}

@@ -10,6 +10,7 @@ pub mod check;
 pub mod checksum;
 mod custom;
 mod encoding;
+mod escaped;
 mod keyed;
 mod linecut;
 mod nested;
@@ -248,6 +249,8 @@ enum Announce {
     Utf16(usize),
     /// A base64 signature this many characters after its group's start.
     Base64 { back: usize },
+    /// A keyword of [`Matcher::groups`] written in escapes (`%64%74%30`, `&#100;…`).
+    Escaped(usize),
 }
 
 /// What a pattern of the regex rules' prefilter announces.
@@ -401,6 +404,13 @@ impl Matcher {
         for (g, group) in groups.iter().enumerate() {
             if enabled_in(group).iter().any(|r| r.decodes(Decode::Utf16)) {
                 add(utf16_signature(&group.keyword), Announce::Utf16(g));
+            }
+        }
+        for (g, group) in groups.iter().enumerate() {
+            if group.structured.iter().any(|&i| !disabled[i]) {
+                for form in escaped::escaped_forms(&group.keyword) {
+                    add(form, Announce::Escaped(g));
+                }
             }
         }
         let mut signatures: Vec<(String, usize)> = Vec::new();
@@ -653,6 +663,7 @@ impl Matcher {
                         Announce::Base64 { back } => {
                             self.on_base64(hay, at, back, depth, &mut done, out)
                         }
+                        Announce::Escaped(g) => out.extend(self.escaped_at(hay, at, g)),
                     }
                 }
             });
