@@ -426,3 +426,36 @@ fn escaped_placeholders_and_near_tokens_are_not_findings() {
         passes(&format!("case {i}"), "x.txt", text.as_bytes());
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// The older format in base64 under its key (a Kubernetes Secret's `data:`).
+
+#[test]
+fn legacy_tokens_in_base64_secret_data_are_caught() {
+    let t = common::legacy_token();
+    let enc = STANDARD.encode(&t);
+    let hidden = [enc.clone().into_bytes()];
+    let cases = [
+        format!("apiVersion: v1\nkind: Secret\ntype: Opaque\ndata:\n  DT_API_TOKEN: {enc}\n"),
+        format!("apiVersion: v1\nkind: Secret\ndata:\n  apiToken: \"{enc}\"\n  paasToken: Zm9v\n"),
+        format!("{{\"kind\": \"Secret\", \"data\": {{\"apiToken\": \"{enc}\"}}}}\n"),
+    ];
+    for (i, text) in cases.iter().enumerate() {
+        caught_everywhere(&format!("secret {i}"), "secret.yaml", text.as_bytes(), &hidden);
+    }
+}
+
+#[test]
+fn base64_under_other_keys_or_of_placeholders_is_not_a_finding() {
+    let t = common::legacy_token();
+    let cases = [
+        format!("data:\n  GITHUB_TOKEN: {}\n", STANDARD.encode(&t)),
+        format!("data:\n  DT_API_TOKEN: {}\n", STANDARD.encode("YourApiTokenGoesHere1")),
+        format!("data:\n  DT_API_TOKEN: {}\n", STANDARD.encode("abcdefghijklmnopqrstu")),
+        format!("data:\n  DT_API_TOKEN: {}x\n", STANDARD.encode(&t)),
+        format!("data:\n  DT_API_TOKEN: {}\n", STANDARD.encode(format!("{t}x"))),
+    ];
+    for (i, text) in cases.iter().enumerate() {
+        passes(&format!("case {i}"), "secret.yaml", text.as_bytes());
+    }
+}

@@ -150,6 +150,10 @@ impl super::Matcher {
         if *own_grammar
             && !value_follows(text.get(at - start + kw_len..).unwrap_or_default(), &k.value)
         {
+            // A Kubernetes Secret's `data:` holds the value in base64 under its key.
+            if let Some(h) = self.keyed_base64(hay, start..end, at + kw_len, rule) {
+                out.push(h);
+            }
             return at + 1;
         }
         let Plan::Keyed { pattern, .. } = &self.plans[rule] else { return hay.len() };
@@ -186,6 +190,68 @@ impl super::Matcher {
         let reached =
             if line_ends_in_window { end } else { end.saturating_sub(KEYED_REACH).max(at + 1) };
         reached.min(skip_to)
+    }
+}
+
+impl super::Matcher {
+    /// A keyed rule's value in base64 right after its key and separator (`DT_API_TOKEN:
+    /// <base64>` in a Kubernetes Secret's `data:`): a run of base64 exactly as long as an
+    /// allowed value takes, decoded and read with the key as if written plainly; the match
+    /// covers the encoded run.
+    fn keyed_base64<H: Found>(
+        &self,
+        hay: &[u8],
+        line: Range<usize>,
+        after: usize,
+        rule: usize,
+    ) -> Option<H> {
+        let (Plan::Keyed { pattern, .. }, Detector::Keyed(k)) =
+            (&self.plans[rule], &self.rules[rule].detector)
+        else {
+            return None;
+        };
+        let tail = hay.get(after..line.end)?;
+        let sep = tail.iter().take(16).take_while(|b| b" \t\"':=".contains(b)).count();
+        let from = after + sep;
+        let run = hay[from..line.end].iter().take_while(|&&b| is_base64_char(b)).count();
+        let pad = hay[from + run..line.end].iter().take(2).take_while(|&&b| b == b'=').count();
+        let after_run = hay.get(from + run + pad);
+        if sep == 0
+            || !k.value.lengths.iter().any(|n| n.div_ceil(3) * 4 == run + pad)
+            || after_run.is_some_and(|&b| b.is_ascii_alphanumeric())
+        {
+            return None;
+        }
+        let (value, _) = decode_base64_prefix(&hay[from..from + run]);
+        if !k.value.lengths.contains(&value.len())
+            || !value.iter().all(|&b| k.value.alphabet.contains(b))
+        {
+            return None;
+        }
+        let mut text = hay[line.start..from].to_vec();
+        text.extend_from_slice(&value);
+        let caps = pattern.get().captures(&text)?;
+        let v = caps.name("value")?;
+        if v.start() != from - line.start
+            || !shape_holds(k.value.shape, &value)
+            || !checksum_holds(self.rules[rule].checksum, &value, &[&value])
+            || self.is_known(&value)
+        {
+            return None;
+        }
+        let span = from..from + run + pad;
+        Some(H::found(
+            Match {
+                rule,
+                span: span.clone(),
+                secret: span,
+                token_id: None,
+                masked: "*".repeat(value.len()),
+                fingerprint: fingerprint(&value),
+                encoding: Encoding::Base64,
+            },
+            || (value.as_slice().into(), 0),
+        ))
     }
 }
 
