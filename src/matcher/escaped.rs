@@ -1,22 +1,19 @@
-//! Tokens written wholly in escapes: every character URL-encoded (`%64%74%30%63…`) or an
-//! HTML character reference (`&#100;&#116;&#48;…`, `&#x64;&#x74;&#x30;…`), as a careless
-//! encoder of a URL or an HTML page writes them. The prefilter looks for the keyword in these
-//! three forms; the escapes (and any plain characters among them) are decoded into a small
-//! buffer, searched there, and the match is moved back onto the escapes.
+//! Tokens written wholly in escapes: every character URL-encoded (`%64%74%30%63…`), as a
+//! careless encoder of a URL writes them. The prefilter looks for the keyword in that form;
+//! the escapes (and any plain characters or HTML character references among them) are
+//! decoded into a small buffer, searched there, and the match is moved back onto the
+//! escapes. (The keyword as HTML character references, `&#100;&#116;&#48;`, is not looked
+//! for: its two patterns made the prefilter a fifth slower on clean text.)
 
 use super::*;
 
-/// The escaped forms of `keyword` the prefilter looks for: URL-encoded (upper-case hex) and
-/// as decimal and hexadecimal HTML character references.
+/// The escaped forms of `keyword` the prefilter looks for: URL-encoded (upper-case hex; the
+/// hex digits of `dt0` are digits, so either case is found).
 pub(super) fn escaped_forms(keyword: &[u8]) -> Vec<Vec<u8>> {
     let each = |f: &dyn Fn(u8) -> String| -> Vec<u8> {
         keyword.iter().map(|&b| f(b)).collect::<String>().into_bytes()
     };
-    vec![
-        each(&|b| format!("%{b:02X}")),
-        each(&|b| format!("&#{b};")),
-        each(&|b| format!("&#x{b:x};")),
-    ]
+    vec![each(&|b| format!("%{b:02X}"))]
 }
 
 /// One character at `text[i..]`: an escape (`%HH`, `&#D;`, `&#xH;`) or a letter, digit or
@@ -80,7 +77,7 @@ mod tests {
     fn forms_and_characters() {
         let forms: Vec<String> =
             escaped_forms(b"dt0").into_iter().map(|f| String::from_utf8(f).unwrap()).collect();
-        assert_eq!(forms, ["%64%74%30", "&#100;&#116;&#48;", "&#x64;&#x74;&#x30;"]);
+        assert_eq!(forms, ["%64%74%30"]);
         assert_eq!(char_at(b"%2e", 0), Some((b'.', 3)));
         assert_eq!(char_at(b"&#46;", 0), Some((b'.', 5)));
         assert_eq!(char_at(b"&#x2E;x", 0), Some((b'.', 6)));
