@@ -164,13 +164,40 @@ impl<R: Read> Windows<R> {
 fn held_back(lines: &[u8]) -> usize {
     let mut end = lines.len();
     while end > 0 {
-        let next = base64_held_back(&lines[..end]).min(soft_broken_held_back(&lines[..end]));
+        let next = base64_held_back(&lines[..end])
+            .min(soft_broken_held_back(&lines[..end]))
+            .min(value_held_back(&lines[..end]));
         if next == end {
             break;
         }
         end = next;
     }
     end
+}
+
+/// For a `value` key whose name may follow it (`- value: …` then `name: DT_API_TOKEN`, in
+/// either YAML or pretty-printed JSON, perhaps with blank or comment lines between): where
+/// the trailing block from that line on starts, when every line after it is blank or a
+/// comment; else `lines.len()`.
+fn value_held_back(lines: &[u8]) -> usize {
+    let mut start = lines.len();
+    while start > 0 && lines.len() - start < CONTEXT {
+        let prev = memchr::memrchr(b'\n', &lines[..start - 1]).map_or(0, |p| p + 1);
+        let line = lines[prev..start - 1].trim_ascii();
+        if line.is_empty() || line.starts_with(b"#") || line.starts_with(b"//") {
+            start = prev;
+            continue;
+        }
+        let line = line.strip_prefix(b"-").or_else(|| line.strip_prefix(b"{")).unwrap_or(line);
+        let line = line.trim_ascii_start();
+        let line = line.strip_prefix(b"\"").unwrap_or(line);
+        let sep = line.iter().skip(5).find(|b| !b" \t\"'".contains(b));
+        let value = line.len() <= 64
+            && line.get(..5).is_some_and(|k| k.eq_ignore_ascii_case(b"value"))
+            && sep.is_some_and(|b| *b == b':' || *b == b'=');
+        return if value { prev } else { lines.len() };
+    }
+    lines.len()
 }
 
 /// The keyword that starts every structured token (the prefilter's own).

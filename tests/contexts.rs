@@ -820,6 +820,13 @@ fn legacy_tokens_in_more_contexts() {
         "<add key=\"apiToken\" value=&quot;{L}&quot; />\n",
         "DT_API_TOKEN=&#34;{L}&#34;\n",
         "kubectl create secret generic dynakube --from-literal=\"apiToken={L}\"\n",
+        // A blank line or a comment between name and value (issue 16: once a limit).
+        "- name: DT_API_TOKEN\n\n  value: {L}\n",
+        "- name: DT_API_TOKEN\n  # rotated monthly\n  value: {L}\n",
+        // Pretty-printed JSON, and the value before the name.
+        "{\n  \"name\": \"DT_API_TOKEN\",\n  \"value\": \"{L}\"\n}\n",
+        "- value: {L}\n  name: DT_API_TOKEN\n",
+        "[{\"value\": \"{L}\", \"name\": \"DT_API_TOKEN\"}]\n",
     ];
     for tpl in templates {
         let l = legacy_token();
@@ -832,7 +839,8 @@ fn legacy_more_contexts_negatives() {
     for tpl in [
         "- name: OTHER_TOKEN\n  value: {L}\n",
         "- name: DT_API_TOKEN\n  valueFrom:\n    secretKeyRef: {L}\n",
-        "- name: DT_API_TOKEN\n\n  value: {L}\n",
+        "- name: DT_API_TOKEN\n  other: x\n  value: {L}\n",
+        "- value: {L}\n- name: DT_API_TOKEN\n",
         "{\"name\":\"GITHUB_TOKEN\",\"value\":\"{L}\"}\n",
         "env['SOME_TOKEN'] = '{L}'\n",
         "DT_API_TOKEN=&quot;${DT_API_TOKEN}&quot;\n",

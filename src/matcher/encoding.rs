@@ -66,7 +66,8 @@ pub fn utf16_signature(text: &[u8]) -> Vec<u8> {
 
 /// The encoded forms of a one-character separator: URL-encoded (`%2E`), URL-encoded twice
 /// (`%252E`), HTML character references (`&#46;`, `&#046;`, `&#x2E;`, a named one where HTML
-/// has it: `&period;`) and quoted-printable (`=2E`). Compared without regard to ASCII case.
+/// has it: `&period;`), quoted-printable (`=2E`) and backslash escapes (`\u002E`, `\x2E`,
+/// `\.`). Compared without regard to ASCII case.
 pub fn encoded_separators(sep: &[u8]) -> Vec<Vec<u8>> {
     let [c] = sep else { return Vec::new() };
     let named = match c {
@@ -88,6 +89,11 @@ pub fn encoded_separators(sep: &[u8]) -> Vec<Vec<u8>> {
     ];
     out.extend(named.filter(|_| *c != b'-').map(|n| format!("&{n};")));
     out.push(format!("={c:02X}"));
+    // Escaped in a JSON or JavaScript string (`\u002e`), in C-like strings (`\x2e`), and with
+    // a backslash (`\.` in a regex or a shell word).
+    out.push(format!("\\u{c:04X}"));
+    out.push(format!("\\x{c:02X}"));
+    out.push(format!("\\{}", *c as char));
     out.dedup();
     out.into_iter().map(String::into_bytes).collect()
 }
@@ -391,7 +397,13 @@ mod tests {
     fn separators_have_their_encoded_forms() {
         let forms: Vec<String> =
             encoded_separators(b".").into_iter().map(|f| String::from_utf8(f).unwrap()).collect();
-        assert_eq!(forms, ["%2E", "%252E", "&#46;", "&#046;", "&#x2E;", "&period;", "=2E"]);
+        assert_eq!(
+            forms,
+            [
+                "%2E", "%252E", "&#46;", "&#046;", "&#x2E;", "&period;", "=2E", "\\u002E", "\\x2E",
+                "\\."
+            ]
+        );
         assert!(encoded_separators(b"").is_empty());
         assert!(encoded_separators(b"::").is_empty());
     }

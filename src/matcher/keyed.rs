@@ -125,26 +125,41 @@ impl super::Matcher {
                 skip_to = at + 1;
             }
         }
-        // `- name: DT_API_TOKEN` (Kubernetes, Compose) has its `value:` on the next line.
-        if end < hi
-            && hay[at + kw_len.min(end - at)..end].iter().all(|b| b" \t\r\"'".contains(b))
-            && hay[end + 1..hi]
-                .trim_ascii_start()
-                .get(..5)
-                .is_some_and(|v| v.eq_ignore_ascii_case(b"value"))
-        {
-            end = memchr::memchr(b'\n', &hay[end + 1..hi]).map_or(hi, |p| end + 1 + p);
+        // A name whose value is a sibling key (`- name: DT_API_TOKEN` then `value: …`, in
+        // either order, perhaps with blank or comment lines between; `"name": "…",` then
+        // `"value": "…"` in pretty-printed JSON): the key and the value's line are read joined.
+        let sibling =
+            if *own_grammar { sibling_value(hay, start..end, at + kw_len, lo, hi) } else { None };
+        let (text, key_len, value_from) = match &sibling {
+            Some(v) => {
+                let mut joined = hay[start..at + kw_len].to_vec();
+                joined.push(b'\n');
+                joined.extend_from_slice(&hay[v.clone()]);
+                (std::borrow::Cow::Owned(joined), at + kw_len - start, v.start)
+            }
+            None => (std::borrow::Cow::Borrowed(&hay[start..end]), end - start, end),
+        };
+        // Offsets of the text read, in `hay`.
+        let place = |i: usize| if i <= key_len { start + i } else { value_from + i - key_len - 1 };
+        if let Some(v) = sibling.as_ref().filter(|v| v.start > end) {
+            end = v.end;
         }
         // Every key of the pattern ends in the keyword, and the value follows the key after
         // a separator: without a value there, the pattern cannot match here (most keywords
         // in code: `get_api_token()`, `${DT_API_TOKEN}`).
-        if *own_grammar && !value_follows(hay.get(at + kw_len..end).unwrap_or_default(), &k.value) {
+        if *own_grammar
+            && !value_follows(text.get(at - start + kw_len..).unwrap_or_default(), &k.value)
+        {
+            // A Kubernetes Secret's `data:` holds the value in base64 under its key.
+            if let Some(h) = self.keyed_base64(hay, start..end, at + kw_len, rule) {
+                out.push(h);
+            }
             return at + 1;
         }
         let Plan::Keyed { pattern, .. } = &self.plans[rule] else { return hay.len() };
-        for caps in pattern.get().captures_iter(&hay[start..end]) {
+        for caps in pattern.get().captures_iter(&text) {
             let v = caps.name("value").expect("group exists");
-            let (vs, ve) = (start + v.start(), start + v.end());
+            let (vs, ve) = (place(v.start()), place(v.end()));
             let after_ok = hay
                 .get(ve)
                 .is_none_or(|&b| !(b.is_ascii_alphanumeric() || k.value.alphabet.contains(b)));
@@ -176,6 +191,176 @@ impl super::Matcher {
             if line_ends_in_window { end } else { end.saturating_sub(KEYED_REACH).max(at + 1) };
         reached.min(skip_to)
     }
+}
+
+impl super::Matcher {
+    /// A keyed rule's value in base64 right after its key and separator (`DT_API_TOKEN:
+    /// <base64>` in a Kubernetes Secret's `data:`): a run of base64 exactly as long as an
+    /// allowed value takes, decoded and read with the key as if written plainly; the match
+    /// covers the encoded run.
+    fn keyed_base64<H: Found>(
+        &self,
+        hay: &[u8],
+        line: Range<usize>,
+        after: usize,
+        rule: usize,
+    ) -> Option<H> {
+        let (Plan::Keyed { pattern, .. }, Detector::Keyed(k)) =
+            (&self.plans[rule], &self.rules[rule].detector)
+        else {
+            return None;
+        };
+        let tail = hay.get(after..line.end)?;
+        let sep = tail.iter().take(16).take_while(|b| b" \t\"':=".contains(b)).count();
+        let from = after + sep;
+        let run = hay[from..line.end].iter().take_while(|&&b| is_base64_char(b)).count();
+        let pad = hay[from + run..line.end].iter().take(2).take_while(|&&b| b == b'=').count();
+        let after_run = hay.get(from + run + pad);
+        if sep == 0
+            || !k.value.lengths.iter().any(|n| n.div_ceil(3) * 4 == run + pad)
+            || after_run.is_some_and(|&b| b.is_ascii_alphanumeric())
+        {
+            return None;
+        }
+        let (value, _) = decode_base64_prefix(&hay[from..from + run]);
+        if !k.value.lengths.contains(&value.len())
+            || !value.iter().all(|&b| k.value.alphabet.contains(b))
+        {
+            return None;
+        }
+        let mut text = hay[line.start..from].to_vec();
+        text.extend_from_slice(&value);
+        let caps = pattern.get().captures(&text)?;
+        let v = caps.name("value")?;
+        if v.start() != from - line.start
+            || !shape_holds(k.value.shape, &value)
+            || !checksum_holds(self.rules[rule].checksum, &value, &[&value])
+            || self.is_known(&value)
+        {
+            return None;
+        }
+        let span = from..from + run + pad;
+        Some(H::found(
+            Match {
+                rule,
+                span: span.clone(),
+                secret: span,
+                token_id: None,
+                masked: "*".repeat(value.len()),
+                fingerprint: fingerprint(&value),
+                encoding: Encoding::Base64,
+            },
+            || (value.as_slice().into(), 0),
+        ))
+    }
+}
+
+/// The sibling `value` key of a name that ends at `after` on the line `line` (nothing but
+/// closing quotes, a comma, a brace or blanks after it): the next line that is not blank or a
+/// comment when it starts with a `value` key (`value: …`, `"value": "…"`); else, for a `name`
+/// key that does not start a list item, a `value` key before it on its line (`{"value": "…",
+/// "name": "…"}`) or on the line before (blank and comment lines skipped). Returns the range
+/// from the `value` key (or its opening quote) to the end of that line (or the `name` key),
+/// within `lo..hi`.
+fn sibling_value(
+    hay: &[u8],
+    line: Range<usize>,
+    after: usize,
+    lo: usize,
+    hi: usize,
+) -> Option<Range<usize>> {
+    if !hay.get(after..line.end)?.iter().all(|b| b" \t\r\"',}]".contains(b)) {
+        return None;
+    }
+    let skipped = |l: &[u8]| {
+        let t = l.trim_ascii();
+        t.is_empty() || t.starts_with(b"#") || t.starts_with(b"//")
+    };
+    // Where a `value` key starts `t` (after a quote), if it does.
+    let value_key = |t: &[u8]| {
+        let q = usize::from(t.first().is_some_and(|b| *b == b'"' || *b == b'\''));
+        let key = t.get(q..q + 5).is_some_and(|v| v.eq_ignore_ascii_case(b"value"));
+        let sep = t[(q + 5).min(t.len())..]
+            .iter()
+            .find(|b| !b" \t\"'".contains(b))
+            .is_some_and(|b| *b == b':' || *b == b'=');
+        key && sep
+    };
+    // Forward.
+    let mut p = line.end;
+    while p < hi && hay[p] == b'\n' {
+        let s = p + 1;
+        let e = memchr::memchr(b'\n', &hay[s..hi]).map_or(hi, |q| s + q);
+        if skipped(&hay[s..e]) {
+            p = e;
+            continue;
+        }
+        let t = hay[s..e].trim_ascii_start();
+        if value_key(t) {
+            return Some(e - t.len()..e);
+        }
+        break;
+    }
+    // Backward: the key must be the value of a `name` key that is not a new list item.
+    let head = &hay[line.start..after];
+    let trimmed = head.trim_ascii_start();
+    if trimmed.starts_with(b"-") {
+        return None;
+    }
+    let name = name_key_before(head)?;
+    let name = line.start + name;
+    // On the same line.
+    if let Some(v) = memchr::memmem::rfind_iter(&hay[line.start..name], b"alue")
+        .map(|k| line.start + k)
+        .find(|&k| k > line.start && hay[k - 1].eq_ignore_ascii_case(&b'v'))
+    {
+        let v = v - 1;
+        let from =
+            if v > line.start && (hay[v - 1] == b'"' || hay[v - 1] == b'\'') { v - 1 } else { v };
+        if value_key(&hay[from..name]) {
+            return Some(from..name);
+        }
+    }
+    let mut s = line.start;
+    while s > lo + 1 && hay[s - 1] == b'\n' {
+        let e = s - 1;
+        let b = memchr::memrchr(b'\n', &hay[lo..e]).map_or(lo, |q| lo + q + 1);
+        if skipped(&hay[b..e]) {
+            s = b;
+            continue;
+        }
+        let t = hay[b..e].trim_ascii_start();
+        let t =
+            t.strip_prefix(b"-").or_else(|| t.strip_prefix(b"{")).unwrap_or(t).trim_ascii_start();
+        if value_key(t) {
+            return Some(e - t.len()..e);
+        }
+        break;
+    }
+    None
+}
+
+/// Where a `name` key stands in `head` (a line up to the end of a keyword) when the rest of
+/// `head` is that key's value: `name: KEY`, `"name": "KEY"`, `name="KEY"`.
+fn name_key_before(head: &[u8]) -> Option<usize> {
+    let key_char = |b: &u8| b.is_ascii_alphanumeric() || b"_.-".contains(b);
+    let key_start = head.len() - head.iter().rev().take_while(|b| key_char(b)).count();
+    let mut i = key_start;
+    let skip = |i: &mut usize, set: &[u8]| {
+        while *i > 0 && set.contains(&head[*i - 1]) {
+            *i -= 1;
+        }
+    };
+    skip(&mut i, b" \t\"'");
+    if i == 0 || !(head[i - 1] == b':' || head[i - 1] == b'=') {
+        return None;
+    }
+    i -= 1;
+    skip(&mut i, b" \t\"'");
+    let word = i >= 4
+        && head[i - 4..i].eq_ignore_ascii_case(b"name")
+        && (i == 4 || !head[i - 5].is_ascii_alphanumeric());
+    word.then(|| i - 4)
 }
 
 /// Whether `text` (what follows a keyword) starts with a separator the keyed detector's own

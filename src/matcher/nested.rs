@@ -108,13 +108,13 @@ impl super::Matcher {
         // inner group that holds the token (the inner signature then stands too close to the
         // start of the decoded text to be decoded itself): decoding starts one group earlier
         // when base64 stands there.
-        let from = if depth + 1 < MAX_DEPTH
-            && group >= 4
-            && decode_base64_prefix(&hay[group - 4..group]).1 == 4
-        {
+        // (In wrapped base64, that group ends the line before.)
+        let from = if depth + 1 >= MAX_DEPTH {
+            group
+        } else if group >= 4 && decode_base64_prefix(&hay[group - 4..group]).1 == 4 {
             group - 4
         } else {
-            group
+            group_before_line_end(hay, group).unwrap_or(group)
         };
         let decoded = Decoded::new(from, encoding::decode_base64_wrapped(hay, from, true));
         if decoded.wrapped.bytes.len() >= 3 {
@@ -123,8 +123,8 @@ impl super::Matcher {
             for h in inner {
                 out.push(moved_out(&decoded, 0, h));
             }
-            if back == 0 {
-                self.at_group_start(&decoded, (group - from) / 4 * 3, out);
+            if let Some(k) = decoded.char_at(group).filter(|_| back == 0) {
+                self.at_group_start(&decoded, k / 4 * 3, out);
             }
         }
         decodings.keep(decoded, group);
@@ -156,6 +156,38 @@ impl super::Matcher {
             }
         }
     }
+}
+
+/// The start of the last 4-character group of base64 before the line end (LF, CRLF, `\n`,
+/// `\r\n`) and indentation that stand just before `group`, if there is one.
+fn group_before_line_end(hay: &[u8], group: usize) -> Option<usize> {
+    let mut i = group;
+    while i > 0 && group - i < 256 && (hay[i - 1] == b' ' || hay[i - 1] == b'\t') {
+        i -= 1;
+    }
+    let text = &hay[..i];
+    let brk = if text.ends_with(b"\r\n") || text.ends_with(b"\\n") {
+        2
+    } else if text.ends_with(b"\n") {
+        1
+    } else {
+        return None;
+    };
+    let brk = if text[..i - brk].ends_with(b"\\r") { brk + 2 } else { brk };
+    let end = i.checked_sub(brk)?;
+    let start = end.checked_sub(4)?;
+    if decode_base64_prefix(&hay[start..end]).1 != 4 {
+        return None;
+    }
+    // Decoding from there goes on past this line's end only when this line is no shorter
+    // than the one before (a wrapped block): the line before must be of the block too.
+    let run = |text: &mut dyn Iterator<Item = &u8>| {
+        text.take(1024).take_while(|&&b| is_base64_char(b)).count()
+    };
+    let before = run(&mut hay[..end].iter().rev());
+    let this = run(&mut hay[group..].iter());
+    let last = hay.get(group + this).is_none_or(|&b| b != b'\n' && b != b'\r' && b != b'\\');
+    (before <= this || last).then_some(start)
 }
 
 /// A match in the decoded text of `d` (at offset `at` of it) moved to the encoded characters

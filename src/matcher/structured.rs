@@ -60,7 +60,7 @@ impl super::Matcher {
                     let rest = &hay[pos..];
                     let len = if rest.starts_with(sep) {
                         sep.len()
-                    } else if matches!(rest.first(), Some(b'%' | b'&' | b'=')) {
+                    } else if matches!(rest.first(), Some(b'%' | b'&' | b'=' | b'\\')) {
                         encoded
                             .iter()
                             .find(|d| {

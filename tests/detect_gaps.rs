@@ -1,0 +1,462 @@
+//! Detection gaps found by hostile tests (issues 14 and 16), each through the real binary:
+//! `scan FILE`, `scan -` (standard input), `mask FILE`, `mask` on a pipe (the binary, and the
+//! library's interactive windows fed one line at a time, as `tail -f` hands lines on), and a
+//! `git commit` through the pre-commit hook. Tokens are generated at run time; no assertion
+//! prints an output that may hold one.
+
+mod common;
+
+use std::io::Write;
+use std::process::Stdio;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use tokenguard::matcher::Matcher;
+
+/// A reader that hands out its input one line per read, as a pipe fed by `tail -f` does.
+struct Lines<'a> {
+    data: &'a [u8],
+}
+
+impl std::io::Read for Lines<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let line = memchr_line(self.data);
+        let n = line.min(buf.len());
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+fn memchr_line(data: &[u8]) -> usize {
+    data.iter().position(|&b| b == b'\n').map_or(data.len(), |p| p + 1)
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// `input` masked by the library as a file is.
+fn masked_file(input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    tokenguard::app::mask_stream(&Matcher::builtin(), input, &mut out).unwrap();
+    out
+}
+
+/// `input` masked by the library as a pipe answered line by line is.
+fn masked_pipe(input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    tokenguard::app::mask_windows(
+        &Matcher::builtin(),
+        tokenguard::stream::Windows::interactive(Lines { data: input }),
+        &mut out,
+    )
+    .unwrap();
+    out
+}
+
+/// Runs the binary with `args`, `stdin` on a pipe; returns (exit code, stdout and stderr).
+fn run(dir: &std::path::Path, args: &[&str], stdin: &[u8]) -> (i32, Vec<u8>) {
+    let mut c = common::tokenguard();
+    c.current_dir(dir).args(args).stdin(Stdio::piped()).stdout(Stdio::piped());
+    c.stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = pipe.write_all(&data);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    let mut all = out.stdout;
+    all.extend_from_slice(&out.stderr);
+    (out.status.code().unwrap_or(-1), all)
+}
+
+/// Whether `masked` hides every one of `hidden` (texts that `input` holds: the secret, or
+/// the encoded text that holds it), and kept the input's length and line structure.
+fn hides(input: &[u8], masked: &[u8], hidden: &[Vec<u8>]) -> bool {
+    let lines = |t: &[u8]| t.iter().filter(|&&b| b == b'\n').count();
+    masked.len() == input.len()
+        && lines(masked) == lines(input)
+        && hidden.iter().all(|h| !contains(masked, h))
+}
+
+/// `input`, written to a file named `name`, is reported and masked on every channel, and no
+/// output shows any of `hidden` (each of which the input holds, so the check can fail).
+fn caught_everywhere(what: &str, name: &str, input: &[u8], hidden: &[Vec<u8>]) {
+    for h in hidden {
+        assert!(contains(input, h), "{what}: the input does not hold what must be hidden");
+    }
+    let leaks = |out: &[u8]| hidden.iter().any(|h| contains(out, h));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(name), input).unwrap();
+    // scan FILE and scan - (standard input).
+    let (code, out) = run(dir.path(), &["scan", name], b"");
+    assert!(code == 1 && !leaks(&out), "{what}: scan FILE gave {code} (or showed a secret)");
+    let (code, out) = run(dir.path(), &["scan", "-"], input);
+    assert!(code == 1 && !leaks(&out), "{what}: scan - gave {code} (or showed a secret)");
+    // mask FILE and mask on a pipe (the binary, then lines handed on one at a time).
+    let (code, out) = run(dir.path(), &["mask", name], b"");
+    assert!(code == 0 && hides(input, &out, hidden), "{what}: mask FILE did not mask it");
+    let (code, out) = run(dir.path(), &["mask"], input);
+    assert!(code == 0 && hides(input, &out, hidden), "{what}: mask on a pipe did not mask it");
+    let file = masked_file(input);
+    assert!(hides(input, &file, hidden), "{what}: the library's mask did not mask it");
+    let pipe = masked_pipe(input);
+    assert!(pipe == file, "{what}: a pipe read line by line masks otherwise than a file");
+    // A commit through the pre-commit hook.
+    let repo = common::TestRepo::new();
+    repo.install_test_hook();
+    repo.write(name, input);
+    repo.git(&["add", "-A"]);
+    let out = repo.git_output(&["commit", "-q", "-m", "add"]);
+    let mut all = out.stdout.clone();
+    all.extend_from_slice(&out.stderr);
+    assert!(!out.status.success() && !leaks(&all), "{what}: the commit was not blocked");
+}
+
+/// `input` gives no finding (scan FILE) and `mask` leaves it as it is.
+fn passes(what: &str, name: &str, input: &[u8]) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(name), input).unwrap();
+    let (code, _) = run(dir.path(), &["scan", name], b"");
+    assert_eq!(code, 0, "{what}: a false alarm");
+    assert!(masked_file(input) == input, "{what}: mask changed clean text");
+}
+
+// ---------------------------------------------------------------------------------------
+// Keyed values beside their key: name/value pairs over lines, in either order.
+
+#[test]
+fn legacy_tokens_in_name_value_pairs_over_lines_are_caught() {
+    let t = common::legacy_token();
+    let hidden = [t.clone().into_bytes()];
+    let cases = [
+        (
+            "pretty-printed JSON (ECS task definition)",
+            "task.json",
+            format!(
+                "{{\n  \"environment\": [\n    {{\n      \"name\": \"DT_API_TOKEN\",\n      \"value\": \"{t}\"\n    }}\n  ]\n}}\n"
+            ),
+        ),
+        (
+            "kubectl -o json",
+            "pod.json",
+            format!("\"env\": [\n  {{\n    \"name\": \"DYNATRACE_API_TOKEN\",\n    \"value\": \"{t}\"\n  }}\n]\n"),
+        ),
+        (
+            "YAML value before name",
+            "deploy.yaml",
+            format!("env:\n  - value: \"{t}\"\n    name: DT_API_TOKEN\n"),
+        ),
+        (
+            "JSON value before name, pretty-printed",
+            "task.json",
+            format!("[\n  {{\n    \"value\": \"{t}\",\n    \"name\": \"DT_API_TOKEN\"\n  }}\n]\n"),
+        ),
+        (
+            "JSON value before name, one line",
+            "task.json",
+            format!("[{{\"value\": \"{t}\", \"name\": \"DT_API_TOKEN\"}}]\n"),
+        ),
+        (
+            "a blank line between name and value",
+            "deploy.yaml",
+            format!("env:\n  - name: DT_API_TOKEN\n\n    value: {t}\n"),
+        ),
+        (
+            "a comment between name and value",
+            "deploy.yaml",
+            format!("env:\n  - name: DT_API_TOKEN\n    # rotated monthly\n    value: \"{t}\"\n"),
+        ),
+        (
+            "a comment and a blank line between value and name",
+            "deploy.yaml",
+            format!("env:\n  - value: '{t}'\n\n    # the tenant's token\n    name: DT_API_TOKEN\n"),
+        ),
+    ];
+    for (what, name, text) in cases {
+        caught_everywhere(what, name, text.as_bytes(), &hidden);
+    }
+}
+
+#[test]
+fn name_value_pairs_of_other_keys_or_items_are_not_findings() {
+    let t = common::legacy_token();
+    let cases = [
+        // The value belongs to the item before (a new item starts with the name).
+        format!("env:\n  - name: OTHER_SETTING\n    value: \"{t}\"\n  - name: DT_API_TOKEN\n    valueFrom:\n      secretKeyRef: {{name: dt, key: token}}\n"),
+        // JSON: the value is another object's.
+        format!("[\n  {{\n    \"name\": \"OTHER\",\n    \"value\": \"{t}\"\n  }},\n  {{\n    \"name\": \"DT_API_TOKEN\",\n    \"valueFrom\": {{}}\n  }}\n]\n"),
+        // Another key's value (not a name: value pair).
+        format!("  hostname: DT_API_TOKEN\n  value: {t}x\n"),
+        // Placeholders.
+        "- name: DT_API_TOKEN\n\n  # set by CI\n  value: \"${DT_API_TOKEN}\"\n".to_string(),
+        "- value: \"<your-api-token-here>\"\n  name: DT_API_TOKEN\n".to_string(),
+        "{\n  \"name\": \"DT_API_TOKEN\",\n  \"value\": \"YourApiTokenGoesHere1\"\n}\n".to_string(),
+        // A key that is not a name's value, a few characters into its line (once a panic).
+        "n:DT_API_TOKEN\nx=token\n".to_string(),
+    ];
+    for (i, text) in cases.iter().enumerate() {
+        passes(&format!("case {i}"), "x.yaml", text.as_bytes());
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Wrapped base64 whose line end cuts the keyword's signature.
+
+/// The base64 characters that hold `bytes[range]` whole (full groups inside it).
+fn encoded_inside(range: std::ops::Range<usize>) -> std::ops::Range<usize> {
+    range.start.div_ceil(3) * 4..range.end / 3 * 4
+}
+
+/// `text` without line ends and the indentation after them (a wrapped block joined).
+fn joined(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        if text[i] == b'\n' {
+            i += 1;
+            while i < text.len() && text[i] == b' ' {
+                i += 1;
+            }
+        } else {
+            out.push(text[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// `enc` wrapped at `width` columns as a YAML block scalar.
+fn yaml_block(enc: &str, width: usize) -> String {
+    let lines: Vec<&str> =
+        enc.as_bytes().chunks(width).map(|c| std::str::from_utf8(c).unwrap()).collect();
+    format!("data:\n  apiToken: |\n    {}\n", lines.join("\n    "))
+}
+
+/// Base64 of `x` repeated `n` times, `:`, the token and a line end (in one layer, in base64
+/// inside base64, or as UTF-16), and the encoded characters that hold its secret part.
+fn encoded(kind: &str, n: usize, token: &str) -> (String, String) {
+    let plain = format!("{}:{token}\n", "x".repeat(n));
+    let secret = plain.len() - 65..plain.len() - 1;
+    match kind {
+        "one" => {
+            let enc = STANDARD.encode(&plain);
+            let r = encoded_inside(secret);
+            (enc.clone(), enc[r].to_string())
+        }
+        "nested" => {
+            let inner = STANDARD.encode(&plain);
+            let r = encoded_inside(secret);
+            let enc = STANDARD.encode(format!("auth: {inner}\n"));
+            let r = encoded_inside(r.start + 6..r.end + 6);
+            (enc.clone(), enc[r].to_string())
+        }
+        _ => {
+            let utf16: Vec<u8> = plain.encode_utf16().flat_map(u16::to_le_bytes).collect();
+            let enc = STANDARD.encode(&utf16);
+            let r = encoded_inside(2 * secret.start..2 * secret.end);
+            (enc.clone(), enc[r].to_string())
+        }
+    }
+}
+
+/// Whether a line end of `enc` wrapped at `width` cuts every base64 signature of `dt0` (and
+/// of its nested and UTF-16 forms) that the unwrapped text holds.
+fn cut_by_a_line_end(enc: &str, width: usize) -> bool {
+    let wrapped = yaml_block(enc, width);
+    let sigs = Matcher::builtin().encoded_signatures().to_vec();
+    let holds = |t: &str| sigs.iter().any(|(s, _)| t.contains(s.as_str()));
+    holds(enc) && !holds(&wrapped)
+}
+
+/// Counts, through one `scan --format json` of a folder, the files without a finding.
+fn missed_by_scan(files: &[(String, String)]) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let out =
+        common::tokenguard().args(["scan", "--format", "json"]).arg(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "the folder scan found nothing");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let found: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["file"].as_str().unwrap().rsplit('/').next().unwrap().to_string())
+        .collect();
+    files.iter().map(|(n, _)| n.clone()).filter(|n| !found.contains(n)).collect()
+}
+
+#[test]
+fn wrapped_base64_is_found_wherever_a_line_end_cuts_the_keyword() {
+    let token = common::token();
+    let mut files = Vec::new();
+    let mut cut = Vec::new();
+    for kind in ["one", "nested", "utf16"] {
+        for width in [64, 76] {
+            for n in 0..200 {
+                let (enc, hidden) = encoded(kind, n, &token);
+                let name = format!("{kind}-{width}-{n}.yaml");
+                if cut_by_a_line_end(&enc, width) {
+                    cut.push((kind, width, n, hidden));
+                }
+                files.push((name, yaml_block(&enc, width)));
+            }
+        }
+    }
+    let missed = missed_by_scan(&files);
+    assert!(missed.is_empty(), "missed: {missed:?}");
+    // Each layer and width has cases where a line end cuts every signature.
+    for kind in ["one", "nested", "utf16"] {
+        for width in [64, 76] {
+            let n = cut.iter().filter(|c| c.0 == kind && c.1 == width).count();
+            assert!(n > 0, "no cut case for {kind} at {width}");
+        }
+    }
+    // Where the line end cuts, every channel finds and masks it (two cases of each kind).
+    for kind in ["one", "nested", "utf16"] {
+        for (_, width, n, hidden) in cut.iter().filter(|c| c.0 == kind).take(2) {
+            let (enc, _) = encoded(kind, *n, &token);
+            let text = yaml_block(&enc, *width);
+            caught_everywhere_joined(&format!("{kind} {width} {n}"), text.as_bytes(), hidden);
+        }
+    }
+}
+
+/// [`caught_everywhere`] for a wrapped block: what must be hidden is looked for with the
+/// lines joined.
+fn caught_everywhere_joined(what: &str, input: &[u8], hidden: &str) {
+    let hidden = hidden.as_bytes();
+    assert!(contains(&joined(input), hidden), "{what}: the input does not hold it");
+    let hides = |out: &[u8]| out.len() == input.len() && !contains(&joined(out), hidden);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("secret.yaml"), input).unwrap();
+    let (code, out) = run(dir.path(), &["scan", "secret.yaml"], b"");
+    assert!(code == 1 && !contains(&joined(&out), hidden), "{what}: scan FILE gave {code}");
+    let (code, out) = run(dir.path(), &["scan", "-"], input);
+    assert!(code == 1 && !contains(&joined(&out), hidden), "{what}: scan - gave {code}");
+    let (code, out) = run(dir.path(), &["mask", "secret.yaml"], b"");
+    assert!(code == 0 && hides(&out), "{what}: mask FILE did not mask it");
+    let (code, out) = run(dir.path(), &["mask"], input);
+    assert!(code == 0 && hides(&out), "{what}: mask on a pipe did not mask it");
+    let file = masked_file(input);
+    assert!(hides(&file), "{what}: the library's mask did not mask it");
+    assert!(masked_pipe(input) == file, "{what}: a pipe read line by line masks otherwise");
+    let repo = common::TestRepo::new();
+    repo.install_test_hook();
+    repo.write("secret.yaml", input);
+    repo.git(&["add", "-A"]);
+    let out = repo.git_output(&["commit", "-q", "-m", "add"]);
+    assert!(!out.status.success(), "{what}: the commit was not blocked");
+}
+
+/// A line of wrapped base64 that ends inside the keyword of an encoded token (one to four
+/// characters of it), read from a pipe that delivers it alone: masked as in a file.
+#[test]
+fn mask_on_a_pipe_masks_a_wrapped_token_whose_keyword_a_line_end_cuts() {
+    let token = common::token();
+    for before in 0..12 {
+        let (enc, hidden) = encoded("one", 54 + before, &token);
+        let lines: Vec<&str> =
+            enc.as_bytes().chunks(76).map(|c| std::str::from_utf8(c).unwrap()).collect();
+        let input = format!("data:\n  {}\n", lines.join("\n  "));
+        let whole = masked_file(input.as_bytes());
+        let piped = masked_pipe(input.as_bytes());
+        assert!(whole == piped, "the pipe's output differs from the file's ({before})");
+        assert!(!contains(&joined(&piped), hidden.as_bytes()), "not masked ({before})");
+        assert!(contains(&joined(input.as_bytes()), hidden.as_bytes()));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Escaped dots and tokens written wholly in escapes.
+
+/// Every character of `text` as `%HH`, `&#D;` or `&#xH;`.
+fn escape_all(text: &str, form: usize) -> String {
+    text.bytes()
+        .map(|b| match form {
+            0 => format!("%{b:02X}"),
+            1 => format!("%{b:02x}"),
+            2 => format!("&#{b};"),
+            _ => format!("&#x{b:x};"),
+        })
+        .collect()
+}
+
+#[test]
+fn tokens_with_escaped_dots_or_wholly_escaped_are_caught() {
+    let t = common::token();
+    let secret = common::secret_of(&t).to_string();
+    let public = t.split('.').nth(1).unwrap();
+    let with_dots = |dot: &str| format!("dt0c01{dot}{public}{dot}{secret}");
+    let plain_cases = [
+        ("\\u002e in a JSON string", format!("{{\"token\": \"{}\"}}\n", with_dots("\\u002e"))),
+        ("\\u002E in a JSON string", format!("{{\"token\": \"{}\"}}\n", with_dots("\\u002E"))),
+        ("\\x2e in a C string", format!("const char *t = \"{}\";\n", with_dots("\\x2e"))),
+        ("\\. in a regex", format!("grep -E '{}' log.txt\n", with_dots("\\."))),
+    ];
+    for (what, text) in plain_cases {
+        caught_everywhere(what, "t.txt", text.as_bytes(), &[secret.clone().into_bytes()]);
+    }
+    // URL-encoded (either case of hex digit); HTML character references are a limit.
+    for form in 0..2 {
+        let text = format!("https://example.com/?q={}&x=1\n", escape_all(&t, form));
+        let hidden = escape_all(&secret, form).into_bytes();
+        caught_everywhere(&format!("escaped, form {form}"), "t.html", text.as_bytes(), &[hidden]);
+    }
+}
+
+#[test]
+fn escaped_placeholders_and_near_tokens_are_not_findings() {
+    let t = common::token();
+    let public = t.split('.').nth(1).unwrap();
+    let cases = [
+        // A documentation placeholder and a token id without its secret, escaped.
+        escape_all("dt0c01.ABC123.XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX", 0),
+        escape_all(&format!("dt0c01.{public}"), 2),
+        // Escaped dots around a masked secret.
+        format!("dt0c01\\u002e{public}\\u002e****************\n"),
+        // A secret part cut short.
+        escape_all(&t[..t.len() - 1], 3),
+    ];
+    for (i, text) in cases.iter().enumerate() {
+        passes(&format!("case {i}"), "x.txt", text.as_bytes());
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The older format in base64 under its key (a Kubernetes Secret's `data:`).
+
+#[test]
+fn legacy_tokens_in_base64_secret_data_are_caught() {
+    let t = common::legacy_token();
+    let enc = STANDARD.encode(&t);
+    let hidden = [enc.clone().into_bytes()];
+    let cases = [
+        format!("apiVersion: v1\nkind: Secret\ntype: Opaque\ndata:\n  DT_API_TOKEN: {enc}\n"),
+        format!("apiVersion: v1\nkind: Secret\ndata:\n  apiToken: \"{enc}\"\n  paasToken: Zm9v\n"),
+        format!("{{\"kind\": \"Secret\", \"data\": {{\"apiToken\": \"{enc}\"}}}}\n"),
+    ];
+    for (i, text) in cases.iter().enumerate() {
+        caught_everywhere(&format!("secret {i}"), "secret.yaml", text.as_bytes(), &hidden);
+    }
+}
+
+#[test]
+fn base64_under_other_keys_or_of_placeholders_is_not_a_finding() {
+    let t = common::legacy_token();
+    let cases = [
+        format!("data:\n  GITHUB_TOKEN: {}\n", STANDARD.encode(&t)),
+        format!("data:\n  DT_API_TOKEN: {}\n", STANDARD.encode("YourApiTokenGoesHere1")),
+        format!("data:\n  DT_API_TOKEN: {}\n", STANDARD.encode("abcdefghijklmnopqrstu")),
+        format!("data:\n  DT_API_TOKEN: {}x\n", STANDARD.encode(&t)),
+        format!("data:\n  DT_API_TOKEN: {}\n", STANDARD.encode(format!("{t}x"))),
+    ];
+    for (i, text) in cases.iter().enumerate() {
+        passes(&format!("case {i}"), "secret.yaml", text.as_bytes());
+    }
+}
