@@ -528,6 +528,20 @@ impl Matcher {
         self.groups.iter().map(|g| g.keyword.as_slice())
     }
 
+    /// The keywords of [`Matcher::keywords`] whose rules (one at least, enabled) look for
+    /// their tokens in base64: what a decoded run of base64 may hold.
+    pub fn base64_keywords(&self) -> impl Iterator<Item = &[u8]> {
+        self.groups
+            .iter()
+            .filter(|g| {
+                g.structured
+                    .iter()
+                    .chain(&g.keyed)
+                    .any(|&i| !self.disabled[i] && self.rules[i].decodes(Decode::Base64))
+            })
+            .map(|g| g.keyword.as_slice())
+    }
+
     /// The base64 signatures (text, offset from the start of its 4-character group) the
     /// prefilters look for: a line of base64 holding one may go on with an encoded token.
     pub fn encoded_signatures(&self) -> &[(String, usize)] {
