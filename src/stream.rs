@@ -305,7 +305,7 @@ fn runs_decode_to_keyword(text: &[u8], depth: u8, cut: Option<bool>) -> bool {
             });
             for align in 0..4.min(len) {
                 let (bytes, _) = crate::matcher::decode_base64_prefix(&run[align..]);
-                let found = matcher.keywords().any(|kw| {
+                let found = matcher.base64_keywords().any(|kw| {
                     [kw.to_vec(), crate::matcher::utf16le(kw)].iter().any(|kw| {
                         memchr::memmem::find_iter(&bytes, kw)
                             .any(|k| bytes[k + kw.len()..].iter().all(token_char))

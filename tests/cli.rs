@@ -315,7 +315,11 @@ fn rules_lists_every_rule_and_the_known_examples() {
     assert_eq!(out.status.code(), Some(0));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["rules"].as_array().unwrap().len(), tokenguard::rules::builtin().len());
-    assert_eq!(doc["known_examples"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        doc["known_examples"].as_array().unwrap().len(),
+        tokenguard::rules::known_examples().len()
+    );
+    assert!(tokenguard::rules::known_examples().len() >= 3);
 }
 
 #[test]

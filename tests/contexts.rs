@@ -451,13 +451,18 @@ fn hashes_ids_and_other_vendors_keys_are_not_findings() {
             format!("DT_API_TOKEN={uuid}"),
             format!("Authorization: Bearer {jwt}"),
             format!("apiToken: {jwt}"),
-            format!("aws_access_key_id = {aws}\naws_secret_access_key = {aws_secret}"),
             format!("data: {blob}"),
             format!("dt0c01.{}.{hex}", &upper_hex[..24]),
             format!("commit {hex} (dt0c01 rotation)"),
         ] {
             finds_nothing(&text);
         }
+        // An AWS key pair is a finding of the AWS rules (tests/providers.rs), never of another
+        // provider's.
+        let pair = format!("aws_access_key_id = {aws}\naws_secret_access_key = {aws_secret}");
+        let found = tokenguard::matcher::Matcher::builtin().find(pair.as_bytes());
+        let rules = tokenguard::matcher::Matcher::builtin();
+        assert!(found.iter().all(|m| rules.rules()[m.rule].provider == "aws"));
     }
 }
 

@@ -154,18 +154,36 @@ fn rules_are_listed_by_provider() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0));
     let rules = tokenguard::rules::builtin();
-    assert!(text.starts_with(&format!("dynatrace ({} rules):\n", rules.len())), "{text}");
+    let dynatrace = rules.iter().filter(|r| r.provider == "dynatrace").count();
+    assert!(text.contains(&format!("\ndynatrace ({dynatrace} rules):\n")), "{text}");
+    // Providers in name order, each heading once.
+    let headings: Vec<&str> = text
+        .lines()
+        .filter(|l| l.ends_with(" rules):") || l.ends_with(" rule):"))
+        .map(|l| l.split(' ').next().unwrap())
+        .collect();
+    let mut sorted = headings.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(headings, sorted);
+    assert!(headings.len() >= 20, "{headings:?}");
     for r in &rules {
-        let line = text.lines().find(|l| l.trim_start().starts_with(&r.id)).unwrap();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("  ") && l.trim_start().starts_with(&format!("{} ", r.id)))
+            .unwrap();
         assert!(line.contains(r.severity.as_str()), "{line}");
     }
     let out = tokenguard().args(["rules", "--format", "json"]).output().unwrap();
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(doc["providers"], serde_json::json!(["dynatrace"]));
-    assert_eq!(doc["rules"][0]["provider"], "dynatrace");
-    assert_eq!(doc["rules"][0]["severity"], "high");
-    assert_eq!(doc["rules"][0]["kind"], "structured");
-    assert!(doc["rules"][0]["remediation"].as_str().unwrap().contains("Revoke"));
+    let providers = doc["providers"].as_array().unwrap();
+    assert!(providers.len() >= 20 && providers.contains(&serde_json::json!("dynatrace")));
+    let api = doc["rules"].as_array().unwrap().iter().find(|r| r["id"] == "dynatrace-api-token");
+    let api = api.unwrap();
+    assert_eq!(api["provider"], "dynatrace");
+    assert_eq!(api["severity"], "high");
+    assert_eq!(api["kind"], "structured");
+    assert!(api["remediation"].as_str().unwrap().contains("Revoke"));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -351,16 +369,24 @@ fn a_custom_check_that_does_not_parse_is_refused() {
     assert!(e.contains("rules[0].verify"), "{e}");
 }
 
-/// Every built-in keyed rule's pattern compiles (they are compiled on first use, not when the
-/// rules are loaded).
+/// Every built-in keyed rule's pattern and regex rule's regex compiles (they are compiled on
+/// first use, not when the rules are loaded).
 #[test]
 fn every_built_in_keyed_pattern_compiles() {
-    let mut keyed = 0;
+    let (mut keyed, mut regex) = (0, 0);
     for rule in tokenguard::rules::builtin() {
-        if let tokenguard::rules::Detector::Keyed(k) = &rule.detector {
-            let _ = k.pattern.get();
-            keyed += 1;
+        match &rule.detector {
+            tokenguard::rules::Detector::Keyed(k) => {
+                let _ = k.pattern.get();
+                keyed += 1;
+            }
+            tokenguard::rules::Detector::Regex(r) => {
+                let _ = r.get();
+                regex += 1;
+            }
+            _ => {}
         }
     }
     assert!(keyed >= 1, "the older Dynatrace format is a keyed rule");
+    assert!(regex >= 20, "the other providers' rules are mostly regex rules");
 }

@@ -254,7 +254,10 @@ mod tests {
 
     #[test]
     fn the_builtin_matcher_looks_for_the_keywords_and_their_encoded_forms() {
-        let m = Matcher::builtin();
+        let dynatrace = || -> Vec<crate::rules::Rule> {
+            crate::rules::builtin().into_iter().filter(|r| r.provider == "dynatrace").collect()
+        };
+        let m = Matcher::new(dynatrace(), &[]);
         let kw: Vec<&[u8]> = m.keywords().collect();
         assert_eq!(kw, [&b"dt0"[..], b"token", b"Token", b"TOKEN"]);
         let sigs: Vec<&str> = m.encoded_signatures().iter().map(|(s, _)| s.as_str()).collect();
@@ -264,11 +267,27 @@ mod tests {
         }
         // The older format's keywords are not looked for in base64 (its `decode` says so).
         assert!(!sigs.iter().any(|s| s.starts_with("dG9r")), "{sigs:?}");
-        let off = Matcher::new(crate::rules::builtin(), &["dynatrace-legacy-token".into()]);
+        let off = Matcher::new(dynatrace(), &["dynatrace-legacy-token".into()]);
         assert_eq!(off.keywords().collect::<Vec<_>>(), [&b"dt0"[..]]);
-        let none = Matcher::new(crate::rules::builtin(), &["dynatrace".into()]);
+        let none = Matcher::new(dynatrace(), &["dynatrace".into()]);
         assert_eq!(none.keywords().count(), 0);
         assert!(none.encoded_signatures().is_empty());
+    }
+
+    #[test]
+    fn every_providers_keywords_are_looked_for_and_only_base64_ones_in_base64() {
+        let m = Matcher::builtin();
+        // The other providers' rules are regex rules: the SIMD prefilter of structured and
+        // keyed keywords stays Dynatrace's (docs/rules.md, Speed).
+        let kw: Vec<&[u8]> = m.keywords().collect();
+        assert_eq!(kw, [&b"dt0"[..], b"token", b"Token", b"TOKEN"]);
+        let b64: Vec<&[u8]> = m.base64_keywords().collect();
+        assert_eq!(b64, [&b"dt0"[..]]);
+        let sigs: Vec<&str> = m.encoded_signatures().iter().map(|(s, _)| s.as_str()).collect();
+        // Regex rules' keywords too: `ghp_` in base64 at its first alignment.
+        assert!(sigs.contains(&"Z2hwX"), "{sigs:?}");
+        let no_github = Matcher::new(crate::rules::builtin(), &["github".into()]);
+        assert!(!no_github.encoded_signatures().iter().any(|(s, _)| s == "Z2hwX"));
     }
 
     #[test]

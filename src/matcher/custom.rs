@@ -16,7 +16,11 @@ impl super::Matcher {
         rule: usize,
         out: &mut Vec<H>,
     ) -> usize {
-        let line = line_around(hay, at);
+        let mut line = line_around(hay, at);
+        let window = self.rules[rule].window;
+        if window > 0 {
+            line.end = line_around(hay, (line.end + window).min(hay.len())).end;
+        }
         self.regex_in(hay, line.clone(), rule, out);
         if self.rules[rule].decodes(Decode::QuotedPrintable) && soft_neighbour(hay, line.clone()) {
             if let Some((chars, pos)) = soft_window(hay, line.clone(), SOFT_LINE_REACH) {
@@ -43,24 +47,36 @@ impl super::Matcher {
         out: &mut Vec<H>,
     ) {
         let Detector::Regex(re) = &self.rules[rule].detector else { return };
+        let re = re.get();
         let base = range.start;
         for caps in re.captures_iter(&hay[range]) {
-            let whole = caps.get(0).expect("group 0 exists");
+            // The group `token`, if any, is the token; the rest of the match is context
+            // (boundaries, a key).
+            let whole = caps.name("token").unwrap_or_else(|| caps.get(0).expect("group 0 exists"));
             if whole.is_empty() {
                 continue;
             }
             let secret = caps.name("secret").unwrap_or(whole);
             let text = whole.as_bytes();
             if !checksum_holds(self.rules[rule].checksum, text, &[secret.as_bytes()])
+                || !shape_holds(self.rules[rule].shape, secret.as_bytes())
                 || self.is_known(text)
                 || self.is_known(secret.as_bytes())
+                || caps.name("id").is_some_and(|id| self.is_known(id.as_bytes()))
             {
                 continue;
             }
             let (before, after) =
                 (&text[..secret.start() - whole.start()], &text[secret.end() - whole.start()..]);
             let shown = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-            let masked = format!("{}{MASK}{}", shown(before), shown(after));
+            // With an `id` group, the identifier alone stands before the mask (not the text
+            // between it and a secret found lines away).
+            let masked = match caps.name("id") {
+                Some(id) if id.end() <= secret.start() => {
+                    format!("{}{MASK}{}", shown(id.as_bytes()), shown(after))
+                }
+                _ => format!("{}{MASK}{}", shown(before), shown(after)),
+            };
             let token_id = match caps.name("id") {
                 Some(id) => Some(shown(id.as_bytes())),
                 None => (!before.is_empty())

@@ -33,6 +33,8 @@ pub use encoding::{
 use prefilter::{encoded_forms, split_at_lines, Keywords};
 pub use shape::{is_placeholder_part, is_placeholder_token, is_plausible_legacy};
 
+/// Inputs at least this long search the regex rules' keywords with the contiguous automaton.
+const CUSTOM_LARGE_MIN: usize = 64 << 10;
 /// Inputs at least this long are cut at line ends and searched in parallel.
 const PARALLEL_MIN: usize = 256 << 10;
 
@@ -220,7 +222,10 @@ pub struct Matcher {
     groups: Vec<Group>,
     /// Keywords of regex rules, matched without regard to ASCII case, and their encoded
     /// forms (only when there are).
-    custom_prefilter: Option<(AhoCorasick, Vec<CustomAnnounce>)>,
+    custom_prefilter: Option<CustomSearch>,
+    /// Their base64 forms, matched as written (base64 is case sensitive: without regard to
+    /// case, their short signatures met clean text every few hundred bytes).
+    custom_encoded: Option<CustomSearch>,
     /// What each rule needs that its data does not hold (compiled patterns, encoded forms).
     plans: Vec<Plan>,
     /// Regex rules without keywords: run over the whole input.
@@ -251,6 +256,57 @@ enum Announce {
     Base64 { back: usize },
     /// A keyword of [`Matcher::groups`] written in escapes (`%64%74%30`, `&#100;…`).
     Escaped(usize),
+}
+
+/// A search for the regex rules' keywords (or their encoded forms): an automaton quick to
+/// build for small inputs (the pre-commit hook's added lines), and a contiguous one built on
+/// first use for large ones (faster to search, slower to build; a DFA was faster still but
+/// cost the bounded-memory scan of a huge file its bound).
+#[derive(Debug, Clone)]
+struct CustomSearch {
+    patterns: Vec<Vec<u8>>,
+    announces: Vec<CustomAnnounce>,
+    any_case: bool,
+    nfa: AhoCorasick,
+    dfa: std::sync::Arc<std::sync::OnceLock<AhoCorasick>>,
+}
+
+impl CustomSearch {
+    fn new(list: Vec<(Vec<u8>, CustomAnnounce)>, any_case: bool) -> Option<CustomSearch> {
+        if list.is_empty() {
+            return None;
+        }
+        let (patterns, announces): (Vec<_>, Vec<_>) = list.into_iter().unzip();
+        let nfa = CustomSearch::build(&patterns, any_case, None);
+        Some(CustomSearch { patterns, announces, any_case, nfa, dfa: Default::default() })
+    }
+
+    fn build(
+        patterns: &[Vec<u8>],
+        any_case: bool,
+        kind: Option<aho_corasick::AhoCorasickKind>,
+    ) -> AhoCorasick {
+        AhoCorasickBuilder::new()
+            .ascii_case_insensitive(any_case)
+            .kind(kind)
+            .match_kind(MatchKind::Standard)
+            .build(patterns)
+            .expect("keywords are plain strings")
+    }
+
+    /// The automaton for an input of `len` bytes.
+    fn for_len(&self, len: usize) -> &AhoCorasick {
+        if len < CUSTOM_LARGE_MIN {
+            return &self.nfa;
+        }
+        self.dfa.get_or_init(|| {
+            CustomSearch::build(
+                &self.patterns,
+                self.any_case,
+                Some(aho_corasick::AhoCorasickKind::ContiguousNFA),
+            )
+        })
+    }
 }
 
 /// What a pattern of the regex rules' prefilter announces.
@@ -470,14 +526,10 @@ impl Matcher {
                 }
             }
         }
-        let custom_prefilter = (!custom.is_empty()).then(|| {
-            let ac = AhoCorasickBuilder::new()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
-                .build(custom.iter().map(|(p, _)| p))
-                .expect("keywords are plain strings");
-            (ac, custom.into_iter().map(|(_, a)| a).collect())
-        });
+        let (encoded, custom): (Vec<_>, Vec<_>) =
+            custom.into_iter().partition(|(_, a)| matches!(a, CustomAnnounce::Base64 { .. }));
+        let custom_prefilter = CustomSearch::new(custom, true);
+        let custom_encoded = CustomSearch::new(encoded, false);
         let plans: Vec<Plan> = rules
             .iter()
             .map(|r| match &r.detector {
@@ -520,6 +572,7 @@ impl Matcher {
             announces: announces.into_iter().map(Vec::into_boxed_slice).collect(),
             groups,
             custom_prefilter,
+            custom_encoded,
             plans,
             unkeyed,
             known_examples,
@@ -551,6 +604,20 @@ impl Matcher {
     /// them (a structured token starts with one; a keyed rule's key ends in one).
     pub fn keywords(&self) -> impl Iterator<Item = &[u8]> {
         self.groups.iter().map(|g| g.keyword.as_slice())
+    }
+
+    /// The keywords of [`Matcher::keywords`] whose rules (one at least, enabled) look for
+    /// their tokens in base64: what a decoded run of base64 may hold.
+    pub fn base64_keywords(&self) -> impl Iterator<Item = &[u8]> {
+        self.groups
+            .iter()
+            .filter(|g| {
+                g.structured
+                    .iter()
+                    .chain(&g.keyed)
+                    .any(|&i| !self.disabled[i] && self.rules[i].decodes(Decode::Base64))
+            })
+            .map(|g| g.keyword.as_slice())
     }
 
     /// The base64 signatures (text, offset from the start of its 4-character group) the
@@ -618,11 +685,11 @@ impl Matcher {
     /// Everything but the regex rules without keywords (which [`Matcher::find`] runs over
     /// the whole input, as they may span lines).
     fn find_into<H: Found>(&self, hay: &[u8], depth: u8, out: &mut Vec<H>) {
-        if let Some((ac, announces)) = &self.custom_prefilter {
+        for search in self.custom_prefilter.iter().chain(&self.custom_encoded) {
             let mut done = Done::new(self.rules.len());
-            for hit in ac.find_overlapping_iter(hay) {
+            for hit in search.for_len(hay.len()).find_overlapping_iter(hay) {
                 let at = hit.start();
-                match announces[hit.pattern().as_usize()] {
+                match search.announces[hit.pattern().as_usize()] {
                     CustomAnnounce::Plain(rule) if at >= *done.plain(rule) => {
                         *done.plain(rule) = self.regex_near(hay, at, rule, out);
                     }

@@ -235,9 +235,16 @@ pub(super) struct Parsed {
 /// Whether a token passes its rule's offline checksum. Each [`Checksum`] kind is one arm
 /// here; `token` is the whole token (separators plain), `parts` its parts.
 pub(super) fn checksum_holds(kind: Checksum, token: &[u8], parts: &[&[u8]]) -> bool {
-    let _ = (token, parts);
+    let _ = parts;
     match kind {
         Checksum::None => true,
+        Checksum::Github => checksum::github_classic(token),
+        Checksum::GithubFineGrained => checksum::github_fine_grained(token),
+        Checksum::GitlabRoutable => checksum::gitlab_routable(token),
+        Checksum::Grafana => checksum::grafana_service_account(token),
+        Checksum::GrafanaCloud => checksum::grafana_cloud(token),
+        Checksum::Atlassian => checksum::atlassian(token),
+        Checksum::Pypi => checksum::pypi_macaroon(token) == Some(checksum::PypiIndex::Pypi),
     }
 }
 
@@ -246,6 +253,7 @@ pub(super) fn shape_holds(shape: Shape, part: &[u8]) -> bool {
     match shape {
         Shape::Random => !is_placeholder_part(part),
         Shape::MixedCase => is_plausible_legacy(part),
+        Shape::Hex => !shape::is_placeholder_hex(part),
         Shape::None => true,
     }
 }

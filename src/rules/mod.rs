@@ -49,6 +49,22 @@ pub enum Checksum {
     /// No checksum: the token's shape alone decides.
     #[default]
     None,
+    /// GitHub classic tokens (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`) and npm tokens:
+    /// CRC-32 of the 30 characters after the prefix, as 6 base62 digits at the end.
+    Github,
+    /// GitHub fine-grained tokens (`github_pat_`): truncated base32 SHA-256 inside.
+    GithubFineGrained,
+    /// GitLab routable tokens: CRC-32 in base36 and the payload's length field.
+    GitlabRoutable,
+    /// Grafana service-account tokens (`glsa_`): CRC-32 as little-endian hex.
+    Grafana,
+    /// Grafana Cloud access-policy tokens (`glc_`): base64 of a JSON object with `o`, `n`
+    /// and `k`.
+    GrafanaCloud,
+    /// Atlassian API tokens and Bitbucket app passwords: CRC-32 as upper-case hex.
+    Atlassian,
+    /// PyPI tokens: a macaroon (version 2) whose location is `pypi.org`.
+    Pypi,
 }
 
 /// An encoded form in which the matcher looks for a rule's keywords (and so its tokens).
@@ -194,6 +210,9 @@ pub enum Shape {
     /// Random and mixing upper case, lower case and digits, with stricter word checks (the
     /// older Dynatrace format).
     MixedCase,
+    /// Random hexadecimal digits, as some providers write secrets (the checks of `random`
+    /// without its refusal of hexadecimal-only parts).
+    Hex,
     /// No check.
     None,
 }
@@ -327,9 +346,10 @@ pub enum Detector {
     Structured(Structured),
     /// A value in context, after a key.
     Keyed(Box<Keyed>),
-    /// A regular expression: the group `secret` (else the whole match) is the secret, the
-    /// group `id` (else the text before the secret) the identifier shown.
-    Regex(Regex),
+    /// A regular expression: the group `token` (else the whole match) is the token, the
+    /// group `secret` (else the token) the secret, the group `id` (else the text of the
+    /// token before the secret) the identifier shown.
+    Regex(LazyRegex),
 }
 
 /// An input that must produce exactly one finding, of its rule; optionally where (the text
@@ -365,6 +385,10 @@ pub struct Rule {
     pub decode: Vec<Decode>,
     /// The offline checksum the token carries.
     pub checksum: Checksum,
+    /// The shape check of a regex rule's secret (group `secret`, else the whole match).
+    pub shape: Shape,
+    /// How many bytes past the keyword's line a regex rule may read (a PEM block's lines).
+    pub window: usize,
     /// Inputs that must produce exactly one finding of this rule.
     pub examples: Vec<Example>,
     /// Inputs that must produce no finding of this rule.
@@ -467,10 +491,16 @@ mod tests {
             assert!(!r.examples.is_empty(), "{} has no example", r.id);
             assert!(!r.negatives.is_empty(), "{} has no negative example", r.id);
         }
-        assert_eq!(known_examples().len(), 3);
-        assert_eq!(providers(rules), ["dynatrace"]);
+        assert!(known_examples().contains(&"AKIAIOSFODNN7EXAMPLE"));
+        let names = providers(rules);
+        for p in ["aws", "dynatrace", "github", "gitlab", "slack", "stripe", "private-key"] {
+            assert!(names.contains(&p), "{p}");
+        }
         let all = expand_names(rules, &["dynatrace".into()]);
-        assert_eq!(all.len(), rules.len());
+        assert_eq!(all.len(), rules.iter().filter(|r| r.provider == "dynatrace").count());
+        assert!(all.len() >= 9 && all.iter().all(|id| id.starts_with("dynatrace-")));
+        let two = expand_names(rules, &["github".into(), "aws-access-key".into()]);
+        assert_eq!(two, ["aws-access-key", "github-token", "github-fine-grained-token"]);
         assert_eq!(expand_names(rules, &["dynatrace-token".into()]), ["dynatrace-token"]);
     }
 

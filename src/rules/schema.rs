@@ -29,6 +29,8 @@ const MAX_PART_LEN: usize = 1024;
 /// Shortest keyword of a structured or keyed rule (a shorter one would announce too much, and
 /// has no base64 signature at every alignment).
 pub const MIN_KEYWORD_LEN: usize = 3;
+/// Most bytes past its keyword's line that a regex rule may read.
+const MAX_WINDOW: usize = 16 * 1024;
 /// Advice for a custom rule that gives none.
 const DEFAULT_REMEDIATION: &str = "Revoke the token where it was issued and create a new one; \
 keep it in a secret store or the environment instead of the file.";
@@ -59,6 +61,9 @@ pub struct RawRule {
     decode: Option<Vec<Decode>>,
     #[serde(default)]
     checksum: Checksum,
+    shape: Option<Shape>,
+    #[serde(default)]
+    window: usize,
     #[serde(default)]
     examples: Vec<RawExample>,
     #[serde(default)]
@@ -256,9 +261,15 @@ pub fn compile(raw: &Spanned<RawRule>, origin: Origin) -> Result<Rule, RuleError
                 format!("rule {id_text:?} has more than one of `regex`, `structured`, `keyed`"),
             ))
         }
-        (Some(re), _, _) => Detector::Regex(
-            compile_regex(re.get_ref()).map_err(|m| err("regex", Some(re.span()), m))?,
-        ),
+        // A built-in regex compiles on first use, as a keyed pattern does (tests/rules.rs
+        // proves each compiles): most runs never meet its keyword.
+        (Some(re), _, _) => Detector::Regex(match origin {
+            Origin::Builtin => crate::rules::LazyRegex::lazy(re.get_ref().clone()),
+            Origin::Custom => crate::rules::LazyRegex::compiled(
+                re.get_ref().clone(),
+                compile_regex(re.get_ref()).map_err(|m| err("regex", Some(re.span()), m))?,
+            ),
+        }),
         (_, Some(s), _) => Detector::Structured(structured(s)?),
         (_, _, Some(k)) => Detector::Keyed(Box::new(keyed(k, origin)?)),
         _ => {
@@ -271,6 +282,16 @@ pub fn compile(raw: &Spanned<RawRule>, origin: Origin) -> Result<Rule, RuleError
             ))
         }
     };
+    if (r.shape.is_some() || r.window > 0) && !matches!(detector, Detector::Regex(_)) {
+        return Err(err(
+            "",
+            whole,
+            "`shape` and `window` belong to regex rules; a structured or keyed rule gives each part its own shape",
+        ));
+    }
+    if r.window > MAX_WINDOW {
+        return Err(err("window", whole, format!("`window` is at most {MAX_WINDOW} bytes")));
+    }
     let mut keywords = Vec::new();
     for (k, kw) in r.keywords.iter().enumerate() {
         let key = format!("keywords[{k}]");
@@ -312,6 +333,8 @@ pub fn compile(raw: &Spanned<RawRule>, origin: Origin) -> Result<Rule, RuleError
         keywords,
         decode: r.decode.clone().unwrap_or_else(|| Decode::ALL.to_vec()),
         checksum: r.checksum,
+        shape: r.shape.unwrap_or(Shape::None),
+        window: r.window,
         examples: r
             .examples
             .iter()

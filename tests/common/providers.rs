@@ -126,3 +126,110 @@ pub fn dynatrace_edgeconnect() -> String {
     let mut rng = Rng::new();
     format!("dt0e01.{}.{}", rng.chars(BASE32, 24), rng.chars(BASE32, 64))
 }
+
+const DIGITS: &[u8] = b"0123456789";
+const UPPER_DIGITS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// `prefix` and `n` random characters of `alphabet`, drawn again until the built-in
+/// matcher finds exactly one token in it (a random draw is placeholder-shaped very rarely).
+fn drawn(make: impl Fn(&mut Rng) -> String) -> String {
+    let m = tokenguard::matcher::Matcher::builtin();
+    let mut rng = Rng::new();
+    loop {
+        let t = make(&mut rng);
+        if m.find(t.as_bytes()).len() == 1 {
+            return t;
+        }
+    }
+}
+
+/// A token of a provider without a checksum, by rule id: the token and the part that a
+/// report may show. Panics on an unknown id.
+pub fn other(rule: &str) -> (String, String) {
+    let t = match rule {
+        "slack-bot-token" => drawn(|r| {
+            format!("xoxb-{}-{}-{}", r.chars(DIGITS, 12), r.chars(DIGITS, 13), r.chars(ALNUM, 24))
+        }),
+        "slack-user-token" => drawn(|r| {
+            format!(
+                "xoxp-{}-{}-{}-{}",
+                r.chars(DIGITS, 12),
+                r.chars(DIGITS, 12),
+                r.chars(DIGITS, 12),
+                r.chars(HEX_LOWER, 32)
+            )
+        }),
+        "slack-webhook-url" => drawn(|r| {
+            format!(
+                "https://hooks.slack.com/services/T{}/B{}/{}",
+                r.chars(UPPER_DIGITS, 10),
+                r.chars(UPPER_DIGITS, 10),
+                r.chars(ALNUM, 24)
+            )
+        }),
+        "stripe-secret-key" => drawn(|r| format!("sk_live_{}", r.chars(ALNUM, 99))),
+        "stripe-test-key" => drawn(|r| format!("sk_test_{}", r.chars(ALNUM, 99))),
+        "google-api-key" => drawn(|r| format!("AIza{}", r.chars(B64URL, 35))),
+        "openai-api-key" => {
+            drawn(|r| format!("sk-proj-{}T3BlbkFJ{}", r.chars(B64URL, 74), r.chars(B64URL, 74)))
+        }
+        "anthropic-api-key" => drawn(|r| format!("sk-ant-api03-{}AA", r.chars(B64URL, 93))),
+        "sendgrid-api-key" => {
+            drawn(|r| format!("SG.{}.{}", r.chars(B64URL, 22), r.chars(B64URL, 43)))
+        }
+        "shopify-token" => drawn(|r| format!("shpat_{}", r.chars(HEX_LOWER, 32))),
+        "docker-hub-token" => drawn(|r| format!("dckr_pat_{}", r.chars(B64URL, 27))),
+        "vault-token" => drawn(|r| format!("hvs.{}", r.chars(B64URL, 91))),
+        "terraform-cloud-token" => {
+            drawn(|r| format!("{}.atlasv1.{}", r.chars(ALNUM, 14), r.chars(ALNUM, 67)))
+        }
+        "gitlab-token" => drawn(|r| format!("glpat-{}", r.chars(ALNUM, 20))),
+        "aws-secret-access-key" => {
+            drawn(|r| format!("aws_secret_access_key = {}", r.chars(B64, 40)))
+        }
+        "azure-storage-account-key" => drawn(|r| format!("AccountKey={}==", r.chars(B64, 86))),
+        _ => panic!("no generator for {rule}"),
+    };
+    let shown = match rule {
+        "slack-webhook-url" => "https://hooks.slack.com/services/".into(),
+        "slack-bot-token" | "slack-user-token" => t[..t.rfind(['-', '/']).unwrap() + 1].to_string(),
+        "terraform-cloud-token" => String::new(),
+        "google-api-key" => "AIza".into(),
+        "aws-secret-access-key" => String::new(),
+        "azure-storage-account-key" => "AccountKey".into(),
+        _ => {
+            let cut = ["sk_live_", "sk_test_", "sk-proj-", "sk-ant-api03-", "dckr_pat_", "shpat_"]
+                .iter()
+                .find(|p| t.starts_with(*p))
+                .map(|p| p.len())
+                .unwrap_or_else(|| t.find(['.', '-', '_']).map_or(4, |i| i + 1));
+            t[..cut].to_string()
+        }
+    };
+    (t, shown)
+}
+
+/// An AWS access key id and its secret (`AKIA` + 16 base32, 40 base64 characters).
+pub fn aws_key_pair() -> (String, String) {
+    let mut rng = Rng::new();
+    loop {
+        let (id, secret) = (format!("AKIA{}", rng.chars(BASE32, 16)), rng.chars(B64, 40));
+        let line = format!("{id},{secret}");
+        if tokenguard::matcher::Matcher::builtin().find(line.as_bytes()).len() == 1 {
+            return (id, secret);
+        }
+    }
+}
+
+/// A PEM block of `label` (`RSA PRIVATE KEY`, `PUBLIC KEY`, ...) with a random body of
+/// `lines` lines.
+pub fn pem(label: &str, lines: usize) -> String {
+    let mut rng = Rng::new();
+    let body: Vec<String> = (0..lines).map(|_| rng.chars(B64, 64)).collect();
+    format!(
+        "-----BEGIN {label}-----\n{}\n{}==\n-----END {label}-----\n",
+        body.join("\n"),
+        rng.chars(B64, 22)
+    )
+}

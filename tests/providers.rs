@@ -1,0 +1,385 @@
+//! Other providers' tokens through the real binary: each rule finds its tokens and shows only
+//! the identifier part in every report format; placeholders, documentation examples, failing
+//! checksums, hashes and masked values are not findings; decoders work for the new rules;
+//! `[scan] disable` takes provider names. Tokens are generated at run time
+//! (tests/common/providers.rs).
+
+mod common;
+
+use common::providers as p;
+use serde_json::Value;
+
+/// Scans `content` (written to `name` in a fresh folder) with `format`; returns the exit
+/// code, stdout and stderr.
+fn scan_text(name: &str, content: &str, format: &str) -> (Option<i32>, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(name), content).unwrap();
+    let out = common::tokenguard()
+        .current_dir(dir.path())
+        .args(["scan", "--format", format, name])
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The findings of a JSON report.
+fn findings(json: &str) -> Vec<Value> {
+    let v: Value = serde_json::from_str(json).expect("a JSON report");
+    v["findings"].as_array().cloned().unwrap_or_default()
+}
+
+/// Rule ids of the findings in `content`.
+fn rules_found(content: &str) -> Vec<String> {
+    let (_, out, _) = scan_text("f.txt", content, "json");
+    findings(&out).iter().map(|f| f["rule"].as_str().unwrap_or("").to_string()).collect()
+}
+
+/// Every rule's token (the whole text holding it), the rule, what may be shown, and the
+/// secret part that must never be shown.
+fn cases() -> Vec<(String, &'static str, String, String)> {
+    let mut v = Vec::new();
+    let prefixed = |t: &str, n: usize| (t[..n].to_string(), t[n..].to_string());
+    for prefix in ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"] {
+        let t = p::github_classic(prefix);
+        let (shown, secret) = prefixed(&t, 4);
+        v.push((format!("GITHUB_TOKEN={t}\n"), "github-token", shown, secret));
+    }
+    let t = p::github_classic("npm_");
+    let (shown, secret) = prefixed(&t, 4);
+    v.push((format!("//registry.npmjs.org/:_authToken={t}\n"), "npm-access-token", shown, secret));
+    let t = p::github_fine_grained();
+    let (shown, secret) = prefixed(&t, 11);
+    v.push((format!("GH_TOKEN={t}\n"), "github-fine-grained-token", shown, secret));
+    for prefix in ["glpat-", "glrt-"] {
+        let t = p::gitlab_routable(prefix);
+        let (shown, secret) = prefixed(&t, prefix.len());
+        v.push((format!("token: {t}\n"), "gitlab-routable-token", shown, secret));
+    }
+    let t = p::grafana_service_account();
+    let (shown, secret) = prefixed(&t, 5);
+    v.push((format!("GRAFANA_TOKEN={t}\n"), "grafana-service-account-token", shown, secret));
+    let t = p::atlassian_api_token();
+    let (shown, secret) = prefixed(&t, 6);
+    v.push((format!("JIRA_TOKEN={t}\n"), "atlassian-api-token", shown, secret));
+    let t = p::bitbucket_app_password();
+    let (shown, secret) = prefixed(&t, 4);
+    v.push((format!("BB={t}\n"), "bitbucket-app-password", shown, secret));
+    let t = p::pypi();
+    let (shown, secret) = prefixed(&t, 5);
+    v.push((format!("[pypi]\npassword = {t}\n"), "pypi-token", shown, secret));
+    let t = p::dynatrace_agent();
+    let dot = t.rfind('.').unwrap();
+    v.push((
+        format!("DT_CONNECTION_AUTH_TOKEN={t}\n"),
+        "dynatrace-agent-token",
+        t[..dot].to_string(),
+        t[dot + 1..].to_string(),
+    ));
+    let t = p::dynatrace_edgeconnect();
+    let dot = t.rfind('.').unwrap();
+    v.push((
+        format!("secret: {t}\n"),
+        "dynatrace-edgeconnect-token",
+        t[..dot].to_string(),
+        t[dot + 1..].to_string(),
+    ));
+    for rule in [
+        "slack-bot-token",
+        "slack-user-token",
+        "slack-webhook-url",
+        "stripe-secret-key",
+        "stripe-test-key",
+        "google-api-key",
+        "openai-api-key",
+        "anthropic-api-key",
+        "sendgrid-api-key",
+        "shopify-token",
+        "docker-hub-token",
+        "vault-token",
+        "terraform-cloud-token",
+        "gitlab-token",
+        "aws-secret-access-key",
+        "azure-storage-account-key",
+    ] {
+        let (t, shown) = p::other(rule);
+        let secret = match rule {
+            "aws-secret-access-key" => t.rsplit(' ').next().unwrap().to_string(),
+            "azure-storage-account-key" => t["AccountKey=".len()..].to_string(),
+            _ => t[shown.len()..].to_string(),
+        };
+        v.push((format!("value: {t}\n"), rule, shown, secret));
+    }
+    let (id, secret) = p::aws_key_pair();
+    v.push((
+        format!("Access key ID,Secret access key\n{id},{secret}\n"),
+        "aws-access-key",
+        id,
+        secret,
+    ));
+    let key = p::pem("RSA PRIVATE KEY", 20);
+    let body = key.lines().nth(3).unwrap().to_string();
+    v.push((key, "private-key", "RSA PRIVATE KEY".into(), body));
+    let key = p::pem("OPENSSH PRIVATE KEY", 6);
+    let body = key.lines().nth(2).unwrap().to_string();
+    v.push((key, "private-key", "OPENSSH PRIVATE KEY".into(), body));
+    v
+}
+
+#[test]
+fn every_rule_finds_its_token_and_shows_only_the_identifier_in_every_format() {
+    for (content, rule, shown, secret) in cases() {
+        let (code, out, err) = scan_text("config.txt", &content, "json");
+        assert_eq!(code, Some(1), "{rule}: exit code");
+        let found = findings(&out);
+        assert_eq!(found.len(), 1, "{rule}: {} findings, not 1", found.len());
+        assert_eq!(found[0]["rule"], rule, "{rule}: found by {}", found[0]["rule"]);
+        let id = found[0]["token_id"].as_str().unwrap_or("");
+        assert_eq!(id, shown, "{rule}: token_id");
+        assert!(!out.contains(&secret) && !err.contains(&secret), "{rule}: secret in JSON");
+        for format in ["human", "sarif"] {
+            let (code, out, err) = scan_text("config.txt", &content, format);
+            assert_eq!(code, Some(1), "{rule}: exit code ({format})");
+            assert!(!out.contains(&secret) && !err.contains(&secret), "{rule}: secret ({format})");
+        }
+    }
+}
+
+#[test]
+fn severity_is_low_for_test_keys_and_placeholders_tokens() {
+    let (t, _) = p::other("stripe-test-key");
+    let (_, out, _) = scan_text("a.env", &format!("STRIPE={t}\n"), "json");
+    assert_eq!(findings(&out)[0]["severity"], "low");
+    let t = p::dynatrace_edgeconnect();
+    let (_, out, _) = scan_text("a.env", &format!("S={t}\n"), "json");
+    assert_eq!(findings(&out)[0]["severity"], "low");
+    let (t, _) = p::other("stripe-secret-key");
+    let (_, out, _) = scan_text("a.env", &format!("STRIPE={t}\n"), "json");
+    assert_eq!(findings(&out)[0]["severity"], "high");
+}
+
+/// Replaces a character in the middle of `t` (inside what every checksum covers) by another
+/// of the same kind.
+fn edit_middle(t: &str) -> String {
+    let at = t.len() / 2;
+    let (head, rest) = t.split_at(at);
+    let (c, tail) = (rest.as_bytes()[0], &rest[1..]);
+    let other = match c {
+        b'0'..=b'8' | b'a'..=b'y' | b'A'..=b'Y' => c + 1,
+        b'9' => b'0',
+        b'z' => b'a',
+        _ => b'A',
+    };
+    format!("{head}{}{tail}", other as char)
+}
+
+#[test]
+fn tokens_whose_checksum_fails_are_not_findings() {
+    let tokens = [
+        p::github_classic("ghp_"),
+        p::github_classic("npm_"),
+        p::github_fine_grained(),
+        p::gitlab_routable("glpat-"),
+        p::grafana_service_account(),
+        p::atlassian_api_token(),
+        p::bitbucket_app_password(),
+    ];
+    for t in &tokens {
+        assert_eq!(rules_found(&format!("TOKEN={t}\n")).len(), 1, "the valid token is found");
+        let bad = edit_middle(t);
+        let found = rules_found(&format!("TOKEN={bad}\n"));
+        assert!(found.is_empty(), "an edited {} token: {found:?}", &t[..4]);
+    }
+    // A PyPI token for TestPyPI's location, or whose macaroon does not parse.
+    let t = p::pypi();
+    let cut = &t[..t.len() - 10];
+    assert!(rules_found(&format!("password = {cut}\n")).is_empty());
+}
+
+#[test]
+fn placeholders_examples_masks_templates_and_hashes_are_not_findings() {
+    let same = |prefix: &str, c: char, n: usize| format!("{prefix}{}", c.to_string().repeat(n));
+    let seq: String = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".into();
+    let lines = [
+        // all-same and sequential bodies
+        same("ghp_", 'x', 36),
+        same("ghp_", 'A', 36),
+        same("npm_", '0', 36),
+        same("sk_live_", 'x', 24),
+        same("AIza", 'X', 35),
+        same("dckr_pat_", 'a', 27),
+        same("hvs.", 'x', 95),
+        same("shpat_", '0', 32),
+        format!("sk_live_{}", &seq[..40]),
+        format!("AIza{}", &seq[..35]),
+        format!("xoxb-123456789012-1234567890123-{}", &seq[..24]),
+        format!("sk-ant-api03-{}AA", &seq.repeat(2)[..93]),
+        // fixture words in a body
+        "sk_live_FAKEKEYFAKEKEYFAKEKEY12345678".into(),
+        "AIzaSyTESTKEYtestkeyTESTKEYtestkeyTESTK".into(),
+        "dckr_pat_EXAMPLEexampleEXAMPLEexampl".into(),
+        "SG.DUMMYdummyDUMMYdummyDU.PLACEHOLDERplaceholderPLACEHOLDERplacehold".into(),
+        "xoxb-123456789012-1234567890123-MOCKmockMOCKmockMOCKmock".into(),
+        "hvs.INVALIDinvalidINVALIDinvalidINVALIDinvalidINVALIDinvalidINVALIDinvalidINVALIDinvalidINVALIDinv".into(),
+        // documentation examples
+        "aws_access_key_id = AKIAIOSFODNN7EXAMPLE".into(),
+        "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into(),
+        "AKIAIOSFODNN7EXAMPLE,wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into(),
+        "AKIAI44QH8DHBEXAMPLE je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY".into(),
+        // masked values and template variables
+        "GITHUB_TOKEN=ghp_****".into(),
+        "GITHUB_TOKEN=ghp_************************************".into(),
+        "token: ${GITHUB_TOKEN}".into(),
+        "token: ${{ secrets.NPM_TOKEN }}".into(),
+        "api_key: <your-token>".into(),
+        "STRIPE_KEY=sk_live_<your-key>".into(),
+        "SLACK_WEBHOOK=https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX".into(),
+        "aws_secret_access_key = {{ aws_secret }}".into(),
+        "AccountKey=${STORAGE_KEY}".into(),
+        // publishable keys
+        format!("STRIPE_PK=pk_live_{}", p::other("stripe-secret-key").0.trim_start_matches("sk_live_")),
+        // wrong lengths
+        format!("{}X", p::github_classic("ghp_")),
+        p::github_classic("ghp_")[..39].to_string(),
+        format!("AIza{}", &p::other("google-api-key").0[4..38]),
+        format!("glpat-{}", &seq[10..29]),
+        // git hashes, UUIDs, go.sum, base64 of an image, minified code
+        "commit 9fceb02d0ae598e95dc970b74767f19372d61af8".into(),
+        "id: 123e4567-e89b-12d3-a456-426614174000".into(),
+        "github.com/stretchr/testify v1.8.4 h1:CcVxjf3Q8PM0mHUKJCdn+eZZtm5yQwehR5yeSVQQcUk=".into(),
+        "aws_secret_access_key = 9fceb02d0ae598e95dc970b74767f19372d61af8".into(),
+        "AKIAQWERTYUIOPASDFGH 9fceb02d0ae598e95dc970b74767f19372d61af8".into(),
+        "<img src=\"data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==\">".into(),
+        "var a=function(b){return b.sk_live_handler&&b.ghp_cache||AIza};".into(),
+        // public keys and certificates
+        p::pem("PUBLIC KEY", 6),
+        p::pem("CERTIFICATE", 6),
+        "-----BEGIN RSA PRIVATE KEY-----\n...\n-----END RSA PRIVATE KEY-----".into(),
+        "-----BEGIN OPENSSH PRIVATE KEY-----\n<your key here>\n-----END OPENSSH PRIVATE KEY-----".into(),
+    ];
+    for line in &lines {
+        let found = rules_found(&format!("{line}\n"));
+        assert!(
+            found.is_empty(),
+            "a false alarm by {found:?} (line {})",
+            &line[..line.len().min(12)]
+        );
+    }
+}
+
+#[test]
+fn decoders_serve_the_new_rules() {
+    use base64::Engine;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    // base64, as a Kubernetes Secret holds a value
+    let t = p::github_classic("ghp_");
+    let secret = format!(
+        "apiVersion: v1\nkind: Secret\ndata:\n  token: {}\n  npm: {}\n",
+        b64(&t),
+        b64(&format!("//registry.npmjs.org/:_authToken={}", p::github_classic("npm_")))
+    );
+    let (code, out, _) = scan_text("secret.yaml", &secret, "json");
+    assert_eq!(code, Some(1));
+    let found: Vec<Value> = findings(&out);
+    let rules: Vec<&str> = found.iter().map(|f| f["rule"].as_str().unwrap()).collect();
+    assert_eq!(rules, ["github-token", "npm-access-token"]);
+    assert!(found.iter().all(|f| f["encoding"] == "base64"));
+    assert!(!out.contains(&t[4..]));
+    // URL-encoded and HTML-entity separators (structured rules: the Dynatrace agent token)
+    let t = p::dynatrace_agent();
+    for enc in ["%2E", "%252E", "&#46;"] {
+        let (code, out, _) = scan_text("a.txt", &format!("x={}\n", t.replace('.', enc)), "json");
+        assert_eq!(code, Some(1), "{enc}");
+        assert_eq!(findings(&out)[0]["rule"], "dynatrace-agent-token");
+        assert!(!out.contains(&t[t.rfind('.').unwrap() + 1..]));
+    }
+    // JSON-escaped slashes and a URL-encoded URL (a regex rule: the Slack webhook)
+    let (t, _) = p::other("slack-webhook-url");
+    let secret = t.rsplit('/').next().unwrap().to_string();
+    for written in [t.replace('/', "\\/"), t.replace(':', "%3A").replace('/', "%2F")] {
+        let (code, out, _) = scan_text("a.json", &format!("{{\"hook\": \"{written}\"}}\n"), "json");
+        assert_eq!(code, Some(1));
+        assert_eq!(findings(&out)[0]["rule"], "slack-webhook-url");
+        assert!(!out.contains(&secret));
+    }
+    // a key file in UTF-16 (Windows tools), for a regex rule
+    let (t, _) = p::other("stripe-secret-key");
+    let utf16: Vec<u8> =
+        format!("STRIPE={t}\r\n").encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("k.txt"), utf16).unwrap();
+    let out = common::tokenguard()
+        .current_dir(dir.path())
+        .args(["scan", "--format", "json", "k.txt"])
+        .output()
+        .unwrap();
+    let json = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(findings(&json).len(), 1);
+    assert_eq!(findings(&json)[0]["rule"], "stripe-secret-key");
+}
+
+#[test]
+fn disable_takes_provider_names_and_rule_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let gh = p::github_classic("ghp_");
+    let (aws_id, aws_secret) = p::aws_key_pair();
+    let (slack, _) = p::other("slack-bot-token");
+    let content = format!("A={gh}\nB={aws_id},{aws_secret}\nC={slack}\n");
+    std::fs::write(dir.path().join("x.env"), &content).unwrap();
+    let run = |disable: &str| -> Vec<String> {
+        std::fs::write(
+            dir.path().join(".tokenguard.toml"),
+            format!("[scan]\ndisable = [{disable}]\n"),
+        )
+        .unwrap();
+        let out = common::tokenguard()
+            .current_dir(dir.path())
+            .args(["scan", "--format", "json", "x.env"])
+            .output()
+            .unwrap();
+        let json = String::from_utf8_lossy(&out.stdout).into_owned();
+        findings(&json).iter().map(|f| f["rule"].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(run(""), ["github-token", "aws-access-key", "slack-bot-token"]);
+    assert_eq!(run("\"github\""), ["aws-access-key", "slack-bot-token"]);
+    assert_eq!(run("\"github\", \"slack-bot-token\""), ["aws-access-key"]);
+    assert_eq!(run("\"aws\", \"slack\", \"github\""), Vec::<String>::new());
+}
+
+#[test]
+fn rules_lists_every_provider_and_checks_every_builtin_rule() {
+    let out = common::tokenguard().arg("rules").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for provider in [
+        "anthropic",
+        "atlassian",
+        "aws",
+        "azure",
+        "docker",
+        "dynatrace",
+        "github",
+        "gitlab",
+        "google",
+        "grafana",
+        "hashicorp",
+        "npm",
+        "openai",
+        "private-key",
+        "pypi",
+        "sendgrid",
+        "shopify",
+        "slack",
+        "stripe",
+        "twilio",
+    ] {
+        assert!(
+            text.contains(&format!("\n{provider} (")) || text.starts_with(&format!("{provider} (")),
+            "{provider}"
+        );
+    }
+    let out = common::tokenguard().args(["rules", "check"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}
