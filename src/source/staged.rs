@@ -21,8 +21,11 @@ use crate::unit::{is_binary, strip_eol, AddedLines, Content, Origin, Unit};
 use crate::{Error, Result};
 
 /// Lines of context kept around each added line: what gives a keyed value on an added line
-/// its key on an unchanged line (`- name: DT_API_TOKEN` above `value: ...`).
-const CONTEXT_LINES: u32 = 3;
+/// its key on an unchanged line (`- name: DT_API_TOKEN` above `value: ...`), an AWS key id
+/// on an added line its secret on an unchanged one, and an added `BEGIN ... PRIVATE KEY`
+/// line the key block under it (the longest rule window, 16 KiB, is 256 lines of 64
+/// columns). Only findings on added lines are reported; context lines are only read.
+const CONTEXT_LINES: u32 = 256;
 
 /// What the next commit adds, file by file (see [`read`]).
 pub struct Staged<'r> {
