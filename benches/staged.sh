@@ -3,6 +3,7 @@
 # 50,000 tracked files with a small staged change (see docs/staged.md).
 #
 #   benches/staged.sh [FILES] [RUNS]       # defaults: 50000 files, 100 runs
+#   OTHER=/path/to/tokenguard benches/staged.sh   # also times another build in the same run
 #
 # Builds the release binary, creates the repository in a temp folder (removed at the end),
 # and prints the median of each command and their ratio. Uses hyperfine when installed,
@@ -73,3 +74,19 @@ echo "files: $FILES  runs: $RUNS"
 echo "git diff --cached --quiet  median: $git_ms ms"
 echo "tokenguard scan --staged   median: $tg_ms ms"
 echo "ratio (tokenguard / git):  $ratio"
+if [[ -n ${OTHER:-} ]]; then
+  # Interleaved with git's runs, so that load shifts hit both alike.
+  other() { "$OTHER" scan --staged >/dev/null 2>&1 || true; }
+  for _ in 1 2 3 4 5; do other; done
+  pairs=$(for _ in $(seq "$RUNS"); do
+    s=$(date +%s%N); git diff --cached --quiet || true; m=$(date +%s%N)
+    "$OTHER" scan --staged >/dev/null 2>&1 || true; o=$(date +%s%N)
+    "$BIN" scan --staged >/dev/null 2>&1 || true; e=$(date +%s%N)
+    echo "$((m - s)) $((o - m)) $((e - o))"
+  done)
+  g=$(cut -d' ' -f1 <<<"$pairs" | median_ms)
+  x=$(cut -d' ' -f2 <<<"$pairs" | median_ms)
+  t=$(cut -d' ' -f3 <<<"$pairs" | median_ms)
+  echo "interleaved: git $g ms, $OTHER $x ms, this build $t ms"
+  awk -v g="$g" -v x="$x" -v t="$t" 'BEGIN { printf "ratio to git: other %.2f, this build %.2f\n", x / g, t / g }'
+fi

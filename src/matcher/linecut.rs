@@ -9,7 +9,7 @@
 use super::*;
 
 /// A signature that a line end at a group boundary can cut.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(super) struct Cut {
     /// The characters before the line end.
     head: Vec<u8>,
@@ -23,6 +23,7 @@ pub(super) struct Cut {
 /// the set of the last characters of their heads (a quick test per line end).
 pub(super) fn cuts_of(signatures: &[(String, usize)]) -> (Vec<Cut>, [bool; 256]) {
     let mut cuts: Vec<Cut> = Vec::new();
+    let mut seen: std::collections::HashSet<Cut> = Default::default();
     let mut last = [false; 256];
     for (sig, back) in signatures {
         let s = sig.as_bytes();
@@ -31,7 +32,7 @@ pub(super) fn cuts_of(signatures: &[(String, usize)]) -> (Vec<Cut>, [bool; 256])
                 continue;
             }
             let cut = Cut { head: s[..k].to_vec(), tail: s[k..].to_vec(), back: *back };
-            if !cuts.contains(&cut) {
+            if seen.insert(cut.clone()) {
                 last[usize::from(s[k - 1])] = true;
                 cuts.push(cut);
             }

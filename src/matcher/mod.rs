@@ -310,7 +310,7 @@ impl CustomSearch {
 }
 
 /// What a pattern of the regex rules' prefilter announces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum CustomAnnounce {
     Plain(usize),
     Utf16(usize),
@@ -469,11 +469,14 @@ impl Matcher {
                 }
             }
         }
+        // (Sets beside the lists: with every provider's keywords, `Vec::contains` made the
+        // build quadratic, milliseconds on every run of the hook.)
         let mut signatures: Vec<(String, usize)> = Vec::new();
+        let mut signature_set: std::collections::HashSet<(String, usize)> = Default::default();
         for group in &groups {
             for form in encoded_forms(&group.keyword, &enabled_in(group)) {
                 add(form.0.clone().into_bytes(), Announce::Base64 { back: form.1 });
-                if !signatures.contains(&form) {
+                if signature_set.insert(form.clone()) {
                     signatures.push(form);
                 }
             }
@@ -502,6 +505,8 @@ impl Matcher {
         let longest_pattern = patterns.iter().map(Vec::len).max().unwrap_or(0);
         // Regex rules: their own case-insensitive prefilter.
         let mut custom: Vec<(Vec<u8>, CustomAnnounce)> = Vec::new();
+        let mut custom_set: std::collections::HashSet<(Vec<u8>, CustomAnnounce)> =
+            Default::default();
         let mut unkeyed = Vec::new();
         for (i, r) in rules.iter().enumerate() {
             if disabled[i] || !matches!(r.detector, Detector::Regex(_)) {
@@ -517,10 +522,10 @@ impl Matcher {
                 }
                 for form in encoded_forms(kw.as_bytes(), &[r]) {
                     let a = CustomAnnounce::Base64 { back: form.1 };
-                    if !custom.iter().any(|(p, x)| *p == form.0.as_bytes() && *x == a) {
+                    if custom_set.insert((form.0.clone().into_bytes(), a)) {
                         custom.push((form.0.clone().into_bytes(), a));
                     }
-                    if !signatures.contains(&form) {
+                    if signature_set.insert(form.clone()) {
                         signatures.push(form);
                     }
                 }
