@@ -21,7 +21,7 @@ pub(super) struct Cut {
 
 /// The cuts of `signatures` (text, offset from its group's start) at group boundaries, and
 /// the set of the last characters of their heads (a quick test per line end).
-pub(super) fn cuts_of(signatures: &[(String, usize)]) -> (Vec<Cut>, [bool; 256]) {
+pub(super) fn cuts_of(signatures: &[(String, usize)]) -> (Vec<Cut>, [bool; 256], CutIndex) {
     let mut cuts: Vec<Cut> = Vec::new();
     let mut seen: std::collections::HashSet<Cut> = Default::default();
     let mut last = [false; 256];
@@ -38,8 +38,16 @@ pub(super) fn cuts_of(signatures: &[(String, usize)]) -> (Vec<Cut>, [bool; 256])
             }
         }
     }
-    (cuts, last)
+    let mut index = CutIndex::default();
+    for (i, c) in cuts.iter().enumerate() {
+        index.entry((c.head[c.head.len() - 1], c.tail[0])).or_default().push(i);
+    }
+    (cuts, last, index)
 }
+
+/// The cuts by the character before the line end and the one after it (with every
+/// provider's keywords there are hundreds of cuts: each line end looks at the few that fit).
+pub(super) type CutIndex = std::collections::HashMap<(u8, u8), Vec<usize>>;
 
 /// Whether the `PROBE` bytes of `probe` are all base64 characters: one comparison of the
 /// 16 bytes at once (a test per byte mispredicts its branch on text, where most bytes are
@@ -146,7 +154,11 @@ impl super::Matcher {
                 .take_while(|&&b| b == b' ' || b == b'\t')
                 .count();
             let after = &rest[brk + indent..];
-            for c in &self.cuts {
+            let Some(fitting) = after.first().and_then(|&a| self.cut_index.get(&(hay[end - 1], a)))
+            else {
+                continue;
+            };
+            for c in fitting.iter().map(|&i| &self.cuts[i]) {
                 let group_len = c.back + c.head.len();
                 if hay[..end].ends_with(&c.head) && after.starts_with(&c.tail) {
                     self.base64_at(hay, end - group_len, c.back, depth, decodings, out);

@@ -241,6 +241,7 @@ pub struct Matcher {
     /// their heads.
     cuts: Vec<linecut::Cut>,
     cut_last: [bool; 256],
+    cut_index: linecut::CutIndex,
     /// Length of the longest prefilter pattern.
     longest_pattern: usize,
 }
@@ -569,7 +570,7 @@ impl Matcher {
             rules.iter().flat_map(|r| &r.known_examples).map(|k| k.as_bytes().to_vec()).collect();
         let known_parts =
             rules.iter().flat_map(|r| &r.known_parts).map(|k| k.as_bytes().to_vec()).collect();
-        let (cuts, cut_last) = linecut::cuts_of(&signatures);
+        let (cuts, cut_last, cut_index) = linecut::cuts_of(&signatures);
         Matcher {
             rules,
             disabled,
@@ -586,6 +587,7 @@ impl Matcher {
             structured_reach,
             cuts,
             cut_last,
+            cut_index,
             longest_pattern,
         }
     }
