@@ -435,13 +435,16 @@ mod tests {
     fn a_plain_token_whose_parts_hold_a_signature_goes_out_at_once() {
         // `R0M` and `SME` are signatures of `dt0` (at two alignments); random upper-case
         // parts hold them often, and the line must not wait for the next one.
-        for secret in [
+        for (case, secret) in [
             format!("{}R0M{}", "A".repeat(30), "B".repeat(31)),
             format!("{}GR0M{}", "Q".repeat(40), "Z".repeat(20)),
             format!("{}SME", "K".repeat(61)),
-        ] {
+        ]
+        .into_iter()
+        .enumerate()
+        {
             let line = format!("event 1 token=dt0c01.ABCDEFGHIJKLMNOPQRSTUVWX.{secret}\n");
-            assert_eq!(held_back(line.as_bytes()), line.len(), "{line}");
+            assert_eq!(held_back(line.as_bytes()), line.len(), "case {case}");
         }
         // Many random lines of plain tokens: none waits.
         let mut seed = 0x9e37_79b9_7f4a_7c15u64;
@@ -455,7 +458,7 @@ mod tests {
             let public: String = (0..24).map(|_| next()).collect();
             let secret: String = (0..64).map(|_| next()).collect();
             let line = format!("event {i} token=dt0c01.{public}.{secret}\n");
-            assert_eq!(held_back(line.as_bytes()), line.len(), "{line}");
+            assert_eq!(held_back(line.as_bytes()), line.len(), "random line {i}");
         }
     }
 
@@ -475,7 +478,7 @@ mod tests {
                         continue;
                     }
                     let text = format!("apiToken: {head}\n");
-                    assert_eq!(held_back(text.as_bytes()), 0, "{text}");
+                    assert_eq!(held_back(text.as_bytes()), 0, "pad {pad}, cut {cut}");
                 }
             }
         }
