@@ -513,3 +513,106 @@ fn mask_ignores_scan_disable() {
     assert!(!contains(&out.stdout, secret_of(&t).as_bytes()), "a disabled rule was not masked");
     assert!(!contains(&out.stdout, legacy.as_bytes()), "a disabled rule was not masked");
 }
+
+// ---------------------------------------------------------------------------------------
+// Quoted-printable mail bodies: `KEY=3D<token>` wrapped at 76 characters
+
+/// `text` as a quoted-printable encoder writes it: `=` as `=3D`, lines of at most 76
+/// characters with a soft break (`=` then `eol`) where a line is cut, never inside an escape.
+fn quoted_printable(text: &str, eol: &str) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        let mut width = 0;
+        for c in line.chars() {
+            let piece = if c == '=' { "=3D".to_string() } else { c.to_string() };
+            if width + piece.len() > 75 {
+                out.push('=');
+                out.push_str(eol);
+                width = 0;
+            }
+            out.push_str(&piece);
+            width += piece.len();
+        }
+        out.push_str(eol);
+    }
+    out
+}
+
+#[test]
+fn quoted_printable_tokens_after_an_escaped_equals_are_found_and_masked_in_files_and_pipes() {
+    // Each token after `KEY=`, with a key of every length from 1 to 75 characters so that
+    // the soft break falls at every place in the token (and in the `=3D` before it).
+    let mut secrets = Vec::new();
+    let mut body = String::new();
+    for pad in 1..=75 {
+        let (key, token, secret) = match pad % 3 {
+            0 => {
+                let t = token_with(KINDS[pad % KINDS.len()].0, KINDS[pad % KINDS.len()].1);
+                let s = secret_of(&t).to_string();
+                ("K".repeat(pad), t, s)
+            }
+            1 => {
+                let t = legacy_token();
+                let key = format!("{}DT_API_TOKEN", "X_".repeat(pad / 2));
+                (key, t.clone(), t)
+            }
+            _ => {
+                let t = token();
+                let s = secret_of(&t).to_string();
+                (format!("{}API_TOKEN", "a".repeat(pad)), t, s)
+            }
+        };
+        body.push_str(&format!("{key}={token}\n"));
+        secrets.push(secret);
+    }
+    // Other providers' tokens (their secret: what follows the part a report shows).
+    for pad in (1..=75).step_by(4) {
+        let others = ["slack-bot-token", "stripe-secret-key", "azure-storage-account-key"];
+        let (token, shown) = match pad % 8 {
+            1 => (common::providers::github_classic("ghp_"), "ghp_".to_string()),
+            3 => (common::providers::atlassian_api_token(), "ATATT".to_string()),
+            5 => (common::providers::gitlab_routable("glpat-"), "glpat-".to_string()),
+            _ => common::providers::other(others[pad % others.len()]),
+        };
+        let secret = token[token.find(shown.as_str()).unwrap() + shown.len()..].to_string();
+        body.push_str(&format!("{}_KEY={token}\n", "k".repeat(pad)));
+        secrets.push(secret);
+    }
+    // The same lines as written plainly: every token is found (a control).
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("plain.txt"), &body).unwrap();
+    let scan = tg_in(dir.path()).args(["scan", "--format", "json", "plain.txt"]).output().unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&scan.stdout).unwrap();
+    assert_eq!(report["findings"].as_array().map_or(0, Vec::len), secrets.len(), "plain lines");
+    for eol in ["\n", "\r\n"] {
+        let mail = format!(
+            "Content-Type: text/plain{eol}Content-Transfer-Encoding: quoted-printable{eol}{eol}{}",
+            quoted_printable(&body, eol)
+        );
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("mail.eml"), &mail).unwrap();
+        let scan =
+            tg_in(dir.path()).args(["scan", "--format", "json", "mail.eml"]).output().unwrap();
+        assert_eq!(scan.status.code(), Some(1), "scan exit ({eol:?})");
+        let report: serde_json::Value = serde_json::from_slice(&scan.stdout).unwrap();
+        let found = report["findings"].as_array().map_or(0, Vec::len);
+        assert_eq!(found, secrets.len(), "findings in the mail ({eol:?})");
+        let by_file = tg_in(dir.path()).args(["mask", "mail.eml"]).output().unwrap();
+        let mut pipe = std::process::Command::new(tokenguard_path());
+        common::isolate(&mut pipe);
+        let by_pipe = pipe
+            .arg("mask")
+            .current_dir(dir.path())
+            .stdin(std::fs::File::open(dir.path().join("mail.eml")).unwrap())
+            .output()
+            .unwrap();
+        for (how, out) in [("mask FILE", &by_file), ("mask on a pipe", &by_pipe)] {
+            assert_eq!(out.status.code(), Some(0), "{how}");
+            let joined = String::from_utf8_lossy(&out.stdout).replace(&format!("={eol}"), "");
+            for (i, s) in secrets.iter().enumerate() {
+                assert!(!joined.contains(s.as_str()), "{how} printed secret {i} ({eol:?})");
+            }
+            assert_eq!(by_file.stdout, out.stdout, "{how} differs from mask FILE ({eol:?})");
+        }
+    }
+}

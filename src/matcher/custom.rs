@@ -6,8 +6,8 @@ use super::structured::*;
 use super::*;
 
 impl super::Matcher {
-    /// A regex rule's keyword at `at`: the rule runs over the line around it (joined to its
-    /// neighbours over quoted-printable soft breaks, when the rule decodes them). Returns
+    /// A regex rule's keyword at `at`: the rule runs over the line around it (and over it read
+    /// as quoted-printable, when the rule decodes that and the line is written so). Returns
     /// where the line ends.
     pub(super) fn regex_near<H: Found>(
         &self,
@@ -22,17 +22,11 @@ impl super::Matcher {
             line.end = line_around(hay, (line.end + window).min(hay.len())).end;
         }
         self.regex_in(hay, line.clone(), rule, out);
-        if self.rules[rule].decodes(Decode::QuotedPrintable) && soft_neighbour(hay, line.clone()) {
-            if let Some((chars, pos)) = soft_window(hay, line.clone(), SOFT_LINE_REACH) {
+        if self.rules[rule].decodes(Decode::QuotedPrintable) {
+            if let Some(joined) = quoted_printable_window(hay, line.clone()) {
                 let mut found: Vec<H> = Vec::new();
-                self.regex_in(&chars, 0..chars.len(), rule, &mut found);
-                for h in found {
-                    let (span, secret) = (h.get().span.clone(), h.get().secret.clone());
-                    out.push(h.moved(
-                        pos[span.start]..pos[span.end - 1] + 1,
-                        pos[secret.start]..pos[secret.end - 1] + 1,
-                    ));
-                }
+                self.regex_in(&joined.chars, 0..joined.chars.len(), rule, &mut found);
+                out.extend(found.into_iter().map(|h| joined.moved(h)));
             }
         }
         line.end

@@ -324,13 +324,20 @@ pub fn is_alnum(b: u8) -> bool {
 }
 
 /// Whether a token may start at `i`: at the start, after a character that is not a letter or
-/// digit, or after an escape that ends in one (`%20`, `%2520`, `\n`, `\t`, `\x20`, `\u0020`).
+/// digit, or after an escape that ends in one (`%20`, `%2520`, `\n`, `\t`, `\x20`, `\u0020`,
+/// and quoted-printable `=3D`, `=20`: an `=XX` whose byte is not a letter or digit).
 pub fn boundary_before(hay: &[u8], i: usize) -> bool {
     if i == 0 || !is_alnum(hay[i - 1]) {
         return true;
     }
     let hex = |k: usize| hay[k].is_ascii_hexdigit();
+    let qp_separator = || {
+        let byte =
+            std::str::from_utf8(&hay[i - 2..i]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+        byte.is_some_and(|b| !is_alnum(b))
+    };
     (i >= 3 && hay[i - 3] == b'%' && hex(i - 2) && hex(i - 1))
+        || (i >= 3 && hay[i - 3] == b'=' && hex(i - 2) && hex(i - 1) && qp_separator())
         || (i >= 5 && hay[i - 5..i - 2].eq_ignore_ascii_case(b"%25") && hex(i - 2) && hex(i - 1))
         || (i >= 2 && hay[i - 2] == b'\\' && matches!(hay[i - 1], b'n' | b't' | b'r'))
         || (i >= 4 && hay[i - 4] == b'\\' && hay[i - 3] == b'x' && hex(i - 2) && hex(i - 1))
@@ -417,6 +424,11 @@ mod tests {
         assert!(!boundary_before(b"120dt0", 3));
         assert!(boundary_before(b"Api-Token%2520dt0", 14));
         assert!(!boundary_before(b"x2520dt0", 5));
+        assert!(boundary_before(b"KEY=3Ddt0", 6));
+        assert!(boundary_before(b"KEY=3ddt0", 6));
+        assert!(boundary_before(b"x=20dt0", 4));
+        assert!(!boundary_before(b"x=41dt0", 4), "=41 is a letter");
+        assert!(!boundary_before(b"x93Ddt0", 4));
     }
 
     fn encode(bytes: &[u8]) -> String {

@@ -111,17 +111,11 @@ impl super::Matcher {
         // one match); later keywords are not skipped then.
         let mut skip_to = usize::MAX;
         if soft && *qp && soft_neighbour(hay, start..end) {
-            if let Some((chars, pos)) = soft_window(hay, start..end, KEYED_WINDOW) {
-                let kw = pos.partition_point(|&p| p < at);
+            if let Some(joined) = soft_window(hay, start..end, KEYED_WINDOW) {
+                let kw = joined.first_at_or_after(at);
                 let mut found: Vec<H> = Vec::new();
-                self.keyed_near(&chars, kw, kw_len, rule, false, &mut found);
-                for h in found {
-                    let (span, secret) = (h.get().span.clone(), h.get().secret.clone());
-                    out.push(h.moved(
-                        pos[span.start]..pos[span.end - 1] + 1,
-                        pos[secret.start]..pos[secret.end - 1] + 1,
-                    ));
-                }
+                self.keyed_near(&joined.chars, kw, kw_len, rule, false, &mut found);
+                out.extend(found.into_iter().map(|h| joined.moved(h)));
                 skip_to = at + 1;
             }
         }
@@ -364,14 +358,25 @@ fn name_key_before(head: &[u8]) -> Option<usize> {
 }
 
 /// Whether `text` (what follows a keyword) starts with a separator the keyed detector's own
-/// grammar allows (quotes, blanks, `=`, `:`, `=>`, `,`, `>`, `%20`, `%2520`, `\`, `value=`, a
+/// grammar allows (quotes, blanks, `=`, `=3D`, `:`, `=>`, `,`, `>`, `%20`, `%2520`, `\`, `value=`, a
 /// YAML anchor or tag, typographic quotes) and then a value of one of the allowed lengths and
 /// no more. A cheap necessary condition checked before the pattern runs.
 pub(super) fn value_follows(text: &[u8], value: &Part) -> bool {
+    // `=3D` is quoted-printable for `=` in a mail body, or the start of a plain value.
+    value_follows_as(text, value, true) || value_follows_as(text, value, false)
+}
+
+fn value_follows_as(text: &[u8], value: &Part, quoted_printable: bool) -> bool {
     let value_char = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-';
     let mut i = 0;
     while i < text.len().min(64) {
         match text[i] {
+            b'=' if quoted_printable
+                && text.len() >= i + 3
+                && text[i + 1..i + 3].eq_ignore_ascii_case(b"3d") =>
+            {
+                i += 3
+            }
             b'"' | b'\'' | b'`' | b' ' | b'\t' | b'=' | b':' | b'>' | b',' | b'\\' | b']'
             | b';' => i += 1,
             b'\n' | b'\r' => i += 1,

@@ -713,6 +713,10 @@ impl Matcher {
         // Block by block, the prefilter then the pass for cut signatures ([`linecut`]), so
         // that the second reads the block from the cache (measured: a second pass over the
         // whole input cost half as much again on clean text, waiting for memory).
+        let soft_break = |eol: &[u8]| memchr::memmem::find(hay, eol).is_some();
+        if depth == 0 && (soft_break(b"=\n") || soft_break(b"=\r\n")) {
+            self.soft_cut_keywords(hay, depth, out);
+        }
         let mut cuts = linecut::CutPass::default();
         let Some(prefilter) = &self.prefilter else {
             self.cut_signatures(hay, hay.len(), depth, &mut cuts, out);

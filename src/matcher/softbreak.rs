@@ -12,24 +12,87 @@ pub(super) fn soft_break_len(text: &[u8], i: usize) -> usize {
     }
 }
 
-/// A copy of `hay[range]` without quoted-printable soft line breaks, and for each byte of the
-/// copy its position in `hay`.
-pub(super) fn unbreak(hay: &[u8], range: Range<usize>) -> (Vec<u8>, Vec<usize>) {
+/// A copy of part of the input read as quoted-printable: without soft line breaks, each
+/// `=XX` escape as its byte; for each byte of the copy, where it stands in the input.
+pub(super) struct Unbroken {
+    pub chars: Vec<u8>,
+    /// Where each byte of the copy starts in the input, and where it ends (an escape is three
+    /// bytes long).
+    starts: Vec<usize>,
+    ends: Vec<usize>,
+}
+
+impl Unbroken {
+    /// The input's bytes that hold `range` of the copy.
+    pub(super) fn span(&self, range: &Range<usize>) -> Range<usize> {
+        self.starts[range.start]..self.ends[range.end - 1]
+    }
+
+    /// The first byte of the copy that stands at or after `at` in the input.
+    pub(super) fn first_at_or_after(&self, at: usize) -> usize {
+        self.starts.partition_point(|&p| p < at)
+    }
+
+    /// A match in the copy, moved to where it stands in the input.
+    pub(super) fn moved<H: Found>(&self, h: H) -> H {
+        let (span, secret) = (self.span(&h.get().span), self.span(&h.get().secret));
+        h.moved(span, secret)
+    }
+}
+
+/// `hay[range]` read as quoted-printable ([`Unbroken`]).
+pub(super) fn unbreak(hay: &[u8], range: Range<usize>) -> Unbroken {
     let window = &hay[range.clone()];
-    let mut chars = Vec::with_capacity(window.len());
-    let mut pos = Vec::with_capacity(window.len());
+    let mut out = Unbroken {
+        chars: Vec::with_capacity(window.len()),
+        starts: Vec::with_capacity(window.len()),
+        ends: Vec::with_capacity(window.len()),
+    };
     let mut i = 0;
     while i < window.len() {
-        match soft_break_len(window, i) {
-            0 => {
-                chars.push(window[i]);
-                pos.push(range.start + i);
-                i += 1;
+        let (byte, len) = match soft_break_len(window, i) {
+            0 => match qp_escape(&window[i..]) {
+                Some(b) => (b, 3),
+                None => (window[i], 1),
+            },
+            n => {
+                i += n;
+                continue;
             }
-            n => i += n,
+        };
+        out.chars.push(byte);
+        out.starts.push(range.start + i);
+        out.ends.push(range.start + i + len);
+        i += len;
+    }
+    out
+}
+
+/// The byte of a quoted-printable escape (`=` and two hexadecimal digits) at the start of
+/// `text`.
+fn qp_escape(text: &[u8]) -> Option<u8> {
+    match text {
+        [b'=', h, l, ..] if h.is_ascii_hexdigit() && l.is_ascii_hexdigit() => {
+            let digit = |c: u8| (c as char).to_digit(16).expect("a hex digit") as u8;
+            Some(digit(*h) << 4 | digit(*l))
+        }
+        _ => None,
+    }
+}
+
+/// The line `line` of `hay` read as quoted-printable when it is written so: joined to its
+/// neighbours over soft breaks ([`soft_window`]), or holding an escaped `=` (`=3D`: an
+/// assignment in a mail body).
+pub(super) fn quoted_printable_window(hay: &[u8], line: Range<usize>) -> Option<Unbroken> {
+    if soft_neighbour(hay, line.clone()) {
+        if let Some(w) = soft_window(hay, line.clone(), SOFT_LINE_REACH) {
+            return Some(w);
         }
     }
-    (chars, pos)
+    let text = &hay[line.clone()];
+    let escaped = memchr::memmem::find(text, b"=3D").is_some()
+        || memchr::memmem::find(text, b"=3d").is_some();
+    escaped.then(|| unbreak(hay, line))
 }
 
 /// Whether the line `line` of `hay`, or the line before it, ends in a soft break's `=` (a
@@ -51,11 +114,7 @@ pub(super) fn soft_neighbour(hay: &[u8], line: Range<usize>) -> bool {
 /// quoted-printable soft breaks join it to the lines before or after it, each such line as
 /// long as an encoder makes it ([`SOFT_LINE`]), up to `reach` bytes either way: the copy without the breaks
 /// ([`unbreak`]). `None` when no soft break joins the line to another.
-pub(super) fn soft_window(
-    hay: &[u8],
-    line: Range<usize>,
-    reach: usize,
-) -> Option<(Vec<u8>, Vec<usize>)> {
+pub(super) fn soft_window(hay: &[u8], line: Range<usize>, reach: usize) -> Option<Unbroken> {
     // Whether the line end at `end` (an LF) follows a soft break's `=`.
     let after_soft = |end: usize| -> bool {
         let body = &hay[..end];
@@ -80,4 +139,51 @@ pub(super) fn soft_window(
         return None;
     }
     Some(unbreak(hay, start..end))
+}
+
+impl super::Matcher {
+    /// Keywords cut by a soft break (`d=` then `t0c01.…`, `DT_API_TO=` then `KEN=3D…`): the
+    /// prefilters see neither half. At each soft break of a line as long as an encoder makes
+    /// it, the few characters either side are joined and searched; where a keyword shows,
+    /// the logical line is read again without its breaks (what it finds twice is one match).
+    #[inline(never)]
+    pub(super) fn soft_cut_keywords<H: Found>(&self, hay: &[u8], depth: u8, out: &mut Vec<H>) {
+        let reach = self.longest_pattern.max(1) - 1;
+        let mut next_line = 0;
+        for eq in
+            memchr::memmem::find_iter(hay, b"=\n").chain(memchr::memmem::find_iter(hay, b"=\r\n"))
+        {
+            let lf = eq + soft_break_len(hay, eq) - 1;
+            let line_start = memchr::memrchr(b'\n', &hay[..eq]).map_or(0, |p| p + 1);
+            if !SOFT_LINE.contains(&(lf - line_start)) || line_start < next_line {
+                continue;
+            }
+            let next_end = memchr::memchr(b'\n', &hay[lf + 1..]).map_or(hay.len(), |p| lf + 1 + p);
+            let mut joined = hay[eq.saturating_sub(reach).max(line_start)..eq].to_vec();
+            joined.extend_from_slice(&hay[lf + 1..(lf + 1 + reach).min(next_end)]);
+            if !self.any_keyword(&joined) {
+                continue;
+            }
+            let Some(joined) = soft_window(hay, line_start..lf, SOFT_LINE_REACH) else {
+                continue;
+            };
+            next_line = joined.ends.last().map_or(lf, |&p| p);
+            let mut found: Vec<H> = Vec::new();
+            self.find_into(&joined.chars, depth, &mut found);
+            out.extend(found.into_iter().map(|h| joined.moved(h)));
+        }
+    }
+
+    /// Whether any prefilter's pattern shows in `text` (a few bytes either side of a break).
+    fn any_keyword(&self, text: &[u8]) -> bool {
+        let mut any = false;
+        if let Some(p) = &self.prefilter {
+            p.each(text, |_, _| any = true);
+        }
+        any || self
+            .custom_prefilter
+            .iter()
+            .chain(&self.custom_encoded)
+            .any(|s| s.for_len(text.len()).is_match(text))
+    }
 }

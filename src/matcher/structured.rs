@@ -205,19 +205,15 @@ impl super::Matcher {
         {
             return None;
         }
-        let (chars, pos) = unbreak(hay, at..end);
-        let h: H = self.structured_at(&chars, 0, g)?;
+        let joined = unbreak(hay, at..end);
+        let h: H = self.structured_at(&joined.chars, 0, g)?;
         // The token must end where the copy shows its end, not at the end of the window.
-        if (h.get().span.end == chars.len() && end < hay.len())
+        if (h.get().span.end == joined.chars.len() && end < hay.len())
             || !self.rules[h.get().rule].decodes(Decode::QuotedPrintable)
         {
             return None;
         }
-        let (span, secret) = (h.get().span.clone(), h.get().secret.clone());
-        Some(h.moved(
-            pos[span.start]..pos[span.end - 1] + 1,
-            pos[secret.start]..pos[secret.end - 1] + 1,
-        ))
+        Some(joined.moved(h))
     }
 
     /// Whether `token` is a known public example, or one of their parts.
