@@ -107,6 +107,13 @@ pub fn is_base64_char(b: u8) -> bool {
     value(b).is_some()
 }
 
+/// The value of `b` as a base64 character (standard or URL-safe: `+` and `-` are 62, `/`
+/// and `_` are 63).
+#[inline]
+pub fn base64_value(b: u8) -> Option<u8> {
+    value(b)
+}
+
 /// The value of each byte as a base64 character (standard or URL-safe), or `NONE`.
 static VALUES: [u8; 256] = {
     let mut t = [NONE; 256];

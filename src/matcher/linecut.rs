@@ -49,11 +49,16 @@ pub(super) fn cuts_of(signatures: &[(String, usize)]) -> (Vec<Cut>, [bool; 256],
 /// provider's keywords there are hundreds of cuts: each line end looks at the few that fit).
 pub(super) type CutIndex = std::collections::HashMap<(u8, u8), Vec<usize>>;
 
-/// Whether the `PROBE` bytes of `probe` are all base64 characters: one comparison of the
-/// 16 bytes at once (a test per byte mispredicts its branch on text, where most bytes are
-/// letters: measured a third slower).
+/// Whether the `PROBE` bytes of `probe` are all base64 characters (a test per byte
+/// mispredicts its branch on text, where most bytes are letters: measured a third slower).
+pub(super) fn all_base64(probe: &[u8]) -> bool {
+    base64_mask(probe) == 0xFFFF
+}
+
+/// Which of the first 16 bytes of `probe` are base64 characters, one bit each (bit `i` for
+/// byte `i`): one comparison of the 16 bytes at once.
 #[cfg(target_arch = "x86_64")]
-fn all_base64(probe: &[u8]) -> bool {
+pub(super) fn base64_mask(probe: &[u8]) -> u32 {
     use std::arch::x86_64::*;
     assert!(probe.len() >= 16);
     // SAFETY: SSE2 is part of x86_64; the load reads 16 bytes that `probe` holds
@@ -72,13 +77,13 @@ fn all_base64(probe: &[u8]) -> bool {
         let signs =
             _mm_or_si128(_mm_or_si128(is(b'+'), is(b'/')), _mm_or_si128(is(b'-'), is(b'_')));
         let ok = _mm_or_si128(_mm_or_si128(letters, digits), signs);
-        _mm_movemask_epi8(ok) == 0xFFFF
+        _mm_movemask_epi8(ok) as u32
     }
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-fn all_base64(probe: &[u8]) -> bool {
-    probe[..PROBE].iter().all(|&b| is_base64_char(b))
+pub(super) fn base64_mask(probe: &[u8]) -> u32 {
+    probe[..16].iter().enumerate().map(|(i, &b)| u32::from(is_base64_char(b)) << i).sum()
 }
 
 /// Where the pass of one input got to: the next sample, and the decodings kept.

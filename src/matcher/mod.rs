@@ -13,6 +13,7 @@ mod encoding;
 mod escaped;
 mod keyed;
 mod linecut;
+mod literals;
 mod nested;
 mod prefilter;
 mod shape;
@@ -27,14 +28,12 @@ use sha2::{Digest, Sha256};
 
 use crate::rules::{Checksum, Decode, Detector, Part, Role, Rule, Shape, Structured};
 pub use encoding::{
-    base64_signatures, boundary_before, decode_base64_prefix, encoded_separators, is_base64_char,
-    nested_base64_signatures, utf16_signature, utf16le,
+    base64_signatures, base64_value, boundary_before, decode_base64_prefix, encoded_separators,
+    is_base64_char, nested_base64_signatures, utf16_signature, utf16le,
 };
 use prefilter::{encoded_forms, split_at_lines, Keywords};
 pub use shape::{is_placeholder_part, is_placeholder_token, is_plausible_legacy};
 
-/// Inputs at least this long search the regex rules' keywords with the contiguous automaton.
-const CUSTOM_LARGE_MIN: usize = 64 << 10;
 /// Inputs at least this long are cut at line ends and searched in parallel.
 const PARALLEL_MIN: usize = 256 << 10;
 
@@ -222,10 +221,7 @@ pub struct Matcher {
     groups: Vec<Group>,
     /// Keywords of regex rules, matched without regard to ASCII case, and their encoded
     /// forms (only when there are).
-    custom_prefilter: Option<CustomSearch>,
-    /// Their base64 forms, matched as written (base64 is case sensitive: without regard to
-    /// case, their short signatures met clean text every few hundred bytes).
-    custom_encoded: Option<CustomSearch>,
+    custom: CustomSearch,
     /// What each rule needs that its data does not hold (compiled patterns, encoded forms).
     plans: Vec<Plan>,
     /// Regex rules without keywords: run over the whole input.
@@ -259,54 +255,38 @@ enum Announce {
     Escaped(usize),
 }
 
-/// A search for the regex rules' keywords (or their encoded forms): an automaton quick to
-/// build for small inputs (the pre-commit hook's added lines), and a contiguous one built on
-/// first use for large ones (faster to search, slower to build; a DFA was faster still but
-/// cost the bounded-memory scan of a huge file its bound).
-#[derive(Debug, Clone)]
+/// The search for the regex rules' keywords and their encoded forms ([`literals`]).
+#[derive(Debug, Clone, Default)]
 struct CustomSearch {
-    patterns: Vec<Vec<u8>>,
-    announces: Vec<CustomAnnounce>,
-    any_case: bool,
-    nfa: AhoCorasick,
-    dfa: std::sync::Arc<std::sync::OnceLock<AhoCorasick>>,
+    /// Keywords, matched without regard to case (in a lower-cased copy of the text).
+    plain: Option<literals::Literals<CustomAnnounce>>,
+    /// Keywords in UTF-16 (each holds a NUL byte), also without regard to case.
+    utf16: Option<literals::Literals<CustomAnnounce>>,
+    /// Base64 forms, as written (base64 is case sensitive).
+    encoded: Option<literals::Literals<CustomAnnounce>>,
+    /// The longest keyword or UTF-16 form.
+    longest: usize,
 }
 
 impl CustomSearch {
-    fn new(list: Vec<(Vec<u8>, CustomAnnounce)>, any_case: bool) -> Option<CustomSearch> {
-        if list.is_empty() {
-            return None;
-        }
-        let (patterns, announces): (Vec<_>, Vec<_>) = list.into_iter().unzip();
-        let nfa = CustomSearch::build(&patterns, any_case, None);
-        Some(CustomSearch { patterns, announces, any_case, nfa, dfa: Default::default() })
+    fn new(list: Vec<(Vec<u8>, CustomAnnounce)>) -> CustomSearch {
+        let (encoded, plain): (Vec<_>, Vec<_>) =
+            list.into_iter().partition(|(_, a)| matches!(a, CustomAnnounce::Base64 { .. }));
+        let (utf16, plain): (Vec<_>, Vec<_>) = plain
+            .into_iter()
+            .map(|(k, a)| (k.to_ascii_lowercase(), a))
+            .partition(|(k, _)| k.contains(&0));
+        let plain = literals::Literals::new(&plain);
+        let utf16 = literals::Literals::new(&utf16);
+        let longest = plain.iter().chain(&utf16).map(|l| l.longest()).max().unwrap_or(0);
+        CustomSearch { plain, utf16, encoded: literals::Literals::new(&encoded), longest }
     }
 
-    fn build(
-        patterns: &[Vec<u8>],
-        any_case: bool,
-        kind: Option<aho_corasick::AhoCorasickKind>,
-    ) -> AhoCorasick {
-        AhoCorasickBuilder::new()
-            .ascii_case_insensitive(any_case)
-            .kind(kind)
-            .match_kind(MatchKind::Standard)
-            .build(patterns)
-            .expect("keywords are plain strings")
-    }
-
-    /// The automaton for an input of `len` bytes.
-    fn for_len(&self, len: usize) -> &AhoCorasick {
-        if len < CUSTOM_LARGE_MIN {
-            return &self.nfa;
-        }
-        self.dfa.get_or_init(|| {
-            CustomSearch::build(
-                &self.patterns,
-                self.any_case,
-                Some(aho_corasick::AhoCorasickKind::ContiguousNFA),
-            )
-        })
+    /// Whether any keyword or form shows in `text` (a few bytes: folded here).
+    fn any_in(&self, text: &[u8]) -> bool {
+        let folded = text.to_ascii_lowercase();
+        self.plain.iter().chain(&self.utf16).any(|l| l.any_in(&folded))
+            || self.encoded.as_ref().is_some_and(|l| l.any_in(text))
     }
 }
 
@@ -532,10 +512,7 @@ impl Matcher {
                 }
             }
         }
-        let (encoded, custom): (Vec<_>, Vec<_>) =
-            custom.into_iter().partition(|(_, a)| matches!(a, CustomAnnounce::Base64 { .. }));
-        let custom_prefilter = CustomSearch::new(custom, true);
-        let custom_encoded = CustomSearch::new(encoded, false);
+        let custom = CustomSearch::new(custom);
         let plans: Vec<Plan> = rules
             .iter()
             .map(|r| match &r.detector {
@@ -577,8 +554,7 @@ impl Matcher {
             prefilter,
             announces: announces.into_iter().map(Vec::into_boxed_slice).collect(),
             groups,
-            custom_prefilter,
-            custom_encoded,
+            custom,
             plans,
             unkeyed,
             known_examples,
@@ -692,24 +668,7 @@ impl Matcher {
     /// Everything but the regex rules without keywords (which [`Matcher::find`] runs over
     /// the whole input, as they may span lines).
     fn find_into<H: Found>(&self, hay: &[u8], depth: u8, out: &mut Vec<H>) {
-        for search in self.custom_prefilter.iter().chain(&self.custom_encoded) {
-            let mut done = Done::new(self.rules.len());
-            for hit in search.for_len(hay.len()).find_overlapping_iter(hay) {
-                let at = hit.start();
-                match search.announces[hit.pattern().as_usize()] {
-                    CustomAnnounce::Plain(rule) if at >= *done.plain(rule) => {
-                        *done.plain(rule) = self.regex_near(hay, at, rule, out);
-                    }
-                    CustomAnnounce::Utf16(rule) if at >= *done.utf16(rule) => {
-                        *done.utf16(rule) = self.utf16_near(hay, at, rule, out);
-                    }
-                    CustomAnnounce::Base64 { back } => {
-                        self.on_base64(hay, at, back, depth, &mut done, out)
-                    }
-                    _ => {}
-                }
-            }
-        }
+        self.custom_keywords(hay, depth, out);
         // Block by block, the prefilter then the pass for cut signatures ([`linecut`]), so
         // that the second reads the block from the cache (measured: a second pass over the
         // whole input cost half as much again on clean text, waiting for memory).

@@ -180,10 +180,6 @@ impl super::Matcher {
         if let Some(p) = &self.prefilter {
             p.each(text, |_, _| any = true);
         }
-        any || self
-            .custom_prefilter
-            .iter()
-            .chain(&self.custom_encoded)
-            .any(|s| s.for_len(text.len()).is_match(text))
+        any || self.custom.any_in(text)
     }
 }
