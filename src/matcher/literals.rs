@@ -213,6 +213,14 @@ impl<A: Copy + PartialEq> Literals<A> {
     }
 }
 
+/// Whether `text` is written in the alphabet of hexadecimal hashes and UUIDs alone: digits,
+/// `-`, and letters `a`-`f` or `A`-`F` (one case throughout).
+pub(super) fn hex_alone(text: &[u8]) -> bool {
+    let lower = |b: u8| b.is_ascii_digit() || b == b'-' || (b'a'..=b'f').contains(&b);
+    let upper = |b: u8| b.is_ascii_digit() || b == b'-' || (b'A'..=b'F').contains(&b);
+    text.iter().all(|&b| lower(b)) || text.iter().all(|&b| upper(b))
+}
+
 /// `text` lower-cased (ASCII letters only) into `into`.
 pub(super) fn fold_into(text: &[u8], into: &mut Vec<u8>) {
     into.clear();
@@ -299,7 +307,14 @@ impl super::Matcher {
                 }
             }
             if let Some(e) = &search.encoded {
-                runs.each(hay, end, |run| e.each(&hay[..run.end], run, &mut keep));
+                runs.each(hay, end, |run| {
+                    // Hashes and UUIDs (most runs in source text) hold no literal when none
+                    // is written in their alphabet alone.
+                    if !search.hex_literal && hex_alone(&hay[run.clone()]) {
+                        return;
+                    }
+                    e.each(&hay[..run.end], run, &mut keep)
+                });
             }
             hits.sort_unstable_by_key(|h| h.0);
             for &(at, a) in &hits {
@@ -416,6 +431,19 @@ mod tests {
                 assert!(got.is_empty(), "{before}: a run one short");
             }
         }
+    }
+
+    #[test]
+    fn hashes_and_uuids_are_hex_alone() {
+        assert!(hex_alone(b"5ec87a171ac826a6fce48478dcb74f21345d2cce8038a39d5e0853964b50af03"));
+        assert!(hex_alone(b"3772a077-0217-21a2-78f6-4f7fd633dbdd"));
+        assert!(hex_alone(b"3772A077-0217-21A2-78F6-4F7FD633DBDD"));
+        assert!(!hex_alone(b"3772a077-0217-21A2"), "both cases");
+        assert!(!hex_alone(b"ZHQwYzAxLg"));
+        // Every base64 form of the built-in rules' keywords holds a character outside it.
+        let m = crate::matcher::Matcher::builtin();
+        assert!(!m.custom.hex_literal);
+        assert!(m.encoded_signatures().iter().all(|(s, _)| !hex_alone(s.as_bytes())));
     }
 
     #[test]

@@ -266,6 +266,8 @@ struct CustomSearch {
     encoded: Option<literals::Literals<CustomAnnounce>>,
     /// The longest keyword or UTF-16 form.
     longest: usize,
+    /// Whether a base64 form is written in the alphabet of hashes alone ([`literals::hex_alone`]).
+    hex_literal: bool,
 }
 
 impl CustomSearch {
@@ -276,10 +278,12 @@ impl CustomSearch {
             .into_iter()
             .map(|(k, a)| (k.to_ascii_lowercase(), a))
             .partition(|(k, _)| k.contains(&0));
+        let hex_literal = encoded.iter().any(|(l, _)| literals::hex_alone(l));
         let plain = literals::Literals::new(&plain);
         let utf16 = literals::Literals::new(&utf16);
         let longest = plain.iter().chain(&utf16).map(|l| l.longest()).max().unwrap_or(0);
-        CustomSearch { plain, utf16, encoded: literals::Literals::new(&encoded), longest }
+        let encoded = literals::Literals::new(&encoded);
+        CustomSearch { plain, utf16, encoded, longest, hex_literal }
     }
 
     /// Whether any keyword or form shows in `text` (a few bytes: folded here).
