@@ -460,3 +460,162 @@ fn base64_under_other_keys_or_of_placeholders_is_not_a_finding() {
         passes(&format!("case {i}"), "secret.yaml", text.as_bytes());
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Other providers' tokens in encodings that start before their keyword or span values.
+
+/// `text` URL-encoded as `encodeURIComponent` does (all but letters, digits and `-._~`).
+fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The findings' lines of `scan --format json` over `input` written to `name`.
+fn lines_found(name: &str, input: &[u8]) -> Vec<u64> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(name), input).unwrap();
+    let out = common::tokenguard()
+        .current_dir(dir.path())
+        .args(["scan", "--format", "json", name])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    report["findings"].as_array().unwrap().iter().map(|f| f["line"].as_u64().unwrap()).collect()
+}
+
+#[test]
+fn terraform_tokens_in_base64_are_caught_though_they_start_before_the_keyword() {
+    // The keyword `.atlasv1.` stands 14 characters into the token: decoding from its
+    // signature's group alone loses the token's start.
+    let (t, _) = common::providers::other("terraform-cloud-token");
+    // (Leads of 0, 1 and 2 bytes put the token at each alignment of base64's groups.)
+    for lead in ["", " ", "= ", "TFE_TOKEN=", "credentials \"app.terraform.io\" {\n  token = \""] {
+        let plain = format!("{lead}{t}\n");
+        let enc = STANDARD.encode(&plain);
+        let hidden = enc[encoded_inside(lead.len()..lead.len() + t.len())].to_string();
+        let secret = format!("apiVersion: v1\nkind: Secret\ndata:\n  tfe_token: {enc}\n");
+        let what = format!("a Secret's value, {} bytes before the token", lead.len());
+        caught_everywhere(&what, "secret.yaml", secret.as_bytes(), &[hidden.clone().into_bytes()]);
+        // Base64 inside base64 (a value of a Secret encoded again).
+        let nested = STANDARD.encode(format!("tfe_token: {enc}\n"));
+        let found = Matcher::builtin().find(nested.as_bytes());
+        assert!(found.len() == 1, "{what}, nested: {} findings", found.len());
+    }
+}
+
+#[test]
+fn base64_of_terraform_near_misses_is_not_a_finding() {
+    let (t, _) = common::providers::other("terraform-cloud-token");
+    let cases = [
+        // A letter before: 15 characters before the keyword (not a token as written either).
+        format!("x{t}"),
+        // 13 characters before the keyword.
+        t[1..].to_string(),
+        format!("{}.atlasv1.{}", "x".repeat(14), "x".repeat(67)),
+    ];
+    for (i, c) in cases.iter().enumerate() {
+        let text = format!("data:\n  tfe_token: {}\n", STANDARD.encode(c));
+        passes(&format!("case {i}"), "secret.yaml", text.as_bytes());
+    }
+}
+
+#[test]
+fn aws_key_pairs_with_each_value_in_base64_are_caught() {
+    // A Kubernetes Secret holds the id and the secret as two values, each encoded alone: the
+    // paired rule reads the lines with the values decoded, and both lines are reported.
+    let (id, secret) = common::providers::aws_key_pair();
+    let (eid, esecret) = (STANDARD.encode(&id), STANDARD.encode(&secret));
+    let hidden = [esecret[..52].to_string().into_bytes()];
+    let cases = [
+        ("secret.yaml", format!("apiVersion: v1\nkind: Secret\ndata:\n  AWS_ACCESS_KEY_ID: {eid}\n  AWS_SECRET_ACCESS_KEY: {esecret}\n")),
+        ("secret.json", format!("{{\n  \"data\": {{\n    \"aws_access_key_id\": \"{eid}\",\n    \"aws_secret_access_key\": \"{esecret}\"\n  }}\n}}\n")),
+        // Another key between them, and an env file.
+        ("secret.yaml", format!("data:\n  access_key: {eid}\n  region: {}\n  secret_key: {esecret}\n", STANDARD.encode("eu-west-1"))),
+        ("aws.env", format!("AWS_ACCESS_KEY_ID={eid}\nAWS_SECRET_ACCESS_KEY={esecret}\n")),
+    ];
+    for (i, (name, text)) in cases.iter().enumerate() {
+        let what = format!("case {i}");
+        caught_everywhere(&what, name, text.as_bytes(), &hidden);
+        let lines = lines_found(name, text.as_bytes());
+        let id_line = text.lines().position(|l| l.contains(&eid)).unwrap() as u64 + 1;
+        let secret_line = text.lines().position(|l| l.contains(&esecret)).unwrap() as u64 + 1;
+        assert!(lines.contains(&id_line), "{what}: the id's line is not reported");
+        assert!(lines.contains(&secret_line), "{what}: the secret's line is not reported");
+    }
+}
+
+#[test]
+fn base64_values_that_are_no_aws_key_pair_are_not_findings() {
+    let (id, _) = common::providers::aws_key_pair();
+    let b = |s: &str| STANDARD.encode(s);
+    let cases = [
+        // The id alone, and beside values that are no secret.
+        format!("data:\n  AWS_ACCESS_KEY_ID: {}\n  AWS_REGION: {}\n", b(&id), b("eu-west-1")),
+        format!(
+            "data:\n  AWS_ACCESS_KEY_ID: {}\n  AWS_SECRET_ACCESS_KEY: {}\n",
+            b(&id),
+            b("${AWS_SECRET_ACCESS_KEY}")
+        ),
+        // AWS's documentation example.
+        format!(
+            "data:\n  AWS_ACCESS_KEY_ID: {}\n  AWS_SECRET_ACCESS_KEY: {}\n",
+            b("AKIAIOSFODNN7EXAMPLE"),
+            b("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+        ),
+        // A hash under the secret's key.
+        format!(
+            "data:\n  aws_secret_access_key: {}\n",
+            b("9fceb02d0ae598e95dc970b74767f19372d61af8")
+        ),
+    ];
+    for (i, text) in cases.iter().enumerate() {
+        passes(&format!("case {i}"), "secret.yaml", text.as_bytes());
+    }
+}
+
+#[test]
+fn azure_connection_strings_inside_url_encoded_urls_are_caught() {
+    let (key, _) = common::providers::other("azure-storage-account-key");
+    let conn = format!(
+        "DefaultEndpointsProtocol=https;AccountName=acct;{key};EndpointSuffix=core.windows.net"
+    );
+    let once = url_encode(&format!("https://app.example.com/login?conn={conn}"));
+    // What must not be shown: each stretch of 8 letters or digits of the key's value (the
+    // same in every encoding).
+    let value = &key["AccountKey=".len()..];
+    let hidden: Vec<Vec<u8>> = value
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|s| s.len() >= 8)
+        .map(|s| s.as_bytes().to_vec())
+        .collect();
+    assert!(!hidden.is_empty());
+    let cases = [
+        ("a connection string URL-encoded", format!("conn={}\n", url_encode(&conn))),
+        ("inside a URL-encoded URL", format!("GET /cb?redirect={once} HTTP/1.1\n")),
+        ("URL-encoded twice", format!("GET /cb?next={} HTTP/1.1\n", url_encode(&once))),
+    ];
+    for (what, text) in &cases {
+        caught_everywhere(what, "access.log", text.as_bytes(), &hidden);
+    }
+}
+
+#[test]
+fn url_encoded_azure_near_misses_are_not_findings() {
+    let cases = [
+        // The storage emulator's published key.
+        "AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;".to_string(), // tokenguard:allow
+        "AccountName=acct;AccountKey=<your-account-key>;".to_string(),
+        format!("AccountKey={}==;", "x".repeat(86)),
+    ];
+    for (i, c) in cases.iter().enumerate() {
+        for text in [url_encode(c), url_encode(&url_encode(c))] {
+            passes(&format!("case {i}"), "access.log", format!("GET /?c={text}\n").as_bytes());
+        }
+    }
+}

@@ -13,6 +13,12 @@ use super::*;
 /// At most this many decodings are kept (one per group alignment is the usual case).
 const KEPT: usize = 4;
 
+/// Most base64 characters before a signature's group that decoding starts from (in whole
+/// groups, within the same run): 48 decoded bytes, room for the text a regex rule's token
+/// holds before its keyword (Terraform's 14 characters before `.atlasv1.`) and for the
+/// key of a `key=value` line encoded whole.
+const LEAD: usize = 64;
+
 /// One decoding of base64 text: where it started, and what it read and gave.
 pub(super) struct Decoded {
     /// Offset in the searched text where decoding started (a group start).
@@ -104,15 +110,23 @@ impl super::Matcher {
             }
             return;
         }
-        // For base64 inside base64, the signature's group may start after the start of the
-        // inner group that holds the token (the inner signature then stands too close to the
-        // start of the decoded text to be decoded itself): decoding starts one group earlier
-        // when base64 stands there.
-        // (In wrapped base64, that group ends the line before.)
-        let from = if depth + 1 >= MAX_DEPTH {
+        // Decoding starts before the signature's group, at the start of its run of base64
+        // (up to [`LEAD`] characters back, in whole groups): a token may start before its
+        // keyword (Terraform's `<14 characters>.atlasv1.…`, a paired rule's context), and for
+        // base64 inside base64 the signature's group may start after the start of the inner
+        // group that holds the token (the inner signature then stands too close to the start
+        // of the decoded text to be decoded itself).
+        // (In wrapped base64, the group before ends the line before.)
+        let back_groups = (1..=LEAD / 4)
+            .take_while(|k| {
+                group >= 4 * k
+                    && decode_base64_prefix(&hay[group - 4 * k..group - 4 * (k - 1)]).1 == 4
+            })
+            .count();
+        let from = if back_groups > 0 {
+            group - 4 * back_groups
+        } else if depth + 1 >= MAX_DEPTH {
             group
-        } else if group >= 4 && decode_base64_prefix(&hay[group - 4..group]).1 == 4 {
-            group - 4
         } else {
             group_before_line_end(hay, group).unwrap_or(group)
         };
@@ -123,6 +137,7 @@ impl super::Matcher {
             for h in inner {
                 out.push(moved_out(&decoded, 0, h));
             }
+            self.regex_in_values(hay, group, &decoded.wrapped.bytes, out);
             if let Some(k) = decoded.char_at(group).filter(|_| back == 0) {
                 self.at_group_start(&decoded, k / 4 * 3, out);
             }
