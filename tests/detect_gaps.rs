@@ -619,3 +619,86 @@ fn url_encoded_azure_near_misses_are_not_findings() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Base64 three layers deep.
+
+#[test]
+fn tokens_in_base64_three_layers_deep_are_caught() {
+    // No signature of the keyword stands in the outer layer (the prefilter looks for one and
+    // two layers): a long run of base64 that decodes to text is decoded and searched again.
+    let t = common::token();
+    let b = |s: &str| STANDARD.encode(s);
+    let one = b(&t);
+    let auth = b(&format!("ci-bot:{one}"));
+    let config = format!(r#"{{"auths":{{"registry.example.com":{{"auth":"{auth}"}}}}}}"#);
+    let three = b(&b(&one));
+    let cases = [
+        ("a value three times encoded", "secret.yaml", format!("data:\n  token: {three}\n")),
+        (
+            "a Docker config in a Kubernetes Secret",
+            "secret.yaml",
+            format!("kind: Secret\ndata:\n  .dockerconfigjson: {}\n", b(&config)),
+        ),
+        ("a whole file", "blob.txt", format!("{}\n", b(&format!("data:\n  token: {}\n", b(&one))))),
+    ];
+    // What must be hidden: the characters of the outer layer that hold the secret part
+    // (whole groups of every layer inside it).
+    for (what, name, text) in cases {
+        let found = Matcher::builtin().find_with_tokens(text.as_bytes());
+        assert!(
+            found.iter().any(|(_, s)| s.expose() == t.as_bytes()),
+            "{what}: not found ({} findings)",
+            found.len()
+        );
+        let ranges: Vec<_> = found.iter().map(|(m, _)| m.secret.clone()).collect();
+        let masked = tokenguard::mask::mask(text.as_bytes(), &ranges);
+        let hidden = masked_layers_hold(&masked, common::secret_of(&t));
+        assert!(!hidden, "{what}: the secret survives masking in some layer");
+        let span = found.iter().find(|(_, s)| s.expose() == t.as_bytes()).unwrap().0.span.clone();
+        let inner = text[span].to_string();
+        caught_everywhere(what, name, text.as_bytes(), &[inner.into_bytes()]);
+    }
+}
+
+/// Whether `secret` (16 characters of it) shows in `bytes` or in any of three layers of
+/// base64 decoded from its runs.
+fn masked_layers_hold(bytes: &[u8], secret: &str) -> bool {
+    let mut layer = bytes.to_vec();
+    for _ in 0..4 {
+        if contains(&layer, &secret.as_bytes()[..16])
+            || contains(&layer, &secret.as_bytes()[40..56])
+        {
+            return true;
+        }
+        let mut next = Vec::new();
+        for run in layer.split(|b| !(b.is_ascii_alphanumeric() || b"+/=".contains(b))) {
+            for skip in 0..4.min(run.len()) {
+                let r = &run[skip..];
+                if let Ok(d) = STANDARD.decode(&r[..r.len() / 4 * 4]) {
+                    next.extend(d);
+                    next.push(b'\n');
+                }
+            }
+        }
+        layer = next;
+    }
+    false
+}
+
+#[test]
+fn long_base64_runs_of_text_or_binary_are_not_findings() {
+    let b = |s: &[u8]| STANDARD.encode(s);
+    let binary: Vec<u8> =
+        (0..600u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let cases = [
+        format!(
+            "data:\n  config: {}\n",
+            b(b(b(b"log_level: debug\nreplicas: 3\n".repeat(8).as_slice()).as_bytes()).as_bytes())
+        ),
+        format!("icon: {}\n", b(&binary)),
+    ];
+    for (i, text) in cases.iter().enumerate() {
+        passes(&format!("case {i}"), "x.yaml", text.as_bytes());
+    }
+}

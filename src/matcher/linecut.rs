@@ -127,6 +127,9 @@ impl super::Matcher {
             // group before it is looked at here, the decoding checks the rest.
             let line_end = memchr::memchr2(b'\n', b'\\', &hay[p0..]).map_or(hay.len(), |k| p0 + k);
             *p = (line_end + 1).next_multiple_of(STRIDE);
+            if depth == 0 {
+                self.deep_base64(hay, p0, line_end, decodings, out);
+            }
             let rest = &hay[line_end..];
             let (end, brk) = if rest.starts_with(b"\n") {
                 if line_end > 0 && hay[line_end - 1] == b'\r' {

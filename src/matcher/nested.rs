@@ -89,7 +89,42 @@ impl Decodings {
     }
 }
 
+/// Shortest run of base64 decoded for what three layers may hold (base64 of base64 of base64
+/// of a short token; the pass over line ends sees runs of 63 characters or more).
+const DEEP_MIN: usize = 64;
+
 impl super::Matcher {
+    /// A run of base64 that the pass over line ends met at `probe` (its line ends at
+    /// `line_end`), in the text as written: decoded and searched again when it is at least
+    /// [`DEEP_MIN`] characters long and decodes to text. The prefilter looks for a keyword in
+    /// one and two layers of base64; the decoded text is searched for those, so a third
+    /// layer (a Docker config whose `auth` holds base64, in a Kubernetes Secret) is found
+    /// with no more signatures. Binary (an image, a hash) is ruled out by its first bytes.
+    pub(super) fn deep_base64<H: Found>(
+        &self,
+        hay: &[u8],
+        probe: usize,
+        line_end: usize,
+        decodings: &mut Decodings,
+        out: &mut Vec<H>,
+    ) {
+        let back = hay[..probe].iter().rev().take(2 * DEEP_MIN).take_while(|&&b| is_base64_char(b));
+        let start = probe - back.count();
+        // Text first (most runs met are binary, and fail at their first group or two), then
+        // the length.
+        if !decodes_to_text(hay.get(start..start + 24).unwrap_or_default())
+            || hay[start..line_end]
+                .iter()
+                .take(DEEP_MIN)
+                .take_while(|&&b| is_base64_char(b))
+                .count()
+                < DEEP_MIN
+        {
+            return;
+        }
+        self.base64_at(hay, start, 0, 0, decodings, out);
+    }
+
     /// A base64 signature whose 4-character group starts at `group` (`back` characters before
     /// the signature): decodes from there, unless a kept decoding already holds that group,
     /// and reports the tokens inside at the encoded position.
@@ -171,6 +206,16 @@ impl super::Matcher {
             }
         }
     }
+}
+
+/// Whether `chars`, whole groups of base64 (and at least one), decode to printable ASCII
+/// text; group by group, without a buffer.
+fn decodes_to_text(chars: &[u8]) -> bool {
+    let text = |b: u32| (0x20..0x7f).contains(&b) || b == 9 || b == 10 || b == 13;
+    !chars.is_empty()
+        && chars.chunks(4).all(|g| {
+            encoding::decode_group(g).is_some_and(|bytes| bytes.iter().all(|&b| text(u32::from(b))))
+        })
 }
 
 /// The start of the last 4-character group of base64 before the line end (LF, CRLF, `\n`,
@@ -259,6 +304,35 @@ mod tests {
             let secret = found_once(text.as_bytes());
             let decoded = STANDARD.decode(&text[secret.start / 4 * 4..secret.end.div_ceil(4) * 4]);
             assert!(decoded.is_ok_and(|d| d.windows(20).any(|w| w == &TOKEN.as_bytes()[40..60])));
+        }
+    }
+
+    #[test]
+    fn three_layers_are_decoded_without_a_signature_in_the_outer_one() {
+        let b = |s: &str| STANDARD.encode(s);
+        let three = b(&b(&b(TOKEN)));
+        found_once(three.as_bytes());
+        found_once(format!("data:\n  token: {three}\n").as_bytes());
+        // A Docker config whose `auth` is base64 of `user:<base64 of the token>`, in a
+        // Kubernetes Secret; and the same wrapped at 76 columns.
+        let config = format!(
+            r#"{{"auths":{{"r.example.com":{{"auth":"{}"}}}}}}"#,
+            b(&format!("u:{}", b(TOKEN)))
+        );
+        let enc = b(&config);
+        found_once(format!("data:\n  .dockerconfigjson: {enc}\n").as_bytes());
+        let lines: Vec<&str> =
+            enc.as_bytes().chunks(76).map(|c| std::str::from_utf8(c).unwrap()).collect();
+        found_once(format!("data:\n  config: |\n    {}\n", lines.join("\n    ")).as_bytes());
+    }
+
+    #[test]
+    fn four_layers_and_three_of_a_placeholder_are_not_findings() {
+        let b = |s: &str| STANDARD.encode(s);
+        let placeholder = TOKEN.replace(|c: char| c.is_ascii_digit(), "X");
+        for text in [b(&b(&b(&b(TOKEN)))), b(&b(&b(&placeholder))), b(&b(&b(&"x".repeat(120))))] {
+            let found = Matcher::builtin().find(text.as_bytes());
+            assert!(found.is_empty(), "{} findings", found.len());
         }
     }
 
