@@ -702,3 +702,66 @@ fn long_base64_runs_of_text_or_binary_are_not_findings() {
         passes(&format!("case {i}"), "x.yaml", text.as_bytes());
     }
 }
+
+#[test]
+fn legacy_tokens_in_a_base64_file_under_another_key_are_caught() {
+    // A whole `.env` file (or properties file) in base64 under a key that is no Dynatrace
+    // name: the run decodes to text and is searched again, where the key stands plainly.
+    let t = common::legacy_token();
+    let files = [
+        format!("DT_API_TOKEN={t}\nDT_URL=https://abc12345.live.dynatrace.com\n"),
+        format!("# settings\nLOG_LEVEL=info\ndynatrace.apiToken: \"{t}\"\n"),
+    ];
+    for (i, file) in files.iter().enumerate() {
+        let enc = STANDARD.encode(file);
+        let at = file.find(&t).unwrap();
+        let hidden = [enc[encoded_inside(at..at + t.len())].to_string().into_bytes()];
+        let text = format!("kind: Secret\ndata:\n  app.env: {enc}\n");
+        caught_everywhere(&format!("file {i}"), "secret.yaml", text.as_bytes(), &hidden);
+    }
+    // Not under a key of another name inside the file, nor a placeholder.
+    for (i, file) in [
+        format!("GITHUB_TOKEN={t}\nLOG_LEVEL=info\nREPLICAS=3\nREGION=eu-west-1\n"),
+        "DT_API_TOKEN=YourApiTokenGoesHere1\nDT_URL=https://abc12345.live.dynatrace.com\n"
+            .to_string(),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let text = format!("data:\n  app.env: {}\n", STANDARD.encode(file));
+        passes(&format!("other file {i}"), "secret.yaml", text.as_bytes());
+    }
+}
+
+#[test]
+fn tokens_written_wholly_in_html_character_references_are_caught() {
+    // Every character as `&#D;` or `&#xH;` (some web pages and XML write tokens so): a run of
+    // references is decoded whole and searched with every rule.
+    let t = common::token();
+    let (gh, _) = common::providers::other("slack-bot-token");
+    for (form, what) in [(2, "decimal"), (3, "hexadecimal")] {
+        for (token, secret) in
+            [(t.as_str(), common::secret_of(&t)), (gh.as_str(), &gh[gh.len() - 24..])]
+        {
+            let hidden = [escape_all(&secret[secret.len() - 20..], form).into_bytes()];
+            let html = format!("<input type=\"hidden\" value=\"{}\">\n", escape_all(token, form));
+            caught_everywhere(&format!("HTML, {what}"), "page.html", html.as_bytes(), &hidden);
+            let xml = format!("<config><token>{}</token></config>\n", escape_all(token, form));
+            caught_everywhere(&format!("XML, {what}"), "config.xml", xml.as_bytes(), &hidden);
+        }
+    }
+}
+
+#[test]
+fn html_character_references_of_near_tokens_are_not_findings() {
+    let t = common::token();
+    let cases = [
+        // A placeholder, a token with a letter glued before it, and ordinary references.
+        escape_all("dt0c01.ABCDEFGHIJKLMNOPQRSTUVWX.ABCDEFGHIJKLMNOPQRSTUVWXABCDEFGHIJKLMNOPQRSTUVWXABCDEFGHIJKLMNOPQRSTUVWXABCDEFGHIJKL", 2),
+        escape_all(&format!("x{t}"), 2),
+        "&#169; 2026 &#8212; caf&#233; &#x2014; &#60;b&#62;".repeat(20),
+    ];
+    for (i, text) in cases.iter().enumerate() {
+        passes(&format!("case {i}"), "page.html", format!("<p>{text}</p>\n").as_bytes());
+    }
+}
