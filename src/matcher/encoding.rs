@@ -121,8 +121,9 @@ static VALUES: [u8; 256] = {
 };
 const NONE: u8 = 0xFF;
 
+/// The 6-bit value of a base64 character (standard or URL-safe).
 #[inline]
-fn value(b: u8) -> Option<u8> {
+pub(super) fn value(b: u8) -> Option<u8> {
     let v = VALUES[usize::from(b)];
     (v != NONE).then_some(v)
 }

@@ -108,6 +108,18 @@ impl super::Matcher {
         decodings: &mut Decodings,
         out: &mut Vec<H>,
     ) {
+        // First the probe's own characters: text in base64 decodes to text at one of the four
+        // alignments (most runs met are binary, a hash or an identifier, and fail at once).
+        // (A group of printable text starts with a character of value 8 to 31, the top six
+        // bits of a byte from 0x20 to 0x7e: two lookups rule out most alignments.)
+        let starts_text = |i: usize| encoding::value(hay[i]).is_some_and(|v| (8..32).contains(&v));
+        if !(0..4).any(|a| {
+            starts_text(probe + a)
+                && starts_text(probe + a + 4)
+                && decodes_to_text(&hay[probe + a..probe + a + 8])
+        }) {
+            return;
+        }
         let back = hay[..probe].iter().rev().take(2 * DEEP_MIN).take_while(|&&b| is_base64_char(b));
         let start = probe - back.count();
         // Text first (most runs met are binary, and fail at their first group or two), then
