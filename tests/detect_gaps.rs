@@ -765,3 +765,21 @@ fn html_character_references_of_near_tokens_are_not_findings() {
         passes(&format!("case {i}"), "page.html", format!("<p>{text}</p>\n").as_bytes());
     }
 }
+
+#[test]
+fn long_lines_dense_with_encoded_keywords_are_scanned_in_linear_time() {
+    // Every few bytes a URL-encoded keyword, a base64 value after a key, a signature of a
+    // paired rule's keyword and HTML character references, on one line of 8 MiB; and the same
+    // as lines.
+    let unit = "AccountKey%3Dx aws_secret_access_key: QUtJQTEyMzQ= QVNJQU5LWFZT &#100;&#116;&#48; ";
+    for sep in [" ", "\n"] {
+        let text: String = unit.replace(' ', sep).repeat((8 << 20) / unit.len());
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("dense.txt"), &text).unwrap();
+        let started = std::time::Instant::now();
+        let (code, _) = run(dir.path(), &["scan", "dense.txt"], b"");
+        let took = started.elapsed();
+        assert!(code == 0 || code == 1, "exit {code}");
+        assert!(took < std::time::Duration::from_secs(30), "8 MiB took {took:?}");
+    }
+}

@@ -3,6 +3,9 @@
 
 pub(super) mod view;
 
+/// How far around its keyword a regex rule reads a line decoded ([`View`]).
+const VIEW_REACH: usize = 32 << 10;
+
 use super::softbreak::*;
 use super::structured::*;
 use super::*;
@@ -76,6 +79,8 @@ impl super::Matcher {
         rule: usize,
         out: &mut Vec<H>,
     ) {
+        // Around the keyword only, on a long line (a view costs 18 bytes a byte).
+        let range = range.start.max(at.saturating_sub(VIEW_REACH))..range.end.min(at + VIEW_REACH);
         let own = line_around(hay, at);
         // (As for keyed rules, a value in base64 after its key is read whatever the rule's
         // decoders: they name the forms its keywords are looked for in.)
@@ -102,7 +107,22 @@ impl super::Matcher {
         decoded: &[u8],
         out: &mut Vec<H>,
     ) {
-        let line = line_around(hay, group);
+        // The line, looked for only as far as a key and a value can reach (a long line dense
+        // with signatures must not be searched whole for each).
+        let lo = group.saturating_sub(KEYED_WINDOW);
+        let hi = (group + encoding::MAX_ENCODED + 8).min(hay.len());
+        let Some(start) =
+            memchr::memrchr(b'\n', &hay[lo..group]).map(|p| lo + p + 1).or((lo == 0).then_some(0))
+        else {
+            return;
+        };
+        let Some(end) = memchr::memchr(b'\n', &hay[group..hi])
+            .map(|p| group + p)
+            .or((hi == hay.len()).then_some(hi))
+        else {
+            return;
+        };
+        let line = start..end;
         let Some(value) = view::value_of_line(&hay[line.clone()]) else { return };
         if !(line.start + value.start..line.start + value.end).contains(&group) {
             return;
