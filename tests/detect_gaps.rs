@@ -464,3 +464,326 @@ fn base64_under_other_keys_or_of_placeholders_is_not_a_finding() {
         passes(&format!("case {i}"), "secret.yaml", text.as_bytes());
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Other providers' tokens in encodings that start before their keyword or span values.
+
+/// `text` URL-encoded as `encodeURIComponent` does (all but letters, digits and `-._~`).
+fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The findings' lines of `scan --format json` over `input` written to `name`.
+fn lines_found(name: &str, input: &[u8]) -> Vec<u64> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(name), input).unwrap();
+    let out = common::tokenguard()
+        .current_dir(dir.path())
+        .args(["scan", "--format", "json", name])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    report["findings"].as_array().unwrap().iter().map(|f| f["line"].as_u64().unwrap()).collect()
+}
+
+#[test]
+fn terraform_tokens_in_base64_are_caught_though_they_start_before_the_keyword() {
+    // The keyword `.atlasv1.` stands 14 characters into the token: decoding from its
+    // signature's group alone loses the token's start.
+    let (t, _) = common::providers::other("terraform-cloud-token");
+    // (Leads of 0, 1 and 2 bytes put the token at each alignment of base64's groups.)
+    for lead in ["", " ", "= ", "TFE_TOKEN=", "credentials \"app.terraform.io\" {\n  token = \""] {
+        let plain = format!("{lead}{t}\n");
+        let enc = STANDARD.encode(&plain);
+        let hidden = enc[encoded_inside(lead.len()..lead.len() + t.len())].to_string();
+        let secret = format!("apiVersion: v1\nkind: Secret\ndata:\n  tfe_token: {enc}\n");
+        let what = format!("a Secret's value, {} bytes before the token", lead.len());
+        caught_everywhere(&what, "secret.yaml", secret.as_bytes(), &[hidden.clone().into_bytes()]);
+        // Base64 inside base64 (a value of a Secret encoded again).
+        let nested = STANDARD.encode(format!("tfe_token: {enc}\n"));
+        let found = Matcher::builtin().find(nested.as_bytes());
+        assert!(found.len() == 1, "{what}, nested: {} findings", found.len());
+    }
+}
+
+#[test]
+fn base64_of_terraform_near_misses_is_not_a_finding() {
+    let (t, _) = common::providers::other("terraform-cloud-token");
+    let cases = [
+        // A letter before: 15 characters before the keyword (not a token as written either).
+        format!("x{t}"),
+        // 13 characters before the keyword.
+        t[1..].to_string(),
+        format!("{}.atlasv1.{}", "x".repeat(14), "x".repeat(67)),
+    ];
+    for (i, c) in cases.iter().enumerate() {
+        let text = format!("data:\n  tfe_token: {}\n", STANDARD.encode(c));
+        passes(&format!("case {i}"), "secret.yaml", text.as_bytes());
+    }
+}
+
+#[test]
+fn aws_key_pairs_with_each_value_in_base64_are_caught() {
+    // A Kubernetes Secret holds the id and the secret as two values, each encoded alone: the
+    // paired rule reads the lines with the values decoded, and both lines are reported.
+    let (id, secret) = common::providers::aws_key_pair();
+    let (eid, esecret) = (STANDARD.encode(&id), STANDARD.encode(&secret));
+    let hidden = [esecret[..52].to_string().into_bytes()];
+    let cases = [
+        ("secret.yaml", format!("apiVersion: v1\nkind: Secret\ndata:\n  AWS_ACCESS_KEY_ID: {eid}\n  AWS_SECRET_ACCESS_KEY: {esecret}\n")),
+        ("secret.json", format!("{{\n  \"data\": {{\n    \"aws_access_key_id\": \"{eid}\",\n    \"aws_secret_access_key\": \"{esecret}\"\n  }}\n}}\n")),
+        // Another key between them, and an env file.
+        ("secret.yaml", format!("data:\n  access_key: {eid}\n  region: {}\n  secret_key: {esecret}\n", STANDARD.encode("eu-west-1"))),
+        ("aws.env", format!("AWS_ACCESS_KEY_ID={eid}\nAWS_SECRET_ACCESS_KEY={esecret}\n")),
+    ];
+    for (i, (name, text)) in cases.iter().enumerate() {
+        let what = format!("case {i}");
+        caught_everywhere(&what, name, text.as_bytes(), &hidden);
+        let lines = lines_found(name, text.as_bytes());
+        let id_line = text.lines().position(|l| l.contains(&eid)).unwrap() as u64 + 1;
+        let secret_line = text.lines().position(|l| l.contains(&esecret)).unwrap() as u64 + 1;
+        assert!(lines.contains(&id_line), "{what}: the id's line is not reported");
+        assert!(lines.contains(&secret_line), "{what}: the secret's line is not reported");
+    }
+}
+
+#[test]
+fn base64_values_that_are_no_aws_key_pair_are_not_findings() {
+    let (id, _) = common::providers::aws_key_pair();
+    let b = |s: &str| STANDARD.encode(s);
+    let cases = [
+        // The id alone, and beside values that are no secret.
+        format!("data:\n  AWS_ACCESS_KEY_ID: {}\n  AWS_REGION: {}\n", b(&id), b("eu-west-1")),
+        format!(
+            "data:\n  AWS_ACCESS_KEY_ID: {}\n  AWS_SECRET_ACCESS_KEY: {}\n",
+            b(&id),
+            b("${AWS_SECRET_ACCESS_KEY}")
+        ),
+        // AWS's documentation example.
+        format!(
+            "data:\n  AWS_ACCESS_KEY_ID: {}\n  AWS_SECRET_ACCESS_KEY: {}\n",
+            b("AKIAIOSFODNN7EXAMPLE"),
+            b("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+        ),
+        // A hash under the secret's key.
+        format!(
+            "data:\n  aws_secret_access_key: {}\n",
+            b("9fceb02d0ae598e95dc970b74767f19372d61af8")
+        ),
+    ];
+    for (i, text) in cases.iter().enumerate() {
+        passes(&format!("case {i}"), "secret.yaml", text.as_bytes());
+    }
+}
+
+#[test]
+fn azure_connection_strings_inside_url_encoded_urls_are_caught() {
+    let (key, _) = common::providers::other("azure-storage-account-key");
+    let conn = format!(
+        "DefaultEndpointsProtocol=https;AccountName=acct;{key};EndpointSuffix=core.windows.net"
+    );
+    let once = url_encode(&format!("https://app.example.com/login?conn={conn}"));
+    // What must not be shown: each stretch of 8 letters or digits of the key's value (the
+    // same in every encoding).
+    let value = &key["AccountKey=".len()..];
+    let hidden: Vec<Vec<u8>> = value
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|s| s.len() >= 8)
+        .map(|s| s.as_bytes().to_vec())
+        .collect();
+    assert!(!hidden.is_empty());
+    let cases = [
+        ("a connection string URL-encoded", format!("conn={}\n", url_encode(&conn))),
+        ("inside a URL-encoded URL", format!("GET /cb?redirect={once} HTTP/1.1\n")),
+        ("URL-encoded twice", format!("GET /cb?next={} HTTP/1.1\n", url_encode(&once))),
+    ];
+    for (what, text) in &cases {
+        caught_everywhere(what, "access.log", text.as_bytes(), &hidden);
+    }
+}
+
+#[test]
+fn url_encoded_azure_near_misses_are_not_findings() {
+    let cases = [
+        // The storage emulator's published key.
+        "AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;".to_string(), // tokenguard:allow
+        "AccountName=acct;AccountKey=<your-account-key>;".to_string(),
+        format!("AccountKey={}==;", "x".repeat(86)),
+    ];
+    for (i, c) in cases.iter().enumerate() {
+        for text in [url_encode(c), url_encode(&url_encode(c))] {
+            passes(&format!("case {i}"), "access.log", format!("GET /?c={text}\n").as_bytes());
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Base64 three layers deep.
+
+#[test]
+fn tokens_in_base64_three_layers_deep_are_caught() {
+    // No signature of the keyword stands in the outer layer (the prefilter looks for one and
+    // two layers): a long run of base64 that decodes to text is decoded and searched again.
+    let t = common::token();
+    let b = |s: &str| STANDARD.encode(s);
+    let one = b(&t);
+    let auth = b(&format!("ci-bot:{one}"));
+    let config = format!(r#"{{"auths":{{"registry.example.com":{{"auth":"{auth}"}}}}}}"#);
+    let three = b(&b(&one));
+    let cases = [
+        ("a value three times encoded", "secret.yaml", format!("data:\n  token: {three}\n")),
+        (
+            "a Docker config in a Kubernetes Secret",
+            "secret.yaml",
+            format!("kind: Secret\ndata:\n  .dockerconfigjson: {}\n", b(&config)),
+        ),
+        ("a whole file", "blob.txt", format!("{}\n", b(&format!("data:\n  token: {}\n", b(&one))))),
+    ];
+    // What must be hidden: the characters of the outer layer that hold the secret part
+    // (whole groups of every layer inside it).
+    for (what, name, text) in cases {
+        let found = Matcher::builtin().find_with_tokens(text.as_bytes());
+        assert!(
+            found.iter().any(|(_, s)| s.expose() == t.as_bytes()),
+            "{what}: not found ({} findings)",
+            found.len()
+        );
+        let ranges: Vec<_> = found.iter().map(|(m, _)| m.secret.clone()).collect();
+        let masked = tokenguard::mask::mask(text.as_bytes(), &ranges);
+        let hidden = masked_layers_hold(&masked, common::secret_of(&t));
+        assert!(!hidden, "{what}: the secret survives masking in some layer");
+        let span = found.iter().find(|(_, s)| s.expose() == t.as_bytes()).unwrap().0.span.clone();
+        let inner = text[span].to_string();
+        caught_everywhere(what, name, text.as_bytes(), &[inner.into_bytes()]);
+    }
+}
+
+/// Whether `secret` (16 characters of it) shows in `bytes` or in any of three layers of
+/// base64 decoded from its runs.
+fn masked_layers_hold(bytes: &[u8], secret: &str) -> bool {
+    let mut layer = bytes.to_vec();
+    for _ in 0..4 {
+        if contains(&layer, &secret.as_bytes()[..16])
+            || contains(&layer, &secret.as_bytes()[40..56])
+        {
+            return true;
+        }
+        let mut next = Vec::new();
+        for run in layer.split(|b| !(b.is_ascii_alphanumeric() || b"+/=".contains(b))) {
+            for skip in 0..4.min(run.len()) {
+                let r = &run[skip..];
+                if let Ok(d) = STANDARD.decode(&r[..r.len() / 4 * 4]) {
+                    next.extend(d);
+                    next.push(b'\n');
+                }
+            }
+        }
+        layer = next;
+    }
+    false
+}
+
+#[test]
+fn long_base64_runs_of_text_or_binary_are_not_findings() {
+    let b = |s: &[u8]| STANDARD.encode(s);
+    let binary: Vec<u8> =
+        (0..600u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let cases = [
+        format!(
+            "data:\n  config: {}\n",
+            b(b(b(b"log_level: debug\nreplicas: 3\n".repeat(8).as_slice()).as_bytes()).as_bytes())
+        ),
+        format!("icon: {}\n", b(&binary)),
+    ];
+    for (i, text) in cases.iter().enumerate() {
+        passes(&format!("case {i}"), "x.yaml", text.as_bytes());
+    }
+}
+
+#[test]
+fn legacy_tokens_in_a_base64_file_under_another_key_are_caught() {
+    // A whole `.env` file (or properties file) in base64 under a key that is no Dynatrace
+    // name: the run decodes to text and is searched again, where the key stands plainly.
+    let t = common::legacy_token();
+    let files = [
+        format!("DT_API_TOKEN={t}\nDT_URL=https://abc12345.live.dynatrace.com\n"),
+        format!("# settings\nLOG_LEVEL=info\ndynatrace.apiToken: \"{t}\"\n"),
+    ];
+    for (i, file) in files.iter().enumerate() {
+        let enc = STANDARD.encode(file);
+        let at = file.find(&t).unwrap();
+        let hidden = [enc[encoded_inside(at..at + t.len())].to_string().into_bytes()];
+        let text = format!("kind: Secret\ndata:\n  app.env: {enc}\n");
+        caught_everywhere(&format!("file {i}"), "secret.yaml", text.as_bytes(), &hidden);
+    }
+    // Not under a key of another name inside the file, nor a placeholder.
+    for (i, file) in [
+        format!("GITHUB_TOKEN={t}\nLOG_LEVEL=info\nREPLICAS=3\nREGION=eu-west-1\n"),
+        "DT_API_TOKEN=YourApiTokenGoesHere1\nDT_URL=https://abc12345.live.dynatrace.com\n"
+            .to_string(),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let text = format!("data:\n  app.env: {}\n", STANDARD.encode(file));
+        passes(&format!("other file {i}"), "secret.yaml", text.as_bytes());
+    }
+}
+
+#[test]
+fn tokens_written_wholly_in_html_character_references_are_caught() {
+    // Every character as `&#D;` or `&#xH;` (some web pages and XML write tokens so): a run of
+    // references is decoded whole and searched with every rule.
+    let t = common::token();
+    let (gh, _) = common::providers::other("slack-bot-token");
+    for (form, what) in [(2, "decimal"), (3, "hexadecimal")] {
+        for (token, secret) in
+            [(t.as_str(), common::secret_of(&t)), (gh.as_str(), &gh[gh.len() - 24..])]
+        {
+            let hidden = [escape_all(&secret[secret.len() - 20..], form).into_bytes()];
+            let html = format!("<input type=\"hidden\" value=\"{}\">\n", escape_all(token, form));
+            caught_everywhere(&format!("HTML, {what}"), "page.html", html.as_bytes(), &hidden);
+            let xml = format!("<config><token>{}</token></config>\n", escape_all(token, form));
+            caught_everywhere(&format!("XML, {what}"), "config.xml", xml.as_bytes(), &hidden);
+        }
+    }
+}
+
+#[test]
+fn html_character_references_of_near_tokens_are_not_findings() {
+    let t = common::token();
+    let cases = [
+        // A placeholder, a token with a letter glued before it, and ordinary references.
+        escape_all("dt0c01.ABCDEFGHIJKLMNOPQRSTUVWX.ABCDEFGHIJKLMNOPQRSTUVWXABCDEFGHIJKLMNOPQRSTUVWXABCDEFGHIJKLMNOPQRSTUVWXABCDEFGHIJKL", 2),
+        escape_all(&format!("x{t}"), 2),
+        "&#169; 2026 &#8212; caf&#233; &#x2014; &#60;b&#62;".repeat(20),
+    ];
+    for (i, text) in cases.iter().enumerate() {
+        passes(&format!("case {i}"), "page.html", format!("<p>{text}</p>\n").as_bytes());
+    }
+}
+
+#[test]
+fn long_lines_dense_with_encoded_keywords_are_scanned_in_linear_time() {
+    // Every few bytes a URL-encoded keyword, a base64 value after a key, a signature of a
+    // paired rule's keyword and HTML character references, on one line of 8 MiB; and the same
+    // as lines.
+    let unit = "AccountKey%3Dx aws_secret_access_key: QUtJQTEyMzQ= QVNJQU5LWFZT &#100;&#116;&#48; ";
+    for sep in [" ", "\n"] {
+        let text: String = unit.replace(' ', sep).repeat((8 << 20) / unit.len());
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("dense.txt"), &text).unwrap();
+        let started = std::time::Instant::now();
+        let (code, _) = run(dir.path(), &["scan", "dense.txt"], b"");
+        let took = started.elapsed();
+        assert!(code == 0 || code == 1, "exit {code}");
+        assert!(took < std::time::Duration::from_secs(30), "8 MiB took {took:?}");
+    }
+}

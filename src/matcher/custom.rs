@@ -1,9 +1,37 @@
 //! Regex rules (custom rules of a configuration, and built-ins of that kind): the pattern
 //! around each keyword, or over the whole input for a rule without keywords.
 
+pub(super) mod view;
+
+/// How far around its keyword a regex rule reads a line decoded ([`View`]).
+const VIEW_REACH: usize = 32 << 10;
+
 use super::softbreak::*;
 use super::structured::*;
 use super::*;
+use view::View;
+
+/// The forms of a regex rule's keyword in a URL, when it holds a character that a URL
+/// encodes (`AccountKey=` as `AccountKey%3D`, and `AccountKey%253D` for a URL inside a URL):
+/// the prefilter looks for them too, and [`View::percent`] reads the line decoded.
+pub(super) fn url_forms(keyword: &[u8]) -> Vec<Vec<u8>> {
+    let plain = |b: u8| b.is_ascii_alphanumeric() || b"-._~".contains(&b);
+    if keyword.iter().all(|&b| plain(b)) {
+        return Vec::new();
+    }
+    let form = |twice: bool| -> Vec<u8> {
+        let mut out = Vec::new();
+        for &b in keyword {
+            match (plain(b), twice) {
+                (true, _) => out.push(b),
+                (false, false) => out.extend(format!("%{b:02X}").bytes()),
+                (false, true) => out.extend(format!("%25{b:02X}").bytes()),
+            }
+        }
+        out
+    };
+    vec![form(false), form(true)]
+}
 
 impl super::Matcher {
     /// A regex rule's keyword at `at`: the rule runs over the line around it (and over it read
@@ -21,7 +49,13 @@ impl super::Matcher {
         if window > 0 {
             line.end = line_around(hay, (line.end + window).min(hay.len())).end;
         }
+        let before = out.len();
         self.regex_in(hay, line.clone(), rule, out);
+        // (A rule whose pattern reads the encoded form itself, as Slack's webhook URLs with
+        // `%2F`, found it as written.)
+        if out.len() == before {
+            self.regex_in_views(hay, at, line.clone(), rule, out);
+        }
         if self.rules[rule].decodes(Decode::QuotedPrintable) {
             if let Some(joined) = quoted_printable_window(hay, line.clone()) {
                 let mut found: Vec<H> = Vec::new();
@@ -30,6 +64,92 @@ impl super::Matcher {
             }
         }
         line.end
+    }
+
+    /// A regex rule's keyword at `at`, over the lines `range` decoded: when the keyword's
+    /// line is a `key: <base64>` line (the keyword in its key), with every such line's value decoded (a Kubernetes
+    /// Secret's `data:`: `aws_secret_access_key: <base64>`, the id on the line before); when
+    /// the lines hold percent escapes, with those decoded (`AccountKey%3D…%2F…%3D%3D`, once
+    /// or twice). Matches are moved back onto the encoded text.
+    fn regex_in_views<H: Found>(
+        &self,
+        hay: &[u8],
+        at: usize,
+        range: Range<usize>,
+        rule: usize,
+        out: &mut Vec<H>,
+    ) {
+        // Around the keyword only, on a long line (a view costs 18 bytes a byte).
+        let range = range.start.max(at.saturating_sub(VIEW_REACH))..range.end.min(at + VIEW_REACH);
+        let own = line_around(hay, at);
+        // (As for keyed rules, a value in base64 after its key is read whatever the rule's
+        // decoders: they name the forms its keywords are looked for in.)
+        if view::value_of_line(&hay[own.clone()]).is_some_and(|v| own.start + v.start > at) {
+            if let Some(v) = View::values(hay, range.clone()) {
+                self.regex_in_view(&v, rule, out);
+            }
+        }
+        if memchr::memchr(b'%', &hay[range.clone()]).is_some() {
+            if let Some(v) = View::percent(hay, range) {
+                self.regex_in_view(&v, rule, out);
+            }
+        }
+    }
+
+    /// A base64 value decoded from `group` on its `key: <base64>` line, when it holds the
+    /// keyword of a regex rule that reads a window of lines after it (a paired rule: an AWS
+    /// access key id, its secret on the next line, each encoded on its own): the rule runs
+    /// over those lines with every such value decoded.
+    pub(super) fn regex_in_values<H: Found>(
+        &self,
+        hay: &[u8],
+        group: usize,
+        decoded: &[u8],
+        out: &mut Vec<H>,
+    ) {
+        // The line, looked for only as far as a key and a value can reach (a long line dense
+        // with signatures must not be searched whole for each).
+        let lo = group.saturating_sub(KEYED_WINDOW);
+        let hi = (group + encoding::MAX_ENCODED + 8).min(hay.len());
+        let Some(start) =
+            memchr::memrchr(b'\n', &hay[lo..group]).map(|p| lo + p + 1).or((lo == 0).then_some(0))
+        else {
+            return;
+        };
+        let Some(end) = memchr::memchr(b'\n', &hay[group..hi])
+            .map(|p| group + p)
+            .or((hi == hay.len()).then_some(hi))
+        else {
+            return;
+        };
+        let line = start..end;
+        let Some(value) = view::value_of_line(&hay[line.clone()]) else { return };
+        if !(line.start + value.start..line.start + value.end).contains(&group) {
+            return;
+        }
+        let has =
+            |kw: &str| decoded.windows(kw.len()).any(|w| w.eq_ignore_ascii_case(kw.as_bytes()));
+        for (rule, r) in self.rules.iter().enumerate() {
+            if self.disabled[rule]
+                || r.window == 0
+                || !matches!(r.detector, Detector::Regex(_))
+                || !r.decodes(Decode::Base64)
+                || !r.keywords.iter().any(|k| has(k))
+            {
+                continue;
+            }
+            let end = line_around(hay, (line.end + r.window).min(hay.len())).end;
+            if let Some(v) = View::values(hay, line.start..end) {
+                self.regex_in_view(&v, rule, out);
+            }
+        }
+    }
+
+    /// A regex rule over a whole view, its matches moved back onto the source.
+    fn regex_in_view<H: Found>(&self, v: &View, rule: usize, out: &mut Vec<H>) {
+        let mut found: Vec<H> = Vec::new();
+        self.regex_in(&v.text, 0..v.text.len(), rule, &mut found);
+        out.extend(found.into_iter().map(|h| v.moved(h)));
     }
 
     /// A regex rule over `hay[range]`.

@@ -128,8 +128,9 @@ static VALUES: [u8; 256] = {
 };
 const NONE: u8 = 0xFF;
 
+/// The 6-bit value of a base64 character (standard or URL-safe).
 #[inline]
-fn value(b: u8) -> Option<u8> {
+pub(super) fn value(b: u8) -> Option<u8> {
     let v = VALUES[usize::from(b)];
     (v != NONE).then_some(v)
 }
@@ -143,6 +144,15 @@ const fn value_of(b: u8) -> Option<u8> {
         b'/' | b'_' => Some(63),
         _ => None,
     }
+}
+
+/// The 3 bytes of one whole group of base64 (4 characters, standard or URL-safe), if it is
+/// one.
+pub(super) fn decode_group(g: &[u8]) -> Option<[u8; 3]> {
+    let [a, b, c, d] = g else { return None };
+    let (a, b, c, d) = (value(*a)?, value(*b)?, value(*c)?, value(*d)?);
+    let w = (u32::from(a) << 18) | (u32::from(b) << 12) | (u32::from(c) << 6) | u32::from(d);
+    Some([(w >> 16) as u8, (w >> 8) as u8, w as u8])
 }
 
 /// Decodes base64 (standard or URL-safe) from `text`, stopping at the first character outside

@@ -86,6 +86,26 @@ pub(super) fn base64_mask(probe: &[u8]) -> u32 {
     probe[..16].iter().enumerate().map(|(i, &b)| u32::from(is_base64_char(b)) << i).sum()
 }
 
+/// Whether the `PROBE` bytes of `probe` hold two HTML character references' starts (`&#`):
+/// a run of them (a token written wholly in references) holds two in every 16 bytes.
+#[cfg(target_arch = "x86_64")]
+fn has_references(probe: &[u8]) -> bool {
+    use std::arch::x86_64::*;
+    assert!(probe.len() >= 16);
+    // SAFETY: as in `all_base64`: SSE2, 16 bytes that `probe` holds, unaligned.
+    let (amp, hash) = unsafe {
+        let v = _mm_loadu_si128(probe.as_ptr().cast());
+        let at = |c: u8| _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(c as i8))) as u32;
+        (at(b'&'), at(b'#'))
+    };
+    ((amp << 1) & hash).count_ones() >= 2
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn has_references(probe: &[u8]) -> bool {
+    probe[..PROBE].windows(2).filter(|w| w == b"&#").count() >= 2
+}
+
 /// Where the pass of one input got to: the next sample, and the decodings kept.
 #[derive(Default)]
 pub(super) struct CutPass {
@@ -126,12 +146,18 @@ impl super::Matcher {
             let p0 = *p;
             if !all_base64(&hay[p0..p0 + PROBE]) {
                 *p += STRIDE;
+                if depth == 0 && has_references(&hay[p0..p0 + PROBE]) {
+                    *p = self.entities_at(hay, p0, depth, out).next_multiple_of(STRIDE).max(*p);
+                }
                 continue;
             }
             // The end of the line (or of what is searched), found at memory speed: only the
             // group before it is looked at here, the decoding checks the rest.
             let line_end = memchr::memchr2(b'\n', b'\\', &hay[p0..]).map_or(hay.len(), |k| p0 + k);
             *p = (line_end + 1).next_multiple_of(STRIDE);
+            if depth == 0 {
+                self.deep_base64(hay, p0, line_end, decodings, out);
+            }
             let rest = &hay[line_end..];
             let (end, brk) = if rest.starts_with(b"\n") {
                 if line_end > 0 && hay[line_end - 1] == b'\r' {

@@ -502,6 +502,9 @@ impl Matcher {
             }
             for kw in &r.keywords {
                 custom.push((kw.as_bytes().to_vec(), CustomAnnounce::Plain(i)));
+                for form in custom::url_forms(kw.as_bytes()) {
+                    custom.push((form, CustomAnnounce::Plain(i)));
+                }
                 if r.decodes(Decode::Utf16) && kw.len() > 1 {
                     custom.push((utf16_signature(kw.as_bytes()), CustomAnnounce::Utf16(i)));
                 }

@@ -13,6 +13,12 @@ use super::*;
 /// At most this many decodings are kept (one per group alignment is the usual case).
 const KEPT: usize = 4;
 
+/// Most base64 characters before a signature's group that decoding starts from (in whole
+/// groups, within the same run): 48 decoded bytes, room for the text a regex rule's token
+/// holds before its keyword (Terraform's 14 characters before `.atlasv1.`) and for the
+/// key of a `key=value` line encoded whole.
+const LEAD: usize = 64;
+
 /// One decoding of base64 text: where it started, and what it read and gave.
 pub(super) struct Decoded {
     /// Offset in the searched text where decoding started (a group start).
@@ -83,7 +89,54 @@ impl Decodings {
     }
 }
 
+/// Shortest run of base64 decoded for what three layers may hold (base64 of base64 of base64
+/// of a short token; the pass over line ends sees runs of 63 characters or more).
+const DEEP_MIN: usize = 64;
+
 impl super::Matcher {
+    /// A run of base64 that the pass over line ends met at `probe` (its line ends at
+    /// `line_end`), in the text as written: decoded and searched again when it is at least
+    /// [`DEEP_MIN`] characters long and decodes to text. The prefilter looks for a keyword in
+    /// one and two layers of base64; the decoded text is searched for those, so a third
+    /// layer (a Docker config whose `auth` holds base64, in a Kubernetes Secret) is found
+    /// with no more signatures. Binary (an image, a hash) is ruled out by its first bytes.
+    pub(super) fn deep_base64<H: Found>(
+        &self,
+        hay: &[u8],
+        probe: usize,
+        line_end: usize,
+        decodings: &mut Decodings,
+        out: &mut Vec<H>,
+    ) {
+        // First the probe's own characters: text in base64 decodes to text at one of the four
+        // alignments (most runs met are binary, a hash or an identifier, and fail at once).
+        // (A group of printable text starts with a character of value 8 to 31, the top six
+        // bits of a byte from 0x20 to 0x7e: two lookups rule out most alignments.)
+        let starts_text = |i: usize| encoding::value(hay[i]).is_some_and(|v| (8..32).contains(&v));
+        if !(0..4).any(|a| {
+            starts_text(probe + a)
+                && starts_text(probe + a + 4)
+                && decodes_to_text(&hay[probe + a..probe + a + 8])
+        }) {
+            return;
+        }
+        let back = hay[..probe].iter().rev().take(2 * DEEP_MIN).take_while(|&&b| is_base64_char(b));
+        let start = probe - back.count();
+        // Text first (most runs met are binary, and fail at their first group or two), then
+        // the length.
+        if !decodes_to_text(hay.get(start..start + 24).unwrap_or_default())
+            || hay[start..line_end]
+                .iter()
+                .take(DEEP_MIN)
+                .take_while(|&&b| is_base64_char(b))
+                .count()
+                < DEEP_MIN
+        {
+            return;
+        }
+        self.base64_at(hay, start, 0, 0, decodings, out);
+    }
+
     /// A base64 signature whose 4-character group starts at `group` (`back` characters before
     /// the signature): decodes from there, unless a kept decoding already holds that group,
     /// and reports the tokens inside at the encoded position.
@@ -104,15 +157,23 @@ impl super::Matcher {
             }
             return;
         }
-        // For base64 inside base64, the signature's group may start after the start of the
-        // inner group that holds the token (the inner signature then stands too close to the
-        // start of the decoded text to be decoded itself): decoding starts one group earlier
-        // when base64 stands there.
-        // (In wrapped base64, that group ends the line before.)
-        let from = if depth + 1 >= MAX_DEPTH {
+        // Decoding starts before the signature's group, at the start of its run of base64
+        // (up to [`LEAD`] characters back, in whole groups): a token may start before its
+        // keyword (Terraform's `<14 characters>.atlasv1.…`, a paired rule's context), and for
+        // base64 inside base64 the signature's group may start after the start of the inner
+        // group that holds the token (the inner signature then stands too close to the start
+        // of the decoded text to be decoded itself).
+        // (In wrapped base64, the group before ends the line before.)
+        let back_groups = (1..=LEAD / 4)
+            .take_while(|k| {
+                group >= 4 * k
+                    && decode_base64_prefix(&hay[group - 4 * k..group - 4 * (k - 1)]).1 == 4
+            })
+            .count();
+        let from = if back_groups > 0 {
+            group - 4 * back_groups
+        } else if depth + 1 >= MAX_DEPTH {
             group
-        } else if group >= 4 && decode_base64_prefix(&hay[group - 4..group]).1 == 4 {
-            group - 4
         } else {
             group_before_line_end(hay, group).unwrap_or(group)
         };
@@ -123,6 +184,7 @@ impl super::Matcher {
             for h in inner {
                 out.push(moved_out(&decoded, 0, h));
             }
+            self.regex_in_values(hay, group, &decoded.wrapped.bytes, out);
             if let Some(k) = decoded.char_at(group).filter(|_| back == 0) {
                 self.at_group_start(&decoded, k / 4 * 3, out);
             }
@@ -156,6 +218,16 @@ impl super::Matcher {
             }
         }
     }
+}
+
+/// Whether `chars`, whole groups of base64 (and at least one), decode to printable ASCII
+/// text; group by group, without a buffer.
+fn decodes_to_text(chars: &[u8]) -> bool {
+    let text = |b: u32| (0x20..0x7f).contains(&b) || b == 9 || b == 10 || b == 13;
+    !chars.is_empty()
+        && chars.chunks(4).all(|g| {
+            encoding::decode_group(g).is_some_and(|bytes| bytes.iter().all(|&b| text(u32::from(b))))
+        })
 }
 
 /// The start of the last 4-character group of base64 before the line end (LF, CRLF, `\n`,
@@ -244,6 +316,35 @@ mod tests {
             let secret = found_once(text.as_bytes());
             let decoded = STANDARD.decode(&text[secret.start / 4 * 4..secret.end.div_ceil(4) * 4]);
             assert!(decoded.is_ok_and(|d| d.windows(20).any(|w| w == &TOKEN.as_bytes()[40..60])));
+        }
+    }
+
+    #[test]
+    fn three_layers_are_decoded_without_a_signature_in_the_outer_one() {
+        let b = |s: &str| STANDARD.encode(s);
+        let three = b(&b(&b(TOKEN)));
+        found_once(three.as_bytes());
+        found_once(format!("data:\n  token: {three}\n").as_bytes());
+        // A Docker config whose `auth` is base64 of `user:<base64 of the token>`, in a
+        // Kubernetes Secret; and the same wrapped at 76 columns.
+        let config = format!(
+            r#"{{"auths":{{"r.example.com":{{"auth":"{}"}}}}}}"#,
+            b(&format!("u:{}", b(TOKEN)))
+        );
+        let enc = b(&config);
+        found_once(format!("data:\n  .dockerconfigjson: {enc}\n").as_bytes());
+        let lines: Vec<&str> =
+            enc.as_bytes().chunks(76).map(|c| std::str::from_utf8(c).unwrap()).collect();
+        found_once(format!("data:\n  config: |\n    {}\n", lines.join("\n    ")).as_bytes());
+    }
+
+    #[test]
+    fn four_layers_and_three_of_a_placeholder_are_not_findings() {
+        let b = |s: &str| STANDARD.encode(s);
+        let placeholder = TOKEN.replace(|c: char| c.is_ascii_digit(), "X");
+        for text in [b(&b(&b(&b(TOKEN)))), b(&b(&b(&placeholder))), b(&b(&b(&"x".repeat(120))))] {
+            let found = Matcher::builtin().find(text.as_bytes());
+            assert!(found.is_empty(), "{} findings", found.len());
         }
     }
 

@@ -1,0 +1,216 @@
+//! Views of text for regex rules: the same lines with the base64 values of `key: value`
+//! lines decoded (a Kubernetes Secret's `data:`, where each value is encoded on its own), or
+//! with percent escapes decoded (a URL inside a URL is encoded twice). A view knows where
+//! each of its bytes came from, so that a match in it is moved back onto the text as
+//! written (whole base64 groups, whole escapes) and masking covers the encoded secret.
+
+use std::ops::Range;
+
+use crate::matcher::encoding::{decode_base64_prefix, is_base64_char};
+use crate::matcher::{Encoding, Found};
+
+/// Shortest base64 value decoded in a view (two groups: shorter values hold no token).
+const MIN_VALUE: usize = 8;
+
+/// Text decoded from another, byte by byte traceable to it.
+pub(in crate::matcher) struct View {
+    /// The decoded text.
+    pub text: Vec<u8>,
+    /// For each byte of `text`, the bytes of the source that hold it.
+    from: Vec<(usize, usize)>,
+    /// For each byte of `text`, whether it was decoded from base64.
+    base64: Vec<bool>,
+}
+
+impl View {
+    fn with_capacity(n: usize) -> View {
+        View { text: Vec::with_capacity(n), from: Vec::with_capacity(n), base64: Vec::new() }
+    }
+
+    fn push(&mut self, b: u8, from: Range<usize>, base64: bool) {
+        self.text.push(b);
+        self.from.push((from.start, from.end));
+        self.base64.push(base64);
+    }
+
+    fn push_plain(&mut self, hay: &[u8], range: Range<usize>) {
+        for (p, &b) in hay[range.clone()].iter().enumerate() {
+            self.push(b, range.start + p..range.start + p + 1, false);
+        }
+    }
+
+    /// The lines of `hay[range]` with the base64 value of each `key: value` line decoded
+    /// ([`value_of_line`]); `None` when no line has one.
+    pub fn values(hay: &[u8], range: Range<usize>) -> Option<View> {
+        let mut view = View::with_capacity(range.len());
+        let mut any = false;
+        let mut start = range.start;
+        while start < range.end {
+            let end =
+                memchr::memchr(b'\n', &hay[start..range.end]).map_or(range.end, |p| start + p);
+            let value = value_of_line(&hay[start..end]).map(|v| v.start + start..v.end + start);
+            let decoded = value.as_ref().and_then(|v| printable_base64(&hay[v.clone()]));
+            let mut i = start;
+            if let (Some(v), Some(bytes)) = (value, decoded) {
+                any = true;
+                view.push_plain(hay, start..v.start);
+                for (k, &b) in bytes.iter().enumerate() {
+                    let group = v.start + k / 3 * 4;
+                    view.push(b, group..(group + 4).min(v.end), true);
+                }
+                i = v.end;
+            }
+            // The rest of the line and its line end, as written.
+            let stop = (end + 1).min(range.end);
+            view.push_plain(hay, i..stop);
+            start = stop;
+        }
+        any.then_some(view)
+    }
+
+    /// `hay[range]` with percent escapes decoded: `%HH`, and `%25HH` (encoded twice) as one
+    /// character; `None` when it holds no escape.
+    pub fn percent(hay: &[u8], range: Range<usize>) -> Option<View> {
+        let mut view = View::with_capacity(range.len());
+        let mut any = false;
+        let mut i = range.start;
+        let hex = |s: &[u8]| -> Option<u8> {
+            let h = |b: u8| (b as char).to_digit(16);
+            match s {
+                [a, b] => Some((h(*a)? * 16 + h(*b)?) as u8),
+                _ => None,
+            }
+        };
+        while i < range.end {
+            let at = |n: usize| hay.get(i + n..i + n + 2).filter(|_| i + n + 2 <= range.end);
+            if hay[i] == b'%' {
+                let twice = at(1)
+                    .filter(|s| s.eq_ignore_ascii_case(b"25"))
+                    .and_then(|_| at(3))
+                    .and_then(hex);
+                if let Some(b) = twice {
+                    view.push(b, i..i + 5, false);
+                    i += 5;
+                    any = true;
+                    continue;
+                }
+                if let Some(b) = at(1).and_then(hex) {
+                    view.push(b, i..i + 3, false);
+                    i += 3;
+                    any = true;
+                    continue;
+                }
+            }
+            view.push(hay[i], i..i + 1, false);
+            i += 1;
+        }
+        any.then_some(view)
+    }
+
+    /// The bytes of the source that hold `range` of the view.
+    fn source(&self, range: Range<usize>) -> Range<usize> {
+        if range.is_empty() {
+            let at = self
+                .from
+                .get(range.start)
+                .map_or_else(|| self.from.last().map_or(0, |f| f.1), |f| f.0);
+            return at..at;
+        }
+        self.from[range.start].0..self.from[range.end - 1].1
+    }
+
+    /// A match found in the view (at offset 0), moved onto the source.
+    pub fn moved<H: Found>(&self, h: H) -> H {
+        let (span, secret) = (h.get().span.clone(), h.get().secret.clone());
+        let encoded = self.base64[secret.clone()].iter().any(|&b| b);
+        let mut h = h.moved(self.source(span), self.source(secret));
+        if encoded {
+            h.get_mut().encoding = Encoding::Base64;
+        }
+        h
+    }
+}
+
+/// The value of a `key: value` line whose value is padded base64 alone (a Kubernetes
+/// Secret's `data:`, `KEY=<base64>` in an env file, `"key": "<base64>",` in JSON): its range
+/// in the line, if the line is one.
+pub(in crate::matcher) fn value_of_line(line: &[u8]) -> Option<Range<usize>> {
+    let mut i = line.iter().take_while(|b| b" \t".contains(b)).count();
+    let quote = |i: &mut usize| {
+        if line.get(*i).is_some_and(|b| b"\"'".contains(b)) {
+            *i += 1;
+        }
+    };
+    quote(&mut i);
+    let key =
+        line[i..].iter().take_while(|&&b| b.is_ascii_alphanumeric() || b"_.-".contains(&b)).count();
+    if key == 0 {
+        return None;
+    }
+    i += key;
+    quote(&mut i);
+    i += line[i..].iter().take_while(|b| b" \t".contains(b)).count();
+    if !line.get(i).is_some_and(|b| b":=".contains(b)) {
+        return None;
+    }
+    i += 1;
+    i += line[i..].iter().take_while(|b| b" \t".contains(b)).count();
+    quote(&mut i);
+    let start = i;
+    let run = line[i..].iter().take_while(|&&b| is_base64_char(b)).count();
+    let pad = line[i + run..].iter().take(2).take_while(|&&b| b == b'=').count();
+    let end = start + run + pad;
+    let rest = &line[end..];
+    let rest_ok = rest.iter().all(|b| b" \t\r\"',".contains(b));
+    (run + pad >= MIN_VALUE && (run + pad) % 4 == 0 && rest_ok).then_some(start..end)
+}
+
+/// `value` decoded from base64 if it decodes whole to printable text (a value that decodes to
+/// binary, a key or a certificate in DER, is no text a rule reads).
+fn printable_base64(value: &[u8]) -> Option<Vec<u8>> {
+    let run = value.iter().take_while(|&&b| b != b'=').count();
+    let (bytes, used) = decode_base64_prefix(&value[..run]);
+    let text = |b: &u8| (0x20..0x7f).contains(b) || b"\t\r\n".contains(b);
+    (used == run && !bytes.is_empty() && bytes.iter().all(text)).then_some(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_of_lines() {
+        fn v(l: &str) -> Option<&str> {
+            value_of_line(l.as_bytes()).map(|r| &l[r])
+        }
+        assert_eq!(v("  aws_access_key_id: QUtJQTEyMzQ="), Some("QUtJQTEyMzQ="));
+        assert_eq!(v("KEY=QUtJQTEyMzQ="), Some("QUtJQTEyMzQ="));
+        assert_eq!(v("  \"key\": \"QUtJQTEyMzQ=\",\r"), Some("QUtJQTEyMzQ="));
+        assert_eq!(v("  key: QUtJQTEyMzQ= # note"), None);
+        assert_eq!(v("  key: QUtJ"), None, "too short");
+        assert_eq!(v("  key: QUtJQTEyMzQ"), None, "not padded to whole groups");
+        assert_eq!(v("key value QUtJQTEyMzQ="), None);
+    }
+
+    #[test]
+    fn a_view_decodes_values_and_maps_back() {
+        let text = b"data:\n  a: QUtJQTEyMzQ=\n  b: plain text\n  c: AAECAwQFBgc=\n";
+        let view = View::values(text, 0..text.len()).unwrap();
+        assert_eq!(view.text, b"data:\n  a: AKIA1234\n  b: plain text\n  c: AAECAwQFBgc=\n");
+        // `A1` are the 4th and 5th decoded bytes: the second group (at 15); `I` and `A`, in
+        // the first and the second.
+        let at = view.text.windows(2).position(|w| w == b"A1").unwrap();
+        assert_eq!(view.source(at..at + 2), 15..19);
+        assert_eq!(view.source(at - 1..at + 1), 11..19);
+        assert!(View::values(b"x: 1\n", 0..5).is_none());
+    }
+
+    #[test]
+    fn percent_escapes_once_and_twice() {
+        let text = b"a%3Db%253Dc%2";
+        let view = View::percent(text, 0..text.len()).unwrap();
+        assert_eq!(view.text, b"a=b=c%2");
+        assert_eq!(view.source(3..4), 5..10);
+        assert!(View::percent(b"100% sure", 0..9).is_none());
+    }
+}
