@@ -42,9 +42,14 @@ impl Masker {
         if let Some(m) = &*self.matcher.read().expect("masker lock") {
             return Arc::clone(m);
         }
-        let mut rules = crate::rules::builtin();
-        rules.extend(self.custom.read().expect("masker lock").iter().cloned());
-        let m = Arc::new(Matcher::new(rules, &[]));
+        let custom = self.custom.read().expect("masker lock").clone();
+        let m = Arc::new(if custom.is_empty() {
+            Matcher::builtin()
+        } else {
+            let mut rules = crate::rules::builtin();
+            rules.extend(custom);
+            Matcher::new(rules, &[])
+        });
         *self.matcher.write().expect("masker lock") = Some(Arc::clone(&m));
         m
     }

@@ -853,3 +853,32 @@ fn legacy_more_contexts_negatives() {
         finds_nothing(&tpl.replace("{L}", &legacy_token()));
     }
 }
+
+/// A line of base64 holding a token, then a line that merely starts with base64 characters
+/// (`a+"`, a YAML key, prose): read as the next line of a wrapped block it put bytes after the
+/// token (found by the leak property test: `:dt0g02…` in base64, then `a+"`).
+#[test]
+fn a_base64_line_is_read_alone_when_the_next_line_only_starts_like_base64() {
+    use base64::Engine;
+    for (prefix, len) in common::TOKEN_KINDS {
+        for lead in ["", ":", "u:"] {
+            let t = token_with(prefix, *len);
+            let enc = base64::engine::general_purpose::STANDARD_NO_PAD.encode(format!("{lead}{t}"));
+            for next in ["a+\"", "key2: dmFsdWU=", "next line", "Zm9v"] {
+                if enc.len() % 4 != 0 {
+                    continue;
+                }
+                let text = format!("\n{enc}\n{next}\n");
+                let found = matcher().find(text.as_bytes());
+                assert_eq!(found.len(), 1, "{prefix} lead {lead:?} then {next:?}");
+                assert_eq!(found[0].fingerprint, sha256(&t));
+                let masked =
+                    tokenguard::mask::mask(text.as_bytes(), std::slice::from_ref(&found[0].secret));
+                assert!(
+                    !String::from_utf8_lossy(&masked).contains(&enc),
+                    "{prefix}: the base64 survived masking"
+                );
+            }
+        }
+    }
+}

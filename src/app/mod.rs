@@ -282,7 +282,14 @@ impl Loaded {
 
     /// Compiles the rules into the pipeline.
     pub fn pipeline(self) -> Pipeline {
-        Pipeline::new(Matcher::new(self.rules, &self.disable), self.allowlist)
+        // The built-in rules alone, none disabled: the matcher compiled once per process
+        // (the masking writer has it already; each build costs milliseconds per hook run).
+        let builtin = Matcher::builtin();
+        let same = self.disable.is_empty()
+            && self.rules.len() == builtin.rules().len()
+            && self.rules.iter().zip(builtin.rules()).all(|(a, b)| a.id == b.id);
+        let matcher = if same { builtin } else { Matcher::new(self.rules, &self.disable) };
+        Pipeline::new(matcher, self.allowlist)
     }
 }
 

@@ -17,8 +17,10 @@ use aho_corasick::Span;
 
 use super::*;
 
-/// Literals per packed searcher: Teddy keeps its false candidates few up to about this many.
-const GROUP: usize = 20;
+/// Most literals per packed searcher: Teddy keeps its false candidates few up to about this
+/// many (measured on clean text, 58 keywords: groups of 20 took a third of the time of groups
+/// of 30, and of one group of 58). Literals are shared evenly among the fewest groups.
+const GROUP: usize = 22;
 /// Shortest run of base64 characters searched for base64 forms: the shortest token of a
 /// regex rule, base64-encoded, is longer.
 pub(super) const MIN_BASE64_RUN: usize = 23;
@@ -147,14 +149,15 @@ impl<A: Copy + PartialEq> Literals<A> {
             groups.push(Group::Trigrams(Trigrams::new(&literals)));
         }
         let trigrams = !groups.is_empty();
-        for (i, chunk) in literals.chunks(GROUP).enumerate().filter(|_| !trigrams) {
+        let size = literals.len().div_ceil(literals.len().div_ceil(GROUP));
+        for (i, chunk) in literals.chunks(size).enumerate().filter(|_| !trigrams) {
             let searcher = packed::Config::new()
                 .match_kind(packed::MatchKind::LeftmostLongest)
                 .builder()
                 .extend(chunk.iter().map(|(l, _)| l))
                 .build();
             match searcher {
-                Some(s) => groups.push(Group::Packed(s, i * GROUP)),
+                Some(s) => groups.push(Group::Packed(s, i * size)),
                 None => {
                     groups = vec![Group::Automaton(
                         AhoCorasickBuilder::new()

@@ -181,6 +181,16 @@ impl super::Matcher {
         if decoded.wrapped.bytes.len() >= 3 {
             let mut inner: Vec<H> = Vec::new();
             self.find_into(&decoded.wrapped.bytes, depth + 1, &mut inner);
+            // A line that merely starts with base64 characters (`a+"`, `key2: …`) read as the
+            // next line of a wrapped block puts bytes after a token that ends its line: read
+            // the first line alone as well when the whole found nothing.
+            if inner.is_empty() && !decoded.wrapped.gaps.is_empty() {
+                let line = Decoded::new(from, encoding::decode_base64_wrapped(hay, from, false));
+                self.find_into(&line.wrapped.bytes, depth + 1, &mut inner);
+                for h in inner.drain(..) {
+                    out.push(moved_out(&line, 0, h));
+                }
+            }
             for h in inner {
                 out.push(moved_out(&decoded, 0, h));
             }
