@@ -632,11 +632,8 @@ fn github_action_builds_tokenguard_once_and_reuses_it() {
             .env("TOKENGUARD_ROOT", root.path())
             .env("GITHUB_OUTPUT", &outputs)
             .env_remove("TOKENGUARD_BIN")
-            // The target folder of the other slow install tests: built once for all.
-            .env(
-                "CARGO_TARGET_DIR",
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("target/slow-release"),
-            );
+            // The shared target folder: .ci/run's release build of this checkout is reused.
+            .env("CARGO_TARGET_DIR", common::shared_release_target());
         let out = c.output().unwrap();
         let log = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
         assert!(out.status.success(), "{name}: {log}");
@@ -801,8 +798,9 @@ fn gitlab_template_builds_tokenguard_from_the_pinned_git_url() {
         format!("TOKENGUARD_REF={head}"),
         format!("CARGO_HOME={cargo_home}"),
         "CARGO_NET_GIT_FETCH_WITH_CLI=true".to_string(),
-        // The target folder of the other slow install tests: dependencies built once for all.
-        format!("CARGO_TARGET_DIR={}", source.join("target/slow-release").display()),
+        // The shared target folder: the dependencies are reused (tokenguard itself is built
+        // again: a git checkout is another package source).
+        format!("CARGO_TARGET_DIR={}", common::shared_release_target().display()),
     ];
     let Some((status, log)) = run_gitlab_ci_local(&s.dev, &vars) else { return };
     assert_eq!(status, Some(0), "{log}");

@@ -107,6 +107,31 @@ pub fn tokenguard_path() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_tokenguard"))
 }
 
+/// The target folder the slow build tests share (install.sh's, the GitHub Action's, the GitLab
+/// template's and pre-commit's real `cargo install`s), and where .ci/run makes its one release
+/// build first: the dependencies are compiled once for all, and a build of this same checkout
+/// is found up to date.
+pub fn shared_release_target() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("target/slow-release")
+}
+
+/// The variable naming the release binary that .ci/run builds once for the slow tests.
+pub const RELEASE_BIN_VAR: &str = "TOKENGUARD_TEST_RELEASE_BIN";
+
+/// The binary the slow (`#[ignore]`d) tests run on GB-size inputs: the release build named
+/// by `TOKENGUARD_TEST_RELEASE_BIN` (.ci/run builds it from the same checkout before the slow
+/// tests), else the debug binary under test, so `cargo test -- --ignored` alone still works.
+pub fn slow_tests_binary() -> PathBuf {
+    match std::env::var_os(RELEASE_BIN_VAR).filter(|v| !v.is_empty()) {
+        Some(p) => {
+            let p = PathBuf::from(p);
+            assert!(p.is_file(), "{RELEASE_BIN_VAR} names no file: {}", p.display());
+            p
+        }
+        None => tokenguard_path(),
+    }
+}
+
 /// An empty file to stand for the user's global git configuration. Not /dev/null: a tool
 /// that writes "to /dev/null" by replacing it (rename over it) turns it into a file whose
 /// content git would then read as configuration.
