@@ -627,6 +627,7 @@ fn github_action_builds_tokenguard_once_and_reuses_it() {
     let step = |name: &str| {
         let mut c = Command::new("bash");
         common::isolate(&mut c);
+        common::without_cargo_test_env(&mut c);
         c.arg(&script)
             .arg(name)
             .env("TOKENGUARD_ROOT", root.path())
@@ -683,6 +684,7 @@ fn run_gitlab_ci_local(repo: &TestRepo, vars: &[String]) -> Option<(Option<i32>,
     let home = tempfile::tempdir().unwrap();
     let mut c = Command::new("gitlab-ci-local");
     common::isolate(&mut c);
+    common::without_cargo_test_env(&mut c);
     for (k, _) in std::env::vars() {
         if k.starts_with("GITHUB_") || k.starts_with("CI_") || k == "GITLAB_CI" {
             c.env_remove(k);

@@ -123,6 +123,7 @@ impl Setup {
 
     fn env(&self, c: &mut Command) {
         common::isolate(c);
+        common::without_cargo_test_env(c);
         c.current_dir(self.repo.path())
             .env("PRE_COMMIT_HOME", self.cache.path())
             .env("PATH", &self.path)

@@ -158,6 +158,7 @@ fn install_sh_places_completions_and_man_pages_under_the_prefix() {
     let home = tempfile::tempdir().unwrap();
     let mut c = Command::new("/bin/sh");
     common::isolate(&mut c);
+    common::without_cargo_test_env(&mut c);
     let out = c
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("install.sh"))
         .arg("--prefix")

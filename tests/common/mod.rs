@@ -115,6 +115,23 @@ pub fn shared_release_target() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("target/slow-release")
 }
 
+/// Removes the variables `cargo test` sets for a test process (`CARGO_PKG_*`, `OUT_DIR`, ...)
+/// from a command that runs a real cargo build, which then builds as a user's would. A build
+/// script that reads one of them (ring's reads CARGO_PKG_NAME) otherwise sees the test's value,
+/// and cargo runs it and rebuilds what depends on it instead of reusing .ci/run's build.
+pub fn without_cargo_test_env(c: &mut Command) {
+    for (k, _) in std::env::vars_os() {
+        let Some(k) = k.to_str() else { continue };
+        let set_by_cargo_test =
+            ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_BIN_EXE_"].iter().any(|p| k.starts_with(p))
+                || ["CARGO_CRATE_NAME", "CARGO_PRIMARY_PACKAGE", "CARGO_TARGET_TMPDIR", "OUT_DIR"]
+                    .contains(&k);
+        if set_by_cargo_test {
+            c.env_remove(k);
+        }
+    }
+}
+
 /// The variable naming the release binary that .ci/run builds once for the slow tests.
 pub const RELEASE_BIN_VAR: &str = "TOKENGUARD_TEST_RELEASE_BIN";
 
