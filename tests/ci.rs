@@ -627,16 +627,14 @@ fn github_action_builds_tokenguard_once_and_reuses_it() {
     let step = |name: &str| {
         let mut c = Command::new("bash");
         common::isolate(&mut c);
+        common::without_cargo_test_env(&mut c);
         c.arg(&script)
             .arg(name)
             .env("TOKENGUARD_ROOT", root.path())
             .env("GITHUB_OUTPUT", &outputs)
             .env_remove("TOKENGUARD_BIN")
-            // The target folder of the other slow install tests: built once for all.
-            .env(
-                "CARGO_TARGET_DIR",
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("target/slow-release"),
-            );
+            // The shared target folder: .ci/run's release build of this checkout is reused.
+            .env("CARGO_TARGET_DIR", common::shared_release_target());
         let out = c.output().unwrap();
         let log = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
         assert!(out.status.success(), "{name}: {log}");
@@ -686,6 +684,7 @@ fn run_gitlab_ci_local(repo: &TestRepo, vars: &[String]) -> Option<(Option<i32>,
     let home = tempfile::tempdir().unwrap();
     let mut c = Command::new("gitlab-ci-local");
     common::isolate(&mut c);
+    common::without_cargo_test_env(&mut c);
     for (k, _) in std::env::vars() {
         if k.starts_with("GITHUB_") || k.starts_with("CI_") || k == "GITLAB_CI" {
             c.env_remove(k);
@@ -801,8 +800,9 @@ fn gitlab_template_builds_tokenguard_from_the_pinned_git_url() {
         format!("TOKENGUARD_REF={head}"),
         format!("CARGO_HOME={cargo_home}"),
         "CARGO_NET_GIT_FETCH_WITH_CLI=true".to_string(),
-        // The target folder of the other slow install tests: dependencies built once for all.
-        format!("CARGO_TARGET_DIR={}", source.join("target/slow-release").display()),
+        // The shared target folder: the dependencies are reused (tokenguard itself is built
+        // again: a git checkout is another package source).
+        format!("CARGO_TARGET_DIR={}", common::shared_release_target().display()),
     ];
     let Some((status, log)) = run_gitlab_ci_local(&s.dev, &vars) else { return };
     assert_eq!(status, Some(0), "{log}");

@@ -54,7 +54,17 @@ fn with_stdin(cmd: Command, input: Vec<u8>) -> Output {
 }
 
 fn tg_in(dir: &Path) -> Command {
-    let mut c = Command::new(common::tokenguard_path());
+    tg_binary_in(&common::tokenguard_path(), dir)
+}
+
+/// For the slow (`#[ignore]`d) tests: the release binary .ci/run shares, when it names one
+/// (common::slow_tests_binary), so GB-size inputs take seconds, not minutes.
+fn slow_tg_in(dir: &Path) -> Command {
+    tg_binary_in(&common::slow_tests_binary(), dir)
+}
+
+fn tg_binary_in(binary: &Path, dir: &Path) -> Command {
+    let mut c = Command::new(binary);
     common::isolate(&mut c);
     c.current_dir(dir);
     c
@@ -279,7 +289,7 @@ fn a_hundred_thousand_small_files_are_scanned_quickly() {
     std::fs::write(dir.path().join("s050/f0500.txt"), format!("T={t}\n")).unwrap();
     let started = Instant::now();
     let out = run_within(
-        tg_in(dir.path()).args(["scan", "--format", "json", "."]),
+        slow_tg_in(dir.path()).args(["scan", "--format", "json", "."]),
         Duration::from_secs(300),
     );
     let took = started.elapsed();
@@ -331,7 +341,7 @@ fn a_2_gib_sparse_file_is_streamed_with_bounded_memory() {
     drop(f);
     let started = Instant::now();
     let (out, kib) = peak_rss_kib(
-        tg_in(dir.path()).args(["scan", "--format", "json", "sparse.bin"]),
+        slow_tg_in(dir.path()).args(["scan", "--format", "json", "sparse.bin"]),
         Duration::from_secs(300),
     );
     println!("2 GiB sparse file: peak RSS {kib} KiB in {:?}", started.elapsed());
@@ -729,7 +739,11 @@ fn import_commit(out: &mut dyn std::io::Write, n: u64, files: &[(&str, u64, &[u8
 /// `scan --history --all-occurrences --format json` of a repository (at most five minutes;
 /// its output is read as it comes, however large).
 fn history_json(dir: &Path) -> (Output, serde_json::Value) {
-    let mut cmd = tg_in(dir);
+    history_json_of(tg_in(dir))
+}
+
+/// `history_json` with the given tokenguard command (`tg_in` or `slow_tg_in`).
+fn history_json_of(mut cmd: Command) -> (Output, serde_json::Value) {
     cmd.args(["scan", "--history", "--all-occurrences", "--format", "json"]);
     let out =
         assert_cmd::Command::from_std(cmd).timeout(Duration::from_secs(300)).output().unwrap();
@@ -808,7 +822,7 @@ fn findings_are_capped_per_scan() {
         repo.write(&format!("keys/{f:03}.yaml"), text);
     }
     repo.commit_all("many files of keys");
-    let (out, doc) = history_json(repo.path());
+    let (out, doc) = history_json_of(slow_tg_in(repo.path()));
     assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
     assert_eq!(doc["findings"].as_array().unwrap().len(), 100_000);
     let skipped = doc["skipped"].as_array().unwrap();
@@ -831,7 +845,7 @@ fn a_blob_dense_with_tokens_is_scanned_in_bounded_memory() {
     let repo =
         imported(|out| import_commit(out, 1, &[("dense.yaml", size, line.as_bytes())]), false);
     let (out, kib) = peak_rss_kib(
-        tg_in(repo.path()).args(["scan", "--history", "--format", "json"]),
+        slow_tg_in(repo.path()).args(["scan", "--history", "--format", "json"]),
         Duration::from_secs(600),
     );
     println!("a million token lines: peak RSS {kib} KiB");
@@ -866,7 +880,7 @@ fn a_huge_blob_is_streamed_from_a_pack_and_from_a_loose_object() {
             loose,
         );
         let (out, kib) = peak_rss_kib(
-            tg_in(repo.path()).args(["scan", "--history", "--format", "json"]),
+            slow_tg_in(repo.path()).args(["scan", "--history", "--format", "json"]),
             Duration::from_secs(600),
         );
         println!("256 MiB blobs ({}): peak RSS {kib} KiB", if loose { "loose" } else { "pack" });
@@ -897,7 +911,7 @@ fn a_huge_blob_stored_as_a_delta_holds_only_its_base_in_memory() {
         false,
     );
     let (out, kib) =
-        peak_rss_kib(tg_in(repo.path()).args(["scan", "--history"]), Duration::from_secs(600));
+        peak_rss_kib(slow_tg_in(repo.path()).args(["scan", "--history"]), Duration::from_secs(600));
     println!("128 MiB blob as a delta: peak RSS {kib} KiB");
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
     assert!(kib < 192 * 1024, "peak RSS {kib} KiB for a 128 MiB delta of a 128 MiB base");

@@ -622,11 +622,9 @@ fn install_sh_installs_the_binary_and_the_hook_and_is_safe_to_run_twice() {
     let run = |args: &[&std::ffi::OsStr], cwd: &Path| {
         let mut c = std::process::Command::new("/bin/sh");
         common::isolate(&mut c);
-        // One target folder reused between runs of this test.
-        c.env(
-            "CARGO_TARGET_DIR",
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/slow-release"),
-        );
+        // The target folder of every slow build test and of .ci/run's release build.
+        c.env("CARGO_TARGET_DIR", common::shared_release_target());
+        common::without_cargo_test_env(&mut c);
         let out = c.arg(install_sh()).args(args).current_dir(cwd).output().unwrap();
         assert!(out.status.success(), "install.sh failed: {}", all_output(&out));
         all_output(&out)
@@ -655,12 +653,13 @@ fn install_sh_installs_the_binary_and_the_hook_and_is_safe_to_run_twice() {
     let prefix_arg = [std::ffi::OsStr::new("--prefix"), prefix.path().as_os_str()];
     let mut c = std::process::Command::new("/bin/sh");
     common::isolate(&mut c);
+    common::without_cargo_test_env(&mut c);
     let out = c
         .arg(install_sh())
         .args(prefix_arg)
         .current_dir(elsewhere.path())
         .env("GIT_CEILING_DIRECTORIES", elsewhere.path().parent().unwrap())
-        .env("CARGO_TARGET_DIR", Path::new(env!("CARGO_MANIFEST_DIR")).join("target/slow-release"))
+        .env("CARGO_TARGET_DIR", common::shared_release_target())
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", all_output(&out));

@@ -123,6 +123,7 @@ impl Setup {
 
     fn env(&self, c: &mut Command) {
         common::isolate(c);
+        common::without_cargo_test_env(c);
         c.current_dir(self.repo.path())
             .env("PRE_COMMIT_HOME", self.cache.path())
             .env("PATH", &self.path)
@@ -268,8 +269,10 @@ fn system_entries_block_tokens_in_commits_runs_and_pushes() {
 #[ignore = "slow: pre-commit builds the crate (run by .ci/run with --ignored)"]
 fn rust_entries_build_tokenguard_and_block_tokens() {
     assert!(have_pre_commit(), "pre-commit is not installed: pip install pre-commit==4.0.1");
-    // One target folder shared with install.sh's test: the dependencies build once.
-    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/slow-release");
+    // The shared target folder: dependencies at Cargo.lock's versions are reused. pre-commit's
+    // `cargo install` (no --locked) takes the newest compatible versions, as a user's would:
+    // those that differ are built, and tokenguard itself (another source folder).
+    let target = common::shared_release_target();
     let s = Setup::new(
         &["tokenguard", "tokenguard-pre-push", "tokenguard-commit-msg"],
         None,

@@ -158,6 +158,7 @@ fn install_sh_places_completions_and_man_pages_under_the_prefix() {
     let home = tempfile::tempdir().unwrap();
     let mut c = Command::new("/bin/sh");
     common::isolate(&mut c);
+    common::without_cargo_test_env(&mut c);
     let out = c
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("install.sh"))
         .arg("--prefix")
@@ -165,8 +166,8 @@ fn install_sh_places_completions_and_man_pages_under_the_prefix() {
         .current_dir(home.path())
         .env("HOME", home.path())
         .env("GIT_CEILING_DIRECTORIES", home.path().parent().unwrap())
-        // The target folder of tests/install.rs's slow test: built once for both.
-        .env("CARGO_TARGET_DIR", Path::new(env!("CARGO_MANIFEST_DIR")).join("target/slow-release"))
+        // The shared target folder: .ci/run's release build of this checkout is reused.
+        .env("CARGO_TARGET_DIR", common::shared_release_target())
         .output()
         .unwrap();
     let text = format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));

@@ -107,6 +107,48 @@ pub fn tokenguard_path() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_tokenguard"))
 }
 
+/// The target folder the slow build tests share (install.sh's, the GitHub Action's, the GitLab
+/// template's and pre-commit's real `cargo install`s), and where .ci/run makes its one release
+/// build first: the dependencies are compiled once for all, and a build of this same checkout
+/// is found up to date.
+pub fn shared_release_target() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("target/slow-release")
+}
+
+/// Removes the variables `cargo test` sets for a test process (`CARGO_PKG_*`, `OUT_DIR`, ...)
+/// from a command that runs a real cargo build, which then builds as a user's would. A build
+/// script that reads one of them (ring's reads CARGO_PKG_NAME) otherwise sees the test's value,
+/// and cargo runs it and rebuilds what depends on it instead of reusing .ci/run's build.
+pub fn without_cargo_test_env(c: &mut Command) {
+    for (k, _) in std::env::vars_os() {
+        let Some(k) = k.to_str() else { continue };
+        let set_by_cargo_test =
+            ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_BIN_EXE_"].iter().any(|p| k.starts_with(p))
+                || ["CARGO_CRATE_NAME", "CARGO_PRIMARY_PACKAGE", "CARGO_TARGET_TMPDIR", "OUT_DIR"]
+                    .contains(&k);
+        if set_by_cargo_test {
+            c.env_remove(k);
+        }
+    }
+}
+
+/// The variable naming the release binary that .ci/run builds once for the slow tests.
+pub const RELEASE_BIN_VAR: &str = "TOKENGUARD_TEST_RELEASE_BIN";
+
+/// The binary the slow (`#[ignore]`d) tests run on GB-size inputs: the release build named
+/// by `TOKENGUARD_TEST_RELEASE_BIN` (.ci/run builds it from the same checkout before the slow
+/// tests), else the debug binary under test, so `cargo test -- --ignored` alone still works.
+pub fn slow_tests_binary() -> PathBuf {
+    match std::env::var_os(RELEASE_BIN_VAR).filter(|v| !v.is_empty()) {
+        Some(p) => {
+            let p = PathBuf::from(p);
+            assert!(p.is_file(), "{RELEASE_BIN_VAR} names no file: {}", p.display());
+            p
+        }
+        None => tokenguard_path(),
+    }
+}
+
 /// An empty file to stand for the user's global git configuration. Not /dev/null: a tool
 /// that writes "to /dev/null" by replacing it (rename over it) turns it into a file whose
 /// content git would then read as configuration.
