@@ -7,7 +7,7 @@
 use std::io::{self, Read};
 use std::ops::Range;
 
-use crate::matcher::{is_base64_char, BASE64_SIGNATURES};
+use crate::matcher::{is_base64_char, BASE64_SIGNATURE_SEARCH};
 
 /// Bytes read at once and the most held for one window (besides the overlap).
 pub const WINDOW: usize = 1 << 20;
@@ -279,10 +279,7 @@ fn base64_held_back(lines: &[u8]) -> usize {
 /// after a signature. A signature alone is three or four characters that random text
 /// (another token's secret part) often holds: it is not enough.
 fn may_hold_encoded_token(text: &[u8]) -> bool {
-    let signature = BASE64_SIGNATURES
-        .iter()
-        .any(|(sig, _)| memchr::memmem::find(text, sig.as_bytes()).is_some());
-    signature && runs_decode_to_keyword(text, 2, None)
+    BASE64_SIGNATURE_SEARCH.is_match(text) && runs_decode_to_keyword(text, 2, None)
 }
 
 /// Whether a run of base64 in `text` decodes to a keyword with only token characters after
@@ -290,7 +287,7 @@ fn may_hold_encoded_token(text: &[u8]) -> bool {
 /// `cut`: whether the outer run ends right after a signature (then a run that ends inside
 /// the keyword counts); `None` at the outer layer, where it is worked out per run.
 fn runs_decode_to_keyword(text: &[u8], depth: u8, cut: Option<bool>) -> bool {
-    let matcher = crate::matcher::Matcher::builtin();
+    let matcher = crate::matcher::Matcher::builtin_ref();
     let token_char = |b: &u8| b.is_ascii_alphanumeric() || b"._-+/=\0".contains(b);
     let mut at = 0;
     while at < text.len() {
@@ -299,9 +296,7 @@ fn runs_decode_to_keyword(text: &[u8], depth: u8, cut: Option<bool>) -> bool {
             let run = &text[at..at + len];
             let cut = cut.unwrap_or_else(|| {
                 let tail = &run[run.len().saturating_sub(8)..];
-                BASE64_SIGNATURES
-                    .iter()
-                    .any(|(sig, _)| memchr::memmem::find(tail, sig.as_bytes()).is_some())
+                BASE64_SIGNATURE_SEARCH.is_match(tail)
             });
             for align in 0..4.min(len) {
                 let (bytes, _) = crate::matcher::decode_base64_prefix(&run[align..]);
@@ -382,6 +377,7 @@ pub(crate) fn count_newlines(bytes: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::matcher::BASE64_SIGNATURES;
 
     fn windows(input: &[u8]) -> Vec<(u64, Vec<u8>)> {
         let mut w = Windows::new(input);

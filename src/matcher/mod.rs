@@ -68,6 +68,13 @@ static BUILTIN: LazyLock<Matcher> = LazyLock::new(|| Matcher::new(crate::rules::
 pub static BASE64_SIGNATURES: LazyLock<Vec<(String, usize)>> =
     LazyLock::new(|| BUILTIN.encoded_signatures().to_vec());
 
+/// One search for every signature of [`BASE64_SIGNATURES`] (hundreds: a search for each, per
+/// line of a pipe, cost more than the line's scan).
+pub static BASE64_SIGNATURE_SEARCH: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::new(BASE64_SIGNATURES.iter().map(|(s, _)| s.as_bytes()))
+        .expect("signatures are plain strings")
+});
+
 /// How a token was written in the input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -578,6 +585,11 @@ impl Matcher {
     /// The built-in rules, none disabled (compiled once per process).
     pub fn builtin() -> Matcher {
         BUILTIN.clone()
+    }
+
+    /// The built-in matcher itself, without a copy.
+    pub fn builtin_ref() -> &'static Matcher {
+        &BUILTIN
     }
 
     /// The rules, indexed by [`Match::rule`].
