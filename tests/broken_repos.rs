@@ -711,6 +711,8 @@ fn fuzz(cases: u64) {
         .unwrap_or_else(|| common::Rng::new().next() % 1_000_000);
     println!("seeds {base}..{} (TOKENGUARD_FUZZ_SEED={base} to run them again)", base + cases);
     for seed in base..base + cases {
+        // (Shown with a failure: the last seed printed is the case that failed.)
+        println!("seed {seed}");
         fuzz_case(&s, seed);
     }
 }

@@ -687,14 +687,21 @@ impl Matcher {
     /// Everything but the regex rules without keywords (which [`Matcher::find`] runs over
     /// the whole input, as they may span lines).
     fn find_into<H: Found>(&self, hay: &[u8], depth: u8, out: &mut Vec<H>) {
-        self.custom_keywords(hay, depth, out);
-        // Block by block, the prefilter then the pass for cut signatures ([`linecut`]), so
-        // that the second reads the block from the cache (measured: a second pass over the
-        // whole input cost half as much again on clean text, waiting for memory).
         let soft_break = |eol: &[u8]| memchr::memmem::find(hay, eol).is_some();
         if depth == 0 && (soft_break(b"=\n") || soft_break(b"=\r\n")) {
             self.soft_cut_keywords(hay, depth, out);
         }
+        self.find_into_joined(hay, depth, out);
+    }
+
+    /// [`Matcher::find_into`] without the pass for keywords cut by soft breaks: for the text
+    /// that pass joined (a joined copy may show `=` and a line end again, from an escape:
+    /// joining it again and again went on without end).
+    fn find_into_joined<H: Found>(&self, hay: &[u8], depth: u8, out: &mut Vec<H>) {
+        self.custom_keywords(hay, depth, out);
+        // Block by block, the prefilter then the pass for cut signatures ([`linecut`]), so
+        // that the second reads the block from the cache (measured: a second pass over the
+        // whole input cost half as much again on clean text, waiting for memory).
         let mut cuts = linecut::CutPass::default();
         let Some(prefilter) = &self.prefilter else {
             self.cut_signatures(hay, hay.len(), depth, &mut cuts, out);

@@ -169,7 +169,7 @@ impl super::Matcher {
             };
             next_line = joined.ends.last().map_or(lf, |&p| p);
             let mut found: Vec<H> = Vec::new();
-            self.find_into(&joined.chars, depth, &mut found);
+            self.find_into_joined(&joined.chars, depth, &mut found);
             out.extend(found.into_iter().map(|h| joined.moved(h)));
         }
     }
