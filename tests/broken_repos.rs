@@ -748,3 +748,26 @@ fn repositories_libgit2_cannot_read_fail_and_say_why() {
         }
     }
 }
+
+/// A branch whose tip is a loose commit with a damaged zlib stream (the file a fuzz case left:
+/// libgit2 inflated it for ever, and the scan hung): read with tokenguard's own checks first,
+/// the scan fails at once, naming the ref and the object.
+#[test]
+fn a_damaged_loose_commit_at_a_ref_fails_at_once() {
+    let r = TestRepo::new();
+    r.write("a.txt", "a\n");
+    r.commit_all("first");
+    let id = "341cecf69bd694fe12761e8f369c55e0cfa11592";
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/damaged-loose").join(id);
+    let dir = r.path().join(".git/objects").join(&id[..2]);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(fixture, dir.join(&id[2..])).unwrap();
+    std::fs::write(r.path().join(".git/refs/heads/damaged"), format!("{id}\n")).unwrap();
+    let start = Instant::now();
+    let out = tg(r.path(), &["scan", "--history", "--format", "json"]);
+    assert!(start.elapsed() < Duration::from_secs(30), "took {:?}", start.elapsed());
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("refs/heads/damaged") && err.contains(id), "{err}");
+}
