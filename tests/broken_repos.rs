@@ -770,4 +770,20 @@ fn a_damaged_loose_commit_at_a_ref_fails_at_once() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("refs/heads/damaged") && err.contains(id), "{err}");
+    // The same object as the parent of a sound commit: reached by the walk, not a ref.
+    std::fs::remove_file(r.path().join(".git/refs/heads/damaged")).unwrap();
+    let tree = r.git(&["rev-parse", "HEAD^{tree}"]);
+    let body = format!(
+        "tree {}\nparent {id}\nauthor a <a@b> 1 +0000\ncommitter a <a@b> 1 +0000\n\nchild\n",
+        tree.trim()
+    );
+    std::fs::write(r.path().join("commit.txt"), body).unwrap();
+    let child = r.git(&["hash-object", "-t", "commit", "-w", "--literally", "commit.txt"]);
+    std::fs::write(r.path().join(".git/refs/heads/child"), format!("{}\n", child.trim())).unwrap();
+    let start = Instant::now();
+    let out = tg(r.path(), &["scan", "--history", "--format", "json"]);
+    assert!(start.elapsed() < Duration::from_secs(30), "took {:?}", start.elapsed());
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(id) && err.contains("cannot read"), "{err}");
 }

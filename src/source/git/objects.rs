@@ -133,6 +133,20 @@ impl Objects {
     /// checking that here: the history scan turns libgit2's check off, as it would hash every
     /// packed object too), and a tree must parse.
     fn read_with_libgit2(&self, id: Oid, kind: ObjectType) -> Result<(ObjectType, Content)> {
+        // A loose object is read with tokenguard's own checks first: libgit2 inflated a
+        // damaged one for ever.
+        let checked = super::large::Loose::open(&self.dirs, id).and_then(|l| {
+            l.map_or(Ok(0), |(_, mut loose)| std::io::copy(&mut loose, &mut std::io::sink()))
+        });
+        if let Err(e) = checked {
+            let why = e.to_string();
+            let inner = e.into_inner().and_then(|b| b.downcast::<Error>().ok());
+            let problem = match inner.map(|b| *b) {
+                Some(Error::Object(o)) => o.problem,
+                _ => Problem::Unreadable(why),
+            };
+            return Err(Error::object(id, kind, problem));
+        }
         let odb = self.repo.odb().map_err(Error::git("cannot open the object database"))?;
         let obj = odb.read(id).map_err(|e| Error::from_git_read(id, kind, &e))?;
         let found = obj.kind();
