@@ -135,9 +135,7 @@ impl Objects {
     fn read_with_libgit2(&self, id: Oid, kind: ObjectType) -> Result<(ObjectType, Content)> {
         // A loose object is read with tokenguard's own checks first: libgit2 inflated a
         // damaged one for ever.
-        let checked = super::large::Loose::open(&self.dirs, id).and_then(|l| {
-            l.map_or(Ok(0), |(_, mut loose)| std::io::copy(&mut loose, &mut std::io::sink()))
-        });
+        let checked = super::large::check_loose(&self.dirs, id);
         if let Err(e) = checked {
             let why = e.to_string();
             let inner = e.into_inner().and_then(|b| b.downcast::<Error>().ok());

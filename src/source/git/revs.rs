@@ -109,7 +109,9 @@ pub fn peel_tags(
     let mut via: Option<Oid> = None;
     for _ in 0..64 {
         // A damaged loose object is read here first: libgit2 inflated one such for ever.
-        if let Err(e) = check_loose(repo, id) {
+        if let Err(e) =
+            super::large::check_loose(&super::idx::object_dirs(&repo.path().join("objects")), id)
+        {
             let what = match via {
                 Some(tag) => format!("the tag {tag} points to object {id}"),
                 None => format!("it points to object {id}"),
@@ -137,16 +139,6 @@ pub fn peel_tags(
         }
     }
     Err(ref_error(name, "its chain of tags is too long"))
-}
-
-/// Reads loose object `id` whole, if the repository holds it loose, with the checks of
-/// [`super::large::Loose`] (zlib stream, header size, content hash).
-fn check_loose(repo: &Repository, id: Oid) -> std::io::Result<()> {
-    let dirs = super::idx::object_dirs(&repo.path().join("objects"));
-    if let Some((_, mut loose)) = super::large::Loose::open(&dirs, id)? {
-        std::io::copy(&mut loose, &mut std::io::sink())?;
-    }
-    Ok(())
 }
 
 /// The loose refs on disk (files under `refs/` in the common and the worktree's own git
