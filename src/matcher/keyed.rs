@@ -362,19 +362,26 @@ fn name_key_before(head: &[u8]) -> Option<usize> {
 /// YAML anchor or tag, typographic quotes) and then a value of one of the allowed lengths and
 /// no more. A cheap necessary condition checked before the pattern runs.
 pub(super) fn value_follows(text: &[u8], value: &Part) -> bool {
-    // `=3D` is quoted-printable for `=` in a mail body, or the start of a plain value.
-    value_follows_as(text, value, true) || value_follows_as(text, value, false)
+    // `=3D` is quoted-printable for `=` in a mail body, or the start of a plain value: read
+    // the second way only where the first met one.
+    match value_follows_as(text, value, true) {
+        (true, _) => true,
+        (false, escape) => escape && value_follows_as(text, value, false).0,
+    }
 }
 
-fn value_follows_as(text: &[u8], value: &Part, quoted_printable: bool) -> bool {
+/// [`value_follows`], reading `=3D` as `=` or not; and whether such an escape was read.
+fn value_follows_as(text: &[u8], value: &Part, quoted_printable: bool) -> (bool, bool) {
     let value_char = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-';
     let mut i = 0;
+    let mut escape = false;
     while i < text.len().min(64) {
         match text[i] {
             b'=' if quoted_printable
                 && text.len() >= i + 3
                 && text[i + 1..i + 3].eq_ignore_ascii_case(b"3d") =>
             {
+                escape = true;
                 i += 3
             }
             b'"' | b'\'' | b'`' | b' ' | b'\t' | b'=' | b':' | b'>' | b',' | b'\\' | b']'
@@ -410,5 +417,5 @@ fn value_follows_as(text: &[u8], value: &Part, quoted_printable: bool) -> bool {
         .take(value.max_len() + 1)
         .take_while(|&&b| value.alphabet.contains(b))
         .count();
-    i > 0 && value.lengths.contains(&run)
+    (i > 0 && value.lengths.contains(&run), escape)
 }

@@ -279,11 +279,16 @@ impl Base64Runs {
 }
 
 impl super::Matcher {
-    /// The regex rules' keywords and their forms in `hay`, block by block, each place handed
-    /// to its rule in the order of the input.
+    /// Every rule's keywords and their forms in `hay`, block by block, each place handed to
+    /// its rule in the order of the input; and the signatures that line ends cut.
     pub(super) fn custom_keywords<H: Found>(&self, hay: &[u8], depth: u8, out: &mut Vec<H>) {
         let search = &self.custom;
+        // Block by block, the keyword search then the pass for cut signatures ([`linecut`]),
+        // so that the second reads the block from the cache (measured: a second pass over
+        // the whole input cost half as much again on clean text, waiting for memory).
+        let mut cuts = linecut::CutPass::default();
         if search.plain.is_none() && search.utf16.is_none() && search.encoded.is_none() {
+            self.cut_signatures(hay, hay.len(), depth, &mut cuts, out);
             return;
         }
         let mut done = Done::new(self.rules.len());
@@ -331,9 +336,13 @@ impl super::Matcher {
                     CustomAnnounce::Base64 { back } => {
                         self.on_base64(hay, at, back, depth, &mut done, out)
                     }
+                    CustomAnnounce::Keyword(g) => self.on_keyword(hay, at, g, &mut done, out),
+                    CustomAnnounce::KeywordUtf16(g) => self.on_utf16(hay, at, g, &mut done, out),
+                    CustomAnnounce::Escaped(g) => out.extend(self.escaped_at(hay, at, g)),
                     _ => {}
                 }
             }
+            self.cut_signatures(hay, end, depth, &mut cuts, out);
             if end == hay.len() {
                 break;
             }

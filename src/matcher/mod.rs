@@ -31,7 +31,7 @@ pub use encoding::{
     base64_signatures, base64_value, boundary_before, decode_base64_prefix, encoded_separators,
     is_base64_char, nested_base64_signatures, utf16_signature, utf16le,
 };
-use prefilter::{encoded_forms, split_at_lines, Keywords};
+use prefilter::{encoded_forms, split_at_lines};
 pub use shape::{is_placeholder_part, is_placeholder_token, is_plausible_legacy};
 
 /// Inputs at least this long are cut at line ends and searched in parallel.
@@ -218,16 +218,10 @@ pub struct Matcher {
     /// Rules turned off by the configuration (still consulted to decide which rule claims a
     /// structured prefix, so that turning a rule off does not hand its tokens to another).
     disabled: Vec<bool>,
-    /// Keywords of structured and keyed rules as written and the encoded forms of every
-    /// rule's keywords (few, so a SIMD "Teddy" search finds them and clean text passes at
-    /// memory speed); `None` when there are none.
-    prefilter: Option<Keywords>,
-    /// For each prefilter pattern, what it announces.
-    announces: Vec<Box<[Announce]>>,
     /// Each distinct keyword of the structured and keyed rules, with the rules it announces.
     groups: Vec<Group>,
-    /// Keywords of regex rules, matched without regard to ASCII case, and their encoded
-    /// forms (only when there are).
+    /// The one keyword search: every rule's keywords, matched without regard to ASCII case,
+    /// and their encoded forms ([`literals`]).
     custom: CustomSearch,
     /// What each rule needs that its data does not hold (compiled patterns, encoded forms).
     plans: Vec<Plan>,
@@ -245,24 +239,9 @@ pub struct Matcher {
     cuts: Vec<linecut::Cut>,
     cut_last: [bool; 256],
     cut_index: linecut::CutIndex,
-    /// Length of the longest prefilter pattern.
-    longest_pattern: usize,
 }
 
-/// What a prefilter pattern announces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Announce {
-    /// A keyword of [`Matcher::groups`], as written.
-    Plain(usize),
-    /// The same keyword in UTF-16.
-    Utf16(usize),
-    /// A base64 signature this many characters after its group's start.
-    Base64 { back: usize },
-    /// A keyword of [`Matcher::groups`] written in escapes (`%64%74%30`, `&#100;…`).
-    Escaped(usize),
-}
-
-/// The search for the regex rules' keywords and their encoded forms ([`literals`]).
+/// The search for every rule's keywords and their encoded forms ([`literals`]).
 #[derive(Debug, Clone, Default)]
 struct CustomSearch {
     /// Keywords, matched without regard to case (in a lower-cased copy of the text).
@@ -293,6 +272,11 @@ impl CustomSearch {
         CustomSearch { plain, utf16, encoded, longest, hex_literal }
     }
 
+    /// The longest literal of any kind.
+    fn longest_literal(&self) -> usize {
+        self.longest.max(self.encoded.as_ref().map_or(0, |e| e.longest()))
+    }
+
     /// Whether any keyword or form shows in `text` (a few bytes: folded here).
     fn any_in(&self, text: &[u8]) -> bool {
         let folded = text.to_ascii_lowercase();
@@ -301,12 +285,21 @@ impl CustomSearch {
     }
 }
 
-/// What a pattern of the regex rules' prefilter announces.
+/// What a literal of the keyword search announces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum CustomAnnounce {
+    /// A regex rule's keyword.
     Plain(usize),
+    /// A regex rule's keyword in UTF-16.
     Utf16(usize),
+    /// A base64 signature this many characters after its group's start.
     Base64 { back: usize },
+    /// A keyword of [`Matcher::groups`] (structured and keyed rules).
+    Keyword(usize),
+    /// The same keyword in UTF-16.
+    KeywordUtf16(usize),
+    /// The same keyword written in escapes (`%64%74%30`).
+    Escaped(usize),
 }
 
 /// A keyword and the rules it announces.
@@ -427,17 +420,15 @@ impl Matcher {
                 }
             }
         }
-        // The prefilter: keywords as written, then UTF-16, then base64 forms.
-        let mut patterns: Vec<Vec<u8>> = Vec::new();
-        let mut announces: Vec<Vec<Announce>> = Vec::new();
-        let mut add = |p: Vec<u8>, a: Announce| match patterns.iter().position(|x| *x == p) {
-            Some(i) if !announces[i].contains(&a) => announces[i].push(a),
-            Some(_) => {}
-            None => {
-                patterns.push(p);
-                announces.push(vec![a]);
-            }
-        };
+        // One keyword search for every rule: the structured and keyed rules' keywords as
+        // written, in UTF-16, in escapes and in base64, then the regex rules' keywords and
+        // their forms. (Sets beside the lists: with every provider's keywords, `Vec::contains`
+        // made the build quadratic, milliseconds on every run of the hook.)
+        let mut custom: Vec<(Vec<u8>, CustomAnnounce)> = Vec::new();
+        let mut custom_set: std::collections::HashSet<(Vec<u8>, CustomAnnounce)> =
+            Default::default();
+        let mut signatures: Vec<(String, usize)> = Vec::new();
+        let mut signature_set: std::collections::HashSet<(String, usize)> = Default::default();
         let enabled_in = |g: &Group| -> Vec<&Rule> {
             g.structured
                 .iter()
@@ -447,58 +438,35 @@ impl Matcher {
                 .collect()
         };
         for (g, group) in groups.iter().enumerate() {
-            add(group.keyword.clone(), Announce::Plain(g));
-        }
-        for (g, group) in groups.iter().enumerate() {
-            if enabled_in(group).iter().any(|r| r.decodes(Decode::Utf16)) {
-                add(utf16_signature(&group.keyword), Announce::Utf16(g));
-            }
-        }
-        for (g, group) in groups.iter().enumerate() {
-            if group.structured.iter().any(|&i| !disabled[i]) {
-                for form in escaped::escaped_forms(&group.keyword) {
-                    add(form, Announce::Escaped(g));
+            // The search ignores case: a keyword written in another case for the same rules
+            // (`token`, `Token`, `TOKEN`) would only announce them again.
+            let again = groups[..g].iter().any(|h| {
+                h.keyword.eq_ignore_ascii_case(&group.keyword)
+                    && h.structured == group.structured
+                    && h.keyed == group.keyed
+            });
+            if !again {
+                custom.push((group.keyword.clone(), CustomAnnounce::Keyword(g)));
+                if enabled_in(group).iter().any(|r| r.decodes(Decode::Utf16)) {
+                    let utf16 = utf16_signature(&group.keyword);
+                    custom.push((utf16, CustomAnnounce::KeywordUtf16(g)));
+                }
+                if group.structured.iter().any(|&i| !disabled[i]) {
+                    for form in escaped::escaped_forms(&group.keyword) {
+                        custom.push((form, CustomAnnounce::Escaped(g)));
+                    }
                 }
             }
-        }
-        // (Sets beside the lists: with every provider's keywords, `Vec::contains` made the
-        // build quadratic, milliseconds on every run of the hook.)
-        let mut signatures: Vec<(String, usize)> = Vec::new();
-        let mut signature_set: std::collections::HashSet<(String, usize)> = Default::default();
-        for group in &groups {
             for form in encoded_forms(&group.keyword, &enabled_in(group)) {
-                add(form.0.clone().into_bytes(), Announce::Base64 { back: form.1 });
+                let a = CustomAnnounce::Base64 { back: form.1 };
+                if custom_set.insert((form.0.clone().into_bytes(), a)) {
+                    custom.push((form.0.clone().into_bytes(), a));
+                }
                 if signature_set.insert(form.clone()) {
                     signatures.push(form);
                 }
             }
         }
-        // Wherever a pattern matches, every pattern it starts with matches too: the search
-        // reports the longest at a place, which announces theirs as well. Sorted, patterns
-        // that share their first bytes share the SIMD search's buckets (measured: unsorted,
-        // the search ran up to a third slower).
-        for b in 0..patterns.len() {
-            for a in 0..patterns.len() {
-                if a != b && patterns[b].starts_with(&patterns[a]) {
-                    let more: Vec<Announce> = announces[a].clone();
-                    for x in more {
-                        if !announces[b].contains(&x) {
-                            announces[b].push(x);
-                        }
-                    }
-                }
-            }
-        }
-        let mut order: Vec<usize> = (0..patterns.len()).collect();
-        order.sort_by(|&a, &b| patterns[a].cmp(&patterns[b]));
-        let patterns: Vec<Vec<u8>> = order.iter().map(|&i| patterns[i].clone()).collect();
-        let announces: Vec<Vec<Announce>> = order.iter().map(|&i| announces[i].clone()).collect();
-        let prefilter = (!patterns.is_empty()).then(|| Keywords::new(&patterns));
-        let longest_pattern = patterns.iter().map(Vec::len).max().unwrap_or(0);
-        // Regex rules: their own case-insensitive prefilter.
-        let mut custom: Vec<(Vec<u8>, CustomAnnounce)> = Vec::new();
-        let mut custom_set: std::collections::HashSet<(Vec<u8>, CustomAnnounce)> =
-            Default::default();
         let mut unkeyed = Vec::new();
         for (i, r) in rules.iter().enumerate() {
             if disabled[i] || !matches!(r.detector, Detector::Regex(_)) {
@@ -565,8 +533,6 @@ impl Matcher {
         Matcher {
             rules,
             disabled,
-            prefilter,
-            announces: announces.into_iter().map(Vec::into_boxed_slice).collect(),
             groups,
             custom,
             plans,
@@ -578,7 +544,6 @@ impl Matcher {
             cuts,
             cut_last,
             cut_index,
-            longest_pattern,
         }
     }
 
@@ -699,43 +664,6 @@ impl Matcher {
     /// joining it again and again went on without end).
     fn find_into_joined<H: Found>(&self, hay: &[u8], depth: u8, out: &mut Vec<H>) {
         self.custom_keywords(hay, depth, out);
-        // Block by block, the prefilter then the pass for cut signatures ([`linecut`]), so
-        // that the second reads the block from the cache (measured: a second pass over the
-        // whole input cost half as much again on clean text, waiting for memory).
-        let mut cuts = linecut::CutPass::default();
-        let Some(prefilter) = &self.prefilter else {
-            self.cut_signatures(hay, hay.len(), depth, &mut cuts, out);
-            return;
-        };
-        let mut done = Done::new(self.rules.len());
-        let mut start = 0;
-        loop {
-            let end = (start + PREFILTER_BLOCK).min(hay.len());
-            // A keyword that starts in the block is found whole: the block is searched with
-            // the longest pattern's length after it.
-            let reach = (end + self.longest_pattern).min(hay.len());
-            prefilter.each(&hay[start..reach], |at, pattern| {
-                if start + at >= end {
-                    return;
-                }
-                for &a in self.announces[pattern].iter() {
-                    let at = start + at;
-                    match a {
-                        Announce::Plain(g) => self.on_keyword(hay, at, g, &mut done, out),
-                        Announce::Utf16(g) => self.on_utf16(hay, at, g, &mut done, out),
-                        Announce::Base64 { back } => {
-                            self.on_base64(hay, at, back, depth, &mut done, out)
-                        }
-                        Announce::Escaped(g) => out.extend(self.escaped_at(hay, at, g)),
-                    }
-                }
-            });
-            self.cut_signatures(hay, end, depth, &mut cuts, out);
-            if end == hay.len() {
-                break;
-            }
-            start = end;
-        }
     }
 
     /// A keyword as written at `at`: a structured token starting there, and the keyed rules'

@@ -1,48 +1,7 @@
-//! The prefilter: the keyword search (a packed SIMD searcher when it can, else an
-//! automaton), the encoded forms of each keyword, and cutting large inputs for parallel
-//! search.
+//! The prefilter's literals: the encoded forms of each keyword (the search itself is
+//! [`super::literals`]), and cutting large inputs for parallel search.
 
 use super::*;
-
-/// The keyword search: the packed (SIMD) searcher, which reports its matches itself, or an
-/// automaton where the CPU has no SIMD support for it or the patterns are too many.
-#[derive(Debug, Clone)]
-pub(super) enum Keywords {
-    Packed(aho_corasick::packed::Searcher),
-    Automaton(AhoCorasick),
-}
-
-impl Keywords {
-    pub(super) fn new(patterns: &[Vec<u8>]) -> Keywords {
-        let packed = aho_corasick::packed::Config::new()
-            .match_kind(aho_corasick::packed::MatchKind::LeftmostLongest)
-            .builder()
-            .extend(patterns)
-            .build();
-        match packed {
-            Some(searcher) => Keywords::Packed(searcher),
-            // Leftmost-longest, as above.
-            None => Keywords::Automaton(
-                AhoCorasickBuilder::new()
-                    .match_kind(MatchKind::LeftmostLongest)
-                    .build(patterns)
-                    .expect("keywords are plain strings"),
-            ),
-        }
-    }
-
-    /// Calls `hit(start, pattern index)` for each pattern found in `hay`, left to right.
-    pub(super) fn each(&self, hay: &[u8], mut hit: impl FnMut(usize, usize)) {
-        match self {
-            Keywords::Packed(s) => {
-                s.find_iter(hay).for_each(|m| hit(m.start(), m.pattern().as_usize()))
-            }
-            Keywords::Automaton(a) => {
-                a.find_iter(hay).for_each(|m| hit(m.start(), m.pattern().as_usize()))
-            }
-        }
-    }
-}
 
 /// The base64 forms of `keyword` that `rules` ask for: base64 at each alignment, base64 in
 /// base64, UTF-16 in base64.

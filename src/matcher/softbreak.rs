@@ -148,7 +148,7 @@ impl super::Matcher {
     /// the logical line is read again without its breaks (what it finds twice is one match).
     #[inline(never)]
     pub(super) fn soft_cut_keywords<H: Found>(&self, hay: &[u8], depth: u8, out: &mut Vec<H>) {
-        let reach = self.longest_pattern.max(1) - 1;
+        let reach = self.custom.longest_literal().max(1) - 1;
         let mut next_line = 0;
         for eq in
             memchr::memmem::find_iter(hay, b"=\n").chain(memchr::memmem::find_iter(hay, b"=\r\n"))
@@ -176,10 +176,6 @@ impl super::Matcher {
 
     /// Whether any prefilter's pattern shows in `text` (a few bytes either side of a break).
     fn any_keyword(&self, text: &[u8]) -> bool {
-        let mut any = false;
-        if let Some(p) = &self.prefilter {
-            p.each(text, |_, _| any = true);
-        }
-        any || self.custom.any_in(text)
+        self.custom.any_in(text)
     }
 }
