@@ -693,6 +693,26 @@ fn quoted_printable_tokens_are_found_and_masked() {
     }
 }
 
+#[test]
+fn keywords_cut_by_crlf_and_lf_soft_breaks_in_one_input_are_all_found() {
+    // A keyword cut by a CRLF soft break, then one cut by an LF soft break (two mails in one
+    // file): each is found (the CRLF one was missed once the LF one had been read).
+    for crlf_first in [true, false] {
+        let (t1, t2) = (token(), token());
+        let part =
+            |t: &str, eol: &str| format!("{} d={eol}{}{eol}Regards{eol}", "A".repeat(69), &t[1..]);
+        let (a, b) = if crlf_first {
+            (part(&t1, "\r\n"), part(&t2, "\n"))
+        } else {
+            (part(&t1, "\n"), part(&t2, "\r\n"))
+        };
+        let text = format!("{a}\n{b}");
+        let found = matcher().find(text.as_bytes());
+        let prints: Vec<&str> = found.iter().map(|m| m.fingerprint.as_str()).collect();
+        assert_eq!(prints, [sha256(&t1), sha256(&t2)], "CRLF first: {crlf_first}");
+    }
+}
+
 #[track_caller]
 fn finds_plain_encoded_dots(text: &str, written: &str, token: &str) {
     let found = matcher().find(text.as_bytes());

@@ -281,7 +281,15 @@ impl Base64Runs {
 impl super::Matcher {
     /// Every rule's keywords and their forms in `hay`, block by block, each place handed to
     /// its rule in the order of the input; and the signatures that line ends cut.
-    pub(super) fn custom_keywords<H: Found>(&self, hay: &[u8], depth: u8, out: &mut Vec<H>) {
+    /// With `soft_cut`, keywords cut by quoted-printable soft breaks too
+    /// ([`Matcher::soft_cut_keywords`]).
+    pub(super) fn custom_keywords<H: Found>(
+        &self,
+        hay: &[u8],
+        depth: u8,
+        soft_cut: bool,
+        out: &mut Vec<H>,
+    ) {
         let search = &self.custom;
         // Block by block, the keyword search then the pass for cut signatures ([`linecut`]),
         // so that the second reads the block from the cache (measured: a second pass over
@@ -295,6 +303,7 @@ impl super::Matcher {
         let mut folded = Vec::new();
         let mut hits: Vec<(usize, CustomAnnounce)> = Vec::new();
         let mut runs = Base64Runs::default();
+        let mut next_line = 0;
         let mut start = 0;
         loop {
             let end = (start + PREFILTER_BLOCK).min(hay.len());
@@ -343,6 +352,9 @@ impl super::Matcher {
                 }
             }
             self.cut_signatures(hay, end, depth, &mut cuts, out);
+            if soft_cut {
+                self.soft_cut_keywords(hay, start..end, depth, &mut next_line, out);
+            }
             if end == hay.len() {
                 break;
             }

@@ -652,18 +652,14 @@ impl Matcher {
     /// Everything but the regex rules without keywords (which [`Matcher::find`] runs over
     /// the whole input, as they may span lines).
     fn find_into<H: Found>(&self, hay: &[u8], depth: u8, out: &mut Vec<H>) {
-        let soft_break = |eol: &[u8]| memchr::memmem::find(hay, eol).is_some();
-        if depth == 0 && (soft_break(b"=\n") || soft_break(b"=\r\n")) {
-            self.soft_cut_keywords(hay, depth, out);
-        }
-        self.find_into_joined(hay, depth, out);
+        self.custom_keywords(hay, depth, depth == 0, out);
     }
 
     /// [`Matcher::find_into`] without the pass for keywords cut by soft breaks: for the text
     /// that pass joined (a joined copy may show `=` and a line end again, from an escape:
     /// joining it again and again went on without end).
     fn find_into_joined<H: Found>(&self, hay: &[u8], depth: u8, out: &mut Vec<H>) {
-        self.custom_keywords(hay, depth, out);
+        self.custom_keywords(hay, depth, false, out);
     }
 
     /// A keyword as written at `at`: a structured token starting there, and the keyed rules'

@@ -143,19 +143,36 @@ pub(super) fn soft_window(hay: &[u8], line: Range<usize>, reach: usize) -> Optio
 
 impl super::Matcher {
     /// Keywords cut by a soft break (`d=` then `t0c01.…`, `DT_API_TO=` then `KEN=3D…`): the
-    /// prefilters see neither half. At each soft break of a line as long as an encoder makes
-    /// it, the few characters either side are joined and searched; where a keyword shows,
-    /// the logical line is read again without its breaks (what it finds twice is one match).
+    /// keyword search sees neither half. At each soft break in `block` of a line as long as
+    /// an encoder makes it, the few characters either side are joined and searched; where a
+    /// keyword shows, the logical line is read again without its breaks (what it finds twice
+    /// is one match). `next_line` carries, from block to block, the end of the last logical
+    /// line read.
     #[inline(never)]
-    pub(super) fn soft_cut_keywords<H: Found>(&self, hay: &[u8], depth: u8, out: &mut Vec<H>) {
+    pub(super) fn soft_cut_keywords<H: Found>(
+        &self,
+        hay: &[u8],
+        block: Range<usize>,
+        depth: u8,
+        next_line: &mut usize,
+        out: &mut Vec<H>,
+    ) {
+        // Breaks whose `=` stands in the block, LF and CRLF, in the order of the input.
+        let text = &hay[block.start..(block.end + 2).min(hay.len())];
+        let mut breaks: Vec<usize> = memchr::memmem::find_iter(text, b"=\n")
+            .chain(memchr::memmem::find_iter(text, b"=\r\n"))
+            .map(|p| block.start + p)
+            .filter(|&eq| eq < block.end)
+            .collect();
+        if breaks.is_empty() {
+            return;
+        }
+        breaks.sort_unstable();
         let reach = self.custom.longest_literal().max(1) - 1;
-        let mut next_line = 0;
-        for eq in
-            memchr::memmem::find_iter(hay, b"=\n").chain(memchr::memmem::find_iter(hay, b"=\r\n"))
-        {
+        for eq in breaks {
             let lf = eq + soft_break_len(hay, eq) - 1;
             let line_start = memchr::memrchr(b'\n', &hay[..eq]).map_or(0, |p| p + 1);
-            if !SOFT_LINE.contains(&(lf - line_start)) || line_start < next_line {
+            if !SOFT_LINE.contains(&(lf - line_start)) || line_start < *next_line {
                 continue;
             }
             let next_end = memchr::memchr(b'\n', &hay[lf + 1..]).map_or(hay.len(), |p| lf + 1 + p);
@@ -167,14 +184,14 @@ impl super::Matcher {
             let Some(joined) = soft_window(hay, line_start..lf, SOFT_LINE_REACH) else {
                 continue;
             };
-            next_line = joined.ends.last().map_or(lf, |&p| p);
+            *next_line = joined.ends.last().map_or(lf, |&p| p);
             let mut found: Vec<H> = Vec::new();
             self.find_into_joined(&joined.chars, depth, &mut found);
             out.extend(found.into_iter().map(|h| joined.moved(h)));
         }
     }
 
-    /// Whether any prefilter's pattern shows in `text` (a few bytes either side of a break).
+    /// Whether any keyword or form shows in `text` (a few bytes either side of a break).
     fn any_keyword(&self, text: &[u8]) -> bool {
         self.custom.any_in(text)
     }
