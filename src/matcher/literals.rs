@@ -50,54 +50,108 @@ enum Group {
 /// nothing per call.
 #[derive(Debug, Clone)]
 struct Trigrams {
-    bits: Box<[u64]>,
-    /// The literals (indexes) by their first three values, longest first.
-    by_start: std::collections::HashMap<u32, Vec<usize>>,
+    bits: Box<[u64; 1 << (TRIGRAM_BITS - 6)]>,
+    /// For each word of `bits`, how many bits the words before it hold: a set bit's rank
+    /// among the set bits.
+    ranks: Box<[u32]>,
+    /// By rank, where the literals starting with that bit's three values begin in `by_start`
+    /// (and, one place on, where they end).
+    first: Box<[u32]>,
+    /// The literals (indexes), by their first three values, longest first.
+    by_start: Box<[u32]>,
     literals: Vec<Vec<u8>>,
 }
 
 const TRIGRAM_BITS: u32 = 18;
 
+/// The key of the three base64 values `v`.
+fn trigram(v: [u8; 3]) -> u32 {
+    v.iter().fold(0, |k, &v| k << 6 | u32::from(v))
+}
+
 impl Trigrams {
     fn new<A>(literals: &[(Vec<u8>, A)]) -> Trigrams {
-        let mut bits = vec![0u64; (1 << TRIGRAM_BITS) / 64].into_boxed_slice();
-        let mut by_start: std::collections::HashMap<u32, Vec<usize>> = Default::default();
-        for (i, (l, _)) in literals.iter().enumerate() {
-            let key = l[..3]
-                .iter()
-                .fold(0u32, |k, &b| k << 6 | u32::from(base64_value(b).expect("base64")));
-            bits[key as usize / 64] |= 1 << (key % 64);
-            by_start.entry(key).or_default().push(i);
+        let key = |l: &[u8]| trigram([0, 1, 2].map(|i| base64_value(l[i]).expect("base64")));
+        let mut order: Vec<usize> = (0..literals.len()).collect();
+        order.sort_by_key(|&i| (key(&literals[i].0), std::cmp::Reverse(literals[i].0.len())));
+        let mut bits: Box<[u64; 1 << (TRIGRAM_BITS - 6)]> =
+            vec![0u64; 1 << (TRIGRAM_BITS - 6)].into_boxed_slice().try_into().expect("size");
+        let mut first = Vec::new();
+        for (at, &i) in order.iter().enumerate() {
+            let k = key(&literals[i].0);
+            if bits[k as usize / 64] & 1 << (k % 64) == 0 {
+                bits[k as usize / 64] |= 1 << (k % 64);
+                first.push(at as u32);
+            }
         }
-        for list in by_start.values_mut() {
-            list.sort_by_key(|&i| std::cmp::Reverse(literals[i].0.len()));
+        first.push(order.len() as u32);
+        let ranks = bits
+            .iter()
+            .scan(0, |before, w| {
+                let r = *before;
+                *before += w.count_ones();
+                Some(r)
+            })
+            .collect();
+        Trigrams {
+            bits,
+            ranks,
+            first: first.into_boxed_slice(),
+            by_start: order.into_iter().map(|i| i as u32).collect(),
+            literals: literals.iter().map(|(l, _)| l.clone()).collect(),
         }
-        Trigrams { bits, by_start, literals: literals.iter().map(|(l, _)| l.clone()).collect() }
+    }
+
+    /// The literals (indexes) that start with the three values of `key`, longest first.
+    fn starting(&self, key: u32) -> &[u32] {
+        let (word, bit) = (key as usize / 64, key % 64);
+        if self.bits[word] & 1 << bit == 0 {
+            return &[];
+        }
+        let rank = self.ranks[word] + (self.bits[word] & !(u64::MAX << bit)).count_ones();
+        let (from, to) = (self.first[rank as usize], self.first[rank as usize + 1]);
+        &self.by_start[from as usize..to as usize]
     }
 
     /// Calls `hit(start, literal)` for the longest literal starting at each place in
     /// `starts`.
     fn each(&self, hay: &[u8], starts: Range<usize>, mut hit: impl FnMut(usize, usize)) {
         let mask = (1u32 << TRIGRAM_BITS) - 1;
-        let (mut key, mut valid) = (0u32, 0usize);
-        for i in starts.start..(starts.end + 2).min(hay.len()) {
-            let Some(v) = base64_value(hay[i]) else {
-                valid = 0;
+        // The last place a literal's third character can stand.
+        let end = (starts.end + 2).min(hay.len());
+        let mut i = starts.start;
+        // Per stretch of base64 characters: its first two values, then a key per character.
+        while i + 3 <= end {
+            let (Some(a), Some(b)) = (base64_value(hay[i]), base64_value(hay[i + 1])) else {
+                i += 1;
                 continue;
             };
-            key = (key << 6 | u32::from(v)) & mask;
-            valid += 1;
-            if valid < 3 || self.bits[key as usize / 64] & (1 << (key % 64)) == 0 {
-                continue;
+            let mut key = u32::from(a) << 6 | u32::from(b);
+            let from = i + 2;
+            let stretch = &hay[from..end];
+            let mut k = 0;
+            while k < stretch.len() {
+                let Some(v) = base64_value(stretch[k]) else { break };
+                key = (key << 6 | u32::from(v)) & mask;
+                if self.bits[key as usize >> 6] & 1 << (key & 63) != 0 {
+                    self.longest_at(hay, from + k - 2, key, &mut hit);
+                }
+                k += 1;
             }
-            let at = i - 2;
-            if at >= starts.end {
-                break;
-            }
-            let list = self.by_start.get(&key).map_or(&[][..], Vec::as_slice);
-            if let Some(&l) = list.iter().find(|&&l| hay[at..].starts_with(&self.literals[l])) {
-                hit(at, l);
-            }
+            // On after the character that ended the stretch.
+            i = from + k + 1;
+        }
+    }
+
+    /// Calls `hit(at, literal)` for the longest literal at `at`, whose first three values
+    /// make `key` (out of the loop over the characters: few places have a literal's key).
+    #[cold]
+    #[inline(never)]
+    fn longest_at(&self, hay: &[u8], at: usize, key: u32, hit: &mut impl FnMut(usize, usize)) {
+        let list = self.starting(key);
+        if let Some(&l) = list.iter().find(|&&l| hay[at..].starts_with(&self.literals[l as usize]))
+        {
+            hit(at, l as usize);
         }
     }
 }
@@ -219,9 +273,32 @@ impl<A: Copy + PartialEq> Literals<A> {
 /// Whether `text` is written in the alphabet of hexadecimal hashes and UUIDs alone: digits,
 /// `-`, and letters `a`-`f` or `A`-`F` (one case throughout).
 pub(super) fn hex_alone(text: &[u8]) -> bool {
-    let lower = |b: u8| b.is_ascii_digit() || b == b'-' || (b'a'..=b'f').contains(&b);
-    let upper = |b: u8| b.is_ascii_digit() || b == b'-' || (b'A'..=b'F').contains(&b);
-    text.iter().all(|&b| lower(b)) || text.iter().all(|&b| upper(b))
+    // Per byte, which of the two alphabets (bit 0 lower case, bit 1 upper) holds it.
+    static HEX: [u8; 256] = {
+        let mut t = [0; 256];
+        let mut b = 0;
+        while b < 256 {
+            t[b] = match b as u8 {
+                b'0'..=b'9' | b'-' => 3,
+                b'a'..=b'f' => 1,
+                b'A'..=b'F' => 2,
+                _ => 0,
+            };
+            b += 1;
+        }
+        t
+    };
+    // Most runs that are not hashes leave both alphabets within their first bytes.
+    let in_both = |both: u8, bytes: &[u8]| bytes.iter().fold(both, |m, &b| m & HEX[usize::from(b)]);
+    let mut both = 3;
+    let mut chunks = text.chunks_exact(8);
+    for chunk in &mut chunks {
+        both = in_both(both, chunk);
+        if both == 0 {
+            return false;
+        }
+    }
+    in_both(both, chunks.remainder()) != 0
 }
 
 /// `text` lower-cased (ASCII letters only) into `into`.
@@ -230,7 +307,7 @@ pub(super) fn fold_into(text: &[u8], into: &mut Vec<u8>) {
     into.extend(text.iter().map(u8::to_ascii_lowercase));
 }
 
-/// Finds the runs of base64 characters at least [`MIN_BASE64_RUN`] long, left to right, 16
+/// Finds the runs of base64 characters at least [`MIN_BASE64_RUN`] long, left to right, 64
 /// bytes at a time (a run is reported once, whole, when it ends: perhaps past the part
 /// looked at so far).
 #[derive(Debug, Default)]
@@ -240,42 +317,197 @@ pub(super) struct Base64Runs {
     start: usize,
 }
 
+/// How 64 bytes are told base64 or not (one way per instruction set).
+trait Classify {
+    /// Which of the 64 bytes are base64 characters, one bit each (bit `i` for byte `i`).
+    ///
+    /// # Safety
+    /// The CPU has the instructions the implementation uses.
+    unsafe fn mask(block: &[u8; 64]) -> u64;
+}
+
+/// Which of the bytes of `bytes` (64 at most) are base64 characters, a byte at a time.
+fn base64_bits(bytes: &[u8]) -> u64 {
+    bytes.iter().enumerate().fold(0, |m, (i, &b)| m | u64::from(is_base64_char(b)) << i)
+}
+
+/// A byte at a time ([`base64_bits`]).
+#[cfg(any(test, not(target_arch = "x86_64")))]
+struct Portable;
+
+#[cfg(any(test, not(target_arch = "x86_64")))]
+impl Classify for Portable {
+    unsafe fn mask(block: &[u8; 64]) -> u64 {
+        base64_bits(block)
+    }
+}
+
+/// 16 bytes at a time by range comparisons ([`linecut::base64_mask`]; SSE2 on x86_64).
+#[cfg(target_arch = "x86_64")]
+struct Sse2;
+
+#[cfg(target_arch = "x86_64")]
+impl Classify for Sse2 {
+    #[inline]
+    unsafe fn mask(block: &[u8; 64]) -> u64 {
+        block.chunks_exact(16).rev().fold(0, |m, c| m << 16 | u64::from(linecut::base64_mask(c)))
+    }
+}
+
+/// 32 bytes at a time by their two halves (nibbles): each half looks up the classes of
+/// bytes it can belong to, and a byte is base64 when its two lookups share a class.
+#[cfg(target_arch = "x86_64")]
+struct Avx2;
+
+#[cfg(target_arch = "x86_64")]
+impl Classify for Avx2 {
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn mask(block: &[u8; 64]) -> u64 {
+        use std::arch::x86_64::*;
+        // Classes by high half: 0x2_ `+-/`, 0x3_ digits, 0x4_ and 0x6_ letters but `@` and
+        // the backquote, 0x5_ letters and `_`, 0x7_ letters `p`-`z`.
+        #[rustfmt::skip]
+        const LOW: [i8; 16] = [
+            0x1A, 0x1E, 0x1E, 0x1E, 0x1E, 0x1E, 0x1E, 0x1E,
+            0x1E, 0x1E, 0x1C, 0x05, 0x04, 0x05, 0x04, 0x0D,
+        ];
+        #[rustfmt::skip]
+        const HIGH: [i8; 16] = [0, 0, 0x01, 0x02, 0x04, 0x08, 0x04, 0x10, 0, 0, 0, 0, 0, 0, 0, 0];
+        let table = |t: &[i8; 16]| _mm256_broadcastsi128_si256(_mm_loadu_si128(t.as_ptr().cast()));
+        let (low, high, nibble) = (table(&LOW), table(&HIGH), _mm256_set1_epi8(0x0F));
+        let half = |at: usize| {
+            // SAFETY: 32 bytes of the 64 of `block`, unaligned.
+            let v = _mm256_loadu_si256(block.as_ptr().add(at).cast());
+            let lo = _mm256_shuffle_epi8(low, _mm256_and_si256(v, nibble));
+            let hi = _mm256_shuffle_epi8(high, _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble));
+            let none = _mm256_cmpeq_epi8(_mm256_and_si256(lo, hi), _mm256_setzero_si256());
+            u64::from(!(_mm256_movemask_epi8(none) as u32))
+        };
+        half(0) | half(32) << 32
+    }
+}
+
+/// The places `i` where bits `i..i + MIN_BASE64_RUN` of `m` are all set.
+#[inline(always)]
+fn long_run_starts(m: u64) -> u64 {
+    let m2 = m & m >> 1;
+    let m4 = m2 & m2 >> 2;
+    let m8 = m4 & m4 >> 4;
+    let m16 = m8 & m8 >> 8;
+    m16 & m16 >> (MIN_BASE64_RUN - 16)
+}
+
 impl Base64Runs {
     /// Looks at the bytes up to `to` at least (up to the end of `hay` where a run reaches
     /// it), calling `run(range)` for each run that ends there.
     pub(super) fn each(&mut self, hay: &[u8], to: usize, mut run: impl FnMut(Range<usize>)) {
-        let mut close = |start: usize, end: usize| {
-            if end - start >= MIN_BASE64_RUN {
-                run(start..end)
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("avx2")
+                && std::is_x86_feature_detected!("bmi2")
+                && std::is_x86_feature_detected!("lzcnt")
+            {
+                // SAFETY: the CPU has AVX2, BMI2 and LZCNT.
+                return unsafe { self.each_avx2(hay, to, &mut run) };
             }
-        };
-        while self.next < to {
-            let p = self.next;
-            if p + 16 > hay.len() {
-                for (i, &b) in hay[p..].iter().enumerate() {
-                    if !is_base64_char(b) {
-                        close(self.start, p + i);
-                        self.start = p + i + 1;
-                    }
-                }
-                self.next = hay.len();
-                break;
-            }
-            let mask = linecut::base64_mask(&hay[p..p + 16]);
-            self.next = p + 16;
-            if mask == 0xFFFF {
-                continue;
-            }
-            // The run goes on into the block up to its first byte that is not base64; the
-            // next starts after its last one (runs between are shorter than the block).
-            close(self.start, p + (!mask).trailing_zeros() as usize);
-            self.start = p + 32 - ((!mask) & 0xFFFF).leading_zeros() as usize;
+            // SAFETY: SSE2 is part of x86_64.
+            unsafe { self.each_by::<Sse2>(hay, to, &mut run) }
         }
-        if self.next == hay.len() && self.start < hay.len() {
-            close(self.start, hay.len());
-            self.start = hay.len();
+        #[cfg(not(target_arch = "x86_64"))]
+        // SAFETY: the portable classification needs no particular instructions.
+        unsafe {
+            self.each_by::<Portable>(hay, to, &mut run)
         }
     }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,bmi1,bmi2,lzcnt")]
+    unsafe fn each_avx2(&mut self, hay: &[u8], to: usize, run: &mut impl FnMut(Range<usize>)) {
+        // SAFETY: the caller checked the CPU has AVX2 (and the bit instructions).
+        unsafe { self.each_by::<Avx2>(hay, to, run) }
+    }
+
+    /// [`Base64Runs::each`] with `C`'s classification: per block, the run going on from the
+    /// last block ends at its first byte that is not base64, runs of at least
+    /// [`MIN_BASE64_RUN`] between its first and last such bytes are found by shifts, and the
+    /// next run starts after its last one. The last bytes of `hay` (fewer than 64) are a
+    /// block with a byte that is not base64 after them.
+    ///
+    /// # Safety
+    /// The CPU has the instructions `C` uses.
+    #[inline(always)]
+    unsafe fn each_by<C: Classify>(
+        &mut self,
+        hay: &[u8],
+        to: usize,
+        run: &mut impl FnMut(Range<usize>),
+    ) {
+        // In locals: the fields would be stored at every block, in case `run` panics.
+        let (mut next, mut start) = (self.next, self.start);
+        // Whole blocks: from `next` while it is before `to` and 64 bytes stand from there.
+        let whole = to.min(hay.len().saturating_sub(63));
+        while next < whole {
+            let p = next;
+            next = p + 64;
+            // SAFETY: `p + 64 <= hay.len()` (`p < whole`): the 64 bytes from `p` are in
+            // `hay`; and as the caller promised for `C`.
+            let mask = unsafe { C::mask(&*hay.as_ptr().add(p).cast::<[u8; 64]>()) };
+            if mask == u64::MAX {
+                continue;
+            }
+            // Most blocks end no long run and hold none: only the next run's start changes.
+            let gaps = !mask;
+            if p + gaps.trailing_zeros() as usize - start >= MIN_BASE64_RUN
+                || long_run_starts(mask) != 0
+            {
+                start = block_runs(p, mask, gaps, start, run);
+            } else {
+                start = p + 64 - gaps.leading_zeros() as usize;
+            }
+        }
+        if next < to.min(hay.len()) {
+            // The last bytes, fewer than 64, and a gap after them.
+            let tail = &hay[next..];
+            let mask = base64_bits(tail);
+            start = block_runs(next, mask, !mask & u64::MAX >> (63 - tail.len()), start, run);
+            (next, start) = (hay.len(), start.min(hay.len()));
+        }
+        if next == hay.len() && start < hay.len() {
+            if hay.len() - start >= MIN_BASE64_RUN {
+                run(start..hay.len());
+            }
+            start = hay.len();
+        }
+        (self.next, self.start) = (next, start);
+    }
+}
+
+/// The runs that end in the block at `p` (`mask` its base64 characters, `gaps` the others,
+/// one at least) when the run going on into it started at `start`: calls `run` for each
+/// long enough, and returns where the run going on out of it starts.
+#[cold]
+#[inline(never)]
+fn block_runs(
+    p: usize,
+    mask: u64,
+    gaps: u64,
+    start: usize,
+    run: &mut impl FnMut(Range<usize>),
+) -> usize {
+    let (first, last) = (gaps.trailing_zeros(), 63 - gaps.leading_zeros());
+    if p + first as usize - start >= MIN_BASE64_RUN {
+        run(start..p + first as usize);
+    }
+    // Between the first and last gaps, each run at least MIN_BASE64_RUN long.
+    let mut long = long_run_starts(mask) & (u64::MAX << first) & !(u64::MAX << last);
+    while long != 0 {
+        let s = long.trailing_zeros();
+        let e = s + (!(mask >> s)).trailing_zeros();
+        run(p + s as usize..p + e as usize);
+        long &= u64::MAX << e;
+    }
+    p + last as usize + 1
 }
 
 impl super::Matcher {
@@ -404,6 +636,65 @@ mod tests {
         assert!(got.iter().all(|(at, a)| hay[*at..].starts_with(&list[a[0] as usize].0)));
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Many base64 literals (the trigram lookup), some starting others or with the same
+        /// first three values (`+`/`-`, `/`/`_`), found where a comparison at every place
+        /// finds them, with what every literal starting there announces.
+        #[test]
+        fn base64_literals_are_found_as_by_comparison_at_every_place(
+            list in proptest::collection::vec(
+                proptest::collection::vec(proptest::sample::select(b"ab+-/_Z9".to_vec()), 3..8),
+                GROUP + 1..80,
+            ),
+            hay in proptest::collection::vec(proptest::sample::select(b"ab+-/_Z9 .".to_vec()), 0..300),
+            from in 0usize..300,
+            len in 0usize..300,
+        ) {
+            let list: Vec<(Vec<u8>, u8)> =
+                list.into_iter().enumerate().map(|(i, l)| (l, i as u8)).collect();
+            let lits = Literals::new(&list).unwrap();
+            proptest::prop_assert!(matches!(lits.groups[..], [Group::Trigrams(_)]));
+            let from = from.min(hay.len());
+            let range = from..(from + len).min(hay.len());
+            let mut got = Vec::new();
+            lits.each(&hay, range.clone(), |at, a| {
+                let mut a = a.to_vec();
+                a.sort_unstable();
+                got.push((at, a))
+            });
+            let want: Vec<(usize, Vec<u8>)> = range
+                .filter_map(|at| {
+                    let a: std::collections::BTreeSet<u8> = list
+                        .iter()
+                        .filter(|(l, _)| hay[at..].starts_with(l))
+                        .map(|&(_, a)| a)
+                        .collect();
+                    (!a.is_empty()).then(|| (at, a.into_iter().collect()))
+                })
+                .collect();
+            proptest::prop_assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn base64_literals_are_found_at_the_edges_of_the_text_and_of_stretches() {
+        let list: Vec<(Vec<u8>, u8)> =
+            (0..40u8).map(|i| (format!("Z{}", 10 + i).into_bytes(), i)).collect();
+        let lits = Literals::new(&list).unwrap();
+        assert!(matches!(lits.groups[..], [Group::Trigrams(_)]));
+        for hay in ["Z10", "Z11.Z49", ".Z12 Z13.", "Z1", "Z14Z15 Z1", "Z16Z17"] {
+            let want: Vec<(usize, Vec<u8>)> = (0..hay.len())
+                .filter_map(|at| {
+                    let i = list.iter().position(|(l, _)| hay.as_bytes()[at..].starts_with(l))?;
+                    Some((at, vec![i as u8]))
+                })
+                .collect();
+            assert_eq!(starts(&lits, hay.as_bytes()), want, "{hay}");
+        }
+    }
+
     #[test]
     fn hits_only_start_within_the_range_but_may_end_past_it() {
         let lits = Literals::new(&[(b"token".to_vec(), 0u8)]).unwrap();
@@ -454,6 +745,127 @@ mod tests {
                 Base64Runs::default().each(short.as_bytes(), short.len(), |r| got.push(r));
                 assert!(got.is_empty(), "{before}: a run one short");
             }
+        }
+    }
+
+    /// The runs of `hay` one byte at a time: what [`Base64Runs`] must find.
+    fn runs_one_by_one(hay: &[u8]) -> Vec<Range<usize>> {
+        let mut runs = Vec::new();
+        let mut start = 0;
+        for end in 0..=hay.len() {
+            if end == hay.len() || !is_base64_char(hay[end]) {
+                if end - start >= MIN_BASE64_RUN {
+                    runs.push(start..end);
+                }
+                start = end + 1;
+            }
+        }
+        runs
+    }
+
+    /// The runs `C`'s classification finds in `hay`, looked at up to each of `tos` in turn,
+    /// then to the end; after each call, every run that ends before that place is found.
+    fn runs_by<C: Classify>(hay: &[u8], tos: &[usize]) -> Result<(), String> {
+        let want = runs_one_by_one(hay);
+        let mut got = Vec::new();
+        let mut runs = Base64Runs::default();
+        for &to in tos.iter().chain([&hay.len()]) {
+            // SAFETY: the callers pass AVX2 only where the CPU has it.
+            unsafe { runs.each_by::<C>(hay, to, &mut |r| got.push(r)) };
+            let due = want.iter().filter(|r| r.end < to || r.end == hay.len() && to == hay.len());
+            if got.len() < due.count() || !want.starts_with(&got) {
+                return Err(format!("to {to}: {got:?}, want {want:?}"));
+            }
+        }
+        (got == want).then_some(()).ok_or(format!("{got:?}, want {want:?}"))
+    }
+
+    /// [`runs_by`] with every classification this CPU has.
+    fn runs_by_all(hay: &[u8], tos: &[usize]) -> Result<(), String> {
+        runs_by::<Portable>(hay, tos).map_err(|e| format!("portable: {e}"))?;
+        #[cfg(target_arch = "x86_64")]
+        {
+            runs_by::<Sse2>(hay, tos).map_err(|e| format!("sse2: {e}"))?;
+            if std::is_x86_feature_detected!("avx2") {
+                runs_by::<Avx2>(hay, tos).map_err(|e| format!("avx2: {e}"))?;
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn every_classification_agrees_with_the_alphabet() {
+        let check = |mask: unsafe fn(&[u8; 64]) -> u64| {
+            for b in 0..=255u8 {
+                for at in 0..64 {
+                    let mut block = [b'Q'; 64];
+                    block[at] = b;
+                    // SAFETY: AVX2 is passed only where the CPU has it.
+                    let want = !(u64::from(!is_base64_char(b)) << at);
+                    assert_eq!(unsafe { mask(&block) }, want, "byte {b} at {at}");
+                    let mut block = [b' '; 64];
+                    block[at] = b;
+                    let want = u64::from(is_base64_char(b)) << at;
+                    assert_eq!(unsafe { mask(&block) }, want, "byte {b} at {at} among blanks");
+                }
+            }
+        };
+        check(Portable::mask);
+        #[cfg(target_arch = "x86_64")]
+        {
+            check(Sse2::mask);
+            if std::is_x86_feature_detected!("avx2") {
+                check(Avx2::mask);
+            }
+        }
+    }
+
+    #[test]
+    fn runs_of_every_length_are_found_at_every_place_of_a_block() {
+        for len in MIN_BASE64_RUN - 3..MIN_BASE64_RUN + 70 {
+            for before in 0..70 {
+                for after in [0, 1, 2, 40] {
+                    let mut hay = vec![b'.'; before + len + after];
+                    hay[before..before + len].fill(b'z');
+                    // Another run after it, one byte apart, and one at the very end.
+                    hay.extend_from_slice(b"_");
+                    hay.extend(std::iter::repeat_n(b'9', len));
+                    let half = hay.len() / 2;
+                    if let Err(e) = runs_by_all(&hay, &[before, half, half + 1]) {
+                        panic!("len {len} before {before} after {after}: {e}");
+                    }
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// Random mixes of base64 runs (many about [`MIN_BASE64_RUN`] long) and other bytes,
+        /// looked at in several calls.
+        #[test]
+        fn runs_are_found_as_one_byte_at_a_time(
+            parts in proptest::collection::vec(
+                (
+                    proptest::prop_oneof![0usize..8, 18usize..30, 30usize..140],
+                    proptest::collection::vec(proptest::sample::select(
+                        b"ABCXYZabcxyz0189+-/_".to_vec()), 1..4),
+                    proptest::collection::vec(proptest::sample::select(
+                        b" .\n=@`[{:\x00\x7f\x80\xff".to_vec()), 1..3),
+                ),
+                0..12,
+            ),
+            mut tos in proptest::collection::vec(0usize..800, 0..4),
+        ) {
+            let mut hay = Vec::new();
+            for (len, alphabet, gap) in &parts {
+                hay.extend((0..*len).map(|i| alphabet[i % alphabet.len()]));
+                hay.extend_from_slice(gap);
+            }
+            tos.sort_unstable();
+            let result = runs_by_all(&hay, &tos);
+            proptest::prop_assert!(result.is_ok(), "{:?}", result);
         }
     }
 
