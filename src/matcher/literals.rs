@@ -60,9 +60,18 @@ struct Trigrams {
     /// The literals (indexes), by their first three values, longest first.
     by_start: Box<[u32]>,
     literals: Vec<Vec<u8>>,
+    /// One bit per three bytes' low six bits (18 bits, [`raw_trigram`]): a literal's first
+    /// three bytes set theirs. The AVX2 search looks eight places up at once in it (letters
+    /// and digits share bits, which costs a lookup in `bits` at most).
+    raw_bits: Box<[u32; 1 << (TRIGRAM_BITS - 5)]>,
 }
 
 const TRIGRAM_BITS: u32 = 18;
+
+/// The key of three bytes in [`Trigrams::raw_bits`]: their low six bits.
+fn raw_trigram(b: &[u8]) -> u32 {
+    b[..3].iter().rev().fold(0, |k, &b| k << 6 | u32::from(b & 63))
+}
 
 /// The key of the three base64 values `v`.
 fn trigram(v: [u8; 3]) -> u32 {
@@ -85,6 +94,12 @@ impl Trigrams {
             }
         }
         first.push(order.len() as u32);
+        let mut raw_bits: Box<[u32; 1 << (TRIGRAM_BITS - 5)]> =
+            vec![0u32; 1 << (TRIGRAM_BITS - 5)].into_boxed_slice().try_into().expect("size");
+        for (l, _) in literals {
+            let k = raw_trigram(l);
+            raw_bits[k as usize / 32] |= 1 << (k % 32);
+        }
         let ranks = bits
             .iter()
             .scan(0, |before, w| {
@@ -99,6 +114,7 @@ impl Trigrams {
             first: first.into_boxed_slice(),
             by_start: order.into_iter().map(|i| i as u32).collect(),
             literals: literals.iter().map(|(l, _)| l.clone()).collect(),
+            raw_bits,
         }
     }
 
@@ -114,8 +130,68 @@ impl Trigrams {
     }
 
     /// Calls `hit(start, literal)` for the longest literal starting at each place in
-    /// `starts`.
+    /// `starts`, left to right.
     fn each(&self, hay: &[u8], starts: Range<usize>, mut hit: impl FnMut(usize, usize)) {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2.
+            return unsafe { self.each_avx2(hay, starts, &mut hit) };
+        }
+        self.each_scalar(hay, starts, &mut hit)
+    }
+
+    /// [`Trigrams::each`] eight places at a time: the keys of the eight places' three bytes
+    /// in [`Trigrams::raw_bits`] gathered at once; the few places whose bit is set are looked
+    /// at one by one. The last places (fewer than eight, or too near the end of `hay`) are
+    /// left to [`Trigrams::each_scalar`].
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn each_avx2(
+        &self,
+        hay: &[u8],
+        starts: Range<usize>,
+        hit: &mut impl FnMut(usize, usize),
+    ) {
+        use std::arch::x86_64::*;
+        let six = _mm256_set1_epi32(63);
+        let five = _mm256_set1_epi32(31);
+        let one = _mm256_set1_epi32(1);
+        let mut at = starts.start;
+        // Eight places from `at` read the bytes up to `at + 10`.
+        while at + 8 <= starts.end && at + 10 <= hay.len() {
+            // SAFETY: `at + 10 <= hay.len()`: each load reads 8 bytes of `hay`, from `at`,
+            // `at + 1` and `at + 2`.
+            let bytes = |k: usize| {
+                let v = _mm_loadl_epi64(hay.as_ptr().add(at + k).cast());
+                _mm256_and_si256(_mm256_cvtepu8_epi32(v), six)
+            };
+            let key = _mm256_or_si256(
+                bytes(0),
+                _mm256_or_si256(_mm256_slli_epi32(bytes(1), 6), _mm256_slli_epi32(bytes(2), 12)),
+            );
+            // SAFETY: each key is below 2^18, its word (key / 32) within `raw_bits`.
+            let words = _mm256_i32gather_epi32::<4>(
+                self.raw_bits.as_ptr().cast(),
+                _mm256_srli_epi32(key, 5),
+            );
+            let set = _mm256_and_si256(_mm256_srlv_epi32(words, _mm256_and_si256(key, five)), one);
+            let mut places =
+                _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_slli_epi32(set, 31))) as u32;
+            while places != 0 {
+                let p = at + places.trailing_zeros() as usize;
+                places &= places - 1;
+                let three = [hay[p], hay[p + 1], hay[p + 2]].map(base64_value);
+                if let [Some(a), Some(b), Some(c)] = three {
+                    self.longest_at(hay, p, trigram([a, b, c]), hit);
+                }
+            }
+            at += 8;
+        }
+        self.each_scalar(hay, at.min(starts.end)..starts.end, hit)
+    }
+
+    /// [`Trigrams::each`] a byte at a time.
+    fn each_scalar(&self, hay: &[u8], starts: Range<usize>, hit: &mut impl FnMut(usize, usize)) {
         let mask = (1u32 << TRIGRAM_BITS) - 1;
         // The last place a literal's third character can stand.
         let end = (starts.end + 2).min(hay.len());
@@ -134,7 +210,7 @@ impl Trigrams {
                 let Some(v) = base64_value(stretch[k]) else { break };
                 key = (key << 6 | u32::from(v)) & mask;
                 if self.bits[key as usize >> 6] & 1 << (key & 63) != 0 {
-                    self.longest_at(hay, from + k - 2, key, &mut hit);
+                    self.longest_at(hay, from + k - 2, key, hit);
                 }
                 k += 1;
             }
@@ -665,6 +741,7 @@ mod tests {
                 got.push((at, a))
             });
             let want: Vec<(usize, Vec<u8>)> = range
+                .clone()
                 .filter_map(|at| {
                     let a: std::collections::BTreeSet<u8> = list
                         .iter()
@@ -675,6 +752,12 @@ mod tests {
                 })
                 .collect();
             proptest::prop_assert_eq!(got, want);
+            // The byte-at-a-time search (where the CPU has no AVX2) finds the same.
+            let [Group::Trigrams(t)] = &lits.groups[..] else { unreachable!() };
+            let (mut each, mut scalar) = (Vec::new(), Vec::new());
+            t.each(&hay, range.clone(), |at, l| each.push((at, l)));
+            t.each_scalar(&hay, range, &mut |at, l| scalar.push((at, l)));
+            proptest::prop_assert_eq!(each, scalar);
         }
     }
 
@@ -684,7 +767,8 @@ mod tests {
             (0..40u8).map(|i| (format!("Z{}", 10 + i).into_bytes(), i)).collect();
         let lits = Literals::new(&list).unwrap();
         assert!(matches!(lits.groups[..], [Group::Trigrams(_)]));
-        for hay in ["Z10", "Z11.Z49", ".Z12 Z13.", "Z1", "Z14Z15 Z1", "Z16Z17"] {
+        let long = "Z10.Z11Z12 .Z13..Z14Z15Z16..Z17Z18.Z19Z20Z21Z22Z2";
+        for hay in ["Z10", "Z11.Z49", ".Z12 Z13.", "Z1", "Z14Z15 Z1", "Z16Z17", long] {
             let want: Vec<(usize, Vec<u8>)> = (0..hay.len())
                 .filter_map(|at| {
                     let i = list.iter().position(|(l, _)| hay.as_bytes()[at..].starts_with(l))?;
