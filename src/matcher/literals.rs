@@ -63,6 +63,7 @@ struct Trigrams {
     /// One bit per three bytes' low six bits (18 bits, [`raw_trigram`]): a literal's first
     /// three bytes set theirs. The AVX2 search looks eight places up at once in it (letters
     /// and digits share bits, which costs a lookup in `bits` at most).
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     raw_bits: Box<[u32; 1 << (TRIGRAM_BITS - 5)]>,
 }
 
@@ -418,6 +419,12 @@ impl Classify for Portable {
     }
 }
 
+/// The classification every CPU of the target has.
+#[cfg(target_arch = "x86_64")]
+type Baseline = Sse2;
+#[cfg(not(target_arch = "x86_64"))]
+type Baseline = Portable;
+
 /// 16 bytes at a time by range comparisons ([`linecut::base64_mask`]; SSE2 on x86_64).
 #[cfg(target_arch = "x86_64")]
 struct Sse2;
@@ -479,22 +486,16 @@ impl Base64Runs {
     /// it), calling `run(range)` for each run that ends there.
     pub(super) fn each(&mut self, hay: &[u8], to: usize, mut run: impl FnMut(Range<usize>)) {
         #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2")
+            && std::is_x86_feature_detected!("bmi2")
+            && std::is_x86_feature_detected!("lzcnt")
         {
-            if std::is_x86_feature_detected!("avx2")
-                && std::is_x86_feature_detected!("bmi2")
-                && std::is_x86_feature_detected!("lzcnt")
-            {
-                // SAFETY: the CPU has AVX2, BMI2 and LZCNT.
-                return unsafe { self.each_avx2(hay, to, &mut run) };
-            }
-            // SAFETY: SSE2 is part of x86_64.
-            unsafe { self.each_by::<Sse2>(hay, to, &mut run) }
+            // SAFETY: the CPU has AVX2, BMI2 and LZCNT.
+            return unsafe { self.each_avx2(hay, to, &mut run) };
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        // SAFETY: the portable classification needs no particular instructions.
-        unsafe {
-            self.each_by::<Portable>(hay, to, &mut run)
-        }
+        // SAFETY: the baseline classification needs no more than the target has (SSE2 is
+        // part of x86_64).
+        unsafe { self.each_by::<Baseline>(hay, to, &mut run) }
     }
 
     #[cfg(target_arch = "x86_64")]
