@@ -16,6 +16,7 @@ mod linecut;
 mod literals;
 mod nested;
 mod prefilter;
+mod runs;
 mod shape;
 mod softbreak;
 mod structured;
@@ -252,7 +253,7 @@ struct CustomSearch {
     encoded: Option<literals::Literals<CustomAnnounce>>,
     /// The longest keyword or UTF-16 form.
     longest: usize,
-    /// Whether a base64 form is written in the alphabet of hashes alone ([`literals::hex_alone`]).
+    /// Whether a base64 form is written in the alphabet of hashes alone ([`runs::hex_alone`]).
     hex_literal: bool,
 }
 
@@ -264,7 +265,7 @@ impl CustomSearch {
             .into_iter()
             .map(|(k, a)| (k.to_ascii_lowercase(), a))
             .partition(|(k, _)| k.contains(&0));
-        let hex_literal = encoded.iter().any(|(l, _)| literals::hex_alone(l));
+        let hex_literal = encoded.iter().any(|(l, _)| runs::hex_alone(l));
         let plain = literals::Literals::new(&plain);
         let utf16 = literals::Literals::new(&utf16);
         let longest = plain.iter().chain(&utf16).map(|l| l.longest()).max().unwrap_or(0);

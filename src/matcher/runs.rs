@@ -1,0 +1,426 @@
+//! Runs of base64 characters long enough to hold an encoded token, found 64 bytes at a time
+//! (the base64 forms of the keywords are looked for only inside them), and the test that
+//! tells a run written as a hash or UUID.
+
+use std::ops::Range;
+
+use super::{is_base64_char, linecut};
+
+/// Shortest run of base64 characters searched for base64 forms: the shortest token that any
+/// rule looks for in base64, base64-encoded, is longer.
+pub(super) const MIN_BASE64_RUN: usize = 23;
+
+/// Whether `text` is written in the alphabet of hexadecimal hashes and UUIDs alone: digits,
+/// `-`, and letters `a`-`f` or `A`-`F` (one case throughout).
+pub(super) fn hex_alone(text: &[u8]) -> bool {
+    // Per byte, which of the two alphabets (bit 0 lower case, bit 1 upper) holds it.
+    static HEX: [u8; 256] = {
+        let mut t = [0; 256];
+        let mut b = 0;
+        while b < 256 {
+            t[b] = match b as u8 {
+                b'0'..=b'9' | b'-' => 3,
+                b'a'..=b'f' => 1,
+                b'A'..=b'F' => 2,
+                _ => 0,
+            };
+            b += 1;
+        }
+        t
+    };
+    // Most runs that are not hashes leave both alphabets within their first bytes.
+    let in_both = |both: u8, bytes: &[u8]| bytes.iter().fold(both, |m, &b| m & HEX[usize::from(b)]);
+    let mut both = 3;
+    let mut chunks = text.chunks_exact(8);
+    for chunk in &mut chunks {
+        both = in_both(both, chunk);
+        if both == 0 {
+            return false;
+        }
+    }
+    in_both(both, chunks.remainder()) != 0
+}
+
+/// Finds the runs of base64 characters at least [`MIN_BASE64_RUN`] long, left to right, 64
+/// bytes at a time (a run is reported once, whole, when it ends: perhaps past the part
+/// looked at so far).
+#[derive(Debug, Default)]
+pub(super) struct Base64Runs {
+    /// Where to go on from, and where the run of base64 characters that ends there starts.
+    next: usize,
+    start: usize,
+}
+
+/// How 64 bytes are told base64 or not (one way per instruction set).
+trait Classify {
+    /// Which of the 64 bytes are base64 characters, one bit each (bit `i` for byte `i`).
+    ///
+    /// # Safety
+    /// The CPU has the instructions the implementation uses.
+    unsafe fn mask(block: &[u8; 64]) -> u64;
+}
+
+/// Which of the bytes of `bytes` (64 at most) are base64 characters, a byte at a time.
+fn base64_bits(bytes: &[u8]) -> u64 {
+    bytes.iter().enumerate().fold(0, |m, (i, &b)| m | u64::from(is_base64_char(b)) << i)
+}
+
+/// A byte at a time ([`base64_bits`]).
+#[cfg(any(test, not(target_arch = "x86_64")))]
+struct Portable;
+
+#[cfg(any(test, not(target_arch = "x86_64")))]
+impl Classify for Portable {
+    unsafe fn mask(block: &[u8; 64]) -> u64 {
+        base64_bits(block)
+    }
+}
+
+/// The classification every CPU of the target has.
+#[cfg(target_arch = "x86_64")]
+type Baseline = Sse2;
+#[cfg(not(target_arch = "x86_64"))]
+type Baseline = Portable;
+
+/// 16 bytes at a time by range comparisons ([`linecut::base64_mask`]; SSE2 on x86_64).
+#[cfg(target_arch = "x86_64")]
+struct Sse2;
+
+#[cfg(target_arch = "x86_64")]
+impl Classify for Sse2 {
+    #[inline]
+    unsafe fn mask(block: &[u8; 64]) -> u64 {
+        block.chunks_exact(16).rev().fold(0, |m, c| m << 16 | u64::from(linecut::base64_mask(c)))
+    }
+}
+
+/// 32 bytes at a time by their two halves (nibbles): each half looks up the classes of
+/// bytes it can belong to, and a byte is base64 when its two lookups share a class.
+#[cfg(target_arch = "x86_64")]
+struct Avx2;
+
+#[cfg(target_arch = "x86_64")]
+impl Classify for Avx2 {
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn mask(block: &[u8; 64]) -> u64 {
+        use std::arch::x86_64::*;
+        // Classes by high half: 0x2_ `+-/`, 0x3_ digits, 0x4_ and 0x6_ letters but `@` and
+        // the backquote, 0x5_ letters and `_`, 0x7_ letters `p`-`z`.
+        #[rustfmt::skip]
+        const LOW: [i8; 16] = [
+            0x1A, 0x1E, 0x1E, 0x1E, 0x1E, 0x1E, 0x1E, 0x1E,
+            0x1E, 0x1E, 0x1C, 0x05, 0x04, 0x05, 0x04, 0x0D,
+        ];
+        #[rustfmt::skip]
+        const HIGH: [i8; 16] = [0, 0, 0x01, 0x02, 0x04, 0x08, 0x04, 0x10, 0, 0, 0, 0, 0, 0, 0, 0];
+        let table = |t: &[i8; 16]| _mm256_broadcastsi128_si256(_mm_loadu_si128(t.as_ptr().cast()));
+        let (low, high, nibble) = (table(&LOW), table(&HIGH), _mm256_set1_epi8(0x0F));
+        let half = |at: usize| {
+            // SAFETY: 32 bytes of the 64 of `block`, unaligned.
+            let v = _mm256_loadu_si256(block.as_ptr().add(at).cast());
+            let lo = _mm256_shuffle_epi8(low, _mm256_and_si256(v, nibble));
+            let hi = _mm256_shuffle_epi8(high, _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble));
+            let none = _mm256_cmpeq_epi8(_mm256_and_si256(lo, hi), _mm256_setzero_si256());
+            u64::from(!(_mm256_movemask_epi8(none) as u32))
+        };
+        half(0) | half(32) << 32
+    }
+}
+
+/// The places `i` where bits `i..i + MIN_BASE64_RUN` of `m` are all set.
+#[inline(always)]
+fn long_run_starts(m: u64) -> u64 {
+    let m2 = m & m >> 1;
+    let m4 = m2 & m2 >> 2;
+    let m8 = m4 & m4 >> 4;
+    let m16 = m8 & m8 >> 8;
+    m16 & m16 >> (MIN_BASE64_RUN - 16)
+}
+
+impl Base64Runs {
+    /// Looks at the bytes up to `to` at least (up to the end of `hay` where a run reaches
+    /// it), calling `run(range)` for each run that ends there.
+    pub(super) fn each(&mut self, hay: &[u8], to: usize, mut run: impl FnMut(Range<usize>)) {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2")
+            && std::is_x86_feature_detected!("bmi2")
+            && std::is_x86_feature_detected!("lzcnt")
+        {
+            // SAFETY: the CPU has AVX2, BMI2 and LZCNT.
+            return unsafe { self.each_avx2(hay, to, &mut run) };
+        }
+        // SAFETY: the baseline classification needs no more than the target has (SSE2 is
+        // part of x86_64).
+        unsafe { self.each_by::<Baseline>(hay, to, &mut run) }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,bmi1,bmi2,lzcnt")]
+    unsafe fn each_avx2(&mut self, hay: &[u8], to: usize, run: &mut impl FnMut(Range<usize>)) {
+        // SAFETY: the caller checked the CPU has AVX2 (and the bit instructions).
+        unsafe { self.each_by::<Avx2>(hay, to, run) }
+    }
+
+    /// [`Base64Runs::each`] with `C`'s classification: per block, the run going on from the
+    /// last block ends at its first byte that is not base64, runs of at least
+    /// [`MIN_BASE64_RUN`] between its first and last such bytes are found by shifts, and the
+    /// next run starts after its last one. The last bytes of `hay` (fewer than 64) are a
+    /// block with a byte that is not base64 after them.
+    ///
+    /// # Safety
+    /// The CPU has the instructions `C` uses.
+    #[inline(always)]
+    unsafe fn each_by<C: Classify>(
+        &mut self,
+        hay: &[u8],
+        to: usize,
+        run: &mut impl FnMut(Range<usize>),
+    ) {
+        // In locals: the fields would be stored at every block, in case `run` panics.
+        let (mut next, mut start) = (self.next, self.start);
+        // Whole blocks: from `next` while it is before `to` and 64 bytes stand from there.
+        let whole = to.min(hay.len().saturating_sub(63));
+        while next < whole {
+            let p = next;
+            next = p + 64;
+            // SAFETY: `p + 64 <= hay.len()` (`p < whole`): the 64 bytes from `p` are in
+            // `hay`; and as the caller promised for `C`.
+            let mask = unsafe { C::mask(&*hay.as_ptr().add(p).cast::<[u8; 64]>()) };
+            if mask == u64::MAX {
+                continue;
+            }
+            // Most blocks end no long run and hold none: only the next run's start changes.
+            let gaps = !mask;
+            if p + gaps.trailing_zeros() as usize - start >= MIN_BASE64_RUN
+                || long_run_starts(mask) != 0
+            {
+                start = block_runs(p, mask, gaps, start, run);
+            } else {
+                start = p + 64 - gaps.leading_zeros() as usize;
+            }
+        }
+        if next < to.min(hay.len()) {
+            // The last bytes, fewer than 64, and a gap after them.
+            let tail = &hay[next..];
+            let mask = base64_bits(tail);
+            start = block_runs(next, mask, !mask & u64::MAX >> (63 - tail.len()), start, run);
+            (next, start) = (hay.len(), start.min(hay.len()));
+        }
+        if next == hay.len() && start < hay.len() {
+            if hay.len() - start >= MIN_BASE64_RUN {
+                run(start..hay.len());
+            }
+            start = hay.len();
+        }
+        (self.next, self.start) = (next, start);
+    }
+}
+
+/// The runs that end in the block at `p` (`mask` its base64 characters, `gaps` the others,
+/// one at least) when the run going on into it started at `start`: calls `run` for each
+/// long enough, and returns where the run going on out of it starts.
+#[cold]
+#[inline(never)]
+fn block_runs(
+    p: usize,
+    mask: u64,
+    gaps: u64,
+    start: usize,
+    run: &mut impl FnMut(Range<usize>),
+) -> usize {
+    let (first, last) = (gaps.trailing_zeros(), 63 - gaps.leading_zeros());
+    if p + first as usize - start >= MIN_BASE64_RUN {
+        run(start..p + first as usize);
+    }
+    // Between the first and last gaps, each run at least MIN_BASE64_RUN long.
+    let mut long = long_run_starts(mask) & (u64::MAX << first) & !(u64::MAX << last);
+    while long != 0 {
+        let s = long.trailing_zeros();
+        let e = s + (!(mask >> s)).trailing_zeros();
+        run(p + s as usize..p + e as usize);
+        long &= u64::MAX << e;
+    }
+    p + last as usize + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_of_base64_are_found_whole_and_short_ones_skipped() {
+        let run = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo";
+        let short = "QUJDREVGR0hJSktMTU5";
+        for before in 0..20 {
+            let hay = format!("{}{run} x {short} y\n{run}", " ".repeat(before));
+            let mut got = Vec::new();
+            let mut runs = Base64Runs::default();
+            // In two calls, as blocks of a larger input are looked at.
+            runs.each(hay.as_bytes(), hay.len() / 2, |r| got.push((r.start, r.end)));
+            runs.each(hay.as_bytes(), hay.len(), |r| got.push((r.start, r.end)));
+            let want = [(before, before + run.len()), (hay.len() - run.len(), hay.len())];
+            assert_eq!(got, want, "{before}");
+        }
+        // Every run at least MIN_BASE64_RUN long, wherever it stands.
+        for len in MIN_BASE64_RUN..MIN_BASE64_RUN + 20 {
+            for before in 0..20 {
+                let hay = format!("{}.{}.", ".".repeat(before), "A".repeat(len));
+                let mut got = Vec::new();
+                Base64Runs::default().each(hay.as_bytes(), hay.len(), |r| got.push(r));
+                assert_eq!(
+                    got,
+                    vec![(before + 1, before + 1 + len)]
+                        .into_iter()
+                        .map(|(a, b)| a..b)
+                        .collect::<Vec<_>>(),
+                    "{len} {before}"
+                );
+                // At the very end of the input, and one character short of the minimum.
+                let hay = format!("{}.{}", ".".repeat(before), "A".repeat(len));
+                let mut got = Vec::new();
+                Base64Runs::default()
+                    .each(hay.as_bytes(), hay.len(), |r| got.push((r.start, r.end)));
+                assert_eq!(got, [(before + 1, hay.len())], "{len} {before} at the end");
+                let short = format!("{}.{}.", ".".repeat(before), "A".repeat(MIN_BASE64_RUN - 1));
+                let mut got = Vec::new();
+                Base64Runs::default().each(short.as_bytes(), short.len(), |r| got.push(r));
+                assert!(got.is_empty(), "{before}: a run one short");
+            }
+        }
+    }
+
+    /// The runs of `hay` one byte at a time: what [`Base64Runs`] must find.
+    fn runs_one_by_one(hay: &[u8]) -> Vec<Range<usize>> {
+        let mut runs = Vec::new();
+        let mut start = 0;
+        for end in 0..=hay.len() {
+            if end == hay.len() || !is_base64_char(hay[end]) {
+                if end - start >= MIN_BASE64_RUN {
+                    runs.push(start..end);
+                }
+                start = end + 1;
+            }
+        }
+        runs
+    }
+
+    /// The runs `C`'s classification finds in `hay`, looked at up to each of `tos` in turn,
+    /// then to the end; after each call, every run that ends before that place is found.
+    fn runs_by<C: Classify>(hay: &[u8], tos: &[usize]) -> Result<(), String> {
+        let want = runs_one_by_one(hay);
+        let mut got = Vec::new();
+        let mut runs = Base64Runs::default();
+        for &to in tos.iter().chain([&hay.len()]) {
+            // SAFETY: the callers pass AVX2 only where the CPU has it.
+            unsafe { runs.each_by::<C>(hay, to, &mut |r| got.push(r)) };
+            let due = want.iter().filter(|r| r.end < to || r.end == hay.len() && to == hay.len());
+            if got.len() < due.count() || !want.starts_with(&got) {
+                return Err(format!("to {to}: {got:?}, want {want:?}"));
+            }
+        }
+        (got == want).then_some(()).ok_or(format!("{got:?}, want {want:?}"))
+    }
+
+    /// [`runs_by`] with every classification this CPU has.
+    fn runs_by_all(hay: &[u8], tos: &[usize]) -> Result<(), String> {
+        runs_by::<Portable>(hay, tos).map_err(|e| format!("portable: {e}"))?;
+        #[cfg(target_arch = "x86_64")]
+        {
+            runs_by::<Sse2>(hay, tos).map_err(|e| format!("sse2: {e}"))?;
+            if std::is_x86_feature_detected!("avx2") {
+                runs_by::<Avx2>(hay, tos).map_err(|e| format!("avx2: {e}"))?;
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn every_classification_agrees_with_the_alphabet() {
+        let check = |mask: unsafe fn(&[u8; 64]) -> u64| {
+            for b in 0..=255u8 {
+                for at in 0..64 {
+                    let mut block = [b'Q'; 64];
+                    block[at] = b;
+                    // SAFETY: AVX2 is passed only where the CPU has it.
+                    let want = !(u64::from(!is_base64_char(b)) << at);
+                    assert_eq!(unsafe { mask(&block) }, want, "byte {b} at {at}");
+                    let mut block = [b' '; 64];
+                    block[at] = b;
+                    let want = u64::from(is_base64_char(b)) << at;
+                    assert_eq!(unsafe { mask(&block) }, want, "byte {b} at {at} among blanks");
+                }
+            }
+        };
+        check(Portable::mask);
+        #[cfg(target_arch = "x86_64")]
+        {
+            check(Sse2::mask);
+            if std::is_x86_feature_detected!("avx2") {
+                check(Avx2::mask);
+            }
+        }
+    }
+
+    #[test]
+    fn runs_of_every_length_are_found_at_every_place_of_a_block() {
+        for len in MIN_BASE64_RUN - 3..MIN_BASE64_RUN + 70 {
+            for before in 0..70 {
+                for after in [0, 1, 2, 40] {
+                    let mut hay = vec![b'.'; before + len + after];
+                    hay[before..before + len].fill(b'z');
+                    // Another run after it, one byte apart, and one at the very end.
+                    hay.extend_from_slice(b"_");
+                    hay.extend(std::iter::repeat_n(b'9', len));
+                    let half = hay.len() / 2;
+                    if let Err(e) = runs_by_all(&hay, &[before, half, half + 1]) {
+                        panic!("len {len} before {before} after {after}: {e}");
+                    }
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// Random mixes of base64 runs (many about [`MIN_BASE64_RUN`] long) and other bytes,
+        /// looked at in several calls.
+        #[test]
+        fn runs_are_found_as_one_byte_at_a_time(
+            parts in proptest::collection::vec(
+                (
+                    proptest::prop_oneof![0usize..8, 18usize..30, 30usize..140],
+                    proptest::collection::vec(proptest::sample::select(
+                        b"ABCXYZabcxyz0189+-/_".to_vec()), 1..4),
+                    proptest::collection::vec(proptest::sample::select(
+                        b" .\n=@`[{:\x00\x7f\x80\xff".to_vec()), 1..3),
+                ),
+                0..12,
+            ),
+            mut tos in proptest::collection::vec(0usize..800, 0..4),
+        ) {
+            let mut hay = Vec::new();
+            for (len, alphabet, gap) in &parts {
+                hay.extend((0..*len).map(|i| alphabet[i % alphabet.len()]));
+                hay.extend_from_slice(gap);
+            }
+            tos.sort_unstable();
+            let result = runs_by_all(&hay, &tos);
+            proptest::prop_assert!(result.is_ok(), "{:?}", result);
+        }
+    }
+
+    #[test]
+    fn hashes_and_uuids_are_hex_alone() {
+        assert!(hex_alone(b"5ec87a171ac826a6fce48478dcb74f21345d2cce8038a39d5e0853964b50af03"));
+        assert!(hex_alone(b"3772a077-0217-21a2-78f6-4f7fd633dbdd"));
+        assert!(hex_alone(b"3772A077-0217-21A2-78F6-4F7FD633DBDD"));
+        assert!(!hex_alone(b"3772a077-0217-21A2"), "both cases");
+        assert!(!hex_alone(b"ZHQwYzAxLg"));
+        // Every base64 form of the built-in rules' keywords holds a character outside it.
+        let m = crate::matcher::Matcher::builtin();
+        assert!(!m.custom.hex_literal);
+        assert!(m.encoded_signatures().iter().all(|(s, _)| !hex_alone(s.as_bytes())));
+    }
+}
