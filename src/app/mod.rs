@@ -284,11 +284,15 @@ impl Loaded {
     pub fn pipeline(self) -> Pipeline {
         // The built-in rules alone, none disabled: the matcher compiled once per process
         // (the masking writer has it already; each build costs milliseconds per hook run).
-        let builtin = Matcher::builtin();
+        let builtin = Matcher::builtin_ref();
         let same = self.disable.is_empty()
             && self.rules.len() == builtin.rules().len()
             && self.rules.iter().zip(builtin.rules()).all(|(a, b)| a.id == b.id);
-        let matcher = if same { builtin } else { Matcher::new(self.rules, &self.disable) };
+        let matcher = if same {
+            Matcher::builtin_shared()
+        } else {
+            Arc::new(Matcher::new(self.rules, &self.disable))
+        };
         Pipeline::new(matcher, self.allowlist)
     }
 }
