@@ -9,7 +9,7 @@
 use super::*;
 
 /// A signature that a line end at a group boundary can cut.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Cut {
     /// The characters before the line end.
     head: Vec<u8>,
@@ -19,11 +19,17 @@ pub(super) struct Cut {
     back: usize,
 }
 
-/// The cuts of `signatures` (text, offset from its group's start) at group boundaries, and
-/// the set of the last characters of their heads (a quick test per line end).
+/// The cuts of `signatures` (text, offset from its group's start; each pair once, as
+/// [`Matcher::new`] collects them) at group boundaries, and the set of the last characters of
+/// their heads (a quick test per line end). A cut is its signature split at one place, so
+/// distinct signatures give distinct cuts: no set of those seen is needed (hashing each cut
+/// cost more than the rest of the matcher's build).
 pub(super) fn cuts_of(signatures: &[(String, usize)]) -> (Vec<Cut>, [bool; 256], CutIndex) {
+    debug_assert!(
+        signatures.iter().collect::<std::collections::HashSet<_>>().len() == signatures.len(),
+        "each signature once"
+    );
     let mut cuts: Vec<Cut> = Vec::new();
-    let mut seen: std::collections::HashSet<Cut> = Default::default();
     let mut last = [false; 256];
     for (sig, back) in signatures {
         let s = sig.as_bytes();
@@ -31,11 +37,8 @@ pub(super) fn cuts_of(signatures: &[(String, usize)]) -> (Vec<Cut>, [bool; 256],
             if (back + k) % 4 != 0 {
                 continue;
             }
-            let cut = Cut { head: s[..k].to_vec(), tail: s[k..].to_vec(), back: *back };
-            if seen.insert(cut.clone()) {
-                last[usize::from(s[k - 1])] = true;
-                cuts.push(cut);
-            }
+            last[usize::from(s[k - 1])] = true;
+            cuts.push(Cut { head: s[..k].to_vec(), tail: s[k..].to_vec(), back: *back });
         }
     }
     let mut index = CutIndex::default();
