@@ -41,16 +41,45 @@ pub(super) fn cuts_of(signatures: &[(String, usize)]) -> (Vec<Cut>, [bool; 256],
             cuts.push(Cut { head: s[..k].to_vec(), tail: s[k..].to_vec(), back: *back });
         }
     }
-    let mut index = CutIndex::default();
-    for (i, c) in cuts.iter().enumerate() {
-        index.entry((c.head[c.head.len() - 1], c.tail[0])).or_default().push(i);
-    }
+    let index = CutIndex::new(&cuts);
     (cuts, last, index)
 }
 
 /// The cuts by the character before the line end and the one after it (with every
 /// provider's keywords there are hundreds of cuts: each line end looks at the few that fit).
-pub(super) type CutIndex = std::collections::HashMap<(u8, u8), Vec<usize>>;
+/// A sorted list, not a hash map: built with one sort, where a map hashed each cut.
+#[derive(Debug, Clone, Default)]
+pub(super) struct CutIndex {
+    /// The pairs (last character of the head, first of the tail), sorted.
+    keys: Vec<(u8, u8)>,
+    /// Where each pair's cuts start in `cuts` (one more entry: the end).
+    starts: Vec<usize>,
+    /// The cuts' indexes, by pair, each pair's in their order.
+    cuts: Vec<usize>,
+}
+
+impl CutIndex {
+    fn new(cuts: &[Cut]) -> CutIndex {
+        let key = |c: &Cut| (c.head[c.head.len() - 1], c.tail[0]);
+        let mut order: Vec<usize> = (0..cuts.len()).collect();
+        order.sort_by_key(|&i| key(&cuts[i]));
+        let mut index = CutIndex { cuts: order, ..CutIndex::default() };
+        for (at, &i) in index.cuts.iter().enumerate() {
+            if index.keys.last() != Some(&key(&cuts[i])) {
+                index.keys.push(key(&cuts[i]));
+                index.starts.push(at);
+            }
+        }
+        index.starts.push(index.cuts.len());
+        index
+    }
+
+    /// The cuts whose head ends with `key.0` and whose tail starts with `key.1`.
+    pub(super) fn get(&self, key: &(u8, u8)) -> Option<&[usize]> {
+        let k = self.keys.binary_search(key).ok()?;
+        Some(&self.cuts[self.starts[k]..self.starts[k + 1]])
+    }
+}
 
 /// Whether the `PROBE` bytes of `probe` are all base64 characters (a test per byte
 /// mispredicts its branch on text, where most bytes are letters: measured a third slower).
