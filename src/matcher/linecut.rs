@@ -60,17 +60,27 @@ pub(super) struct CutIndex {
 
 impl CutIndex {
     fn new(cuts: &[Cut]) -> CutIndex {
-        let key = |c: &Cut| (c.head[c.head.len() - 1], c.tail[0]);
-        let mut order: Vec<usize> = (0..cuts.len()).collect();
-        order.sort_by_key(|&i| key(&cuts[i]));
-        let mut index = CutIndex { cuts: order, ..CutIndex::default() };
-        for (at, &i) in index.cuts.iter().enumerate() {
-            if index.keys.last() != Some(&key(&cuts[i])) {
-                index.keys.push(key(&cuts[i]));
+        // Each cut as one number, its pair above its index: one sort of plain numbers orders
+        // them by pair, and by index within a pair.
+        let mut order: Vec<u64> = cuts
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let pair = u64::from(c.head[c.head.len() - 1]) << 8 | u64::from(c.tail[0]);
+                pair << 32 | i as u64
+            })
+            .collect();
+        order.sort_unstable();
+        let mut index = CutIndex::default();
+        for (at, &n) in order.iter().enumerate() {
+            let pair = ((n >> 40) as u8, (n >> 32) as u8);
+            if index.keys.last() != Some(&pair) {
+                index.keys.push(pair);
                 index.starts.push(at);
             }
         }
-        index.starts.push(index.cuts.len());
+        index.starts.push(order.len());
+        index.cuts = order.iter().map(|&n| (n & 0xFFFF_FFFF) as usize).collect();
         index
     }
 
@@ -254,6 +264,24 @@ mod tests {
                 probe[at] = b;
                 let want = crate::matcher::is_base64_char(b);
                 assert_eq!(super::all_base64(&probe), want, "byte {b} at {at}");
+            }
+        }
+    }
+
+    /// The index lists, for each pair (head's last character, tail's first), exactly the cuts
+    /// with that pair, in their order; no other pair.
+    #[test]
+    fn the_cut_index_finds_each_pair_cuts_in_order() {
+        let (cuts, last, index) = super::cuts_of(&crate::matcher::BASE64_SIGNATURES);
+        assert!(cuts.len() > 100);
+        let mut want: std::collections::BTreeMap<(u8, u8), Vec<usize>> = Default::default();
+        for (i, c) in cuts.iter().enumerate() {
+            want.entry((c.head[c.head.len() - 1], c.tail[0])).or_default().push(i);
+            assert!(last[usize::from(c.head[c.head.len() - 1])]);
+        }
+        for a in 0..=255u8 {
+            for b in 0..=255u8 {
+                assert_eq!(index.get(&(a, b)), want.get(&(a, b)).map(Vec::as_slice), "{a} {b}");
             }
         }
     }
