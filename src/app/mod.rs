@@ -280,15 +280,29 @@ impl Loaded {
         &mut self.allowlist
     }
 
+    /// Whether the pipeline takes the built-in matcher: the built-in rules alone, none
+    /// disabled.
+    fn uses_builtin(&self) -> bool {
+        let builtin = crate::rules::builtin_ref();
+        self.disable.is_empty()
+            && self.rules.len() == builtin.len()
+            && self.rules.iter().zip(builtin).all(|(a, b)| a.id == b.id)
+    }
+
+    /// Starts compiling the built-in matcher on another thread when the pipeline will take
+    /// it, so that the scan reads its input meanwhile (the hook: the staged changes); the
+    /// pipeline waits for it. Nothing to do for other configurations.
+    pub fn prepare(&self) {
+        if self.uses_builtin() {
+            std::thread::spawn(|| Matcher::builtin_ref().rules().len());
+        }
+    }
+
     /// Compiles the rules into the pipeline.
     pub fn pipeline(self) -> Pipeline {
         // The built-in rules alone, none disabled: the matcher compiled once per process
         // (the masking writer has it already; each build costs milliseconds per hook run).
-        let builtin = Matcher::builtin_ref();
-        let same = self.disable.is_empty()
-            && self.rules.len() == builtin.rules().len()
-            && self.rules.iter().zip(builtin.rules()).all(|(a, b)| a.id == b.id);
-        let matcher = if same {
+        let matcher = if self.uses_builtin() {
             Matcher::builtin_shared()
         } else {
             Arc::new(Matcher::new(self.rules, &self.disable))
