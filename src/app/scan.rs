@@ -110,6 +110,10 @@ impl Stages {
 
 /// Runs a scan.
 pub fn run(o: &ScanOptions, io: &mut Io) -> Result<ExitStatus> {
+    // Every scan reads its configuration against the built-in rules: they are parsed on
+    // another thread meanwhile, while the scan opens the repository and reads its input (the
+    // configuration waits for them).
+    std::thread::spawn(|| crate::rules::builtin_ref().len());
     match &o.target {
         Target::Paths(targets) => paths(o, targets, io),
         Target::Staged(files) => staged(o, files, io),
@@ -332,13 +336,11 @@ fn scan_entry(pipeline: &Pipeline, root: &Root, entry: &Entry) -> Option<Scanned
 }
 
 /// `scan --staged [FILE...]`: what the next commit adds (the pre-commit hook's scan). The
-/// configuration is read and validated on every run, even when nothing is staged; the rules
-/// are compiled only when there is something to scan.
+/// configuration is read and validated on every run, even when nothing is staged; the
+/// pipeline is built only when there is something to scan (the built-in matcher is compiled
+/// on another thread while the staged changes are read: when nothing is staged, the run ends
+/// without waiting for it).
 fn staged(o: &ScanOptions, files: &[OsString], io: &mut Io) -> Result<ExitStatus> {
-    // The built-in rules are parsed while the repository is opened, and the matcher is
-    // compiled while the staged changes are read (each a thread that the scan waits for
-    // where it needs their result).
-    std::thread::spawn(|| crate::rules::builtin_ref().len());
     let repo = repo::open(o.repo.as_deref())?;
     let index = repo::index_path(&repo, o.repo.as_deref())?;
     let root = repo::work_tree(&repo)?.to_path_buf();
