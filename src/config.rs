@@ -257,7 +257,7 @@ fn read(path: &Path, shown: String) -> Result<Source> {
 }
 
 fn validate_allow(raw: &RawAllow, src: &Source, origin: &str, out: &mut Allowlist) -> Result<()> {
-    let builtin = (!raw.tokens.is_empty()).then(crate::matcher::Matcher::builtin);
+    let builtin = (!raw.tokens.is_empty()).then(crate::matcher::Matcher::builtin_ref);
     for (i, t) in raw.tokens.iter().enumerate() {
         let key = format!("allow.tokens[{i}]");
         let id = t.get_ref().trim();

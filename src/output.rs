@@ -43,13 +43,13 @@ impl Masker {
             return Arc::clone(m);
         }
         let custom = self.custom.read().expect("masker lock").clone();
-        let m = Arc::new(if custom.is_empty() {
-            Matcher::builtin()
+        let m = if custom.is_empty() {
+            Matcher::builtin_shared()
         } else {
             let mut rules = crate::rules::builtin();
             rules.extend(custom);
-            Matcher::new(rules, &[])
-        });
+            Arc::new(Matcher::new(rules, &[]))
+        };
         *self.matcher.write().expect("masker lock") = Some(Arc::clone(&m));
         m
     }

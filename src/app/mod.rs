@@ -204,7 +204,8 @@ impl Default for OutputOptions {
 /// A scan's configuration, read and validated, before any rule is compiled: the built-in
 /// rules plus the configuration's own, what is disabled, and the allowlist with the baseline.
 pub struct Loaded {
-    rules: Vec<Rule>,
+    /// The configuration's own rules (the built-in ones come before them).
+    custom: Vec<Rule>,
     disable: Vec<String>,
     allowlist: Allowlist,
     verify: crate::verify::config::VerifyConfig,
@@ -222,8 +223,6 @@ impl Loaded {
         };
         let cfg = crate::config::Config::load(options, &root)?;
         masker.add_rules(&cfg.rules);
-        let mut rules = crate::rules::builtin();
-        rules.extend(cfg.rules);
         let mut allowlist = cfg.allowlist;
         let baseline = match (&options.baseline, options.no_baseline) {
             (_, true) => None,
@@ -239,7 +238,7 @@ impl Loaded {
             let b = crate::baseline::Baseline::load(&path)?;
             allowlist.set_baseline(&shown, b.fingerprints());
         }
-        Ok(Loaded { rules, disable: cfg.disable, allowlist, verify: cfg.verify })
+        Ok(Loaded { custom: cfg.rules, disable: cfg.disable, allowlist, verify: cfg.verify })
     }
 
     /// The verification stage of a scan, when `request` asks for it (`--verify`): started at
@@ -269,7 +268,7 @@ impl Loaded {
         }
         let options = self.verify.options(&environments);
         let concurrency = options.concurrency;
-        let specs = self.rules.iter().map(check_of).collect();
+        let specs = crate::rules::builtin_ref().iter().chain(&self.custom).map(check_of).collect();
         let verifier = crate::verify::Verifier::new(options);
         Ok(Some(Arc::new(crate::pipeline::verify::Checks::start(verifier, specs, concurrency))))
     }
@@ -280,15 +279,32 @@ impl Loaded {
         &mut self.allowlist
     }
 
+    /// Whether the pipeline takes the built-in matcher: the built-in rules alone, none
+    /// disabled.
+    fn uses_builtin(&self) -> bool {
+        self.custom.is_empty() && self.disable.is_empty()
+    }
+
+    /// Starts compiling the built-in matcher on another thread when the pipeline will take
+    /// it, so that the scan reads its input meanwhile (the hook: the staged changes); the
+    /// pipeline waits for it. Nothing to do for other configurations.
+    pub fn prepare(&self) {
+        if self.uses_builtin() {
+            std::thread::spawn(|| Matcher::builtin_ref().rules().len());
+        }
+    }
+
     /// Compiles the rules into the pipeline.
     pub fn pipeline(self) -> Pipeline {
         // The built-in rules alone, none disabled: the matcher compiled once per process
         // (the masking writer has it already; each build costs milliseconds per hook run).
-        let builtin = Matcher::builtin();
-        let same = self.disable.is_empty()
-            && self.rules.len() == builtin.rules().len()
-            && self.rules.iter().zip(builtin.rules()).all(|(a, b)| a.id == b.id);
-        let matcher = if same { builtin } else { Matcher::new(self.rules, &self.disable) };
+        let matcher = if self.uses_builtin() {
+            Matcher::builtin_shared()
+        } else {
+            let mut rules = crate::rules::builtin();
+            rules.extend(self.custom);
+            Arc::new(Matcher::new(rules, &self.disable))
+        };
         Pipeline::new(matcher, self.allowlist)
     }
 }

@@ -136,7 +136,7 @@ fn list(format: Format, io: &mut Io) -> Result<ExitStatus> {
 
 fn check_rules(file: Option<&Path>, io: &mut Io) -> Result<ExitStatus> {
     let (matcher, first, origin) = match file {
-        None => (Matcher::builtin(), 0, "built-in rules".to_string()),
+        None => (Matcher::builtin_shared(), 0, "built-in rules".to_string()),
         Some(path) => {
             let bytes = crate::fs::read_regular(path)
                 .map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
@@ -156,7 +156,7 @@ fn check_rules(file: Option<&Path>, io: &mut Io) -> Result<ExitStatus> {
             let mut rules = crate::rules::builtin();
             let first = rules.len();
             rules.extend(config.rules);
-            (Matcher::new(rules, &[]), first, shown)
+            (std::sync::Arc::new(Matcher::new(rules, &[])), first, shown)
         }
     };
     let report = check::check(&matcher, first..matcher.rules().len());

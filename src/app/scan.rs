@@ -77,11 +77,16 @@ impl Stages {
     /// The pipeline of `loaded`, with checks when `o` asks (`hook`: a hook's scan).
     fn new(loaded: Loaded, o: &ScanOptions, hook: bool) -> Result<Stages> {
         let checks = loaded.checks(&o.verify, hook)?;
+        Ok(Stages::assemble(loaded, checks))
+    }
+
+    /// The pipeline of `loaded`, with `checks`.
+    fn assemble(loaded: Loaded, checks: Option<Arc<Checks>>) -> Stages {
         let mut pipeline = loaded.pipeline();
         if let Some(c) = &checks {
             pipeline = pipeline.with_checks(Arc::clone(c));
         }
-        Ok(Stages { pipeline, checks })
+        Stages { pipeline, checks }
     }
 
     /// `sink` behind the verification stage, when there is one.
@@ -105,6 +110,10 @@ impl Stages {
 
 /// Runs a scan.
 pub fn run(o: &ScanOptions, io: &mut Io) -> Result<ExitStatus> {
+    // Every scan reads its configuration against the built-in rules: they are parsed on
+    // another thread meanwhile, while the scan opens the repository and reads its input (the
+    // configuration waits for them).
+    std::thread::spawn(|| crate::rules::builtin_ref().len());
     match &o.target {
         Target::Paths(targets) => paths(o, targets, io),
         Target::Staged(files) => staged(o, files, io),
@@ -223,14 +232,18 @@ fn paths(o: &ScanOptions, targets: &[OsString], io: &mut Io) -> Result<ExitStatu
         ));
     }
     let root = crate::config::work_tree_root(None);
-    let stages = Stages::new(Loaded::read(&o.config, Some(&root), &io.masker)?, o, false)?;
-    let pipeline = &stages.pipeline;
+    let loaded = Loaded::read(&o.config, Some(&root), &io.masker)?;
+    let checks = loaded.checks(&o.verify, false)?;
+    // The matcher is compiled while the folders are walked.
+    loaded.prepare();
     let root = Root::new(&root);
     let paths: Vec<PathBuf> = targets.iter().filter(|t| *t != "-").map(PathBuf::from).collect();
     let entries = match paths.is_empty() {
         true => Vec::new(),
         false => files::walk(&paths, &WalkOptions { no_ignore: o.no_ignore })?,
     };
+    let stages = Stages::assemble(loaded, checks);
+    let pipeline = &stages.pipeline;
     let mut dest = Destination::open(&o.output, &io.masker)?;
     let (writer, terminal) = dest.writer(&mut io.out, io.out_is_terminal);
     let err = &mut io.err;
@@ -323,13 +336,16 @@ fn scan_entry(pipeline: &Pipeline, root: &Root, entry: &Entry) -> Option<Scanned
 }
 
 /// `scan --staged [FILE...]`: what the next commit adds (the pre-commit hook's scan). The
-/// configuration is read and validated on every run, even when nothing is staged; the rules
-/// are compiled only when there is something to scan.
+/// configuration is read and validated on every run, even when nothing is staged; the
+/// pipeline is built only when there is something to scan (the built-in matcher is compiled
+/// on another thread while the staged changes are read: when nothing is staged, the run ends
+/// without waiting for it).
 fn staged(o: &ScanOptions, files: &[OsString], io: &mut Io) -> Result<ExitStatus> {
     let repo = repo::open(o.repo.as_deref())?;
     let index = repo::index_path(&repo, o.repo.as_deref())?;
     let root = repo::work_tree(&repo)?.to_path_buf();
     let loaded = Loaded::read(&o.config, Some(&root), &io.masker)?;
+    loaded.prepare();
     let files: Vec<PathBuf> = files.iter().map(PathBuf::from).collect();
     let staged = staged::read(&repo, &index, &files)?;
     let mode = if staged.whole_files { Mode::Files } else { Mode::Staged };

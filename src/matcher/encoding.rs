@@ -34,10 +34,14 @@ pub fn base64_signatures(bytes: &[u8]) -> Vec<(String, usize)> {
         }
         let mut text = vec![0u8; align];
         text.extend_from_slice(bytes);
-        let enc = encode_groups(&text);
-        let sig = String::from_utf8_lossy(&enc[first..end]).into_owned();
-        let url = sig.replace('+', "-").replace('/', "_");
-        if url != sig {
+        // (In place, and the URL-safe form only where it differs: this runs for every keyword
+        // in every build of the matcher, once per run.)
+        let mut enc = encode_groups(&text);
+        enc.truncate(end);
+        enc.drain(..first);
+        let sig = String::from_utf8(enc).expect("base64 is ASCII");
+        if sig.contains(['+', '/']) {
+            let url = sig.replace('+', "-").replace('/', "_");
             out.push((url, first));
         }
         out.push((sig, first));

@@ -9,7 +9,7 @@
 use super::*;
 
 /// A signature that a line end at a group boundary can cut.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Cut {
     /// The characters before the line end.
     head: Vec<u8>,
@@ -19,11 +19,17 @@ pub(super) struct Cut {
     back: usize,
 }
 
-/// The cuts of `signatures` (text, offset from its group's start) at group boundaries, and
-/// the set of the last characters of their heads (a quick test per line end).
+/// The cuts of `signatures` (text, offset from its group's start; each pair once, as
+/// [`Matcher::new`] collects them) at group boundaries, and the set of the last characters of
+/// their heads (a quick test per line end). A cut is its signature split at one place, so
+/// distinct signatures give distinct cuts: no set of those seen is needed (hashing each cut
+/// cost more than the rest of the matcher's build).
 pub(super) fn cuts_of(signatures: &[(String, usize)]) -> (Vec<Cut>, [bool; 256], CutIndex) {
+    debug_assert!(
+        signatures.iter().collect::<std::collections::HashSet<_>>().len() == signatures.len(),
+        "each signature once"
+    );
     let mut cuts: Vec<Cut> = Vec::new();
-    let mut seen: std::collections::HashSet<Cut> = Default::default();
     let mut last = [false; 256];
     for (sig, back) in signatures {
         let s = sig.as_bytes();
@@ -31,23 +37,59 @@ pub(super) fn cuts_of(signatures: &[(String, usize)]) -> (Vec<Cut>, [bool; 256],
             if (back + k) % 4 != 0 {
                 continue;
             }
-            let cut = Cut { head: s[..k].to_vec(), tail: s[k..].to_vec(), back: *back };
-            if seen.insert(cut.clone()) {
-                last[usize::from(s[k - 1])] = true;
-                cuts.push(cut);
-            }
+            last[usize::from(s[k - 1])] = true;
+            cuts.push(Cut { head: s[..k].to_vec(), tail: s[k..].to_vec(), back: *back });
         }
     }
-    let mut index = CutIndex::default();
-    for (i, c) in cuts.iter().enumerate() {
-        index.entry((c.head[c.head.len() - 1], c.tail[0])).or_default().push(i);
-    }
+    let index = CutIndex::new(&cuts);
     (cuts, last, index)
 }
 
 /// The cuts by the character before the line end and the one after it (with every
 /// provider's keywords there are hundreds of cuts: each line end looks at the few that fit).
-pub(super) type CutIndex = std::collections::HashMap<(u8, u8), Vec<usize>>;
+/// A sorted list, not a hash map: built with one sort, where a map hashed each cut.
+#[derive(Debug, Clone, Default)]
+pub(super) struct CutIndex {
+    /// The pairs (last character of the head, first of the tail), sorted.
+    keys: Vec<(u8, u8)>,
+    /// Where each pair's cuts start in `cuts` (one more entry: the end).
+    starts: Vec<usize>,
+    /// The cuts' indexes, by pair, each pair's in their order.
+    cuts: Vec<usize>,
+}
+
+impl CutIndex {
+    fn new(cuts: &[Cut]) -> CutIndex {
+        // Each cut as one number, its pair above its index: one sort of plain numbers orders
+        // them by pair, and by index within a pair.
+        let mut order: Vec<u64> = cuts
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let pair = u64::from(c.head[c.head.len() - 1]) << 8 | u64::from(c.tail[0]);
+                pair << 32 | i as u64
+            })
+            .collect();
+        order.sort_unstable();
+        let mut index = CutIndex::default();
+        for (at, &n) in order.iter().enumerate() {
+            let pair = ((n >> 40) as u8, (n >> 32) as u8);
+            if index.keys.last() != Some(&pair) {
+                index.keys.push(pair);
+                index.starts.push(at);
+            }
+        }
+        index.starts.push(order.len());
+        index.cuts = order.iter().map(|&n| (n & 0xFFFF_FFFF) as usize).collect();
+        index
+    }
+
+    /// The cuts whose head ends with `key.0` and whose tail starts with `key.1`.
+    pub(super) fn get(&self, key: &(u8, u8)) -> Option<&[usize]> {
+        let k = self.keys.binary_search(key).ok()?;
+        Some(&self.cuts[self.starts[k]..self.starts[k + 1]])
+    }
+}
 
 /// Whether the `PROBE` bytes of `probe` are all base64 characters (a test per byte
 /// mispredicts its branch on text, where most bytes are letters: measured a third slower).
@@ -222,6 +264,24 @@ mod tests {
                 probe[at] = b;
                 let want = crate::matcher::is_base64_char(b);
                 assert_eq!(super::all_base64(&probe), want, "byte {b} at {at}");
+            }
+        }
+    }
+
+    /// The index lists, for each pair (head's last character, tail's first), exactly the cuts
+    /// with that pair, in their order; no other pair.
+    #[test]
+    fn the_cut_index_finds_each_pair_cuts_in_order() {
+        let (cuts, last, index) = super::cuts_of(&crate::matcher::BASE64_SIGNATURES);
+        assert!(cuts.len() > 100);
+        let mut want: std::collections::BTreeMap<(u8, u8), Vec<usize>> = Default::default();
+        for (i, c) in cuts.iter().enumerate() {
+            want.entry((c.head[c.head.len() - 1], c.tail[0])).or_default().push(i);
+            assert!(last[usize::from(c.head[c.head.len() - 1])]);
+        }
+        for a in 0..=255u8 {
+            for b in 0..=255u8 {
+                assert_eq!(index.get(&(a, b)), want.get(&(a, b)).map(Vec::as_slice), "{a} {b}");
             }
         }
     }

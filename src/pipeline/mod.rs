@@ -41,8 +41,8 @@ impl RuleLabel {
 /// The matcher and the allowlist together: what every unit is scanned with.
 #[derive(Debug, Clone)]
 pub struct Pipeline {
-    /// The compiled rules.
-    pub matcher: Matcher,
+    /// The compiled rules (shared: the built-in matcher is compiled once per process).
+    pub matcher: Arc<Matcher>,
     /// What the user allowed.
     pub allowlist: Allowlist,
     /// Each rule's labels, shared by its findings.
@@ -53,7 +53,8 @@ pub struct Pipeline {
 
 impl Pipeline {
     /// A pipeline with the given rules and allowlist.
-    pub fn new(matcher: Matcher, allowlist: Allowlist) -> Self {
+    pub fn new(matcher: impl Into<Arc<Matcher>>, allowlist: Allowlist) -> Self {
+        let matcher = matcher.into();
         let names = matcher.rules().iter().map(|r| RuleLabel {
             id: r.id.as_str().into(),
             description: r.description.as_str().into(),

@@ -518,4 +518,19 @@ mod tests {
         assert_eq!(s.prefixes.len_at(b"dt0x4.X"), None);
         assert_eq!(s.prefixes.len_at(b"DT0X42"), None);
     }
+
+    /// The pairing rules (an id, then its secret within a reach) reach over any byte: text in
+    /// Latin-1 between the two (not UTF-8) once hid the pair, when the reach counted UTF-8
+    /// characters.
+    #[test]
+    fn pairs_reach_over_text_that_is_not_utf8() {
+        let m = crate::matcher::Matcher::builtin_ref();
+        let aws: &[u8] = b"AKIA6RWJYAX6R5OAJ4XK cl\xe9: v5ndK0meGR0vRzZ1fb6d06QGofB8ChQBiIu4NJkS\n"; // tokenguard:allow
+        let twilio: &[u8] =
+            b"twilio: SK152cdffc0268bbc9387abb50cd107d1c cl\xe9 nXMgWJoleSrcBrFwMOUdGDxnvsDES92E\n"; // tokenguard:allow
+        for (text, rule) in [(aws, "aws-access-key"), (twilio, "twilio-api-key")] {
+            let found = m.find(text);
+            assert!(found.iter().any(|f| m.rules()[f.rule].id == rule), "{rule} not found");
+        }
+    }
 }
