@@ -327,6 +327,9 @@ fn legacy_token_in_context() {
         "python monitor.py --api-token {L}\n",
         "dtApiToken := \"{L}\"\n",
         "'apiToken' => '{L}',\n",
+        // Keys in mixed case: the keyword search ignores case, as the key pattern does.
+        "  ApiToKeN: {L}\n",
+        "Dt_Api_ToKen={L}\n",
     ];
     for tpl in templates {
         let l = legacy_token();
