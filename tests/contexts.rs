@@ -653,6 +653,21 @@ fn a_token_after_a_full_last_line_is_still_found() {
 }
 
 #[test]
+fn base64_wrapped_narrower_than_a_run_is_found() {
+    // Lines shorter than the shortest run of base64 that the keyword search reads (23): the
+    // wrapped lines, their line ends and indentation are read as one run.
+    for width in [8, 12, 16, 20] {
+        for (eol, indent) in [("\n", ""), ("\r\n", ""), ("\n", "    "), ("\r\n", "\t")] {
+            let t = token();
+            let lines = wrap(&b64(&t), width);
+            let body: Vec<String> = lines.iter().map(|l| format!("{indent}{l}")).collect();
+            let text = format!("data: |{eol}{}{eol}kind: Secret{eol}", body.join(eol));
+            finds_wrapped(&text, &t, text.find("ZHQw").unwrap());
+        }
+    }
+}
+
+#[test]
 fn long_runs_of_wrapped_signatures_stay_linear() {
     // `ZHQw` repeated over many 76-column lines: every line is a signature.
     let line = "ZHQw".repeat(19);

@@ -1,10 +1,16 @@
 //! Runs of base64 characters long enough to hold an encoded token, found 64 bytes at a time
 //! (the base64 forms of the keywords are looked for only inside them), and the test that
-//! tells a run written as a hash or UUID.
+//! tells a run written as a hash or UUID. Line ends count as characters of a run: wrapped
+//! base64 of any width (`base64 -w 16`) is one run.
 
 use std::ops::Range;
 
 use super::{is_base64_char, linecut};
+
+/// A character of a run: base64, or a line end (LF, CR) inside wrapped base64.
+pub(super) fn is_run_char(b: u8) -> bool {
+    is_base64_char(b) || b == b'\n' || b == b'\r'
+}
 
 /// Shortest run of base64 characters searched for base64 forms: the shortest token that any
 /// rule looks for in base64, base64-encoded, is longer.
@@ -19,7 +25,7 @@ pub(super) fn hex_alone(text: &[u8]) -> bool {
         let mut b = 0;
         while b < 256 {
             t[b] = match b as u8 {
-                b'0'..=b'9' | b'-' => 3,
+                b'0'..=b'9' | b'-' | b'\n' | b'\r' => 3,
                 b'a'..=b'f' => 1,
                 b'A'..=b'F' => 2,
                 _ => 0,
@@ -49,20 +55,24 @@ pub(super) struct Base64Runs {
     /// Where to go on from, and where the run of base64 characters that ends there starts.
     next: usize,
     start: usize,
+    /// Whether the bytes looked at so far end in a line end or the blanks after one.
+    indent: bool,
 }
 
 /// How 64 bytes are told base64 or not (one way per instruction set).
 trait Classify {
-    /// Which of the 64 bytes are base64 characters, one bit each (bit `i` for byte `i`).
+    /// Which of the 64 bytes are run characters ([`is_run_char`]), one bit each (bit `i` for
+    /// byte `i`).
     ///
     /// # Safety
     /// The CPU has the instructions the implementation uses.
     unsafe fn mask(block: &[u8; 64]) -> u64;
 }
 
-/// Which of the bytes of `bytes` (64 at most) are base64 characters, a byte at a time.
+/// Which of the bytes of `bytes` (64 at most) are run characters ([`is_run_char`]), a byte
+/// at a time.
 fn base64_bits(bytes: &[u8]) -> u64 {
-    bytes.iter().enumerate().fold(0, |m, (i, &b)| m | u64::from(is_base64_char(b)) << i)
+    bytes.iter().enumerate().fold(0, |m, (i, &b)| m | u64::from(is_run_char(b)) << i)
 }
 
 /// A byte at a time ([`base64_bits`]).
@@ -82,7 +92,8 @@ type Baseline = Sse2;
 #[cfg(not(target_arch = "x86_64"))]
 type Baseline = Portable;
 
-/// 16 bytes at a time by range comparisons ([`linecut::base64_mask`]; SSE2 on x86_64).
+/// 16 bytes at a time by range comparisons ([`linecut::base64_mask`], and two for the line
+/// ends; SSE2 on x86_64).
 #[cfg(target_arch = "x86_64")]
 struct Sse2;
 
@@ -90,7 +101,19 @@ struct Sse2;
 impl Classify for Sse2 {
     #[inline]
     unsafe fn mask(block: &[u8; 64]) -> u64 {
-        block.chunks_exact(16).rev().fold(0, |m, c| m << 16 | u64::from(linecut::base64_mask(c)))
+        use std::arch::x86_64::*;
+        let line_ends = |c: &[u8]| {
+            // SAFETY: SSE2 is part of x86_64; 16 bytes of `block`, unaligned.
+            unsafe {
+                let v = _mm_loadu_si128(c.as_ptr().cast());
+                let is = |b: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8));
+                _mm_movemask_epi8(_mm_or_si128(is(b'\n'), is(b'\r'))) as u32
+            }
+        };
+        block
+            .chunks_exact(16)
+            .rev()
+            .fold(0, |m, c| m << 16 | u64::from(linecut::base64_mask(c) | line_ends(c)))
     }
 }
 
@@ -105,15 +128,16 @@ impl Classify for Avx2 {
     #[target_feature(enable = "avx2")]
     unsafe fn mask(block: &[u8; 64]) -> u64 {
         use std::arch::x86_64::*;
-        // Classes by high half: 0x2_ `+-/`, 0x3_ digits, 0x4_ and 0x6_ letters but `@` and
-        // the backquote, 0x5_ letters and `_`, 0x7_ letters `p`-`z`.
+        // Classes by high half: 0x0_ the line ends LF and CR, 0x2_ `+-/`, 0x3_ digits, 0x4_
+        // and 0x6_ letters but `@` and the backquote, 0x5_ letters and `_`, 0x7_ letters
+        // `p`-`z`.
         #[rustfmt::skip]
         const LOW: [i8; 16] = [
             0x1A, 0x1E, 0x1E, 0x1E, 0x1E, 0x1E, 0x1E, 0x1E,
-            0x1E, 0x1E, 0x1C, 0x05, 0x04, 0x05, 0x04, 0x0D,
+            0x1E, 0x1E, 0x3C, 0x05, 0x04, 0x25, 0x04, 0x0D,
         ];
         #[rustfmt::skip]
-        const HIGH: [i8; 16] = [0, 0, 0x01, 0x02, 0x04, 0x08, 0x04, 0x10, 0, 0, 0, 0, 0, 0, 0, 0];
+        const HIGH: [i8; 16] = [0x20, 0, 0x01, 0x02, 0x04, 0x08, 0x04, 0x10, 0, 0, 0, 0, 0, 0, 0, 0];
         let table = |t: &[i8; 16]| _mm256_broadcastsi128_si256(_mm_loadu_si128(t.as_ptr().cast()));
         let (low, high, nibble) = (table(&LOW), table(&HIGH), _mm256_set1_epi8(0x0F));
         let half = |at: usize| {
@@ -126,6 +150,53 @@ impl Classify for Avx2 {
         };
         half(0) | half(32) << 32
     }
+}
+
+/// The blanks that indent lines (a YAML block of wrapped base64): from a line end, the spaces
+/// and tabs up to the line's first other character, given which of the 64 bytes are line
+/// ends (LF) and which blanks. `carry`: whether the bytes before ended in a line end or such
+/// blanks; set for the next block.
+#[inline(always)]
+fn indentation((lf, blanks): (u64, u64), carry: &mut bool) -> u64 {
+    let seeds = (lf << 1 | u64::from(*carry)) & blanks;
+    // Adding a seed to a stretch of blanks clears the stretch from the seed on.
+    let indent = (blanks.wrapping_add(seeds) ^ blanks) & blanks;
+    *carry = (lf | indent) >> 63 != 0;
+    indent
+}
+
+/// Which of the bytes of `bytes` (64 at most) are LF, and which spaces or tabs.
+fn line_ends_and_blanks_of(bytes: &[u8]) -> (u64, u64) {
+    bytes.iter().enumerate().fold((0, 0), |(lf, bl), (i, &b)| {
+        (lf | u64::from(b == b'\n') << i, bl | u64::from(b == b' ' || b == b'\t') << i)
+    })
+}
+
+/// [`line_ends_and_blanks_of`] for 64 bytes (16 at a time with SSE2 on x86_64).
+#[inline(always)]
+fn line_ends_and_blanks(block: &[u8; 64]) -> (u64, u64) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        let mut lf = 0u64;
+        let mut blanks = 0u64;
+        for (k, c) in block.chunks_exact(16).enumerate() {
+            // SAFETY: SSE2 is part of x86_64; 16 bytes of `block`, unaligned.
+            let (l, b) = unsafe {
+                let v = _mm_loadu_si128(c.as_ptr().cast());
+                let is = |x: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(x as i8));
+                (
+                    _mm_movemask_epi8(is(b'\n')) as u32,
+                    _mm_movemask_epi8(_mm_or_si128(is(b' '), is(b'\t'))) as u32,
+                )
+            };
+            lf |= u64::from(l) << (16 * k);
+            blanks |= u64::from(b) << (16 * k);
+        }
+        (lf, blanks)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    line_ends_and_blanks_of(block)
 }
 
 /// The places `i` where bits `i..i + MIN_BASE64_RUN` of `m` are all set.
@@ -178,7 +249,7 @@ impl Base64Runs {
         run: &mut impl FnMut(Range<usize>),
     ) {
         // In locals: the fields would be stored at every block, in case `run` panics.
-        let (mut next, mut start) = (self.next, self.start);
+        let (mut next, mut start, mut indent) = (self.next, self.start, self.indent);
         // Whole blocks: from `next` while it is before `to` and 64 bytes stand from there.
         let whole = to.min(hay.len().saturating_sub(63));
         while next < whole {
@@ -186,7 +257,9 @@ impl Base64Runs {
             next = p + 64;
             // SAFETY: `p + 64 <= hay.len()` (`p < whole`): the 64 bytes from `p` are in
             // `hay`; and as the caller promised for `C`.
-            let mask = unsafe { C::mask(&*hay.as_ptr().add(p).cast::<[u8; 64]>()) };
+            let block = unsafe { &*hay.as_ptr().add(p).cast::<[u8; 64]>() };
+            let mask =
+                unsafe { C::mask(block) } | indentation(line_ends_and_blanks(block), &mut indent);
             if mask == u64::MAX {
                 continue;
             }
@@ -203,7 +276,9 @@ impl Base64Runs {
         if next < to.min(hay.len()) {
             // The last bytes, fewer than 64, and a gap after them.
             let tail = &hay[next..];
-            let mask = base64_bits(tail);
+            let mask = base64_bits(tail)
+                | indentation(line_ends_and_blanks_of(tail), &mut indent)
+                    & (u64::MAX >> (64 - tail.len()));
             start = block_runs(next, mask, !mask & u64::MAX >> (63 - tail.len()), start, run);
             (next, start) = (hay.len(), start.min(hay.len()));
         }
@@ -213,7 +288,7 @@ impl Base64Runs {
             }
             start = hay.len();
         }
-        (self.next, self.start) = (next, start);
+        (self.next, self.start, self.indent) = (next, start, indent);
     }
 }
 
@@ -259,7 +334,8 @@ mod tests {
             // In two calls, as blocks of a larger input are looked at.
             runs.each(hay.as_bytes(), hay.len() / 2, |r| got.push((r.start, r.end)));
             runs.each(hay.as_bytes(), hay.len(), |r| got.push((r.start, r.end)));
-            let want = [(before, before + run.len()), (hay.len() - run.len(), hay.len())];
+            // The last run goes on back over the line end to the `y` before it.
+            let want = [(before, before + run.len()), (hay.len() - run.len() - 2, hay.len())];
             assert_eq!(got, want, "{before}");
         }
         // Every run at least MIN_BASE64_RUN long, wherever it stands.
@@ -290,12 +366,39 @@ mod tests {
         }
     }
 
+    #[test]
+    fn wrapped_base64_of_any_width_is_one_run() {
+        let b64 = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5eg";
+        for width in 4..30 {
+            for eol in ["\n", "\r\n", "\n    ", "\r\n\t\t"] {
+                let lines: Vec<&str> =
+                    b64.as_bytes().chunks(width).map(|c| std::str::from_utf8(c).unwrap()).collect();
+                let block = lines.join(eol);
+                let hay = format!("data: |\n  {block}\n  kind: x\n");
+                // The block's own lines, indented or not, make one run.
+                let mut got = Vec::new();
+                Base64Runs::default().each(hay.as_bytes(), hay.len(), |r| got.push(r));
+                let at = hay.find(&block).unwrap();
+                assert!(
+                    got.iter().any(|r| r.start <= at && r.end >= at + block.len()),
+                    "width {width} {eol:?}: {got:?}"
+                );
+            }
+        }
+    }
+
     /// The runs of `hay` one byte at a time: what [`Base64Runs`] must find.
     fn runs_one_by_one(hay: &[u8]) -> Vec<Range<usize>> {
         let mut runs = Vec::new();
         let mut start = 0;
+        // Whether the bytes so far end in a line end or the blanks after one.
+        let mut indent = false;
         for end in 0..=hay.len() {
-            if end == hay.len() || !is_base64_char(hay[end]) {
+            let blank_indent = end < hay.len() && indent && (hay[end] == b' ' || hay[end] == b'\t');
+            if end < hay.len() {
+                indent = hay[end] == b'\n' || blank_indent;
+            }
+            if end == hay.len() || !(is_run_char(hay[end]) || blank_indent) {
                 if end - start >= MIN_BASE64_RUN {
                     runs.push(start..end);
                 }
@@ -343,11 +446,11 @@ mod tests {
                     let mut block = [b'Q'; 64];
                     block[at] = b;
                     // SAFETY: AVX2 is passed only where the CPU has it.
-                    let want = !(u64::from(!is_base64_char(b)) << at);
+                    let want = !(u64::from(!is_run_char(b)) << at);
                     assert_eq!(unsafe { mask(&block) }, want, "byte {b} at {at}");
                     let mut block = [b' '; 64];
                     block[at] = b;
-                    let want = u64::from(is_base64_char(b)) << at;
+                    let want = u64::from(is_run_char(b)) << at;
                     assert_eq!(unsafe { mask(&block) }, want, "byte {b} at {at} among blanks");
                 }
             }
@@ -394,7 +497,7 @@ mod tests {
                     proptest::collection::vec(proptest::sample::select(
                         b"ABCXYZabcxyz0189+-/_".to_vec()), 1..4),
                     proptest::collection::vec(proptest::sample::select(
-                        b" .\n=@`[{:\x00\x7f\x80\xff".to_vec()), 1..3),
+                        b" .\n\t=@`[{:\x00\x7f\x80\xff".to_vec()), 1..3),
                 ),
                 0..12,
             ),
