@@ -363,14 +363,14 @@ impl super::Matcher {
     /// its rule in the order of the input; and the signatures that line ends cut.
     /// With `soft_cut`, keywords cut by quoted-printable soft breaks too
     /// ([`Matcher::soft_cut_keywords`]).
-    pub(super) fn custom_keywords<H: Found>(
+    pub(super) fn search_keywords<H: Found>(
         &self,
         hay: &[u8],
         depth: u8,
         soft_cut: bool,
         out: &mut Vec<H>,
     ) {
-        let search = &self.custom;
+        let search = &self.search;
         // Block by block, the keyword search then the pass for cut signatures ([`linecut`]),
         // so that the second reads the block from the cache (measured: a second pass over
         // the whole input cost half as much again on clean text, waiting for memory).
@@ -381,7 +381,7 @@ impl super::Matcher {
         }
         let mut done = Done::new(self.rules.len());
         let mut folded = Vec::new();
-        let mut hits: Vec<(usize, CustomAnnounce)> = Vec::new();
+        let mut hits: Vec<(usize, Announce)> = Vec::new();
         let mut runs = Base64Runs::default();
         let mut next_line = 0;
         let mut start = 0;
@@ -389,8 +389,7 @@ impl super::Matcher {
             let end = (start + PREFILTER_BLOCK).min(hay.len());
             let reach = (end + search.longest).min(hay.len());
             hits.clear();
-            let mut keep =
-                |at: usize, a: &[CustomAnnounce]| hits.extend(a.iter().map(|&a| (at, a)));
+            let mut keep = |at: usize, a: &[Announce]| hits.extend(a.iter().map(|&a| (at, a)));
             if search.plain.is_some() || search.utf16.is_some() {
                 fold_into(&hay[start..reach], &mut folded);
                 let to = end - start;
@@ -416,18 +415,18 @@ impl super::Matcher {
             hits.sort_unstable_by_key(|h| h.0);
             for &(at, a) in &hits {
                 match a {
-                    CustomAnnounce::Plain(rule) if at >= *done.plain(rule) => {
+                    Announce::Plain(rule) if at >= *done.plain(rule) => {
                         *done.plain(rule) = self.regex_near(hay, at, rule, out);
                     }
-                    CustomAnnounce::Utf16(rule) if at >= *done.utf16(rule) => {
+                    Announce::Utf16(rule) if at >= *done.utf16(rule) => {
                         *done.utf16(rule) = self.utf16_near(hay, at, rule, out);
                     }
-                    CustomAnnounce::Base64 { back } => {
+                    Announce::Base64 { back } => {
                         self.on_base64(hay, at, back, depth, &mut done, out)
                     }
-                    CustomAnnounce::Keyword(g) => self.on_keyword(hay, at, g, &mut done, out),
-                    CustomAnnounce::KeywordUtf16(g) => self.on_utf16(hay, at, g, &mut done, out),
-                    CustomAnnounce::Escaped(g) => out.extend(self.escaped_at(hay, at, g)),
+                    Announce::Keyword(g) => self.on_keyword(hay, at, g, &mut done, out),
+                    Announce::KeywordUtf16(g) => self.on_utf16(hay, at, g, &mut done, out),
+                    Announce::Escaped(g) => out.extend(self.escaped_at(hay, at, g)),
                     _ => {}
                 }
             }

@@ -225,7 +225,7 @@ pub struct Matcher {
     groups: Vec<Group>,
     /// The one keyword search: every rule's keywords, matched without regard to ASCII case,
     /// and their encoded forms ([`literals`]).
-    custom: CustomSearch,
+    search: KeywordSearch,
     /// What each rule needs that its data does not hold (compiled patterns, encoded forms).
     plans: Vec<Plan>,
     /// Regex rules without keywords: run over the whole input.
@@ -246,23 +246,23 @@ pub struct Matcher {
 
 /// The search for every rule's keywords and their encoded forms ([`literals`]).
 #[derive(Debug, Clone, Default)]
-struct CustomSearch {
+struct KeywordSearch {
     /// Keywords, matched without regard to case (in a lower-cased copy of the text).
-    plain: Option<literals::Literals<CustomAnnounce>>,
+    plain: Option<literals::Literals<Announce>>,
     /// Keywords in UTF-16 (each holds a NUL byte), also without regard to case.
-    utf16: Option<literals::Literals<CustomAnnounce>>,
+    utf16: Option<literals::Literals<Announce>>,
     /// Base64 forms, as written (base64 is case sensitive).
-    encoded: Option<literals::Literals<CustomAnnounce>>,
+    encoded: Option<literals::Literals<Announce>>,
     /// The longest keyword or UTF-16 form.
     longest: usize,
     /// Whether a base64 form is written in the alphabet of hashes alone ([`runs::hex_alone`]).
     hex_literal: bool,
 }
 
-impl CustomSearch {
-    fn new(list: Vec<(Vec<u8>, CustomAnnounce)>) -> CustomSearch {
+impl KeywordSearch {
+    fn new(list: Vec<(Vec<u8>, Announce)>) -> KeywordSearch {
         let (encoded, plain): (Vec<_>, Vec<_>) =
-            list.into_iter().partition(|(_, a)| matches!(a, CustomAnnounce::Base64 { .. }));
+            list.into_iter().partition(|(_, a)| matches!(a, Announce::Base64 { .. }));
         let (utf16, plain): (Vec<_>, Vec<_>) = plain
             .into_iter()
             .map(|(k, a)| (k.to_ascii_lowercase(), a))
@@ -272,7 +272,7 @@ impl CustomSearch {
         let utf16 = literals::Literals::new(&utf16);
         let longest = plain.iter().chain(&utf16).map(|l| l.longest()).max().unwrap_or(0);
         let encoded = literals::Literals::new(&encoded);
-        CustomSearch { plain, utf16, encoded, longest, hex_literal }
+        KeywordSearch { plain, utf16, encoded, longest, hex_literal }
     }
 
     /// The longest literal of any kind.
@@ -290,7 +290,7 @@ impl CustomSearch {
 
 /// What a literal of the keyword search announces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum CustomAnnounce {
+enum Announce {
     /// A regex rule's keyword.
     Plain(usize),
     /// A regex rule's keyword in UTF-16.
@@ -427,11 +427,9 @@ impl Matcher {
         // written, in UTF-16, in escapes and in base64, then the regex rules' keywords and
         // their forms. (Sets beside the lists: with every provider's keywords, `Vec::contains`
         // made the build quadratic, milliseconds on every run of the hook.)
-        let mut custom: Vec<(Vec<u8>, CustomAnnounce)> = Vec::new();
-        let mut custom_set: std::collections::HashSet<(Vec<u8>, CustomAnnounce)> =
-            Default::default();
-        let mut signatures: Vec<(String, usize)> = Vec::new();
-        let mut signature_set: std::collections::HashSet<(String, usize)> = Default::default();
+        let mut literals: Vec<(Vec<u8>, Announce)> = Vec::new();
+        // Base64 forms (text, offset from its group's start), of every rule, in order.
+        let mut encoded: Vec<(String, usize)> = Vec::new();
         let enabled_in = |g: &Group| -> Vec<&Rule> {
             g.structured
                 .iter()
@@ -449,26 +447,18 @@ impl Matcher {
                     && h.keyed == group.keyed
             });
             if !again {
-                custom.push((group.keyword.clone(), CustomAnnounce::Keyword(g)));
+                literals.push((group.keyword.clone(), Announce::Keyword(g)));
                 if enabled_in(group).iter().any(|r| r.decodes(Decode::Utf16)) {
                     let utf16 = utf16_signature(&group.keyword);
-                    custom.push((utf16, CustomAnnounce::KeywordUtf16(g)));
+                    literals.push((utf16, Announce::KeywordUtf16(g)));
                 }
                 if group.structured.iter().any(|&i| !disabled[i]) {
                     for form in escaped::escaped_forms(&group.keyword) {
-                        custom.push((form, CustomAnnounce::Escaped(g)));
+                        literals.push((form, Announce::Escaped(g)));
                     }
                 }
             }
-            for form in encoded_forms(&group.keyword, &enabled_in(group)) {
-                let a = CustomAnnounce::Base64 { back: form.1 };
-                if custom_set.insert((form.0.clone().into_bytes(), a)) {
-                    custom.push((form.0.clone().into_bytes(), a));
-                }
-                if signature_set.insert(form.clone()) {
-                    signatures.push(form);
-                }
-            }
+            encoded.extend(encoded_forms(&group.keyword, &enabled_in(group)));
         }
         let mut unkeyed = Vec::new();
         for (i, r) in rules.iter().enumerate() {
@@ -479,25 +469,25 @@ impl Matcher {
                 unkeyed.push(i);
             }
             for kw in &r.keywords {
-                custom.push((kw.as_bytes().to_vec(), CustomAnnounce::Plain(i)));
+                literals.push((kw.as_bytes().to_vec(), Announce::Plain(i)));
                 for form in custom::url_forms(kw.as_bytes()) {
-                    custom.push((form, CustomAnnounce::Plain(i)));
+                    literals.push((form, Announce::Plain(i)));
                 }
                 if r.decodes(Decode::Utf16) && kw.len() > 1 {
-                    custom.push((utf16_signature(kw.as_bytes()), CustomAnnounce::Utf16(i)));
+                    literals.push((utf16_signature(kw.as_bytes()), Announce::Utf16(i)));
                 }
-                for form in encoded_forms(kw.as_bytes(), &[r]) {
-                    let a = CustomAnnounce::Base64 { back: form.1 };
-                    if custom_set.insert((form.0.clone().into_bytes(), a)) {
-                        custom.push((form.0.clone().into_bytes(), a));
-                    }
-                    if signature_set.insert(form.clone()) {
-                        signatures.push(form);
-                    }
-                }
+                encoded.extend(encoded_forms(kw.as_bytes(), &[r]));
             }
         }
-        let custom = CustomSearch::new(custom);
+        let mut signatures: Vec<(String, usize)> = Vec::new();
+        let mut signature_set: std::collections::HashSet<(String, usize)> = Default::default();
+        for form in encoded {
+            if signature_set.insert(form.clone()) {
+                literals.push((form.0.clone().into_bytes(), Announce::Base64 { back: form.1 }));
+                signatures.push(form);
+            }
+        }
+        let search = KeywordSearch::new(literals);
         let plans: Vec<Plan> = rules
             .iter()
             .map(|r| match &r.detector {
@@ -537,7 +527,7 @@ impl Matcher {
             rules,
             disabled,
             groups,
-            custom,
+            search,
             plans,
             unkeyed,
             known_examples,
@@ -660,14 +650,14 @@ impl Matcher {
     /// Everything but the regex rules without keywords (which [`Matcher::find`] runs over
     /// the whole input, as they may span lines).
     fn find_into<H: Found>(&self, hay: &[u8], depth: u8, out: &mut Vec<H>) {
-        self.custom_keywords(hay, depth, depth == 0, out);
+        self.search_keywords(hay, depth, depth == 0, out);
     }
 
     /// [`Matcher::find_into`] without the pass for keywords cut by soft breaks: for the text
     /// that pass joined (a joined copy may show `=` and a line end again, from an escape:
     /// joining it again and again went on without end).
     fn find_into_joined<H: Found>(&self, hay: &[u8], depth: u8, out: &mut Vec<H>) {
-        self.custom_keywords(hay, depth, false, out);
+        self.search_keywords(hay, depth, false, out);
     }
 
     /// A keyword as written at `at`: a structured token starting there, and the keyed rules'

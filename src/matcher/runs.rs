@@ -523,7 +523,7 @@ mod tests {
         assert!(!hex_alone(b"ZHQwYzAxLg"));
         // Every base64 form of the built-in rules' keywords holds a character outside it.
         let m = crate::matcher::Matcher::builtin();
-        assert!(!m.custom.hex_literal);
+        assert!(!m.search.hex_literal);
         assert!(m.encoded_signatures().iter().all(|(s, _)| !hex_alone(s.as_bytes())));
     }
 }

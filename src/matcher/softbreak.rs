@@ -168,7 +168,7 @@ impl super::Matcher {
             return;
         }
         breaks.sort_unstable();
-        let reach = self.custom.longest_literal().max(1) - 1;
+        let reach = self.search.longest_literal().max(1) - 1;
         for eq in breaks {
             let lf = eq + soft_break_len(hay, eq) - 1;
             let line_start = memchr::memrchr(b'\n', &hay[..eq]).map_or(0, |p| p + 1);
@@ -193,6 +193,6 @@ impl super::Matcher {
 
     /// Whether any keyword or form shows in `text` (a few bytes either side of a break).
     fn any_keyword(&self, text: &[u8]) -> bool {
-        self.custom.any_in(text)
+        self.search.any_in(text)
     }
 }
