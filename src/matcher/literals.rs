@@ -3,7 +3,8 @@
 //! dozen), and one automaton over all of them ran at 0.2 GB/s. So the literals are sorted
 //! into kinds, each searched only where it can stand, each in groups small enough for the
 //! SIMD searcher:
-//! - keywords everywhere, in a lower-cased copy of the text when the rules ignore case;
+//! - keywords everywhere, in any case: in one pass over the text as written ([`Teddy`], where
+//!   the CPU has AVX2), else in a lower-cased copy;
 //! - UTF-16 forms (each holds a NUL byte) only in blocks that hold a NUL byte;
 //! - base64 forms only inside runs of base64 characters at least [`runs::MIN_BASE64_RUN`] long,
 //!   found by sampling the text (wrapped lines of base64 are such runs, one per line).
@@ -16,6 +17,7 @@ use aho_corasick::packed;
 use aho_corasick::Span;
 
 use super::runs::{hex_alone, Base64Runs};
+use super::teddy::Teddy;
 use super::*;
 
 /// Most literals per packed searcher: Teddy keeps its false candidates few up to about this
@@ -40,6 +42,8 @@ enum Group {
     Packed(packed::Searcher, usize),
     /// Where the CPU has no SIMD searcher: one automaton for every literal.
     Automaton(AhoCorasick),
+    /// Every literal, without regard to ASCII case, in the text as written ([`Teddy`]).
+    Caseless(Teddy),
     /// Many literals of base64 characters (hundreds of base64 forms: too many groups for
     /// the SIMD searcher, each call of which costs more than a short run of base64).
     Trigrams(Trigrams),
@@ -238,6 +242,23 @@ impl<A: Copy + PartialEq> Literals<A> {
     /// The literals of `list` (each with what it announces; a literal listed twice announces
     /// both), `None` when there are none.
     pub(super) fn new(list: &[(Vec<u8>, A)]) -> Option<Literals<A>> {
+        Literals::build(list, false)
+    }
+
+    /// The literals of `list` (lower-case), to be found in any ASCII case: in the text as
+    /// written where the CPU runs [`Teddy`] on them ([`Literals::ignores_case`]), else in a
+    /// lower-cased copy.
+    pub(super) fn new_caseless(list: &[(Vec<u8>, A)]) -> Option<Literals<A>> {
+        Literals::build(list, true)
+    }
+
+    /// Whether the search ignores case itself: it is handed the text as written, not a
+    /// lower-cased copy.
+    pub(super) fn ignores_case(&self) -> bool {
+        matches!(self.groups[..], [Group::Caseless(_)])
+    }
+
+    fn build(list: &[(Vec<u8>, A)], caseless: bool) -> Option<Literals<A>> {
         let mut literals: Vec<(Vec<u8>, Vec<A>)> = Vec::new();
         let mut sorted: Vec<&(Vec<u8>, A)> = list.iter().collect();
         // Sorted, literals that share their first bytes share the searcher's buckets.
@@ -275,14 +296,21 @@ impl<A: Copy + PartialEq> Literals<A> {
         }
         let longest = literals.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
         let mut groups = Vec::new();
+        if caseless {
+            let keywords: Vec<&[u8]> = literals.iter().map(|(l, _)| &l[..]).collect();
+            if let Some(t) = Teddy::new(&keywords) {
+                groups.push(Group::Caseless(t));
+            }
+        }
         let base64 =
             literals.iter().all(|(l, _)| l.len() >= 3 && l.iter().all(|&b| is_base64_char(b)));
         if base64 && literals.len() > GROUP {
             groups.push(Group::Trigrams(Trigrams::new(&literals)));
         }
-        let trigrams = !groups.is_empty();
+        // Else packed searches, a few dozen literals each.
+        let one = !groups.is_empty();
         let size = literals.len().div_ceil(literals.len().div_ceil(GROUP));
-        for (i, chunk) in literals.chunks(size).enumerate().filter(|_| !trigrams) {
+        for (i, chunk) in literals.chunks(size).enumerate().filter(|_| !one) {
             // The fat form where the CPU has it (AVX2), else whichever the searcher picks.
             let build = |fat: Option<bool>| {
                 packed::Config::new()
@@ -329,6 +357,10 @@ impl<A: Copy + PartialEq> Literals<A> {
                         .find(aho_corasick::Input::new(hay).span(at..hay.len()))
                         .map(|m| (m.start(), m.pattern().as_usize())),
                     Group::Trigrams(t) => {
+                        t.each(hay, at..starts.end, |at, l| hit(at, &self.announces[l]));
+                        break;
+                    }
+                    Group::Caseless(t) => {
                         t.each(hay, at..starts.end, |at, l| hit(at, &self.announces[l]));
                         break;
                     }
@@ -391,14 +423,18 @@ impl super::Matcher {
             hits.clear();
             let mut keep = |at: usize, a: &[Announce]| hits.extend(a.iter().map(|&a| (at, a)));
             if search.plain.is_some() || search.utf16.is_some() {
-                fold_into(&hay[start..reach], &mut folded);
+                let raw = &hay[start..reach];
                 let to = end - start;
-                if let Some(p) = &search.plain {
-                    p.each(&folded, 0..to, |at, a| keep(start + at, a));
+                let utf16 = search.utf16.as_ref().filter(|_| memchr::memchr(0, raw).is_some());
+                let as_written = search.plain.as_ref().is_none_or(|p| p.ignores_case());
+                if utf16.is_some() || !as_written {
+                    fold_into(raw, &mut folded);
                 }
-                if let Some(u) =
-                    search.utf16.as_ref().filter(|_| memchr::memchr(0, &folded).is_some())
-                {
+                if let Some(p) = &search.plain {
+                    let text = if as_written { raw } else { &folded[..] };
+                    p.each(text, 0..to, |at, a| keep(start + at, a));
+                }
+                if let Some(u) = utf16 {
                     u.each(&folded, 0..to, |at, a| keep(start + at, a));
                 }
             }

@@ -20,6 +20,7 @@ mod runs;
 mod shape;
 mod softbreak;
 mod structured;
+mod teddy;
 
 use std::ops::Range;
 use std::sync::{Arc, LazyLock};
@@ -268,7 +269,7 @@ impl KeywordSearch {
             .map(|(k, a)| (k.to_ascii_lowercase(), a))
             .partition(|(k, _)| k.contains(&0));
         let hex_literal = encoded.iter().any(|(l, _)| runs::hex_alone(l));
-        let plain = literals::Literals::new(&plain);
+        let plain = literals::Literals::new_caseless(&plain);
         let utf16 = literals::Literals::new(&utf16);
         let longest = plain.iter().chain(&utf16).map(|l| l.longest()).max().unwrap_or(0);
         let encoded = literals::Literals::new(&encoded);
@@ -283,7 +284,8 @@ impl KeywordSearch {
     /// Whether any keyword or form shows in `text` (a few bytes: folded here).
     fn any_in(&self, text: &[u8]) -> bool {
         let folded = text.to_ascii_lowercase();
-        self.plain.iter().chain(&self.utf16).any(|l| l.any_in(&folded))
+        self.plain.iter().any(|l| l.any_in(if l.ignores_case() { text } else { &folded }))
+            || self.utf16.iter().any(|l| l.any_in(&folded))
             || self.encoded.as_ref().is_some_and(|l| l.any_in(text))
     }
 }
