@@ -603,4 +603,40 @@ mod tests {
         fold_into(b"AccountKey=\xC3\x84Z_9", &mut out);
         assert_eq!(out, b"accountkey=\xC3\x84z_9");
     }
+
+    /// Keywords to be found in any case: with few starts, one pass over the text as written
+    /// (where the CPU has AVX2); with more starts than its buckets take, the packed searches
+    /// over a lower-cased copy. Either way every keyword is found in upper, lower and mixed
+    /// case, with what it announces.
+    #[test]
+    fn caseless_literals_are_found_in_any_case_in_one_pass_or_in_a_folded_copy() {
+        let few: Vec<String> =
+            ["token", "dt0", "ghp_", "secret_key", "%64%74%30"].map(String::from).to_vec();
+        // 70 keywords, each starting its own way (two bytes): more than the one pass takes.
+        let many: Vec<String> = (0..70u8)
+            .map(|i| format!("{}{}key", (b'a' + i % 26) as char, (b'a' + i / 26) as char))
+            .collect();
+        for (keywords, one_pass) in [(few, std::is_x86_feature_detected!("avx2")), (many, false)] {
+            let list: Vec<(Vec<u8>, usize)> =
+                keywords.iter().enumerate().map(|(i, k)| (k.as_bytes().to_vec(), i)).collect();
+            let lits = Literals::new_caseless(&list).unwrap();
+            assert_eq!(lits.ignores_case(), one_pass);
+            for (i, k) in keywords.iter().enumerate() {
+                let mixed: String = k
+                    .chars()
+                    .enumerate()
+                    .map(|(j, c)| if j % 2 == 0 { c.to_ascii_uppercase() } else { c })
+                    .collect();
+                for written in [k.to_ascii_uppercase(), mixed, k.clone()] {
+                    let text = format!("x = \"{written}\";");
+                    let mut folded = Vec::new();
+                    fold_into(text.as_bytes(), &mut folded);
+                    let hay = if lits.ignores_case() { text.as_bytes() } else { &folded[..] };
+                    let mut got = Vec::new();
+                    lits.each(hay, 0..hay.len(), |at, a| got.push((at, a.to_vec())));
+                    assert_eq!(got, vec![(5, vec![i])], "{written}");
+                }
+            }
+        }
+    }
 }
