@@ -376,6 +376,22 @@ impl<A: Copy + PartialEq> Literals<A> {
         }
     }
 
+    /// [`Literals::each`], and whether a NUL byte stands at a place of `starts` or the one
+    /// after it: told by the caseless search's own pass ([`Teddy::each`]), else looked for.
+    pub(super) fn each_noting_nul(
+        &self,
+        hay: &[u8],
+        starts: Range<usize>,
+        mut hit: impl FnMut(usize, &[A]),
+    ) -> bool {
+        if let [Group::Caseless(t)] = &self.groups[..] {
+            return t.each(hay, starts, |at, l| hit(at, &self.announces[l]));
+        }
+        let around = starts.start.min(hay.len())..(starts.end + 1).min(hay.len());
+        self.each(hay, starts, hit);
+        memchr::memchr(0, &hay[around]).is_some()
+    }
+
     /// Whether a literal shows anywhere in `hay`.
     pub(super) fn any_in(&self, hay: &[u8]) -> bool {
         let mut any = false;
@@ -425,14 +441,19 @@ impl super::Matcher {
             if search.plain.is_some() || search.utf16.is_some() {
                 let raw = &hay[start..reach];
                 let to = end - start;
-                let utf16 = search.utf16.as_ref().filter(|_| memchr::memchr(0, raw).is_some());
-                let as_written = search.plain.as_ref().is_none_or(|p| p.ignores_case());
-                if utf16.is_some() || !as_written {
+                // The caseless search reads the text as written and tells where NULs are.
+                let one_pass = search.plain.as_ref().filter(|p| p.ignores_case());
+                let nul = match one_pass {
+                    Some(p) => p.each_noting_nul(raw, 0..to, |at, a| keep(start + at, a)),
+                    None => memchr::memchr(0, raw).is_some(),
+                };
+                let folded_search = search.plain.as_ref().filter(|p| !p.ignores_case());
+                let utf16 = search.utf16.as_ref().filter(|_| nul);
+                if utf16.is_some() || folded_search.is_some() {
                     fold_into(raw, &mut folded);
                 }
-                if let Some(p) = &search.plain {
-                    let text = if as_written { raw } else { &folded[..] };
-                    p.each(text, 0..to, |at, a| keep(start + at, a));
+                if let Some(p) = folded_search {
+                    p.each(&folded, 0..to, |at, a| keep(start + at, a));
                 }
                 if let Some(u) = utf16 {
                     u.each(&folded, 0..to, |at, a| keep(start + at, a));

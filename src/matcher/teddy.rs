@@ -132,16 +132,23 @@ impl Teddy {
 
     /// Calls `hit(start, keyword)` for every place in `hay` within `starts` where a keyword
     /// starts, in any case, left to right: the longest keyword standing there (a keyword
-    /// may end past `starts`, up to the end of `hay`).
-    pub(super) fn each(&self, hay: &[u8], starts: Range<usize>, mut hit: impl FnMut(usize, usize)) {
+    /// may end past `starts`, up to the end of `hay`). Returns `true` when a NUL byte stands
+    /// at one of those places or the one after it (perhaps also for one a little further
+    /// on), `false` when none does: the UTF-16 forms' search needs one, this pass tells it.
+    pub(super) fn each(
+        &self,
+        hay: &[u8],
+        starts: Range<usize>,
+        mut hit: impl FnMut(usize, usize),
+    ) -> bool {
         let starts = starts.start..starts.end.min(hay.len());
         if starts.is_empty() {
-            return;
+            return false;
         }
         #[cfg(target_arch = "x86_64")]
         // SAFETY: a Teddy is built only where the CPU has AVX2 (`new`).
         unsafe {
-            self.each_avx2(hay, starts, &mut hit);
+            self.each_avx2(hay, starts, &mut hit)
         }
         #[cfg(not(target_arch = "x86_64"))]
         unreachable!("built only with AVX2: {starts:?}");
@@ -154,7 +161,7 @@ impl Teddy {
         hay: &[u8],
         starts: Range<usize>,
         hit: &mut impl FnMut(usize, usize),
-    ) {
+    ) -> bool {
         use std::arch::x86_64::*;
         let table = |t: &[u8; 16]| {
             // SAFETY: 16 bytes of `t`, unaligned.
@@ -163,12 +170,22 @@ impl Teddy {
         let lows: [__m256i; SETS * HEAD] = std::array::from_fn(|i| table(&self.tables[i].0));
         let highs: [__m256i; SETS * HEAD] = std::array::from_fn(|i| table(&self.tables[i].1));
         let nibble = _mm256_set1_epi8(0x0F);
-        // The buckets that admit the 32 places from `p` on (`p` + 34 bytes readable).
+        let zero = _mm256_setzero_si256();
+        // Where a NUL byte stands among the places looked at and the one after each.
+        let mut nul = zero;
+        // The buckets that admit the 32 places from `p` on (`p` + 34 bytes readable), and
+        // which of the places or the one after each hold a NUL byte.
         let step = |p: *const u8| {
             let mut sets = [_mm256_set1_epi8(-1); SETS];
+            let (mut first, mut nuls) = (zero, zero);
             for k in 0..HEAD {
                 // SAFETY: the caller lets 32 bytes be read from `p + k` (k < 3).
                 let v = unsafe { _mm256_loadu_si256(p.add(k).cast()) };
+                if k == 0 {
+                    first = v;
+                } else if k == 1 {
+                    nuls = _mm256_cmpeq_epi8(_mm256_min_epu8(first, v), zero);
+                }
                 let lo = _mm256_and_si256(v, nibble);
                 let hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble);
                 for (s, set) in sets.iter_mut().enumerate() {
@@ -180,7 +197,7 @@ impl Teddy {
                     *set = _mm256_and_si256(*set, m);
                 }
             }
-            sets
+            (sets, nuls)
         };
         let none = |sets: &[__m256i; SETS]| {
             let any = sets.iter().fold(_mm256_setzero_si256(), |a, &s| _mm256_or_si256(a, s));
@@ -189,7 +206,8 @@ impl Teddy {
         let mut at = starts.start;
         while at < starts.end && at + STEP + HEAD - 1 <= hay.len() {
             // SAFETY: `at + 34 <= hay.len()`.
-            let sets = step(unsafe { hay.as_ptr().add(at) });
+            let (sets, nuls) = step(unsafe { hay.as_ptr().add(at) });
+            nul = _mm256_or_si256(nul, nuls);
             let found = none(&sets);
             if found != 0 {
                 self.confirm(hay, at, found, starts.end, hit);
@@ -202,12 +220,17 @@ impl Teddy {
             let mut padded = [0u8; 2 * STEP];
             let rest = &hay[at..];
             padded[..rest.len()].copy_from_slice(rest);
-            let sets = step(padded.as_ptr());
+            // (The padding's NULs are not the text's.)
+            let (sets, _) = step(padded.as_ptr());
+            if memchr::memchr(0, rest).is_some() {
+                nul = _mm256_set1_epi8(-1);
+            }
             let found = none(&sets);
             if found != 0 {
                 self.confirm(hay, at, found, starts.end, hit);
             }
         }
+        _mm256_movemask_epi8(nul) != 0
     }
 
     /// The keywords that stand at the places of `found` (bits from `at` on).
@@ -462,6 +485,31 @@ mod tests {
         let mut out = Vec::new();
         t.each(hay, starts, |at, k| out.push((at, t.keywords[k].bytes.len())));
         out
+    }
+
+    /// Text with no NUL: `false`; a NUL at any place searched or the one after it: `true`.
+    #[test]
+    fn the_pass_tells_nul_bytes_among_the_places_searched() {
+        let Some(t) = Teddy::new(&[b"token"]) else { return assert!(!avx2()) };
+        for len in [1, 5, 31, 33, 34, 35, 64, 100, 200] {
+            let clean = vec![b'x'; len];
+            for from in [0, 1, len / 2] {
+                for to in [from + 1, len / 2 + 1, len] {
+                    if to <= from || to > len {
+                        continue;
+                    }
+                    assert!(!t.each(&clean, from..to, |_, _| {}), "{len} {from}..{to}");
+                    for at in from..(to + 1).min(len) {
+                        let mut hay = clean.clone();
+                        hay[at] = 0;
+                        assert!(
+                            t.each(&hay, from..to, |_, _| {}),
+                            "{len} {from}..{to} NUL at {at}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     const BUILTIN_LIKE: &[&str] = &[
