@@ -248,7 +248,8 @@ pub struct Matcher {
 /// The search for every rule's keywords and their encoded forms ([`literals`]).
 #[derive(Debug, Clone, Default)]
 struct KeywordSearch {
-    /// Keywords, matched without regard to case (in a lower-cased copy of the text).
+    /// Keywords, matched without regard to case (in one pass over the text as written, or
+    /// in a lower-cased copy: [`literals::Literals::ignores_case`]).
     plain: Option<literals::Literals<Announce>>,
     /// Keywords in UTF-16 (each holds a NUL byte), also without regard to case.
     utf16: Option<literals::Literals<Announce>>,
