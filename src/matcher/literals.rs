@@ -169,13 +169,13 @@ impl Trigrams {
         let five = _mm256_set1_epi32(31);
         // Which of the eight places from `at` have their key's bit set, given the 16 bytes
         // from `at` (eight places read 10 of them).
-        let eight = |v: __m128i| {
+        let eight = |key: [__m128i; 3]| {
             let bytes = |v: __m128i| _mm256_and_si256(_mm256_cvtepu8_epi32(v), six);
             let key = _mm256_or_si256(
-                bytes(v),
+                bytes(key[0]),
                 _mm256_or_si256(
-                    _mm256_slli_epi32(bytes(_mm_srli_si128::<1>(v)), 6),
-                    _mm256_slli_epi32(bytes(_mm_srli_si128::<2>(v)), 12),
+                    _mm256_slli_epi32(bytes(key[1]), 6),
+                    _mm256_slli_epi32(bytes(key[2]), 12),
                 ),
             );
             // SAFETY: each key is below 2^18, its word (key / 32) within `raw_bits`.
@@ -200,9 +200,12 @@ impl Trigrams {
             }
         };
         let mut at = starts.start;
-        while at + 8 <= starts.end && at + 16 <= hay.len() {
-            // SAFETY: the 16 bytes from `at` are in `hay`.
-            let places = eight(_mm_loadu_si128(hay.as_ptr().add(at).cast()));
+        // Eight places from `at` read the bytes up to `at + 10`.
+        while at + 8 <= starts.end && at + 10 <= hay.len() {
+            // SAFETY: `at + 10 <= hay.len()`: each load reads 8 bytes of `hay`, from `at`,
+            // `at + 1` and `at + 2`.
+            let load = |k: usize| _mm_loadl_epi64(hay.as_ptr().add(at + k).cast());
+            let places = eight([load(0), load(1), load(2)]);
             if places != 0 {
                 look(at, places);
             }
@@ -224,7 +227,8 @@ impl Trigrams {
                 // SAFETY: 16 bytes of `padded`.
                 _mm_loadu_si128(padded.as_ptr().cast())
             };
-            look(at, eight(v) & !(u32::MAX << (starts.end - at).min(8)));
+            let key = [v, _mm_srli_si128::<1>(v), _mm_srli_si128::<2>(v)];
+            look(at, eight(key) & !(u32::MAX << (starts.end - at).min(8)));
             at += 8;
         }
     }
