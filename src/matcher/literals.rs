@@ -527,21 +527,26 @@ mod tests {
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
 
-        /// Many base64 literals (the trigram lookup), some starting others or with the same
-        /// first three values (`+`/`-`, `/`/`_`), found where a comparison at every place
-        /// finds them, with what every literal starting there announces.
+        /// Many base64 literals (the trigram lookup: more than a group of distinct ones),
+        /// some starting others or with the same first three values (`+`/`-`, `/`/`_`),
+        /// found where a comparison at every place finds them, with what every literal
+        /// starting there announces.
         #[test]
         fn base64_literals_are_found_as_by_comparison_at_every_place(
-            list in proptest::collection::vec(
+            list in proptest::collection::btree_set(
                 proptest::collection::vec(proptest::sample::select(b"ab+-/_Z9".to_vec()), 3..8),
                 GROUP + 1..80,
             ),
             hay in proptest::collection::vec(proptest::sample::select(b"ab+-/_Z9 .".to_vec()), 0..300),
             from in 0usize..300,
             len in 0usize..300,
+            twice in 0usize..4,
         ) {
+            // The first few listed twice, each time announcing another.
+            let list: Vec<Vec<u8>> = list.into_iter().collect();
+            let twice = list[..twice].to_vec();
             let list: Vec<(Vec<u8>, u8)> =
-                list.into_iter().enumerate().map(|(i, l)| (l, i as u8)).collect();
+                list.into_iter().chain(twice).enumerate().map(|(i, l)| (l, i as u8)).collect();
             let lits = Literals::new(&list).unwrap();
             proptest::prop_assert!(matches!(lits.groups[..], [Group::Trigrams(_)]));
             let from = from.min(hay.len());
