@@ -148,8 +148,8 @@ impl Trigrams {
 
     /// [`Trigrams::each`] eight places at a time: the keys of the eight places' three bytes
     /// in [`Trigrams::raw_bits`] gathered at once; the few places whose bit is set are looked
-    /// at one by one. The last places (fewer than eight, or too near the end of `hay`) are
-    /// left to [`Trigrams::each_scalar`].
+    /// at one by one. Near the end of `hay` the bytes past it read as NUL (no literal holds
+    /// one), and past the end of `starts` the places are left out.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     unsafe fn each_avx2(
@@ -159,41 +159,82 @@ impl Trigrams {
         hit: &mut impl FnMut(usize, usize),
     ) {
         use std::arch::x86_64::*;
+        // From place `16 - n`, the shuffle that moves the last `n` of 16 bytes first.
+        const SLIDE: [u8; 32] = {
+            let mut t = [0x80; 32];
+            let mut i = 0;
+            while i < 16 {
+                t[i] = i as u8;
+                i += 1;
+            }
+            t
+        };
         let six = _mm256_set1_epi32(63);
         let five = _mm256_set1_epi32(31);
-        let one = _mm256_set1_epi32(1);
-        let mut at = starts.start;
-        // Eight places from `at` read the bytes up to `at + 10`.
-        while at + 8 <= starts.end && at + 10 <= hay.len() {
-            // SAFETY: `at + 10 <= hay.len()`: each load reads 8 bytes of `hay`, from `at`,
-            // `at + 1` and `at + 2`.
-            let bytes = |k: usize| {
-                let v = _mm_loadl_epi64(hay.as_ptr().add(at + k).cast());
-                _mm256_and_si256(_mm256_cvtepu8_epi32(v), six)
-            };
+        // Which of the eight places from `at` have their key's bit set, given the 16 bytes
+        // from `at` (eight places read 10 of them).
+        let eight = |key: [__m128i; 3]| {
+            let bytes = |v: __m128i| _mm256_and_si256(_mm256_cvtepu8_epi32(v), six);
             let key = _mm256_or_si256(
-                bytes(0),
-                _mm256_or_si256(_mm256_slli_epi32(bytes(1), 6), _mm256_slli_epi32(bytes(2), 12)),
+                bytes(key[0]),
+                _mm256_or_si256(
+                    _mm256_slli_epi32(bytes(key[1]), 6),
+                    _mm256_slli_epi32(bytes(key[2]), 12),
+                ),
             );
             // SAFETY: each key is below 2^18, its word (key / 32) within `raw_bits`.
             let words = _mm256_i32gather_epi32::<4>(
                 self.raw_bits.as_ptr().cast(),
                 _mm256_srli_epi32(key, 5),
             );
-            let set = _mm256_and_si256(_mm256_srlv_epi32(words, _mm256_and_si256(key, five)), one);
-            let mut places =
-                _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_slli_epi32(set, 31))) as u32;
+            // Each key's bit moved to the top of its word (shifted by `31 - key % 32`).
+            let set = _mm256_sllv_epi32(words, _mm256_andnot_si256(key, five));
+            _mm256_movemask_ps(_mm256_castsi256_ps(set)) as u32
+        };
+        // The literals at the places of `places` (bits from `at`), if any.
+        let mut look = |at: usize, mut places: u32| {
             while places != 0 {
                 let p = at + places.trailing_zeros() as usize;
                 places &= places - 1;
-                let three = [hay[p], hay[p + 1], hay[p + 2]].map(base64_value);
-                if let [Some(a), Some(b), Some(c)] = three {
-                    self.longest_at(hay, p, trigram([a, b, c]), hit);
+                if let Some(&[a, b, c]) = hay.get(p..p + 3) {
+                    if let [Some(a), Some(b), Some(c)] = [a, b, c].map(base64_value) {
+                        self.longest_at(hay, p, trigram([a, b, c]), hit);
+                    }
                 }
+            }
+        };
+        let mut at = starts.start;
+        // Eight places from `at` read the bytes up to `at + 10`.
+        while at + 8 <= starts.end && at + 10 <= hay.len() {
+            // SAFETY: `at + 10 <= hay.len()`: each load reads 8 bytes of `hay`, from `at`,
+            // `at + 1` and `at + 2`.
+            let load = |k: usize| _mm_loadl_epi64(hay.as_ptr().add(at + k).cast());
+            let places = eight([load(0), load(1), load(2)]);
+            if places != 0 {
+                look(at, places);
             }
             at += 8;
         }
-        self.each_scalar(hay, at.min(starts.end)..starts.end, hit)
+        // The last places, their bytes past the end of `hay` read as NUL.
+        while at < starts.end {
+            let v = if at + 16 <= hay.len() {
+                // SAFETY: the 16 bytes from `at` are in `hay`.
+                _mm_loadu_si128(hay.as_ptr().add(at).cast())
+            } else if hay.len() >= 16 {
+                // SAFETY: the last 16 bytes of `hay`; 16 of the 32 of `SLIDE` (`n <= 16`).
+                let n = hay.len() - at;
+                let last = _mm_loadu_si128(hay.as_ptr().add(hay.len() - 16).cast());
+                _mm_shuffle_epi8(last, _mm_loadu_si128(SLIDE.as_ptr().add(16 - n).cast()))
+            } else {
+                let mut padded = [0u8; 16];
+                padded[..hay.len() - at].copy_from_slice(&hay[at..]);
+                // SAFETY: 16 bytes of `padded`.
+                _mm_loadu_si128(padded.as_ptr().cast())
+            };
+            let key = [v, _mm_srli_si128::<1>(v), _mm_srli_si128::<2>(v)];
+            look(at, eight(key) & !(u32::MAX << (starts.end - at).min(8)));
+            at += 8;
+        }
     }
 
     /// [`Trigrams::each`] a byte at a time.
@@ -543,21 +584,26 @@ mod tests {
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
 
-        /// Many base64 literals (the trigram lookup), some starting others or with the same
-        /// first three values (`+`/`-`, `/`/`_`), found where a comparison at every place
-        /// finds them, with what every literal starting there announces.
+        /// Many base64 literals (the trigram lookup: more than a group of distinct ones),
+        /// some starting others or with the same first three values (`+`/`-`, `/`/`_`),
+        /// found where a comparison at every place finds them, with what every literal
+        /// starting there announces.
         #[test]
         fn base64_literals_are_found_as_by_comparison_at_every_place(
-            list in proptest::collection::vec(
+            list in proptest::collection::btree_set(
                 proptest::collection::vec(proptest::sample::select(b"ab+-/_Z9".to_vec()), 3..8),
                 GROUP + 1..80,
             ),
             hay in proptest::collection::vec(proptest::sample::select(b"ab+-/_Z9 .".to_vec()), 0..300),
             from in 0usize..300,
             len in 0usize..300,
+            twice in 0usize..4,
         ) {
+            // The first few listed twice, each time announcing another.
+            let list: Vec<Vec<u8>> = list.into_iter().collect();
+            let twice = list[..twice].to_vec();
             let list: Vec<(Vec<u8>, u8)> =
-                list.into_iter().enumerate().map(|(i, l)| (l, i as u8)).collect();
+                list.into_iter().chain(twice).enumerate().map(|(i, l)| (l, i as u8)).collect();
             let lits = Literals::new(&list).unwrap();
             proptest::prop_assert!(matches!(lits.groups[..], [Group::Trigrams(_)]));
             let from = from.min(hay.len());

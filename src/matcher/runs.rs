@@ -59,30 +59,44 @@ pub(super) struct Base64Runs {
     indent: bool,
 }
 
-/// How 64 bytes are told base64 or not (one way per instruction set).
+/// What a block of 64 bytes holds, one bit per byte (bit `i` for byte `i`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Classes {
+    /// Run characters ([`is_run_char`]).
+    run: u64,
+    /// Line feeds.
+    lf: u64,
+    /// Spaces and tabs.
+    blanks: u64,
+}
+
+/// How 64 bytes are classified (one way per instruction set).
 trait Classify {
-    /// Which of the 64 bytes are run characters ([`is_run_char`]), one bit each (bit `i` for
-    /// byte `i`).
+    /// The classes of the 64 bytes of `block`.
     ///
     /// # Safety
     /// The CPU has the instructions the implementation uses.
-    unsafe fn mask(block: &[u8; 64]) -> u64;
+    unsafe fn classes(block: &[u8; 64]) -> Classes;
 }
 
-/// Which of the bytes of `bytes` (64 at most) are run characters ([`is_run_char`]), a byte
-/// at a time.
-fn base64_bits(bytes: &[u8]) -> u64 {
-    bytes.iter().enumerate().fold(0, |m, (i, &b)| m | u64::from(is_run_char(b)) << i)
+/// The classes of the bytes of `bytes` (64 at most), a byte at a time.
+fn classes_of(bytes: &[u8]) -> Classes {
+    let bit = |i: usize, yes: bool| u64::from(yes) << i;
+    bytes.iter().enumerate().fold(Classes { run: 0, lf: 0, blanks: 0 }, |c, (i, &b)| Classes {
+        run: c.run | bit(i, is_run_char(b)),
+        lf: c.lf | bit(i, b == b'\n'),
+        blanks: c.blanks | bit(i, b == b' ' || b == b'\t'),
+    })
 }
 
-/// A byte at a time ([`base64_bits`]).
+/// A byte at a time ([`classes_of`]).
 #[cfg(any(test, not(target_arch = "x86_64")))]
 struct Portable;
 
 #[cfg(any(test, not(target_arch = "x86_64")))]
 impl Classify for Portable {
-    unsafe fn mask(block: &[u8; 64]) -> u64 {
-        base64_bits(block)
+    unsafe fn classes(block: &[u8; 64]) -> Classes {
+        classes_of(block)
     }
 }
 
@@ -92,33 +106,36 @@ type Baseline = Sse2;
 #[cfg(not(target_arch = "x86_64"))]
 type Baseline = Portable;
 
-/// 16 bytes at a time by range comparisons ([`linecut::base64_mask`], and two for the line
-/// ends; SSE2 on x86_64).
+/// 16 bytes at a time by range comparisons ([`linecut::base64_mask`]) and comparisons with
+/// each of the other characters (SSE2 on x86_64).
 #[cfg(target_arch = "x86_64")]
 struct Sse2;
 
 #[cfg(target_arch = "x86_64")]
 impl Classify for Sse2 {
     #[inline]
-    unsafe fn mask(block: &[u8; 64]) -> u64 {
+    unsafe fn classes(block: &[u8; 64]) -> Classes {
         use std::arch::x86_64::*;
-        let line_ends = |c: &[u8]| {
+        let mut c = Classes { run: 0, lf: 0, blanks: 0 };
+        for (k, chunk) in block.chunks_exact(16).enumerate() {
             // SAFETY: SSE2 is part of x86_64; 16 bytes of `block`, unaligned.
-            unsafe {
-                let v = _mm_loadu_si128(c.as_ptr().cast());
+            let (lf, cr, blanks) = unsafe {
+                let v = _mm_loadu_si128(chunk.as_ptr().cast());
                 let is = |b: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8));
-                _mm_movemask_epi8(_mm_or_si128(is(b'\n'), is(b'\r'))) as u32
-            }
-        };
-        block
-            .chunks_exact(16)
-            .rev()
-            .fold(0, |m, c| m << 16 | u64::from(linecut::base64_mask(c) | line_ends(c)))
+                let bits = |m: __m128i| u64::from(_mm_movemask_epi8(m) as u32) << (16 * k);
+                (bits(is(b'\n')), bits(is(b'\r')), bits(_mm_or_si128(is(b' '), is(b'\t'))))
+            };
+            c.run |= u64::from(linecut::base64_mask(chunk)) << (16 * k) | lf | cr;
+            c.lf |= lf;
+            c.blanks |= blanks;
+        }
+        c
     }
 }
 
-/// 32 bytes at a time by their two halves (nibbles): each half looks up the classes of
-/// bytes it can belong to, and a byte is base64 when its two lookups share a class.
+/// 32 bytes at a time: run characters by their two halves (nibbles), each half looking up
+/// the classes of bytes it can belong to (a byte is one when its two lookups share a
+/// class); line feeds and blanks by comparison.
 #[cfg(target_arch = "x86_64")]
 struct Avx2;
 
@@ -126,29 +143,34 @@ struct Avx2;
 impl Classify for Avx2 {
     #[inline]
     #[target_feature(enable = "avx2")]
-    unsafe fn mask(block: &[u8; 64]) -> u64 {
+    unsafe fn classes(block: &[u8; 64]) -> Classes {
         use std::arch::x86_64::*;
         // Classes by high half: 0x0_ the line ends LF and CR, 0x2_ `+-/`, 0x3_ digits, 0x4_
         // and 0x6_ letters but `@` and the backquote, 0x5_ letters and `_`, 0x7_ letters
-        // `p`-`z`.
+        // `p`-`z`; and LF alone in the top bit (read by the byte mask as it is).
         #[rustfmt::skip]
-        const LOW: [i8; 16] = [
+        const LOW: [u8; 16] = [
             0x1A, 0x1E, 0x1E, 0x1E, 0x1E, 0x1E, 0x1E, 0x1E,
-            0x1E, 0x1E, 0x3C, 0x05, 0x04, 0x25, 0x04, 0x0D,
+            0x1E, 0x1E, 0xBC, 0x05, 0x04, 0x25, 0x04, 0x0D,
         ];
         #[rustfmt::skip]
-        const HIGH: [i8; 16] = [0x20, 0, 0x01, 0x02, 0x04, 0x08, 0x04, 0x10, 0, 0, 0, 0, 0, 0, 0, 0];
-        let table = |t: &[i8; 16]| _mm256_broadcastsi128_si256(_mm_loadu_si128(t.as_ptr().cast()));
+        const HIGH: [u8; 16] = [0xA0, 0, 0x01, 0x02, 0x04, 0x08, 0x04, 0x10, 0, 0, 0, 0, 0, 0, 0, 0];
+        let table = |t: &[u8; 16]| _mm256_broadcastsi128_si256(_mm_loadu_si128(t.as_ptr().cast()));
         let (low, high, nibble) = (table(&LOW), table(&HIGH), _mm256_set1_epi8(0x0F));
+        let is = |v: __m256i, b: u8| _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b as i8));
+        let bits = |m: __m256i| u64::from(_mm256_movemask_epi8(m) as u32);
         let half = |at: usize| {
             // SAFETY: 32 bytes of the 64 of `block`, unaligned.
             let v = _mm256_loadu_si256(block.as_ptr().add(at).cast());
             let lo = _mm256_shuffle_epi8(low, _mm256_and_si256(v, nibble));
             let hi = _mm256_shuffle_epi8(high, _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble));
-            let none = _mm256_cmpeq_epi8(_mm256_and_si256(lo, hi), _mm256_setzero_si256());
-            u64::from(!(_mm256_movemask_epi8(none) as u32))
+            let both = _mm256_and_si256(lo, hi);
+            let none = _mm256_cmpeq_epi8(both, _mm256_setzero_si256());
+            let blanks = _mm256_or_si256(is(v, b' '), is(v, b'\t'));
+            (!bits(none) & 0xFFFF_FFFF, bits(both), bits(blanks))
         };
-        half(0) | half(32) << 32
+        let ((run0, lf0, bl0), (run1, lf1, bl1)) = (half(0), half(32));
+        Classes { run: run0 | run1 << 32, lf: lf0 | lf1 << 32, blanks: bl0 | bl1 << 32 }
     }
 }
 
@@ -157,46 +179,12 @@ impl Classify for Avx2 {
 /// ends (LF) and which blanks. `carry`: whether the bytes before ended in a line end or such
 /// blanks; set for the next block.
 #[inline(always)]
-fn indentation((lf, blanks): (u64, u64), carry: &mut bool) -> u64 {
+fn indentation(Classes { lf, blanks, .. }: Classes, carry: &mut bool) -> u64 {
     let seeds = (lf << 1 | u64::from(*carry)) & blanks;
     // Adding a seed to a stretch of blanks clears the stretch from the seed on.
     let indent = (blanks.wrapping_add(seeds) ^ blanks) & blanks;
     *carry = (lf | indent) >> 63 != 0;
     indent
-}
-
-/// Which of the bytes of `bytes` (64 at most) are LF, and which spaces or tabs.
-fn line_ends_and_blanks_of(bytes: &[u8]) -> (u64, u64) {
-    bytes.iter().enumerate().fold((0, 0), |(lf, bl), (i, &b)| {
-        (lf | u64::from(b == b'\n') << i, bl | u64::from(b == b' ' || b == b'\t') << i)
-    })
-}
-
-/// [`line_ends_and_blanks_of`] for 64 bytes (16 at a time with SSE2 on x86_64).
-#[inline(always)]
-fn line_ends_and_blanks(block: &[u8; 64]) -> (u64, u64) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::*;
-        let mut lf = 0u64;
-        let mut blanks = 0u64;
-        for (k, c) in block.chunks_exact(16).enumerate() {
-            // SAFETY: SSE2 is part of x86_64; 16 bytes of `block`, unaligned.
-            let (l, b) = unsafe {
-                let v = _mm_loadu_si128(c.as_ptr().cast());
-                let is = |x: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(x as i8));
-                (
-                    _mm_movemask_epi8(is(b'\n')) as u32,
-                    _mm_movemask_epi8(_mm_or_si128(is(b' '), is(b'\t'))) as u32,
-                )
-            };
-            lf |= u64::from(l) << (16 * k);
-            blanks |= u64::from(b) << (16 * k);
-        }
-        (lf, blanks)
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    line_ends_and_blanks_of(block)
 }
 
 /// The places `i` where bits `i..i + MIN_BASE64_RUN` of `m` are all set.
@@ -258,8 +246,8 @@ impl Base64Runs {
             // SAFETY: `p + 64 <= hay.len()` (`p < whole`): the 64 bytes from `p` are in
             // `hay`; and as the caller promised for `C`.
             let block = unsafe { &*hay.as_ptr().add(p).cast::<[u8; 64]>() };
-            let mask =
-                unsafe { C::mask(block) } | indentation(line_ends_and_blanks(block), &mut indent);
+            let classes = unsafe { C::classes(block) };
+            let mask = classes.run | indentation(classes, &mut indent);
             if mask == u64::MAX {
                 continue;
             }
@@ -276,9 +264,9 @@ impl Base64Runs {
         if next < to.min(hay.len()) {
             // The last bytes, fewer than 64, and a gap after them.
             let tail = &hay[next..];
-            let mask = base64_bits(tail)
-                | indentation(line_ends_and_blanks_of(tail), &mut indent)
-                    & (u64::MAX >> (64 - tail.len()));
+            let classes = classes_of(tail);
+            let mask =
+                classes.run | indentation(classes, &mut indent) & (u64::MAX >> (64 - tail.len()));
             start = block_runs(next, mask, !mask & u64::MAX >> (63 - tail.len()), start, run);
             (next, start) = (hay.len(), start.min(hay.len()));
         }
@@ -440,27 +428,37 @@ mod tests {
 
     #[test]
     fn every_classification_agrees_with_the_alphabet() {
-        let check = |mask: unsafe fn(&[u8; 64]) -> u64| {
+        let check = |classes: unsafe fn(&[u8; 64]) -> Classes| {
             for b in 0..=255u8 {
+                // Each byte's own classes, set at `at` in a block of `fill`.
+                let want = |fill: u8, at: usize| {
+                    let with = |yes: fn(u8) -> bool| {
+                        let all = if yes(fill) { u64::MAX } else { 0 };
+                        all & !(1 << at) | u64::from(yes(b)) << at
+                    };
+                    Classes {
+                        run: with(is_run_char),
+                        lf: with(|c| c == b'\n'),
+                        blanks: with(|c| c == b' ' || c == b'\t'),
+                    }
+                };
                 for at in 0..64 {
-                    let mut block = [b'Q'; 64];
-                    block[at] = b;
-                    // SAFETY: AVX2 is passed only where the CPU has it.
-                    let want = !(u64::from(!is_run_char(b)) << at);
-                    assert_eq!(unsafe { mask(&block) }, want, "byte {b} at {at}");
-                    let mut block = [b' '; 64];
-                    block[at] = b;
-                    let want = u64::from(is_run_char(b)) << at;
-                    assert_eq!(unsafe { mask(&block) }, want, "byte {b} at {at} among blanks");
+                    for fill in [b'Q', b' ', b'\n', b'.'] {
+                        let mut block = [fill; 64];
+                        block[at] = b;
+                        // SAFETY: AVX2 is passed only where the CPU has it.
+                        let got = unsafe { classes(&block) };
+                        assert_eq!(got, want(fill, at), "byte {b} at {at} among {fill}");
+                    }
                 }
             }
         };
-        check(Portable::mask);
+        check(Portable::classes);
         #[cfg(target_arch = "x86_64")]
         {
-            check(Sse2::mask);
+            check(Sse2::classes);
             if std::is_x86_feature_detected!("avx2") {
-                check(Avx2::mask);
+                check(Avx2::classes);
             }
         }
     }

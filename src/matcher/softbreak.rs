@@ -141,6 +141,56 @@ pub(super) fn soft_window(hay: &[u8], line: Range<usize>, reach: usize) -> Optio
     Some(unbreak(hay, start..end))
 }
 
+/// Where the soft line breaks ([`soft_break_len`]) of `text` start, in order, into `out`.
+pub(super) fn soft_breaks(text: &[u8], out: &mut Vec<usize>) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2.
+        return unsafe { soft_breaks_avx2(text, out) };
+    }
+    soft_breaks_by_search(text, out)
+}
+
+/// [`soft_breaks`] by a search for each form, LF and CRLF.
+fn soft_breaks_by_search(text: &[u8], out: &mut Vec<usize>) {
+    let from = out.len();
+    out.extend(memchr::memmem::find_iter(text, b"=\n"));
+    out.extend(memchr::memmem::find_iter(text, b"=\r\n"));
+    out[from..].sort_unstable();
+}
+
+/// [`soft_breaks`] 64 places at a time, both forms in one pass: an `=` whose next byte is
+/// LF or CR is looked at (a CR must have an LF after it).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn soft_breaks_avx2(text: &[u8], out: &mut Vec<usize>) {
+    use std::arch::x86_64::*;
+    let (eq, lf, cr) = (_mm256_set1_epi8(b'=' as i8), _mm256_set1_epi8(10), _mm256_set1_epi8(13));
+    // The places from `at`, `at + 32` whose `=` has a line end after it.
+    let at32 = |at: usize| {
+        // SAFETY: 33 bytes from `at`: the callers keep them within `text`.
+        let load = |k: usize| _mm256_loadu_si256(text.as_ptr().add(at + k).cast());
+        let next = load(1);
+        let line_end = _mm256_or_si256(_mm256_cmpeq_epi8(next, lf), _mm256_cmpeq_epi8(next, cr));
+        let m = _mm256_and_si256(_mm256_cmpeq_epi8(load(0), eq), line_end);
+        u64::from(_mm256_movemask_epi8(m) as u32)
+    };
+    let mut at = 0;
+    // 64 places from `at` read the bytes up to `at + 65`, and a CR's LF one more.
+    while at + 66 <= text.len() {
+        let mut places = at32(at) | at32(at + 32) << 32;
+        while places != 0 {
+            let p = at + places.trailing_zeros() as usize;
+            places &= places - 1;
+            if soft_break_len(text, p) > 0 {
+                out.push(p);
+            }
+        }
+        at += 64;
+    }
+    out.extend((at..text.len()).filter(|&i| soft_break_len(text, i) > 0));
+}
+
 impl super::Matcher {
     /// Keywords cut by a soft break (`d=` then `t0c01.…`, `DT_API_TO=` then `KEN=3D…`): the
     /// keyword search sees neither half. At each soft break in `block` of a line as long as
@@ -159,15 +209,13 @@ impl super::Matcher {
     ) {
         // Breaks whose `=` stands in the block, LF and CRLF, in the order of the input.
         let text = &hay[block.start..(block.end + 2).min(hay.len())];
-        let mut breaks: Vec<usize> = memchr::memmem::find_iter(text, b"=\n")
-            .chain(memchr::memmem::find_iter(text, b"=\r\n"))
-            .map(|p| block.start + p)
-            .filter(|&eq| eq < block.end)
-            .collect();
+        let mut breaks = Vec::new();
+        soft_breaks(text, &mut breaks);
+        breaks.retain(|&eq| eq < block.len());
         if breaks.is_empty() {
             return;
         }
-        breaks.sort_unstable();
+        let breaks = breaks.into_iter().map(|eq| block.start + eq);
         let reach = self.search.longest_literal().max(1) - 1;
         for eq in breaks {
             let lf = eq + soft_break_len(hay, eq) - 1;
@@ -194,5 +242,54 @@ impl super::Matcher {
     /// Whether any keyword or form shows in `text` (a few bytes either side of a break).
     fn any_keyword(&self, text: &[u8]) -> bool {
         self.search.any_in(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The soft breaks of `text` found a byte at a time.
+    fn breaks_one_by_one(text: &[u8]) -> Vec<usize> {
+        (0..text.len()).filter(|&i| soft_break_len(text, i) > 0).collect()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// Texts dense in `=`, CR and LF: every way of finding the soft breaks finds each,
+        /// in order, at every place of a block of 32 and at the very end.
+        #[test]
+        fn soft_breaks_are_found_as_one_byte_at_a_time(
+            text in proptest::collection::vec(
+                proptest::sample::select(b"==\r\n\nx ".to_vec()), 0..200),
+        ) {
+            let want = breaks_one_by_one(&text);
+            let mut got = Vec::new();
+            soft_breaks(&text, &mut got);
+            proptest::prop_assert_eq!(&got, &want);
+            let mut searched = vec![7];
+            soft_breaks_by_search(&text, &mut searched);
+            proptest::prop_assert_eq!(&searched[1..], &want[..]);
+        }
+    }
+
+    #[test]
+    fn soft_breaks_at_every_place_and_the_end() {
+        for len in 0..70 {
+            for at in 0..len {
+                for form in [&b"=\n"[..], b"=\r\n", b"=\r", b"=", b"\r\n"] {
+                    let mut text = vec![b'a'; len];
+                    let end = (at + form.len()).min(len);
+                    text[at..end].copy_from_slice(&form[..end - at]);
+                    let mut got = Vec::new();
+                    soft_breaks(&text, &mut got);
+                    assert_eq!(got, breaks_one_by_one(&text), "{len} {at} {form:?}");
+                    let whole =
+                        end - at == form.len() && form.starts_with(b"=") && form.ends_with(b"\n");
+                    assert_eq!(got == [at], whole, "{len} {at} {form:?}");
+                }
+            }
+        }
     }
 }

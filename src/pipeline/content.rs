@@ -21,9 +21,13 @@ use crate::unit::{AddedLines, Origin};
 /// Regular files of at least this size are mapped into memory and searched in parallel
 /// segments; smaller ones (and pipes, devices, standard input) are read as a stream.
 pub const MAP_MIN: u64 = 1 << 20;
-/// Bytes reported by one parallel task of a mapped file.
+/// Bytes reported by one parallel task of a mapped file: at least this many where there are
+/// enough, up to [`SEGMENT_MAX`] (each task also reads [`OVERLAP`] bytes past its segment's
+/// end: the fewer segments, the less is read twice; [`segments`]).
 const SEGMENT: usize = 2 << 20;
-/// Bytes of a file mapped at once (the most its mapping holds resident).
+const SEGMENT_MAX: usize = 8 << 20;
+/// Bytes of a file mapped at once (a batch: the mappings of the batch searched and the one
+/// before it, unmapped meanwhile, hold at most twice as much resident).
 const BATCH: usize = 16 << 20;
 
 impl Pipeline {
@@ -155,8 +159,9 @@ impl Pipeline {
         install_sigbus_handler();
         let mut lines = LinePos { line: 1, start: 0 };
         let labels = self.labels(origin);
-        // The findings of the last batch are put in order while the next batch is searched.
-        let mut searched: Option<Vec<Segment>> = None;
+        // The findings of the last batch are put in order, and its mapping unmapped (a
+        // millisecond for 16 MiB), while the next batch is searched.
+        let mut searched: Option<(Vec<Segment>, memmap2::Mmap)> = None;
         let mut pos = 0u64;
         while pos < len {
             let map_start = pos.saturating_sub(CONTEXT as u64);
@@ -172,13 +177,13 @@ impl Pipeline {
             let to = if map_end == len { bytes.len() } else { from + BATCH };
             let (parts, ready) = rayon::join(
                 || self.scan_region(bytes, map_start, from..to, origin, &labels),
-                || searched.take().map(|parts| merge(parts, &mut lines)),
+                || searched.take().map(|(parts, _unmapped)| merge(parts, &mut lines)),
             );
             ready.into_iter().flatten().for_each(&mut *emit);
-            searched = Some(parts);
+            searched = Some((parts, map));
             pos = map_start + to as u64;
         }
-        if let Some(parts) = searched {
+        if let Some((parts, _)) = searched {
             merge(parts, &mut lines).into_iter().for_each(emit);
         }
         Ok(())
@@ -195,11 +200,7 @@ impl Pipeline {
         origin: &Origin,
         labels: &Labels,
     ) -> Vec<Segment> {
-        let segments: Vec<Range<usize>> = (report.start..report.end)
-            .step_by(SEGMENT)
-            .map(|s| s..(s + SEGMENT).min(report.end))
-            .collect();
-        segments
+        segments(report, rayon::current_num_threads())
             .par_iter()
             .map(|r| self.scan_segment(bytes, base, r.clone(), origin, labels))
             .collect()
@@ -337,6 +338,17 @@ impl Segment {
     }
 }
 
+/// `report` cut into segments of equal length for `threads` parallel tasks: two per thread
+/// (the work is shared out evenly when a thread is slowed) of at least [`SEGMENT`] bytes
+/// (no more segments than with [`SEGMENT`] bytes each), fewer when they would be longer
+/// than [`SEGMENT_MAX`].
+fn segments(report: Range<usize>, threads: usize) -> Vec<Range<usize>> {
+    let len = report.len();
+    let count = (2 * threads).min(len.div_ceil(SEGMENT)).max(len.div_ceil(SEGMENT_MAX)).max(1);
+    let each = len.div_ceil(count).max(1);
+    (report.start..report.end).step_by(each).map(|s| s..(s + each).min(report.end)).collect()
+}
+
 /// Puts the findings of searched segments in order, with their lines and columns.
 fn merge(parts: Vec<Segment>, lines: &mut LinePos) -> Vec<Finding> {
     let mut out = Vec::with_capacity(parts.iter().map(|p| p.found.len()).sum());
@@ -400,4 +412,45 @@ fn line_in(hay: &[u8], at: usize) -> Range<usize> {
     let start = memchr::memrchr(b'\n', &hay[lo..at]).map_or(lo, |p| lo + p + 1);
     let end = memchr::memchr(b'\n', &hay[at..hi]).map_or(hi, |p| at + p);
     start..end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_cover_the_report_evenly_two_per_thread_within_bounds() {
+        const MIB: usize = 1 << 20;
+        for threads in [1, 2, 3, 8, 64] {
+            for len in [0, 1, MIB, 5 * MIB + 3, BATCH, BATCH + OVERLAP, 40 * MIB + 7] {
+                for start in [0, CONTEXT] {
+                    let report = start..start + len;
+                    let segs = segments(report.clone(), threads);
+                    // Contiguous, in order, covering the report exactly.
+                    let mut at = report.start;
+                    for s in &segs {
+                        assert_eq!(s.start, at, "{threads} {len}");
+                        assert!(s.end > s.start, "{threads} {len}: empty segment");
+                        at = s.end;
+                    }
+                    assert_eq!(at, report.end, "{threads} {len}");
+                    if len == 0 {
+                        continue;
+                    }
+                    // Equal but for the last; no more than at SEGMENT bytes each, at least two
+                    // per thread where that leaves them SEGMENT long, none over SEGMENT_MAX.
+                    let longest = segs.iter().map(|s| s.len()).max().unwrap();
+                    assert!(segs.iter().all(|s| s.len() + segs.len() > longest), "{segs:?}");
+                    assert!(segs.len() <= len.div_ceil(SEGMENT), "{threads} {len}: {}", segs.len());
+                    assert!(longest <= SEGMENT_MAX, "{threads} {len}: {longest}");
+                    let want = (2 * threads).min(len / SEGMENT).max(1);
+                    assert!(segs.len() >= want, "{threads} {len}: {} < {want}", segs.len());
+                }
+            }
+        }
+        // A batch on two threads: four segments of 4 MiB (at 2 MiB, eight read OVERLAP
+        // bytes past their ends); on eight, eight of 2 MiB.
+        assert_eq!(segments(0..BATCH, 2).len(), 4);
+        assert_eq!(segments(0..BATCH, 8).len(), 8);
+    }
 }
