@@ -102,11 +102,20 @@ impl super::Matcher {
         else {
             return hay.len();
         };
+        // Every key of the pattern ends in the keyword, and its value follows after a
+        // separator on its line, or on a sibling line when the rest of the key's line only
+        // closes it: most keywords are ruled out by the few bytes after them, before their
+        // line is looked for (`get_api_token()`, `tokens`, `${{ secrets.DT_API_TOKEN }}`,
+        // `token = var.x`).
+        let after = at + kw_len;
+        if *own_grammar && no_value_after(&hay[after..], &k.value) {
+            return at + 1;
+        }
         // The line around the keyword, looked for only as far as the window reaches: on a
         // long line dense with keywords, searching the whole line for each would be quadratic.
         let (lo, hi) = (at.saturating_sub(KEYED_WINDOW), (at + KEYED_WINDOW).min(hay.len()));
-        let start = memchr::memrchr(b'\n', &hay[lo..at]).map_or(lo, |p| lo + p + 1);
-        let mut end = memchr::memchr(b'\n', &hay[at..hi]).map_or(hi, |p| at + p);
+        let start = line_start(hay, lo, at);
+        let mut end = line_end(hay, at, hi);
         // Joined over soft breaks, the line is read again without them (what it finds twice is
         // one match); later keywords are not skipped then.
         let mut skip_to = usize::MAX;
@@ -119,17 +128,27 @@ impl super::Matcher {
                 skip_to = at + 1;
             }
         }
+        // The same on the line: without a value after a separator, nor a sibling line, the
+        // pattern cannot match here.
+        let rest = &hay[after..end];
+        if *own_grammar && !closes_only(rest) && !value_follows(rest, &k.value) {
+            // A Kubernetes Secret's `data:` holds the value in base64 under its key.
+            if base64_value_after(rest, &k.value).is_some() {
+                out.extend(self.keyed_base64(hay, start..end, after, rule));
+            }
+            return at + 1;
+        }
         // A name whose value is a sibling key (`- name: DT_API_TOKEN` then `value: …`, in
         // either order, perhaps with blank or comment lines between; `"name": "…",` then
         // `"value": "…"` in pretty-printed JSON): the key and the value's line are read joined.
         let sibling =
-            if *own_grammar { sibling_value(hay, start..end, at + kw_len, lo, hi) } else { None };
+            if *own_grammar { sibling_value(hay, start..end, after, lo, hi) } else { None };
         let (text, key_len, value_from) = match &sibling {
             Some(v) => {
-                let mut joined = hay[start..at + kw_len].to_vec();
+                let mut joined = hay[start..after].to_vec();
                 joined.push(b'\n');
                 joined.extend_from_slice(&hay[v.clone()]);
-                (std::borrow::Cow::Owned(joined), at + kw_len - start, v.start)
+                (std::borrow::Cow::Owned(joined), after - start, v.start)
             }
             None => (std::borrow::Cow::Borrowed(&hay[start..end]), end - start, end),
         };
@@ -138,15 +157,10 @@ impl super::Matcher {
         if let Some(v) = sibling.as_ref().filter(|v| v.start > end) {
             end = v.end;
         }
-        // Every key of the pattern ends in the keyword, and the value follows the key after
-        // a separator: without a value there, the pattern cannot match here (most keywords
-        // in code: `get_api_token()`, `${DT_API_TOKEN}`).
-        if *own_grammar
-            && !value_follows(text.get(at - start + kw_len..).unwrap_or_default(), &k.value)
-        {
-            // A Kubernetes Secret's `data:` holds the value in base64 under its key.
-            if let Some(h) = self.keyed_base64(hay, start..end, at + kw_len, rule) {
-                out.push(h);
+        // The same test on the text read: the sibling's line after the key's.
+        if *own_grammar && !value_follows(text.get(after - start..).unwrap_or_default(), &k.value) {
+            if base64_value_after(&hay[after..end], &k.value).is_some() {
+                out.extend(self.keyed_base64(hay, start..end, after, rule));
             }
             return at + 1;
         }
@@ -204,16 +218,9 @@ impl super::Matcher {
         else {
             return None;
         };
-        let tail = hay.get(after..line.end)?;
-        let sep = tail.iter().take(16).take_while(|b| b" \t\"':=".contains(b)).count();
+        let (sep, run, pad) = base64_value_after(hay.get(after..line.end)?, &k.value)?;
         let from = after + sep;
-        let run = hay[from..line.end].iter().take_while(|&&b| is_base64_char(b)).count();
-        let pad = hay[from + run..line.end].iter().take(2).take_while(|&&b| b == b'=').count();
-        let after_run = hay.get(from + run + pad);
-        if sep == 0
-            || !k.value.lengths.iter().any(|n| n.div_ceil(3) * 4 == run + pad)
-            || after_run.is_some_and(|&b| b.is_ascii_alphanumeric())
-        {
+        if hay.get(from + run + pad).is_some_and(|&b| b.is_ascii_alphanumeric()) {
             return None;
         }
         let (value, _) = decode_base64_prefix(&hay[from..from + run]);
@@ -263,7 +270,7 @@ fn sibling_value(
     lo: usize,
     hi: usize,
 ) -> Option<Range<usize>> {
-    if !hay.get(after..line.end)?.iter().all(|b| b" \t\r\"',}]".contains(b)) {
+    if !closes_only(hay.get(after..line.end)?) {
         return None;
     }
     let skipped = |l: &[u8]| {
@@ -276,7 +283,7 @@ fn sibling_value(
         let key = t.get(q..q + 5).is_some_and(|v| v.eq_ignore_ascii_case(b"value"));
         let sep = t[(q + 5).min(t.len())..]
             .iter()
-            .find(|b| !b" \t\"'".contains(b))
+            .find(|b| !matches!(b, b' ' | b'\t' | b'"' | b'\''))
             .is_some_and(|b| *b == b':' || *b == b'=');
         key && sep
     };
@@ -284,7 +291,16 @@ fn sibling_value(
     let mut p = line.end;
     while p < hi && hay[p] == b'\n' {
         let s = p + 1;
-        let e = memchr::memchr(b'\n', &hay[s..hi]).map_or(hi, |q| s + q);
+        // The first character after the blanks decides for most lines (neither blank, a
+        // comment nor a `value` key), without looking for their end.
+        let f = s + hay[s..hi]
+            .iter()
+            .take_while(|&&b| matches!(b, b' ' | b'\t' | b'\r' | b'\x0c'))
+            .count();
+        if f < hi && !matches!(hay[f], b'\n' | b'#' | b'/' | b'"' | b'\'' | b'v' | b'V') {
+            break;
+        }
+        let e = memchr::memchr(b'\n', &hay[f..hi]).map_or(hi, |q| f + q);
         if skipped(&hay[s..e]) {
             p = e;
             continue;
@@ -334,23 +350,180 @@ fn sibling_value(
     None
 }
 
+/// The base64 run right after a key's separator in `tail` (the rest of its line) when it is
+/// exactly as long as an allowed value takes in base64: the separator's length, the run's
+/// and its padding's.
+#[inline]
+fn base64_value_after(tail: &[u8], value: &Part) -> Option<(usize, usize, usize)> {
+    let sep = tail
+        .iter()
+        .take(16)
+        .take_while(|b| matches!(b, b' ' | b'\t' | b'"' | b'\'' | b':' | b'='))
+        .count();
+    if sep == 0 {
+        return None;
+    }
+    let run = tail[sep..].iter().take_while(|&&b| is_base64_char(b)).count();
+    let pad = tail[sep + run..].iter().take(2).take_while(|&&b| b == b'=').count();
+    value.lengths.iter().any(|n| n.div_ceil(3) * 4 == run + pad).then_some((sep, run, pad))
+}
+
+/// Whether no value can follow a key in `rest` (what follows its keyword, to the end of the
+/// input), decided from the separators that are one byte each and the few bytes after them:
+/// the byte after them starts neither a value, an escape nor a line end and does not close
+/// the key (`Token!`, `token_url`, `: ${{ secrets.DT_API_TOKEN }}`), or the run of value
+/// characters there is shorter than any value (`= var.x`, `" https://`). A cheap test that
+/// [`value_follows`], [`base64_value_after`] and [`closes_only`] would fail on the line,
+/// read as written or joined over quoted-printable soft breaks and escapes (which start with
+/// `=` and end a run, so that this test leaves them to the line's reading).
+fn no_value_after(rest: &[u8], value: &Part) -> bool {
+    // Values shorter than this are not ruled out here (a base64 value may be padded by 2).
+    const SHORTEST: usize = 3;
+    let Some(&min) = value.lengths.iter().min() else { return false };
+    if min < SHORTEST {
+        return false;
+    }
+    // (As many as [`value_follows_as`] reads.)
+    let seps = rest
+        .iter()
+        .take(64)
+        .take_while(|b| {
+            matches!(
+                b,
+                b'"' | b'\''
+                    | b'`'
+                    | b' '
+                    | b'\t'
+                    | b'='
+                    | b':'
+                    | b'>'
+                    | b','
+                    | b'\\'
+                    | b']'
+                    | b';'
+                    | b'\r'
+            )
+        })
+        .count();
+    let Some(&c) = rest.get(seps).filter(|_| seps < 64) else { return false };
+    let tail = &rest[seps..];
+    let escape_or_end = match c {
+        // The line ends (a sibling line, or a soft break, may hold the value), or only
+        // closes the key (`}`: the other closing bytes are separators).
+        b'\n' | b'}' => true,
+        // Escapes and typographic quotes.
+        b'&' | 0x80.. => true,
+        b'!' => tail.starts_with(b"!!str"),
+        b'%' => tail.starts_with(b"%20") || tail.starts_with(b"%2520"),
+        _ => false,
+    };
+    if escape_or_end {
+        return false;
+    }
+    // A value must follow a separator.
+    if seps == 0 {
+        return true;
+    }
+    // `value` between separator and value; `=3D` (quoted-printable for `=`), or any other
+    // escape right after a separator `=`, reads otherwise joined.
+    let value_key = tail.get(..5).is_some_and(|t| t.eq_ignore_ascii_case(b"value"));
+    if value_key || (rest[seps - 1] == b'=' && c.is_ascii_hexdigit()) {
+        return false;
+    }
+    let in_value =
+        |b: u8| !matches!(b, b'\n' | b'=') && (value.alphabet.contains(b) || is_base64_char(b));
+    let mut run = 0;
+    while run < min && run < tail.len() && in_value(tail[run]) {
+        run += 1;
+    }
+    run + 2 < min && tail.get(run) != Some(&b'=')
+}
+
+/// Whether the rest of a line after a keyword only closes its key (quotes, a comma, a brace
+/// or bracket, blanks): only then may its value be a sibling key ([`sibling_value`]).
+#[inline]
+fn closes_only(rest: &[u8]) -> bool {
+    rest.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'"' | b'\'' | b',' | b'}' | b']'))
+}
+
+/// Where the line that holds `at` starts, looked for back to `lo` (else `lo`).
+fn line_start(hay: &[u8], lo: usize, at: usize) -> usize {
+    // Most lines are short: the 32 bytes before `at` first, at once.
+    let mut to = at;
+    if at - lo >= 32 {
+        let m = line_feeds(&hay[at - 32..at]);
+        if m != 0 {
+            return at - m.leading_zeros() as usize;
+        }
+        to = at - 32;
+    }
+    memchr::memrchr(b'\n', &hay[lo..to]).map_or(lo, |p| lo + p + 1)
+}
+
+/// Where the line that holds `at` ends (its LF), looked for up to `hi` (else `hi`).
+fn line_end(hay: &[u8], at: usize, hi: usize) -> usize {
+    let mut from = at;
+    if hi - at >= 32 {
+        let m = line_feeds(&hay[at..at + 32]);
+        if m != 0 {
+            return at + m.trailing_zeros() as usize;
+        }
+        from = at + 32;
+    }
+    memchr::memchr(b'\n', &hay[from..hi]).map_or(hi, |p| from + p)
+}
+
+/// Which of the 32 bytes of `bytes` are LF, one bit each (bit `i` for byte `i`).
+#[cfg(target_arch = "x86_64")]
+fn line_feeds(bytes: &[u8]) -> u32 {
+    use std::arch::x86_64::*;
+    assert!(bytes.len() >= 32);
+    // SAFETY: SSE2 is part of x86_64; the loads read 32 bytes that `bytes` holds (asserted
+    // above), unaligned.
+    unsafe {
+        let lf = _mm_set1_epi8(b'\n' as i8);
+        let at = |i: usize| {
+            let v = _mm_loadu_si128(bytes.as_ptr().add(i).cast());
+            _mm_movemask_epi8(_mm_cmpeq_epi8(v, lf)) as u32 & 0xFFFF
+        };
+        at(0) | at(16) << 16
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn line_feeds(bytes: &[u8]) -> u32 {
+    bytes[..32].iter().enumerate().map(|(i, &b)| u32::from(b == b'\n') << i).sum()
+}
+
 /// Where a `name` key stands in `head` (a line up to the end of a keyword) when the rest of
 /// `head` is that key's value: `name: KEY`, `"name": "KEY"`, `name="KEY"`.
 fn name_key_before(head: &[u8]) -> Option<usize> {
-    let key_char = |b: &u8| b.is_ascii_alphanumeric() || b"_.-".contains(b);
-    let key_start = head.len() - head.iter().rev().take_while(|b| key_char(b)).count();
+    // A table: the key before a keyword is read a byte at a time, for each keyword whose line
+    // only closes after it.
+    static KEY_CHAR: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut b = 0;
+        while b < 256 {
+            let c = b as u8;
+            t[b] = c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || c == b'-';
+            b += 1;
+        }
+        t
+    };
+    let key_start =
+        head.len() - head.iter().rev().take_while(|&&b| KEY_CHAR[usize::from(b)]).count();
     let mut i = key_start;
-    let skip = |i: &mut usize, set: &[u8]| {
-        while *i > 0 && set.contains(&head[*i - 1]) {
+    let skip = |i: &mut usize| {
+        while *i > 0 && matches!(head[*i - 1], b' ' | b'\t' | b'"' | b'\'') {
             *i -= 1;
         }
     };
-    skip(&mut i, b" \t\"'");
+    skip(&mut i);
     if i == 0 || !(head[i - 1] == b':' || head[i - 1] == b'=') {
         return None;
     }
     i -= 1;
-    skip(&mut i, b" \t\"'");
+    skip(&mut i);
     let word = i >= 4
         && head[i - 4..i].eq_ignore_ascii_case(b"name")
         && (i == 4 || !head[i - 5].is_ascii_alphanumeric());
@@ -418,4 +591,147 @@ fn value_follows_as(text: &[u8], value: &Part, quoted_printable: bool) -> (bool,
         .take_while(|&&b| value.alphabet.contains(b))
         .count();
     (i > 0 && value.lengths.contains(&run), escape)
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine;
+
+    use super::*;
+
+    /// Older-format values that pass the shape check, made up from a seed.
+    fn legacy_values(n: usize) -> Vec<String> {
+        const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            CHARS[(state >> 33) as usize % CHARS.len()]
+        };
+        let mut out = Vec::new();
+        while out.len() < n {
+            let v: Vec<u8> = (0..21).map(|_| next()).collect();
+            if shape::is_plausible_legacy(&v) {
+                out.push(String::from_utf8(v).expect("ASCII"));
+            }
+        }
+        out
+    }
+
+    fn legacy_rule(m: &Matcher) -> (usize, &Part) {
+        let rule = m.rules().iter().position(|r| r.id == "dynatrace-legacy-token").expect("rule");
+        let Detector::Keyed(k) = &m.rules()[rule].detector else { panic!("a keyed rule") };
+        (rule, &k.value)
+    }
+
+    /// What the quick test rules out holds no value on its line: for every byte after the
+    /// keyword, then a separator or other byte, then a value (plain, base64, after `value`,
+    /// an escape, a soft break), a short run or other text, it answers "no value" only where
+    /// the line's full reading finds none.
+    #[test]
+    fn the_quick_test_rules_out_only_lines_without_a_value() {
+        let m = Matcher::builtin();
+        let (_, value) = legacy_rule(&m);
+        let v = &legacy_values(1)[0];
+        let b64 = STANDARD.encode(v);
+        let tails = [
+            v.clone(),
+            format!("{v}X"),
+            v[..5].to_string(),
+            v[..19].to_string(),
+            b64.clone(),
+            format!("{}=", &b64[..26]),
+            format!("alue: {v}"),
+            format!("alue=\"{v}\""),
+            format!("value: {v}"),
+            format!("3D{v}"),
+            format!("3d{v}"),
+            format!("3D \"{v}\""),
+            format!("41{v}"),
+            format!("!str {v}"),
+            format!("!!str {v}"),
+            format!("20{v}"),
+            format!("2520{v}"),
+            format!("quot;{v}"),
+            format!("#34;{v}"),
+            format!("{}=\n{}", &v[..7], &v[7..]),
+            format!("=\n{v}"),
+            format!("=\r\n{v}"),
+            "\n  value: x".to_string(),
+            " }}".to_string(),
+            "$DT_API_TOKEN".to_string(),
+            "var.x".to_string(),
+            String::new(),
+        ];
+        let mut seconds: Vec<u8> = b"\"'` \t=:>,\\];\r\n}{$&%!vV3Aaz_-./()#<+".to_vec();
+        seconds.extend([0x80, 0xE2]);
+        let mut ruled_out = 0;
+        for first in 0..=255u8 {
+            for &second in &seconds {
+                for (t, tail) in tails.iter().enumerate() {
+                    let mut rest = vec![first, second];
+                    rest.extend_from_slice(tail.as_bytes());
+                    rest.extend_from_slice(b"\nnext: line\n");
+                    if !no_value_after(&rest, value) {
+                        continue;
+                    }
+                    ruled_out += 1;
+                    let end = rest.iter().position(|&b| b == b'\n').expect("a line end");
+                    let line = &rest[..end];
+                    assert!(
+                        !closes_only(line)
+                            && !value_follows(line, value)
+                            && base64_value_after(line, value).is_none(),
+                        "ruled out: bytes {first} {second}, then tail {t}"
+                    );
+                }
+            }
+        }
+        // (Most of these: a byte after the keyword that no separator starts with.)
+        assert!(ruled_out > 100_000, "{ruled_out}");
+    }
+
+    /// An older-format value after its key, with a quoted-printable soft break (LF or CRLF)
+    /// at every place from the keyword's end to the value's end, the line cut as long as an
+    /// encoder makes it: found where the line is read joined, as the key and value written
+    /// on one line are.
+    #[test]
+    fn keyed_values_cut_by_a_soft_break_after_the_keyword_are_found() {
+        let m = Matcher::builtin();
+        let (rule, _) = legacy_rule(&m);
+        let v = &legacy_values(2)[1];
+        // Long separators put the break farther from the keyword than the pass for keywords
+        // cut by soft breaks looks (it would find the value on its own).
+        let (spaces, tabs) = (format!(":{}", " ".repeat(40)), format!(" ={}\"", "\t".repeat(30)));
+        for key in ["DT_API_TOKEN", "Authorization: Api-Token", "paasToken"] {
+            for sep in ["=", ": ", " = ", "=3D", ": \"", " \t= '", &spaces, &tabs] {
+                let written = format!("{sep}{v}");
+                let plain = format!("{key}{written}\n");
+                let want: Vec<_> = m.find(plain.as_bytes()).iter().map(|f| f.rule).collect();
+                assert_eq!(want, [rule], "{key}{sep}");
+                for cut in 0..written.len() {
+                    for eol in ["\n", "\r\n"] {
+                        let (a, b) = written.split_at(cut);
+                        // The line cut, as long as an encoder makes it (76 bytes).
+                        let Some(pad) = 75usize.checked_sub(key.len() + a.len() + eol.len()) else {
+                            continue;
+                        };
+                        let text = format!("{} {key}{a}={eol}{b}\n", "X".repeat(pad));
+                        let found = m.find(text.as_bytes());
+                        // (The line as written may show another value: `=3D` and the
+                        // value's first 19 characters.)
+                        assert!(
+                            found.iter().any(|f| {
+                                f.rule == rule && f.fingerprint == fingerprint(v.as_bytes())
+                            }),
+                            "{key}{sep} cut at {cut} ({eol:?}): {} found",
+                            found.len()
+                        );
+                    }
+                }
+            }
+        }
+    }
 }
