@@ -16,7 +16,7 @@
 use aho_corasick::packed;
 use aho_corasick::Span;
 
-use super::runs::{hex_alone, Base64Runs};
+use super::runs::{hex_alone, Base64Runs, MIN_BASE64_RUN};
 use super::teddy::Teddy;
 use super::*;
 
@@ -441,6 +441,20 @@ impl<A: Copy + PartialEq> Literals<A> {
     }
 }
 
+/// Whether a run holds at least [`MIN_BASE64_RUN`] base64 characters: not counting its line
+/// ends and indentation, the only bytes of a run up to the space (32 bytes at a time, until
+/// enough are seen).
+fn enough_base64(run: &[u8]) -> bool {
+    let mut seen = 0;
+    for c in run.chunks(32) {
+        seen += c.iter().fold(0u8, |n, &b| n + u8::from(b > b' ')) as usize;
+        if seen >= MIN_BASE64_RUN {
+            return true;
+        }
+    }
+    false
+}
+
 /// `text` lower-cased (ASCII letters only) into `into`.
 pub(super) fn fold_into(text: &[u8], into: &mut Vec<u8>) {
     into.clear();
@@ -502,8 +516,13 @@ impl super::Matcher {
             }
             if let Some(e) = &search.encoded {
                 runs.each(hay, end, |run| {
-                    // Hashes and UUIDs (most runs in source text) hold no literal when none
-                    // is written in their alphabet alone.
+                    // Words joined over line ends and indentation (most runs in source code)
+                    // hold too few base64 characters for any encoded token.
+                    if !enough_base64(&hay[run.clone()]) {
+                        return;
+                    }
+                    // Hashes and UUIDs hold no literal when none is written in their
+                    // alphabet alone.
                     if !search.hex_literal && hex_alone(&hay[run.clone()]) {
                         return;
                     }
@@ -702,6 +721,31 @@ mod tests {
                     let mut got = Vec::new();
                     lits.each(hay, 0..hay.len(), |at, a| got.push((at, a.to_vec())));
                     assert_eq!(got, vec![(5, vec![i])], "{written}");
+                }
+            }
+        }
+    }
+
+    /// A run's line ends and indentation do not count toward the base64 characters an
+    /// encoded token needs: words joined over indented lines are left out, wrapped base64
+    /// of any width is not.
+    #[test]
+    fn runs_count_their_base64_characters_without_line_ends_and_indentation() {
+        let words = b"\n                debug_assert\n                let";
+        assert!(!enough_base64(words));
+        for width in [4, 8, 16, 76] {
+            for (chars, enough) in
+                [(MIN_BASE64_RUN - 1, false), (MIN_BASE64_RUN, true), (200, true)]
+            {
+                let b64: Vec<u8> = (0..chars).map(|i| b"QUJDREVG"[i % 8]).collect();
+                let lines: Vec<&[u8]> = b64.chunks(width).collect();
+                for sep in [&b"\n"[..], b"\r\n", b"\n      ", b"\r\n\t\t"] {
+                    let run = lines.join(sep);
+                    assert_eq!(
+                        enough_base64(&run),
+                        enough,
+                        "{chars} chars, width {width}, {sep:?}"
+                    );
                 }
             }
         }
