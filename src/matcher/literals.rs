@@ -418,7 +418,8 @@ impl<A: Copy + PartialEq> Literals<A> {
     }
 
     /// [`Literals::each`], and whether a NUL byte stands at a place of `starts` or the one
-    /// after it: told by the caseless search's own pass ([`Teddy::each`]), else looked for.
+    /// after it (perhaps also a little further on): told by the caseless search's own pass
+    /// ([`Teddy::each`]), else looked for (lower-casing keeps NULs).
     pub(super) fn each_noting_nul(
         &self,
         hay: &[u8],
@@ -496,19 +497,22 @@ impl super::Matcher {
             if search.plain.is_some() || search.utf16.is_some() {
                 let raw = &hay[start..reach];
                 let to = end - start;
-                // The caseless search reads the text as written and tells where NULs are.
-                let one_pass = search.plain.as_ref().filter(|p| p.ignores_case());
-                let nul = match one_pass {
-                    Some(p) => p.each_noting_nul(raw, 0..to, |at, a| keep(start + at, a)),
-                    None => memchr::memchr(0, raw).is_some(),
-                };
-                let folded_search = search.plain.as_ref().filter(|p| !p.ignores_case());
-                let utf16 = search.utf16.as_ref().filter(|_| nul);
-                if utf16.is_some() || folded_search.is_some() {
+                // The caseless search reads the text as written and tells where NULs are;
+                // else the keywords are searched in a lower-cased copy.
+                let as_written = search.plain.as_ref().is_none_or(|p| p.ignores_case());
+                if !as_written {
                     fold_into(raw, &mut folded);
                 }
-                if let Some(p) = folded_search {
-                    p.each(&folded, 0..to, |at, a| keep(start + at, a));
+                let nul = match &search.plain {
+                    Some(p) => {
+                        let text = if as_written { raw } else { &folded[..] };
+                        p.each_noting_nul(text, 0..to, |at, a| keep(start + at, a))
+                    }
+                    None => memchr::memchr(0, raw).is_some(),
+                };
+                let utf16 = search.utf16.as_ref().filter(|_| nul);
+                if utf16.is_some() && as_written {
+                    fold_into(raw, &mut folded);
                 }
                 if let Some(u) = utf16 {
                     u.each(&folded, 0..to, |at, a| keep(start + at, a));
@@ -721,6 +725,12 @@ mod tests {
                     let mut got = Vec::new();
                     lits.each(hay, 0..hay.len(), |at, a| got.push((at, a.to_vec())));
                     assert_eq!(got, vec![(5, vec![i])], "{written}");
+                    let mut again = Vec::new();
+                    let nul = lits
+                        .each_noting_nul(hay, 0..hay.len(), |at, a| again.push((at, a.to_vec())));
+                    assert_eq!((again, nul), (got, false), "{written}");
+                    let with_nul = [hay, b"\0"].concat();
+                    assert!(lits.each_noting_nul(&with_nul, 0..hay.len(), |_, _| {}), "{written}");
                 }
             }
         }
