@@ -17,7 +17,7 @@ use aho_corasick::packed;
 use aho_corasick::Span;
 
 use super::runs::{hex_alone, Base64Runs, MIN_BASE64_RUN};
-use super::teddy::Teddy;
+use super::teddy::{Marks, Teddy};
 use super::*;
 
 /// Most literals per packed searcher: Teddy keeps its false candidates few up to about this
@@ -417,21 +417,22 @@ impl<A: Copy + PartialEq> Literals<A> {
         }
     }
 
-    /// [`Literals::each`], and whether a NUL byte stands at a place of `starts` or the one
-    /// after it (perhaps also a little further on): told by the caseless search's own pass
-    /// ([`Teddy::each`]), else looked for (lower-casing keeps NULs).
-    pub(super) fn each_noting_nul(
+    /// [`Literals::each`], and what else stands at the places of `starts` ([`Marks`]): told
+    /// by the caseless search's own pass ([`Teddy::each`]); else whether a NUL byte stands
+    /// at one of them or the one after it is looked for (lower-casing keeps NULs), and a soft
+    /// break is taken to be there.
+    pub(super) fn each_noting(
         &self,
         hay: &[u8],
         starts: Range<usize>,
         mut hit: impl FnMut(usize, &[A]),
-    ) -> bool {
+    ) -> Marks {
         if let [Group::Caseless(t)] = &self.groups[..] {
             return t.each(hay, starts, |at, l| hit(at, &self.announces[l]));
         }
         let around = starts.start.min(hay.len())..(starts.end + 1).min(hay.len());
         self.each(hay, starts, hit);
-        memchr::memchr(0, &hay[around]).is_some()
+        Marks { nul: memchr::memchr(0, &hay[around]).is_some(), soft_break: true }
     }
 
     /// Whether a literal shows anywhere in `hay`.
@@ -494,6 +495,8 @@ impl super::Matcher {
             let reach = (end + search.longest).min(hay.len());
             hits.clear();
             let mut keep = |at: usize, a: &[Announce]| hits.extend(a.iter().map(|&a| (at, a)));
+            // Without the keywords' pass, a soft break is taken to be in the block.
+            let mut marks = Marks { nul: false, soft_break: true };
             if search.plain.is_some() || search.utf16.is_some() {
                 let raw = &hay[start..reach];
                 let to = end - start;
@@ -503,14 +506,14 @@ impl super::Matcher {
                 if !as_written {
                     fold_into(raw, &mut folded);
                 }
-                let nul = match &search.plain {
+                marks = match &search.plain {
                     Some(p) => {
                         let text = if as_written { raw } else { &folded[..] };
-                        p.each_noting_nul(text, 0..to, |at, a| keep(start + at, a))
+                        p.each_noting(text, 0..to, |at, a| keep(start + at, a))
                     }
-                    None => memchr::memchr(0, raw).is_some(),
+                    None => Marks { nul: memchr::memchr(0, raw).is_some(), soft_break: true },
                 };
-                let utf16 = search.utf16.as_ref().filter(|_| nul);
+                let utf16 = search.utf16.as_ref().filter(|_| marks.nul);
                 if utf16.is_some() && as_written {
                     fold_into(raw, &mut folded);
                 }
@@ -552,7 +555,8 @@ impl super::Matcher {
                 }
             }
             self.cut_signatures(hay, end, depth, &mut cuts, out);
-            if soft_cut {
+            // The keywords' pass tells whether an `=` before a line end stands in the block.
+            if soft_cut && marks.soft_break {
                 self.soft_cut_keywords(hay, start..end, depth, &mut next_line, out);
             }
             if end == hay.len() {
@@ -727,10 +731,11 @@ mod tests {
                     assert_eq!(got, vec![(5, vec![i])], "{written}");
                     let mut again = Vec::new();
                     let nul = lits
-                        .each_noting_nul(hay, 0..hay.len(), |at, a| again.push((at, a.to_vec())));
+                        .each_noting(hay, 0..hay.len(), |at, a| again.push((at, a.to_vec())))
+                        .nul;
                     assert_eq!((again, nul), (got, false), "{written}");
                     let with_nul = [hay, b"\0"].concat();
-                    assert!(lits.each_noting_nul(&with_nul, 0..hay.len(), |_, _| {}), "{written}");
+                    assert!(lits.each_noting(&with_nul, 0..hay.len(), |_, _| {}).nul, "{written}");
                 }
             }
         }

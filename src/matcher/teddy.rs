@@ -30,6 +30,17 @@ const STEP: usize = 32;
 /// Most distinct two-byte starts: the merge of buckets looks at every pair of them.
 const MOST_FAMILIES: usize = 64;
 
+/// What the pass saw besides keywords, for the searches that need it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(super) struct Marks {
+    /// A NUL byte at one of the places looked at or the one after it (perhaps also a little
+    /// further on): the UTF-16 forms' search needs one.
+    pub nul: bool,
+    /// An `=` at one of the places with a CR or LF after it: the search for keywords cut by
+    /// quoted-printable soft breaks needs one.
+    pub soft_break: bool,
+}
+
 /// The search: see the module's documentation.
 #[derive(Debug, Clone)]
 pub(super) struct Teddy {
@@ -132,18 +143,17 @@ impl Teddy {
 
     /// Calls `hit(start, keyword)` for every place in `hay` within `starts` where a keyword
     /// starts, in any case, left to right: the longest keyword standing there (a keyword
-    /// may end past `starts`, up to the end of `hay`). Returns `true` when a NUL byte stands
-    /// at one of those places or the one after it (perhaps also for one a little further
-    /// on), `false` when none does: the UTF-16 forms' search needs one, this pass tells it.
+    /// may end past `starts`, up to the end of `hay`). Returns what else it saw at those
+    /// places ([`Marks`]).
     pub(super) fn each(
         &self,
         hay: &[u8],
         starts: Range<usize>,
         mut hit: impl FnMut(usize, usize),
-    ) -> bool {
+    ) -> Marks {
         let starts = starts.start..starts.end.min(hay.len());
         if starts.is_empty() {
-            return false;
+            return Marks::default();
         }
         #[cfg(target_arch = "x86_64")]
         // SAFETY: a Teddy is built only where the CPU has AVX2 (`new`).
@@ -161,7 +171,7 @@ impl Teddy {
         hay: &[u8],
         starts: Range<usize>,
         hit: &mut impl FnMut(usize, usize),
-    ) -> bool {
+    ) -> Marks {
         use std::arch::x86_64::*;
         let table = |t: &[u8; 16]| {
             // SAFETY: 16 bytes of `t`, unaligned.
@@ -171,13 +181,20 @@ impl Teddy {
         let highs: [__m256i; SETS * HEAD] = std::array::from_fn(|i| table(&self.tables[i].1));
         let nibble = _mm256_set1_epi8(0x0F);
         let zero = _mm256_setzero_si256();
-        // Where a NUL byte stands among the places looked at and the one after each.
-        let mut nul = zero;
-        // The buckets that admit the 32 places from `p` on (`p` + 34 bytes readable), and
-        // which of the places or the one after each hold a NUL byte.
+        let (equals, lf, cr) = (
+            _mm256_set1_epi8(b'=' as i8),
+            _mm256_set1_epi8(b'\n' as i8),
+            _mm256_set1_epi8(b'\r' as i8),
+        );
+        // Where a NUL byte stands among the places looked at and the one after each, and
+        // where an `=` with a line end after it.
+        let (mut nul, mut soft) = (zero, zero);
+        // The buckets that admit the 32 places from `p` on (`p` + 34 bytes readable), which
+        // of the places or the one after each hold a NUL byte, and which an `=` before a
+        // line end.
         let step = |p: *const u8| {
             let mut sets = [_mm256_set1_epi8(-1); SETS];
-            let (mut first, mut nuls) = (zero, zero);
+            let (mut first, mut nuls, mut softs) = (zero, zero, zero);
             for k in 0..HEAD {
                 // SAFETY: the caller lets 32 bytes be read from `p + k` (k < 3).
                 let v = unsafe { _mm256_loadu_si256(p.add(k).cast()) };
@@ -185,6 +202,9 @@ impl Teddy {
                     first = v;
                 } else if k == 1 {
                     nuls = _mm256_cmpeq_epi8(_mm256_min_epu8(first, v), zero);
+                    let line_end =
+                        _mm256_or_si256(_mm256_cmpeq_epi8(v, lf), _mm256_cmpeq_epi8(v, cr));
+                    softs = _mm256_and_si256(_mm256_cmpeq_epi8(first, equals), line_end);
                 }
                 let lo = _mm256_and_si256(v, nibble);
                 let hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble);
@@ -197,7 +217,7 @@ impl Teddy {
                     *set = _mm256_and_si256(*set, m);
                 }
             }
-            (sets, nuls)
+            (sets, nuls, softs)
         };
         let none = |sets: &[__m256i; SETS]| {
             let any = sets.iter().fold(_mm256_setzero_si256(), |a, &s| _mm256_or_si256(a, s));
@@ -206,8 +226,9 @@ impl Teddy {
         let mut at = starts.start;
         while at < starts.end && at + STEP + HEAD - 1 <= hay.len() {
             // SAFETY: `at + 34 <= hay.len()`.
-            let (sets, nuls) = step(unsafe { hay.as_ptr().add(at) });
+            let (sets, nuls, softs) = step(unsafe { hay.as_ptr().add(at) });
             nul = _mm256_or_si256(nul, nuls);
+            soft = _mm256_or_si256(soft, softs);
             let found = none(&sets);
             if found != 0 {
                 self.confirm(hay, at, found, starts.end, hit);
@@ -220,8 +241,10 @@ impl Teddy {
             let mut padded = [0u8; 2 * STEP];
             let rest = &hay[at..];
             padded[..rest.len()].copy_from_slice(rest);
-            // (The padding's NULs are not the text's.)
-            let (sets, _) = step(padded.as_ptr());
+            // (The padding's NULs are not the text's; an `=` there has its next byte, if
+            // the text has one.)
+            let (sets, _, softs) = step(padded.as_ptr());
+            soft = _mm256_or_si256(soft, softs);
             if memchr::memchr(0, rest).is_some() {
                 nul = _mm256_set1_epi8(-1);
             }
@@ -230,7 +253,7 @@ impl Teddy {
                 self.confirm(hay, at, found, starts.end, hit);
             }
         }
-        _mm256_movemask_epi8(nul) != 0
+        Marks { nul: _mm256_movemask_epi8(nul) != 0, soft_break: _mm256_movemask_epi8(soft) != 0 }
     }
 
     /// The keywords that stand at the places of `found` (bits from `at` on).
@@ -498,14 +521,43 @@ mod tests {
                     if to <= from || to > len {
                         continue;
                     }
-                    assert!(!t.each(&clean, from..to, |_, _| {}), "{len} {from}..{to}");
+                    assert!(!t.each(&clean, from..to, |_, _| {}).nul, "{len} {from}..{to}");
                     for at in from..(to + 1).min(len) {
                         let mut hay = clean.clone();
                         hay[at] = 0;
                         assert!(
-                            t.each(&hay, from..to, |_, _| {}),
+                            t.each(&hay, from..to, |_, _| {}).nul,
                             "{len} {from}..{to} NUL at {at}"
                         );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Text with no `=` before a line end: no soft break; one at any place searched: a soft
+    /// break, whether LF, CR or CRLF follows (also when the line end is past the places).
+    #[test]
+    fn the_pass_tells_an_equals_sign_before_a_line_end_among_the_places_searched() {
+        let Some(t) = Teddy::new(&[b"token"]) else { return assert!(!avx2()) };
+        for len in [2, 5, 31, 33, 34, 35, 64, 100, 200] {
+            // `=` and line ends, never one after the other.
+            let clean: Vec<u8> = (0..len).map(|i| [b'=', b'x', b'\n', b'y'][i % 4]).collect();
+            for from in [0, 1, len / 2] {
+                for to in [from + 1, len / 2 + 1, len - 1, len] {
+                    if to <= from || to > len {
+                        continue;
+                    }
+                    assert!(!t.each(&clean, from..to, |_, _| {}).soft_break, "{len} {from}..{to}");
+                    for at in from..to.min(len - 1) {
+                        for end in [&b"\n"[..], b"\r", b"\r\n"] {
+                            let mut hay = vec![b'x'; len];
+                            hay[at] = b'=';
+                            hay.splice(at + 1..at + 2, end.iter().copied());
+                            let marks = t.each(&hay, from..to, |_, _| {});
+                            assert!(marks.soft_break, "{len} {from}..{to} break at {at}");
+                            assert!(!marks.nul, "{len} {from}..{to} break at {at}");
+                        }
                     }
                 }
             }
