@@ -321,6 +321,99 @@ fn decoders_serve_the_new_rules() {
     assert_eq!(findings(&json)[0]["rule"], "stripe-secret-key");
 }
 
+/// The file's bytes in UTF-16, little-endian with a byte-order mark or big-endian without.
+fn utf16(text: &str, little: bool) -> Vec<u8> {
+    let units = text.encode_utf16();
+    if little {
+        [0xFF, 0xFE].into_iter().chain(units.flat_map(u16::to_le_bytes)).collect()
+    } else {
+        units.flat_map(u16::to_be_bytes).collect()
+    }
+}
+
+/// Rules that read a window of lines find their token in UTF-16 text too (Windows
+/// PowerShell writes UTF-16 by default): a private key block, an AWS key pair on two lines.
+#[test]
+fn window_rules_read_their_lines_in_utf16_text() {
+    let key = p::pem("RSA PRIVATE KEY", 20);
+    let body = key.lines().nth(3).unwrap().to_string();
+    let (id, secret) = p::aws_key_pair();
+    let pair = format!("[default]\naws_access_key_id = {id}\naws_secret_access_key = {secret}\n");
+    for (text, rule, hidden) in [
+        (format!("Key file:\n{key}\nend\n"), "private-key", &body),
+        (format!("Key file:\r\n{}\r\nend\r\n", key.replace('\n', "\r\n")), "private-key", &body),
+        (pair.clone(), "aws-access-key", &secret),
+        (pair.replace('\n', "\r\n"), "aws-access-key", &secret),
+    ] {
+        for little in [true, false] {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("k.txt"), utf16(&text, little)).unwrap();
+            let out = common::tokenguard()
+                .current_dir(dir.path())
+                .args(["scan", "--format", "json", "k.txt"])
+                .output()
+                .unwrap();
+            let json = String::from_utf8_lossy(&out.stdout);
+            let rules: Vec<String> =
+                findings(&json).iter().map(|f| f["rule"].as_str().unwrap().to_string()).collect();
+            assert!(rules.iter().any(|r| r == rule), "{rule} little-endian {little}: {rules:?}");
+            assert_eq!(out.status.code(), Some(1), "{rule} little-endian {little}");
+            assert!(!json.contains(hidden.as_str()), "{rule}: the secret part is never shown");
+        }
+    }
+}
+
+/// A key's value in quotes escaped for a string inside a string (JSON in JSON, a log line)
+/// or as an HTML entity is read as in plain quotes, for the regex rules that name the key.
+#[test]
+fn escaped_and_entity_quotes_around_a_key_and_its_value_are_read() {
+    let (_, secret) = p::aws_key_pair();
+    let twilio = common::Rng::new()
+        .chars(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 32);
+    let cases = [
+        (
+            format!("{{\"config\": \"{{\\\"SecretAccessKey\\\": \\\"{secret}\\\"}}\"}}\n"),
+            "aws-secret-access-key",
+            &secret,
+        ),
+        (
+            format!("{{\"env\": \"secret_key = \\\"{secret}\\\"\"}}\n"),
+            "aws-secret-access-key",
+            &secret,
+        ),
+        (
+            format!("<pre>aws_secret_access_key = &quot;{secret}&quot;</pre>\n"),
+            "aws-secret-access-key",
+            &secret,
+        ),
+        (
+            format!("<pre>&#34;SecretAccessKey&#34;: &#34;{secret}&#34;</pre>\n"),
+            "aws-secret-access-key",
+            &secret,
+        ),
+        (
+            format!("{{\"log\": \"{{\\\"TWILIO_API_SECRET\\\": \\\"{twilio}\\\"}}\"}}\n"),
+            "twilio-api-secret",
+            &twilio,
+        ),
+    ];
+    for (text, rule, hidden) in &cases {
+        let (code, out, _) = scan_text("a.json", text, "json");
+        assert_eq!(code, Some(1), "{rule}");
+        let found = findings(&out);
+        let rules: Vec<&str> = found.iter().map(|f| f["rule"].as_str().unwrap()).collect();
+        assert!(rules.contains(rule), "{rule}: {rules:?}");
+        assert!(!out.contains(hidden.as_str()), "{rule}: the secret part is never shown");
+    }
+    // Placeholders stay placeholders however they are quoted.
+    for text in [
+        "{\"config\": \"{\\\"SecretAccessKey\\\": \\\"${AWS_SECRET_ACCESS_KEY}\\\"}\"}\n",
+        "<pre>aws_secret_access_key = &quot;wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY&quot;</pre>\n",
+    ] {
+        assert_eq!(scan_text("a.json", text, "json").0, Some(0), "{text}");
+    }
+}
+
 #[test]
 fn disable_takes_provider_names_and_rule_ids() {
     let dir = tempfile::tempdir().unwrap();

@@ -20,14 +20,16 @@ impl super::Matcher {
     ) -> usize {
         // An ASCII character of UTF-16 text: a byte beside a zero (after it in little-endian
         // text, before it in big-endian text; inside the text, both hold). Other characters
-        // end the stretch read, as a line end does.
+        // end the stretch read, as a line end does, unless the rule reads a window of lines
+        // (a private key block, a key pair on two lines).
+        let window = self.rules[rule].window;
         let ascii = |p: usize| -> Option<u8> {
             let b = *hay.get(p)?;
             let zero_beside = hay.get(p + 1) == Some(&0) || (p > 0 && hay[p - 1] == 0);
-            (b != 0 && b < 0x80 && b != b'\n' && zero_beside).then_some(b)
+            (b != 0 && b < 0x80 && (b != b'\n' || window > 0) && zero_beside).then_some(b)
         };
         let reach = 2 * match self.rules[rule].detector {
-            Detector::Regex(_) => SOFT_LINE_REACH,
+            Detector::Regex(_) => SOFT_LINE_REACH.max(window),
             _ => KEYED_WINDOW,
         };
         let mut start = at;
@@ -72,15 +74,23 @@ impl super::Matcher {
                 }
             }
         }
+        // A stretch of lines is read again from the next keyword on that no match covers (a
+        // second key block may start in it and end past it); a line, from its end.
+        let mut covered = at + 1;
         for h in found {
             let byte = |i: usize| start + 2 * i;
             let (span, secret) = (h.get().span.clone(), h.get().secret.clone());
+            covered = covered.max(byte(span.end) - 1);
             out.push(h.moved(
                 byte(span.start)..byte(span.end) - 1,
                 byte(secret.start)..byte(secret.end) - 1,
             ));
         }
-        start + 2 * chars.len()
+        if window > 0 {
+            covered
+        } else {
+            start + 2 * chars.len()
+        }
     }
 
     /// Runs a keyed rule's pattern over the window around its keyword (`kw_len` bytes at
