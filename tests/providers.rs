@@ -414,6 +414,54 @@ fn escaped_and_entity_quotes_around_a_key_and_its_value_are_read() {
     }
 }
 
+/// `text` as quoted-printable: bytes past ASCII and `=` escaped, lines wrapped at 76 columns
+/// with soft breaks (never inside an escape).
+fn quoted_printable(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        let mut col = 0;
+        for b in line.bytes() {
+            let piece =
+                if b >= 0x80 || b == b'=' { format!("={b:02X}") } else { (b as char).to_string() };
+            if col + piece.len() > 75 {
+                out.push_str("=\n");
+                col = 0;
+            }
+            col += piece.len();
+            out.push_str(&piece);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// A key pair on one line of a mail body, cut by a quoted-printable soft break, is found by
+/// the rules that read a window of lines (the soft break was looked for only at the end of
+/// the window).
+#[test]
+fn pairs_cut_by_a_soft_break_are_found() {
+    let mut rng = common::Rng::new();
+    let sid = format!("SK{}", rng.chars(b"0123456789abcdef", 32));
+    let secret = rng.chars(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 32);
+    let (id, aws_secret) = p::aws_key_pair();
+    for (line, rule, hidden) in [
+        (format!("twilio: {{ api_key: {sid}, api_secret: {secret} }}"), "twilio-api-key", &secret),
+        (
+            format!("Zugang {id} \u{2013} geheimer Schl\u{fc}ssel: {aws_secret}"),
+            "aws-access-key",
+            &aws_secret,
+        ),
+    ] {
+        let body = quoted_printable(&format!("Hallo,\n{line}\nGruss\n"));
+        assert!(body.contains("=\n"), "{rule}: the line is cut");
+        let (code, out, _) = scan_text("mail.eml", &body, "json");
+        assert_eq!(code, Some(1), "{rule}");
+        let found = findings(&out);
+        assert!(found.iter().any(|f| f["rule"] == rule), "{rule}");
+        assert!(!out.contains(hidden.as_str()), "{rule}: the secret part is never shown");
+    }
+}
+
 #[test]
 fn disable_takes_provider_names_and_rule_ids() {
     let dir = tempfile::tempdir().unwrap();

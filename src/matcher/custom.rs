@@ -44,7 +44,8 @@ impl super::Matcher {
         rule: usize,
         out: &mut Vec<H>,
     ) -> usize {
-        let mut line = line_around(hay, at);
+        let own = line_around(hay, at);
+        let mut line = own.clone();
         let window = self.rules[rule].window;
         if window > 0 {
             line.end = line_around(hay, (line.end + window).min(hay.len())).end;
@@ -57,7 +58,12 @@ impl super::Matcher {
             self.regex_in_views(hay, at, line.clone(), rule, out);
         }
         if self.rules[rule].decodes(Decode::QuotedPrintable) {
-            if let Some(joined) = quoted_printable_window(hay, line.clone()) {
+            // A window's lines are joined where the last ends in a soft break, else the
+            // keyword's own line where it does (a pair cut by a soft break on its line).
+            let joined = quoted_printable_window(hay, line.clone()).or_else(|| {
+                (window > 0).then(|| quoted_printable_window(hay, own.clone())).flatten()
+            });
+            if let Some(joined) = joined {
                 let mut found: Vec<H> = Vec::new();
                 self.regex_in(&joined.chars, 0..joined.chars.len(), rule, &mut found);
                 out.extend(found.into_iter().map(|h| joined.moved(h)));
