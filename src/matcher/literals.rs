@@ -16,7 +16,7 @@
 use aho_corasick::packed;
 use aho_corasick::Span;
 
-use super::runs::{hex_alone, Base64Runs, MIN_BASE64_RUN};
+use super::runs::{Base64Runs, WorthSearching};
 use super::teddy::Teddy;
 use super::*;
 
@@ -146,12 +146,42 @@ impl Trigrams {
         self.each_scalar(hay, starts, &mut hit)
     }
 
+    /// [`Trigrams::each`] for each of `runs` in turn, its literals ending within it
+    /// (`hay[..run.end]`).
+    fn each_in_runs(&self, hay: &[u8], runs: &[Range<usize>], mut hit: impl FnMut(usize, usize)) {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2.
+            return unsafe { self.each_in_runs_avx2(hay, runs, &mut hit) };
+        }
+        for run in runs {
+            self.each_scalar(&hay[..run.end], run.clone(), &mut hit);
+        }
+    }
+
+    /// [`Trigrams::each_in_runs`] with [`Trigrams::each_avx2`] (one loop: its constants are
+    /// loaded once).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn each_in_runs_avx2(
+        &self,
+        hay: &[u8],
+        runs: &[Range<usize>],
+        hit: &mut impl FnMut(usize, usize),
+    ) {
+        for run in runs {
+            // SAFETY: the CPU has AVX2.
+            unsafe { self.each_avx2(&hay[..run.end], run.clone(), hit) };
+        }
+    }
+
     /// [`Trigrams::each`] eight places at a time: the keys of the eight places' three bytes
     /// in [`Trigrams::raw_bits`] gathered at once; the few places whose bit is set are looked
     /// at one by one. Near the end of `hay` the bytes past it read as NUL (no literal holds
     /// one), and past the end of `starts` the places are left out.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
+    #[inline]
     unsafe fn each_avx2(
         &self,
         hay: &[u8],
@@ -434,26 +464,28 @@ impl<A: Copy + PartialEq> Literals<A> {
         memchr::memchr(0, &hay[around]).is_some()
     }
 
+    /// [`Literals::each`] for each of `runs` in turn, the literals ending within it
+    /// (`hay[..run.end]`).
+    pub(super) fn each_in_runs(
+        &self,
+        hay: &[u8],
+        runs: &[Range<usize>],
+        mut hit: impl FnMut(usize, &[A]),
+    ) {
+        if let [Group::Trigrams(t)] = &self.groups[..] {
+            return t.each_in_runs(hay, runs, |at, l| hit(at, &self.announces[l]));
+        }
+        for run in runs {
+            self.each(&hay[..run.end], run.clone(), &mut hit);
+        }
+    }
+
     /// Whether a literal shows anywhere in `hay`.
     pub(super) fn any_in(&self, hay: &[u8]) -> bool {
         let mut any = false;
         self.each(hay, 0..hay.len(), |_, _| any = true);
         any
     }
-}
-
-/// Whether a run holds at least [`MIN_BASE64_RUN`] base64 characters: not counting its line
-/// ends and indentation, the only bytes of a run up to the space (32 bytes at a time, until
-/// enough are seen).
-fn enough_base64(run: &[u8]) -> bool {
-    let mut seen = 0;
-    for c in run.chunks(32) {
-        seen += c.iter().fold(0u8, |n, &b| n + u8::from(b > b' ')) as usize;
-        if seen >= MIN_BASE64_RUN {
-            return true;
-        }
-    }
-    false
 }
 
 /// `text` lower-cased (ASCII letters only) into `into`.
@@ -487,6 +519,9 @@ impl super::Matcher {
         let mut folded = Vec::new();
         let mut hits: Vec<(usize, Announce)> = Vec::new();
         let mut runs = Base64Runs::default();
+        let worth = WorthSearching::new(search.hex_literal);
+        // The runs of base64 characters that end in the block.
+        let mut found = Vec::new();
         let mut next_line = 0;
         let mut start = 0;
         loop {
@@ -519,19 +554,13 @@ impl super::Matcher {
                 }
             }
             if let Some(e) = &search.encoded {
-                runs.each(hay, end, |run| {
-                    // Words joined over line ends and indentation (most runs in source code)
-                    // hold too few base64 characters for any encoded token.
-                    if !enough_base64(&hay[run.clone()]) {
-                        return;
-                    }
-                    // Hashes and UUIDs hold no literal when none is written in their
-                    // alphabet alone.
-                    if !search.hex_literal && hex_alone(&hay[run.clone()]) {
-                        return;
-                    }
-                    e.each(&hay[..run.end], run, &mut keep)
-                });
+                found.clear();
+                runs.each(hay, end, |run| found.push(run));
+                // Words joined over line ends and indentation (most runs in source code) hold
+                // too few base64 characters for any encoded token; hashes and UUIDs hold no
+                // literal when none is written in their alphabet alone.
+                worth.retain(hay, &mut found);
+                e.each_in_runs(hay, &found, &mut keep);
             }
             hits.sort_unstable_by_key(|h| h.0);
             for &(at, a) in &hits {
@@ -658,6 +687,48 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Searched run by run (the runs of a block at once), the base64 literals found are
+        /// those found in each run alone, each ending within its run, in the same order; the
+        /// same where the CPU has no AVX2.
+        #[test]
+        fn base64_literals_are_found_run_by_run_as_in_each_run_alone(
+            list in proptest::collection::btree_set(
+                proptest::collection::vec(proptest::sample::select(b"ab+-/_Z9".to_vec()), 3..8),
+                GROUP + 1..80,
+            ),
+            hay in proptest::collection::vec(proptest::sample::select(b"ab+-/_Z9 .".to_vec()), 0..400),
+            mut cuts in proptest::collection::vec(0usize..400, 0..12),
+        ) {
+            let list: Vec<(Vec<u8>, u8)> =
+                list.into_iter().enumerate().map(|(i, l)| (l, i as u8)).collect();
+            let lits = Literals::new(&list).unwrap();
+            // Runs between the cuts, every other stretch.
+            cuts.push(0);
+            cuts.push(hay.len());
+            cuts.iter_mut().for_each(|c| *c = (*c).min(hay.len()));
+            cuts.sort_unstable();
+            let runs: Vec<Range<usize>> =
+                cuts.windows(2).step_by(2).map(|w| w[0]..w[1]).collect();
+            let mut want = Vec::new();
+            for run in &runs {
+                lits.each(&hay[..run.end], run.clone(), |at, a| want.push((at, a.to_vec())));
+            }
+            let mut got = Vec::new();
+            lits.each_in_runs(&hay, &runs, |at, a| got.push((at, a.to_vec())));
+            proptest::prop_assert_eq!(got, want);
+            let [Group::Trigrams(t)] = &lits.groups[..] else { unreachable!() };
+            let (mut each, mut scalar) = (Vec::new(), Vec::new());
+            t.each_in_runs(&hay, &runs, |at, l| each.push((at, l)));
+            for run in &runs {
+                t.each_scalar(&hay[..run.end], run.clone(), &mut |at, l| scalar.push((at, l)));
+            }
+            proptest::prop_assert_eq!(each, scalar);
+        }
+    }
+
     #[test]
     fn base64_literals_are_found_at_the_edges_of_the_text_and_of_stretches() {
         let list: Vec<(Vec<u8>, u8)> =
@@ -731,31 +802,6 @@ mod tests {
                     assert_eq!((again, nul), (got, false), "{written}");
                     let with_nul = [hay, b"\0"].concat();
                     assert!(lits.each_noting_nul(&with_nul, 0..hay.len(), |_, _| {}), "{written}");
-                }
-            }
-        }
-    }
-
-    /// A run's line ends and indentation do not count toward the base64 characters an
-    /// encoded token needs: words joined over indented lines are left out, wrapped base64
-    /// of any width is not.
-    #[test]
-    fn runs_count_their_base64_characters_without_line_ends_and_indentation() {
-        let words = b"\n                debug_assert\n                let";
-        assert!(!enough_base64(words));
-        for width in [4, 8, 16, 76] {
-            for (chars, enough) in
-                [(MIN_BASE64_RUN - 1, false), (MIN_BASE64_RUN, true), (200, true)]
-            {
-                let b64: Vec<u8> = (0..chars).map(|i| b"QUJDREVG"[i % 8]).collect();
-                let lines: Vec<&[u8]> = b64.chunks(width).collect();
-                for sep in [&b"\n"[..], b"\r\n", b"\n      ", b"\r\n\t\t"] {
-                    let run = lines.join(sep);
-                    assert_eq!(
-                        enough_base64(&run),
-                        enough,
-                        "{chars} chars, width {width}, {sep:?}"
-                    );
                 }
             }
         }
