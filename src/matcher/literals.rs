@@ -141,7 +141,7 @@ impl Trigrams {
         #[cfg(target_arch = "x86_64")]
         if std::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2.
-            return unsafe { self.each_avx2(hay, starts, &mut hit) };
+            return unsafe { self.each_avx2(hay, hay.len(), starts, &mut hit) };
         }
         self.each_scalar(hay, starts, &mut hit)
     }
@@ -171,20 +171,24 @@ impl Trigrams {
     ) {
         for run in runs {
             // SAFETY: the CPU has AVX2.
-            unsafe { self.each_avx2(&hay[..run.end], run.clone(), hit) };
+            unsafe { self.each_avx2(hay, run.end, run.clone(), hit) };
         }
     }
 
-    /// [`Trigrams::each`] eight places at a time: the keys of the eight places' three bytes
-    /// in [`Trigrams::raw_bits`] gathered at once; the few places whose bit is set are looked
-    /// at one by one. Near the end of `hay` the bytes past it read as NUL (no literal holds
-    /// one), and past the end of `starts` the places are left out.
+    /// [`Trigrams::each`] eight places at a time, for the literals that end by `end`: the
+    /// keys of the eight places' three bytes in [`Trigrams::raw_bits`] (from the 16 bytes at
+    /// the first place: one shuffle puts each place's three bytes in its lane, two
+    /// multiply-adds join their low six bits) gathered at once; the few places whose bit is
+    /// set are looked at one by one in `hay[..end]`. The bytes past `end` may be read for a
+    /// key (a literal that reads them is not looked at), those past the end of `hay` read as
+    /// NUL; the places past the end of `starts` are left out.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     #[inline]
     unsafe fn each_avx2(
         &self,
         hay: &[u8],
+        end: usize,
         starts: Range<usize>,
         hit: &mut impl FnMut(usize, usize),
     ) {
@@ -199,19 +203,33 @@ impl Trigrams {
             }
             t
         };
-        let six = _mm256_set1_epi32(63);
+        // For place `j` (lane `j`: places 0-3 in the low half, 4-7 in the high one, both
+        // holding the 16 bytes), bytes `j`, `j + 1`, `j + 2` and a zero.
+        const THREE: [u8; 32] = {
+            let mut t = [0x80; 32];
+            let mut j = 0;
+            while j < 8 {
+                let mut k = 0;
+                while k < 3 {
+                    t[4 * j + k] = (j + k) as u8;
+                    k += 1;
+                }
+                j += 1;
+            }
+            t
+        };
+        let three = _mm256_loadu_si256(THREE.as_ptr().cast());
+        let six = _mm256_set1_epi8(63);
+        // Per lane, the low six bits of bytes 0 and 1 joined into one 16-bit half
+        // (`b0 + 64 * b1`), byte 2 in the other; then the halves (`h0 + 4096 * h1`).
+        let (pairs, halves) = (_mm256_set1_epi32(0x0001_4001), _mm256_set1_epi32(0x1000_0001));
         let five = _mm256_set1_epi32(31);
         // Which of the eight places from `at` have their key's bit set, given the 16 bytes
         // from `at` (eight places read 10 of them).
-        let eight = |key: [__m128i; 3]| {
-            let bytes = |v: __m128i| _mm256_and_si256(_mm256_cvtepu8_epi32(v), six);
-            let key = _mm256_or_si256(
-                bytes(key[0]),
-                _mm256_or_si256(
-                    _mm256_slli_epi32(bytes(key[1]), 6),
-                    _mm256_slli_epi32(bytes(key[2]), 12),
-                ),
-            );
+        let eight = |v: __m128i| {
+            let bytes = _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(v), three);
+            let pair = _mm256_maddubs_epi16(_mm256_and_si256(bytes, six), pairs);
+            let key = _mm256_madd_epi16(pair, halves);
             // SAFETY: each key is below 2^18, its word (key / 32) within `raw_bits`.
             let words = _mm256_i32gather_epi32::<4>(
                 self.raw_bits.as_ptr().cast(),
@@ -221,31 +239,30 @@ impl Trigrams {
             let set = _mm256_sllv_epi32(words, _mm256_andnot_si256(key, five));
             _mm256_movemask_ps(_mm256_castsi256_ps(set)) as u32
         };
+        let within = &hay[..end];
         // The literals at the places of `places` (bits from `at`), if any.
         let mut look = |at: usize, mut places: u32| {
             while places != 0 {
                 let p = at + places.trailing_zeros() as usize;
                 places &= places - 1;
-                if let Some(&[a, b, c]) = hay.get(p..p + 3) {
+                if let Some(&[a, b, c]) = within.get(p..p + 3) {
                     if let [Some(a), Some(b), Some(c)] = [a, b, c].map(base64_value) {
-                        self.longest_at(hay, p, trigram([a, b, c]), hit);
+                        self.longest_at(within, p, trigram([a, b, c]), hit);
                     }
                 }
             }
         };
         let mut at = starts.start;
-        // Eight places from `at` read the bytes up to `at + 10`.
-        while at + 8 <= starts.end && at + 10 <= hay.len() {
-            // SAFETY: `at + 10 <= hay.len()`: each load reads 8 bytes of `hay`, from `at`,
-            // `at + 1` and `at + 2`.
-            let load = |k: usize| _mm_loadl_epi64(hay.as_ptr().add(at + k).cast());
-            let places = eight([load(0), load(1), load(2)]);
+        // Eight places from `at`, all within `starts`, and the 16 bytes from it in `hay`.
+        while at + 8 <= starts.end && at + 16 <= hay.len() {
+            // SAFETY: the 16 bytes from `at` are in `hay`.
+            let places = eight(_mm_loadu_si128(hay.as_ptr().add(at).cast()));
             if places != 0 {
                 look(at, places);
             }
             at += 8;
         }
-        // The last places, their bytes past the end of `hay` read as NUL.
+        // The last places.
         while at < starts.end {
             let v = if at + 16 <= hay.len() {
                 // SAFETY: the 16 bytes from `at` are in `hay`.
@@ -261,8 +278,10 @@ impl Trigrams {
                 // SAFETY: 16 bytes of `padded`.
                 _mm_loadu_si128(padded.as_ptr().cast())
             };
-            let key = [v, _mm_srli_si128::<1>(v), _mm_srli_si128::<2>(v)];
-            look(at, eight(key) & !(u32::MAX << (starts.end - at).min(8)));
+            let places = eight(v) & !(u32::MAX << (starts.end - at).min(8));
+            if places != 0 {
+                look(at, places);
+            }
             at += 8;
         }
     }
