@@ -289,9 +289,12 @@ impl Classify for Avx2 {
         ];
         #[rustfmt::skip]
         const HIGH: [u8; 16] = [0xA0, 0, 0x01, 0x02, 0x04, 0x08, 0x04, 0x10, 0, 0, 0, 0, 0, 0, 0, 0];
+        // By low half, the blank that has it (the space, the tab), else a byte that has not.
+        #[rustfmt::skip]
+        const BLANK: [u8; 16] = [b' ', 0, 0, 0, 0, 0, 0, 0, 0, b'\t', 0, 0, 0, 0, 0, 0];
         let table = |t: &[u8; 16]| _mm256_broadcastsi128_si256(_mm_loadu_si128(t.as_ptr().cast()));
         let (low, high, nibble) = (table(&LOW), table(&HIGH), _mm256_set1_epi8(0x0F));
-        let is = |v: __m256i, b: u8| _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b as i8));
+        let blank = table(&BLANK);
         let bits = |m: __m256i| u64::from(_mm256_movemask_epi8(m) as u32);
         let half = |at: usize| {
             // SAFETY: 32 bytes of the 64 of `block`, unaligned.
@@ -300,7 +303,8 @@ impl Classify for Avx2 {
             let hi = _mm256_shuffle_epi8(high, _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble));
             let both = _mm256_and_si256(lo, hi);
             let none = _mm256_cmpeq_epi8(both, _mm256_setzero_si256());
-            let blanks = _mm256_or_si256(is(v, b' '), is(v, b'\t'));
+            // A byte is a blank when its low half looks it up (bytes from 0x80 look up 0).
+            let blanks = _mm256_cmpeq_epi8(_mm256_shuffle_epi8(blank, v), v);
             (!bits(none) & 0xFFFF_FFFF, bits(both), bits(blanks))
         };
         let ((run0, lf0, bl0), (run1, lf1, bl1)) = (half(0), half(32));
@@ -382,15 +386,13 @@ impl Base64Runs {
             let block = unsafe { &*hay.as_ptr().add(p).cast::<[u8; 64]>() };
             let classes = unsafe { C::classes(block) };
             let mask = classes.run | indentation(classes, &mut indent);
-            if mask == u64::MAX {
-                continue;
-            }
             // Most blocks end no long run and hold none: only the next run's start changes.
-            let gaps = !mask;
-            if p + gaps.trailing_zeros() as usize - start >= MIN_BASE64_RUN
-                || long_run_starts(mask) != 0
-            {
-                start = block_runs(p, mask, gaps, start, run);
+            // (A block of base64 alone goes on with the run: it has no first gap.)
+            let (gaps, long) = (!mask, long_run_starts(mask));
+            if p + gaps.trailing_zeros() as usize - start >= MIN_BASE64_RUN || long != 0 {
+                if gaps != 0 {
+                    start = block_runs(p, mask, gaps, long, start, run);
+                }
             } else {
                 start = p + 64 - gaps.leading_zeros() as usize;
             }
@@ -401,7 +403,8 @@ impl Base64Runs {
             let classes = classes_of(tail);
             let mask =
                 classes.run | indentation(classes, &mut indent) & (u64::MAX >> (64 - tail.len()));
-            start = block_runs(next, mask, !mask & u64::MAX >> (63 - tail.len()), start, run);
+            let gaps = !mask & u64::MAX >> (63 - tail.len());
+            start = block_runs(next, mask, gaps, long_run_starts(mask), start, run);
             (next, start) = (hay.len(), start.min(hay.len()));
         }
         if next == hay.len() && start < hay.len() {
@@ -415,14 +418,16 @@ impl Base64Runs {
 }
 
 /// The runs that end in the block at `p` (`mask` its base64 characters, `gaps` the others,
-/// one at least) when the run going on into it started at `start`: calls `run` for each
-/// long enough, and returns where the run going on out of it starts.
+/// one at least, `long` the [`long_run_starts`] of `mask`) when the run going on into it
+/// started at `start`: calls `run` for each long enough, and returns where the run going on
+/// out of it starts.
 #[cold]
 #[inline(never)]
 fn block_runs(
     p: usize,
     mask: u64,
     gaps: u64,
+    long: u64,
     start: usize,
     run: &mut impl FnMut(Range<usize>),
 ) -> usize {
@@ -431,7 +436,7 @@ fn block_runs(
         run(start..p + first as usize);
     }
     // Between the first and last gaps, each run at least MIN_BASE64_RUN long.
-    let mut long = long_run_starts(mask) & (u64::MAX << first) & !(u64::MAX << last);
+    let mut long = long & (u64::MAX << first) & !(u64::MAX << last);
     while long != 0 {
         let s = long.trailing_zeros();
         let e = s + (!(mask >> s)).trailing_zeros();
