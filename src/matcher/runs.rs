@@ -5,11 +5,12 @@
 
 use std::ops::Range;
 
-use super::{is_base64_char, linecut};
+use super::linecut;
 
 /// A character of a run: base64, or a line end (LF, CR) inside wrapped base64.
-pub(super) fn is_run_char(b: u8) -> bool {
-    is_base64_char(b) || b == b'\n' || b == b'\r'
+#[cfg(any(test, not(target_arch = "x86_64")))]
+fn is_run_char(b: u8) -> bool {
+    super::is_base64_char(b) || b == b'\n' || b == b'\r'
 }
 
 /// Shortest run of base64 characters searched for base64 forms: the shortest token that any
@@ -214,6 +215,7 @@ trait Classify {
 }
 
 /// The classes of the bytes of `bytes` (64 at most), a byte at a time.
+#[cfg(any(test, not(target_arch = "x86_64")))]
 fn classes_of(bytes: &[u8]) -> Classes {
     let bit = |i: usize, yes: bool| u64::from(yes) << i;
     bytes.iter().enumerate().fold(Classes { run: 0, lf: 0, blanks: 0 }, |c, (i, &b)| Classes {
@@ -398,9 +400,13 @@ impl Base64Runs {
             }
         }
         if next < to.min(hay.len()) {
-            // The last bytes, fewer than 64, and a gap after them.
+            // The last bytes, fewer than 64, and a gap after them: classified in a copy
+            // padded with NULs (no class).
             let tail = &hay[next..];
-            let classes = classes_of(tail);
+            let mut block = [0u8; 64];
+            block[..tail.len()].copy_from_slice(tail);
+            // SAFETY: as the caller promised for `C`.
+            let classes = unsafe { C::classes(&block) };
             let mask =
                 classes.run | indentation(classes, &mut indent) & (u64::MAX >> (64 - tail.len()));
             let gaps = !mask & u64::MAX >> (63 - tail.len());
