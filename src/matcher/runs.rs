@@ -327,14 +327,18 @@ fn indentation(Classes { lf, blanks, .. }: Classes, carry: &mut bool) -> u64 {
     indent
 }
 
-/// The places `i` where bits `i..i + MIN_BASE64_RUN` of `m` are all set.
+/// The places `i` where bits `i..i + MIN_BASE64_RUN` of `m` are all set, the bits going
+/// round from the top to the bottom (rotations take one instruction fewer than shifts,
+/// which copy first). Below `64 - MIN_BASE64_RUN`, as if they did not: a place above it
+/// stands for a run that ends at the top and goes on at the bottom, which a gap at or
+/// after it rules out.
 #[inline(always)]
 fn long_run_starts(m: u64) -> u64 {
-    let m2 = m & m >> 1;
-    let m4 = m2 & m2 >> 2;
-    let m8 = m4 & m4 >> 4;
-    let m16 = m8 & m8 >> 8;
-    m16 & m16 >> (MIN_BASE64_RUN - 16)
+    let m2 = m & m.rotate_right(1);
+    let m4 = m2 & m2.rotate_right(2);
+    let m8 = m4 & m4.rotate_right(4);
+    let m16 = m8 & m8.rotate_right(8);
+    m16 & m16.rotate_right(MIN_BASE64_RUN as u32 - 16)
 }
 
 impl Base64Runs {
@@ -621,6 +625,26 @@ mod tests {
                     let half = hay.len() / 2;
                     if let Err(e) = runs_by_all(&hay, &[before, half, half + 1]) {
                         panic!("len {len} before {before} after {after}: {e}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// A run ending at the start of a block and one starting at its end are two runs, however
+    /// long together ([`long_run_starts`] goes round from the top bits to the bottom ones).
+    #[test]
+    fn runs_at_both_ends_of_a_block_are_two() {
+        for bottom in 0..50 {
+            for top in (0..50).filter(|top| bottom + top < 64) {
+                for (before, after) in [(0, 0), (0, 30), (5, 5), (30, 0), (22, 22)] {
+                    let mut hay = vec![b'.'; 192];
+                    hay[64 - before..64 + bottom].fill(b'A');
+                    hay[128 - top..128 + after].fill(b'B');
+                    for tos in [&[][..], &[64, 128], &[100]] {
+                        if let Err(e) = runs_by_all(&hay, tos) {
+                            panic!("bottom {bottom} top {top} {before} {after}: {e}");
+                        }
                     }
                 }
             }
