@@ -16,7 +16,7 @@
 use aho_corasick::packed;
 use aho_corasick::Span;
 
-use super::runs::{hex_alone, Base64Runs, MIN_BASE64_RUN};
+use super::runs::{Base64Runs, WorthSearching};
 use super::teddy::{Marks, Teddy};
 use super::*;
 
@@ -141,20 +141,54 @@ impl Trigrams {
         #[cfg(target_arch = "x86_64")]
         if std::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2.
-            return unsafe { self.each_avx2(hay, starts, &mut hit) };
+            return unsafe { self.each_avx2(hay, hay.len(), starts, &mut hit) };
         }
         self.each_scalar(hay, starts, &mut hit)
     }
 
-    /// [`Trigrams::each`] eight places at a time: the keys of the eight places' three bytes
-    /// in [`Trigrams::raw_bits`] gathered at once; the few places whose bit is set are looked
-    /// at one by one. Near the end of `hay` the bytes past it read as NUL (no literal holds
-    /// one), and past the end of `starts` the places are left out.
+    /// [`Trigrams::each`] for each of `runs` in turn, its literals ending within it
+    /// (`hay[..run.end]`).
+    fn each_in_runs(&self, hay: &[u8], runs: &[Range<usize>], mut hit: impl FnMut(usize, usize)) {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2.
+            return unsafe { self.each_in_runs_avx2(hay, runs, &mut hit) };
+        }
+        for run in runs {
+            self.each_scalar(&hay[..run.end], run.clone(), &mut hit);
+        }
+    }
+
+    /// [`Trigrams::each_in_runs`] with [`Trigrams::each_avx2`] (one loop: its constants are
+    /// loaded once).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
+    unsafe fn each_in_runs_avx2(
+        &self,
+        hay: &[u8],
+        runs: &[Range<usize>],
+        hit: &mut impl FnMut(usize, usize),
+    ) {
+        for run in runs {
+            // SAFETY: the CPU has AVX2.
+            unsafe { self.each_avx2(hay, run.end, run.clone(), hit) };
+        }
+    }
+
+    /// [`Trigrams::each`] eight places at a time, for the literals that end by `end`: the
+    /// keys of the eight places' three bytes in [`Trigrams::raw_bits`] (from the 16 bytes at
+    /// the first place: one shuffle puts each place's three bytes in its lane, two
+    /// multiply-adds join their low six bits) gathered at once; the few places whose bit is
+    /// set are looked at one by one in `hay[..end]`. The bytes past `end` may be read for a
+    /// key (a literal that reads them is not looked at), those past the end of `hay` read as
+    /// NUL; the places past the end of `starts` are left out.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    #[inline]
     unsafe fn each_avx2(
         &self,
         hay: &[u8],
+        end: usize,
         starts: Range<usize>,
         hit: &mut impl FnMut(usize, usize),
     ) {
@@ -169,19 +203,33 @@ impl Trigrams {
             }
             t
         };
-        let six = _mm256_set1_epi32(63);
+        // For place `j` (lane `j`: places 0-3 in the low half, 4-7 in the high one, both
+        // holding the 16 bytes), bytes `j`, `j + 1`, `j + 2` and a zero.
+        const THREE: [u8; 32] = {
+            let mut t = [0x80; 32];
+            let mut j = 0;
+            while j < 8 {
+                let mut k = 0;
+                while k < 3 {
+                    t[4 * j + k] = (j + k) as u8;
+                    k += 1;
+                }
+                j += 1;
+            }
+            t
+        };
+        let three = _mm256_loadu_si256(THREE.as_ptr().cast());
+        let six = _mm256_set1_epi8(63);
+        // Per lane, the low six bits of bytes 0 and 1 joined into one 16-bit half
+        // (`b0 + 64 * b1`), byte 2 in the other; then the halves (`h0 + 4096 * h1`).
+        let (pairs, halves) = (_mm256_set1_epi32(0x0001_4001), _mm256_set1_epi32(0x1000_0001));
         let five = _mm256_set1_epi32(31);
         // Which of the eight places from `at` have their key's bit set, given the 16 bytes
         // from `at` (eight places read 10 of them).
-        let eight = |key: [__m128i; 3]| {
-            let bytes = |v: __m128i| _mm256_and_si256(_mm256_cvtepu8_epi32(v), six);
-            let key = _mm256_or_si256(
-                bytes(key[0]),
-                _mm256_or_si256(
-                    _mm256_slli_epi32(bytes(key[1]), 6),
-                    _mm256_slli_epi32(bytes(key[2]), 12),
-                ),
-            );
+        let eight = |v: __m128i| {
+            let bytes = _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(v), three);
+            let pair = _mm256_maddubs_epi16(_mm256_and_si256(bytes, six), pairs);
+            let key = _mm256_madd_epi16(pair, halves);
             // SAFETY: each key is below 2^18, its word (key / 32) within `raw_bits`.
             let words = _mm256_i32gather_epi32::<4>(
                 self.raw_bits.as_ptr().cast(),
@@ -191,31 +239,30 @@ impl Trigrams {
             let set = _mm256_sllv_epi32(words, _mm256_andnot_si256(key, five));
             _mm256_movemask_ps(_mm256_castsi256_ps(set)) as u32
         };
+        let within = &hay[..end];
         // The literals at the places of `places` (bits from `at`), if any.
         let mut look = |at: usize, mut places: u32| {
             while places != 0 {
                 let p = at + places.trailing_zeros() as usize;
                 places &= places - 1;
-                if let Some(&[a, b, c]) = hay.get(p..p + 3) {
+                if let Some(&[a, b, c]) = within.get(p..p + 3) {
                     if let [Some(a), Some(b), Some(c)] = [a, b, c].map(base64_value) {
-                        self.longest_at(hay, p, trigram([a, b, c]), hit);
+                        self.longest_at(within, p, trigram([a, b, c]), hit);
                     }
                 }
             }
         };
         let mut at = starts.start;
-        // Eight places from `at` read the bytes up to `at + 10`.
-        while at + 8 <= starts.end && at + 10 <= hay.len() {
-            // SAFETY: `at + 10 <= hay.len()`: each load reads 8 bytes of `hay`, from `at`,
-            // `at + 1` and `at + 2`.
-            let load = |k: usize| _mm_loadl_epi64(hay.as_ptr().add(at + k).cast());
-            let places = eight([load(0), load(1), load(2)]);
+        // Eight places from `at`, all within `starts`, and the 16 bytes from it in `hay`.
+        while at + 8 <= starts.end && at + 16 <= hay.len() {
+            // SAFETY: the 16 bytes from `at` are in `hay`.
+            let places = eight(_mm_loadu_si128(hay.as_ptr().add(at).cast()));
             if places != 0 {
                 look(at, places);
             }
             at += 8;
         }
-        // The last places, their bytes past the end of `hay` read as NUL.
+        // The last places.
         while at < starts.end {
             let v = if at + 16 <= hay.len() {
                 // SAFETY: the 16 bytes from `at` are in `hay`.
@@ -231,8 +278,10 @@ impl Trigrams {
                 // SAFETY: 16 bytes of `padded`.
                 _mm_loadu_si128(padded.as_ptr().cast())
             };
-            let key = [v, _mm_srli_si128::<1>(v), _mm_srli_si128::<2>(v)];
-            look(at, eight(key) & !(u32::MAX << (starts.end - at).min(8)));
+            let places = eight(v) & !(u32::MAX << (starts.end - at).min(8));
+            if places != 0 {
+                look(at, places);
+            }
             at += 8;
         }
     }
@@ -435,26 +484,28 @@ impl<A: Copy + PartialEq> Literals<A> {
         Marks { nul: memchr::memchr(0, &hay[around]).is_some(), soft_break: true }
     }
 
+    /// [`Literals::each`] for each of `runs` in turn, the literals ending within it
+    /// (`hay[..run.end]`).
+    pub(super) fn each_in_runs(
+        &self,
+        hay: &[u8],
+        runs: &[Range<usize>],
+        mut hit: impl FnMut(usize, &[A]),
+    ) {
+        if let [Group::Trigrams(t)] = &self.groups[..] {
+            return t.each_in_runs(hay, runs, |at, l| hit(at, &self.announces[l]));
+        }
+        for run in runs {
+            self.each(&hay[..run.end], run.clone(), &mut hit);
+        }
+    }
+
     /// Whether a literal shows anywhere in `hay`.
     pub(super) fn any_in(&self, hay: &[u8]) -> bool {
         let mut any = false;
         self.each(hay, 0..hay.len(), |_, _| any = true);
         any
     }
-}
-
-/// Whether a run holds at least [`MIN_BASE64_RUN`] base64 characters: not counting its line
-/// ends and indentation, the only bytes of a run up to the space (32 bytes at a time, until
-/// enough are seen).
-fn enough_base64(run: &[u8]) -> bool {
-    let mut seen = 0;
-    for c in run.chunks(32) {
-        seen += c.iter().fold(0u8, |n, &b| n + u8::from(b > b' ')) as usize;
-        if seen >= MIN_BASE64_RUN {
-            return true;
-        }
-    }
-    false
 }
 
 /// `text` lower-cased (ASCII letters only) into `into`.
@@ -488,6 +539,9 @@ impl super::Matcher {
         let mut folded = Vec::new();
         let mut hits: Vec<(usize, Announce)> = Vec::new();
         let mut runs = Base64Runs::default();
+        let worth = WorthSearching::new(search.hex_literal);
+        // The runs of base64 characters that end in the block.
+        let mut found = Vec::new();
         let mut next_line = 0;
         let mut start = 0;
         loop {
@@ -522,19 +576,13 @@ impl super::Matcher {
                 }
             }
             if let Some(e) = &search.encoded {
-                runs.each(hay, end, |run| {
-                    // Words joined over line ends and indentation (most runs in source code)
-                    // hold too few base64 characters for any encoded token.
-                    if !enough_base64(&hay[run.clone()]) {
-                        return;
-                    }
-                    // Hashes and UUIDs hold no literal when none is written in their
-                    // alphabet alone.
-                    if !search.hex_literal && hex_alone(&hay[run.clone()]) {
-                        return;
-                    }
-                    e.each(&hay[..run.end], run, &mut keep)
-                });
+                found.clear();
+                runs.each(hay, end, |run| found.push(run));
+                // Words joined over line ends and indentation (most runs in source code) hold
+                // too few base64 characters for any encoded token; hashes and UUIDs hold no
+                // literal when none is written in their alphabet alone.
+                worth.retain(hay, &mut found);
+                e.each_in_runs(hay, &found, &mut keep);
             }
             hits.sort_unstable_by_key(|h| h.0);
             for &(at, a) in &hits {
@@ -662,6 +710,48 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Searched run by run (the runs of a block at once), the base64 literals found are
+        /// those found in each run alone, each ending within its run, in the same order; the
+        /// same where the CPU has no AVX2.
+        #[test]
+        fn base64_literals_are_found_run_by_run_as_in_each_run_alone(
+            list in proptest::collection::btree_set(
+                proptest::collection::vec(proptest::sample::select(b"ab+-/_Z9".to_vec()), 3..8),
+                GROUP + 1..80,
+            ),
+            hay in proptest::collection::vec(proptest::sample::select(b"ab+-/_Z9 .".to_vec()), 0..400),
+            mut cuts in proptest::collection::vec(0usize..400, 0..12),
+        ) {
+            let list: Vec<(Vec<u8>, u8)> =
+                list.into_iter().enumerate().map(|(i, l)| (l, i as u8)).collect();
+            let lits = Literals::new(&list).unwrap();
+            // Runs between the cuts, every other stretch.
+            cuts.push(0);
+            cuts.push(hay.len());
+            cuts.iter_mut().for_each(|c| *c = (*c).min(hay.len()));
+            cuts.sort_unstable();
+            let runs: Vec<Range<usize>> =
+                cuts.windows(2).step_by(2).map(|w| w[0]..w[1]).collect();
+            let mut want = Vec::new();
+            for run in &runs {
+                lits.each(&hay[..run.end], run.clone(), |at, a| want.push((at, a.to_vec())));
+            }
+            let mut got = Vec::new();
+            lits.each_in_runs(&hay, &runs, |at, a| got.push((at, a.to_vec())));
+            proptest::prop_assert_eq!(got, want);
+            let [Group::Trigrams(t)] = &lits.groups[..] else { unreachable!() };
+            let (mut each, mut scalar) = (Vec::new(), Vec::new());
+            t.each_in_runs(&hay, &runs, |at, l| each.push((at, l)));
+            for run in &runs {
+                t.each_scalar(&hay[..run.end], run.clone(), &mut |at, l| scalar.push((at, l)));
+            }
+            proptest::prop_assert_eq!(each, scalar);
+        }
+    }
+
     #[test]
     fn base64_literals_are_found_at_the_edges_of_the_text_and_of_stretches() {
         let list: Vec<(Vec<u8>, u8)> =
@@ -736,31 +826,6 @@ mod tests {
                     assert_eq!((again, nul), (got, false), "{written}");
                     let with_nul = [hay, b"\0"].concat();
                     assert!(lits.each_noting(&with_nul, 0..hay.len(), |_, _| {}).nul, "{written}");
-                }
-            }
-        }
-    }
-
-    /// A run's line ends and indentation do not count toward the base64 characters an
-    /// encoded token needs: words joined over indented lines are left out, wrapped base64
-    /// of any width is not.
-    #[test]
-    fn runs_count_their_base64_characters_without_line_ends_and_indentation() {
-        let words = b"\n                debug_assert\n                let";
-        assert!(!enough_base64(words));
-        for width in [4, 8, 16, 76] {
-            for (chars, enough) in
-                [(MIN_BASE64_RUN - 1, false), (MIN_BASE64_RUN, true), (200, true)]
-            {
-                let b64: Vec<u8> = (0..chars).map(|i| b"QUJDREVG"[i % 8]).collect();
-                let lines: Vec<&[u8]> = b64.chunks(width).collect();
-                for sep in [&b"\n"[..], b"\r\n", b"\n      ", b"\r\n\t\t"] {
-                    let run = lines.join(sep);
-                    assert_eq!(
-                        enough_base64(&run),
-                        enough,
-                        "{chars} chars, width {width}, {sep:?}"
-                    );
                 }
             }
         }

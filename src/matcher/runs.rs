@@ -5,11 +5,12 @@
 
 use std::ops::Range;
 
-use super::{is_base64_char, linecut};
+use super::linecut;
 
 /// A character of a run: base64, or a line end (LF, CR) inside wrapped base64.
-pub(super) fn is_run_char(b: u8) -> bool {
-    is_base64_char(b) || b == b'\n' || b == b'\r'
+#[cfg(any(test, not(target_arch = "x86_64")))]
+fn is_run_char(b: u8) -> bool {
+    super::is_base64_char(b) || b == b'\n' || b == b'\r'
 }
 
 /// Shortest run of base64 characters searched for base64 forms: the shortest token that any
@@ -47,6 +48,140 @@ pub(super) fn hex_alone(text: &[u8]) -> bool {
     in_both(both, chunks.remainder()) != 0
 }
 
+/// Whether a run holds at least [`MIN_BASE64_RUN`] base64 characters: not counting its line
+/// ends and indentation, the only bytes of a run up to the space (32 bytes at a time, until
+/// enough are seen).
+pub(super) fn enough_base64(run: &[u8]) -> bool {
+    let mut seen = 0;
+    for c in run.chunks(32) {
+        seen += c.iter().fold(0u8, |n, &b| n + u8::from(b > b' ')) as usize;
+        if seen >= MIN_BASE64_RUN {
+            return true;
+        }
+    }
+    false
+}
+
+/// Whether a run is worth searching for base64 forms: it holds [`enough_base64`] and,
+/// unless a form is written in the alphabet of hashes, it is not [`hex_alone`]. Both told
+/// from one look at 32 bytes at a time where the CPU has AVX2 (most runs are decided by
+/// their first 32 bytes).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct WorthSearching {
+    /// Whether a form is written in the alphabet of hashes (hashes are searched too).
+    hex_too: bool,
+    /// Whether the CPU has AVX2 (and the bit instructions).
+    #[cfg(target_arch = "x86_64")]
+    avx2: bool,
+}
+
+impl WorthSearching {
+    /// The test, for forms among which one is written in the alphabet of hashes or not.
+    pub(super) fn new(hex_too: bool) -> WorthSearching {
+        WorthSearching {
+            hex_too,
+            #[cfg(target_arch = "x86_64")]
+            avx2: std::is_x86_feature_detected!("avx2")
+                && std::is_x86_feature_detected!("bmi2")
+                && std::is_x86_feature_detected!("popcnt"),
+        }
+    }
+
+    /// Whether the run `run` of `hay` (of base64 characters, line ends and indentation) is
+    /// worth searching.
+    #[cfg(test)]
+    fn run(&self, hay: &[u8], run: Range<usize>) -> bool {
+        let mut runs = vec![run];
+        self.retain(hay, &mut runs);
+        !runs.is_empty()
+    }
+
+    /// Keeps the runs of `runs` (in `hay`) worth searching, in their order.
+    pub(super) fn retain(&self, hay: &[u8], runs: &mut Vec<Range<usize>>) {
+        #[cfg(target_arch = "x86_64")]
+        if self.avx2 && hay.len() >= 32 {
+            // SAFETY: the CPU has AVX2, BMI2 and POPCNT; `hay` holds 32 bytes.
+            return unsafe { retain_avx2(hay, runs, self.hex_too) };
+        }
+        runs.retain(|run| {
+            let text = &hay[run.clone()];
+            enough_base64(text) && (self.hex_too || !hex_alone(text))
+        });
+    }
+}
+
+/// [`WorthSearching::retain`] with [`worth_searching_avx2`] (one loop: its constants are
+/// loaded once).
+///
+/// # Safety
+/// The CPU has AVX2, BMI2 and POPCNT; `hay` holds 32 bytes at least.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,bmi1,bmi2,popcnt")]
+unsafe fn retain_avx2(hay: &[u8], runs: &mut Vec<Range<usize>>, hex_too: bool) {
+    let mut kept = 0;
+    for i in 0..runs.len() {
+        let run = runs[i].clone();
+        // SAFETY: as the caller promised.
+        if unsafe { worth_searching_avx2(hay, run.clone(), hex_too) } {
+            runs[kept] = run;
+            kept += 1;
+        }
+    }
+    runs.truncate(kept);
+}
+
+/// [`WorthSearching::run`] 32 bytes at a time: per 32 bytes of the run (the last 32 of
+/// `hay` where fewer stand after the place), which bytes are above the space (counted) and
+/// which lie outside each hash alphabet (by their two halves, each looking up the classes
+/// it can belong to: digits, line ends, `-`, `a`-`f`, `A`-`F`).
+///
+/// # Safety
+/// The CPU has AVX2, BMI2 and POPCNT; `hay` holds 32 bytes at least.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,bmi1,bmi2,popcnt")]
+#[inline]
+unsafe fn worth_searching_avx2(hay: &[u8], run: Range<usize>, hex_too: bool) -> bool {
+    use std::arch::x86_64::*;
+    // Bit 0 digits, bit 1 LF and CR, bit 2 `-`, bit 3 `a`-`f`, bit 4 `A`-`F`.
+    #[rustfmt::skip]
+    const LOW: [u8; 16] = [
+        0x01, 0x19, 0x19, 0x19, 0x19, 0x19, 0x19, 0x01,
+        0x01, 0x01, 0x02, 0, 0, 0x06, 0, 0,
+    ];
+    #[rustfmt::skip]
+    const HIGH: [u8; 16] = [0x02, 0, 0x04, 0x01, 0x10, 0, 0x08, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    let table = |t: &[u8; 16]| _mm256_broadcastsi128_si256(_mm_loadu_si128(t.as_ptr().cast()));
+    let (low, high, nibble) = (table(&LOW), table(&HIGH), _mm256_set1_epi8(0x0F));
+    let (lower_ok, upper_ok) = (_mm256_set1_epi8(0x0F), _mm256_set1_epi8(0x17));
+    let (space, zero) = (_mm256_set1_epi8(b' ' as i8), _mm256_setzero_si256());
+    let bits = |m: __m256i| _mm256_movemask_epi8(m) as u32;
+    let mut seen = 0;
+    // The run's bytes outside the lower-case (upper-case) hash alphabet, so far.
+    let (mut not_lower, mut not_upper) = (u32::from(hex_too), u32::from(hex_too));
+    let mut k = run.start;
+    while k < run.end {
+        let w = k.min(hay.len() - 32);
+        // SAFETY: `w + 32 <= hay.len()`.
+        let v = unsafe { _mm256_loadu_si256(hay.as_ptr().add(w).cast()) };
+        // The run's bytes among the 32 from `w` (`k - w < 32`).
+        let within = _bzhi_u32(u32::MAX << (k - w), (run.end - w).min(32) as u32);
+        let up_to_space = bits(_mm256_cmpeq_epi8(_mm256_min_epu8(v, space), v));
+        seen += (!up_to_space & within).count_ones() as usize;
+        let classes = _mm256_and_si256(
+            _mm256_shuffle_epi8(low, _mm256_and_si256(v, nibble)),
+            _mm256_shuffle_epi8(high, _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble)),
+        );
+        let outside = |ok: __m256i| bits(_mm256_cmpeq_epi8(_mm256_and_si256(classes, ok), zero));
+        not_lower |= outside(lower_ok) & within;
+        not_upper |= outside(upper_ok) & within;
+        if seen >= MIN_BASE64_RUN && not_lower != 0 && not_upper != 0 {
+            return true;
+        }
+        k = w + 32;
+    }
+    false
+}
+
 /// Finds the runs of base64 characters at least [`MIN_BASE64_RUN`] long, left to right, 64
 /// bytes at a time (a run is reported once, whole, when it ends: perhaps past the part
 /// looked at so far).
@@ -80,6 +215,7 @@ trait Classify {
 }
 
 /// The classes of the bytes of `bytes` (64 at most), a byte at a time.
+#[cfg(any(test, not(target_arch = "x86_64")))]
 fn classes_of(bytes: &[u8]) -> Classes {
     let bit = |i: usize, yes: bool| u64::from(yes) << i;
     bytes.iter().enumerate().fold(Classes { run: 0, lf: 0, blanks: 0 }, |c, (i, &b)| Classes {
@@ -155,9 +291,12 @@ impl Classify for Avx2 {
         ];
         #[rustfmt::skip]
         const HIGH: [u8; 16] = [0xA0, 0, 0x01, 0x02, 0x04, 0x08, 0x04, 0x10, 0, 0, 0, 0, 0, 0, 0, 0];
+        // By low half, the blank that has it (the space, the tab), else a byte that has not.
+        #[rustfmt::skip]
+        const BLANK: [u8; 16] = [b' ', 0, 0, 0, 0, 0, 0, 0, 0, b'\t', 0, 0, 0, 0, 0, 0];
         let table = |t: &[u8; 16]| _mm256_broadcastsi128_si256(_mm_loadu_si128(t.as_ptr().cast()));
         let (low, high, nibble) = (table(&LOW), table(&HIGH), _mm256_set1_epi8(0x0F));
-        let is = |v: __m256i, b: u8| _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b as i8));
+        let blank = table(&BLANK);
         let bits = |m: __m256i| u64::from(_mm256_movemask_epi8(m) as u32);
         let half = |at: usize| {
             // SAFETY: 32 bytes of the 64 of `block`, unaligned.
@@ -166,7 +305,8 @@ impl Classify for Avx2 {
             let hi = _mm256_shuffle_epi8(high, _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble));
             let both = _mm256_and_si256(lo, hi);
             let none = _mm256_cmpeq_epi8(both, _mm256_setzero_si256());
-            let blanks = _mm256_or_si256(is(v, b' '), is(v, b'\t'));
+            // A byte is a blank when its low half looks it up (bytes from 0x80 look up 0).
+            let blanks = _mm256_cmpeq_epi8(_mm256_shuffle_epi8(blank, v), v);
             (!bits(none) & 0xFFFF_FFFF, bits(both), bits(blanks))
         };
         let ((run0, lf0, bl0), (run1, lf1, bl1)) = (half(0), half(32));
@@ -187,14 +327,18 @@ fn indentation(Classes { lf, blanks, .. }: Classes, carry: &mut bool) -> u64 {
     indent
 }
 
-/// The places `i` where bits `i..i + MIN_BASE64_RUN` of `m` are all set.
+/// The places `i` where bits `i..i + MIN_BASE64_RUN` of `m` are all set, the bits going
+/// round from the top to the bottom (rotations take one instruction fewer than shifts,
+/// which copy first). Below `64 - MIN_BASE64_RUN`, as if they did not: a place above it
+/// stands for a run that ends at the top and goes on at the bottom, which a gap at or
+/// after it rules out.
 #[inline(always)]
 fn long_run_starts(m: u64) -> u64 {
-    let m2 = m & m >> 1;
-    let m4 = m2 & m2 >> 2;
-    let m8 = m4 & m4 >> 4;
-    let m16 = m8 & m8 >> 8;
-    m16 & m16 >> (MIN_BASE64_RUN - 16)
+    let m2 = m & m.rotate_right(1);
+    let m4 = m2 & m2.rotate_right(2);
+    let m8 = m4 & m4.rotate_right(4);
+    let m16 = m8 & m8.rotate_right(8);
+    m16 & m16.rotate_right(MIN_BASE64_RUN as u32 - 16)
 }
 
 impl Base64Runs {
@@ -248,26 +392,29 @@ impl Base64Runs {
             let block = unsafe { &*hay.as_ptr().add(p).cast::<[u8; 64]>() };
             let classes = unsafe { C::classes(block) };
             let mask = classes.run | indentation(classes, &mut indent);
-            if mask == u64::MAX {
-                continue;
-            }
             // Most blocks end no long run and hold none: only the next run's start changes.
-            let gaps = !mask;
-            if p + gaps.trailing_zeros() as usize - start >= MIN_BASE64_RUN
-                || long_run_starts(mask) != 0
-            {
-                start = block_runs(p, mask, gaps, start, run);
+            // (A block of base64 alone goes on with the run: it has no first gap.)
+            let (gaps, long) = (!mask, long_run_starts(mask));
+            if p + gaps.trailing_zeros() as usize - start >= MIN_BASE64_RUN || long != 0 {
+                if gaps != 0 {
+                    start = block_runs(p, mask, gaps, long, start, run);
+                }
             } else {
                 start = p + 64 - gaps.leading_zeros() as usize;
             }
         }
         if next < to.min(hay.len()) {
-            // The last bytes, fewer than 64, and a gap after them.
+            // The last bytes, fewer than 64, and a gap after them: classified in a copy
+            // padded with NULs (no class).
             let tail = &hay[next..];
-            let classes = classes_of(tail);
+            let mut block = [0u8; 64];
+            block[..tail.len()].copy_from_slice(tail);
+            // SAFETY: as the caller promised for `C`.
+            let classes = unsafe { C::classes(&block) };
             let mask =
                 classes.run | indentation(classes, &mut indent) & (u64::MAX >> (64 - tail.len()));
-            start = block_runs(next, mask, !mask & u64::MAX >> (63 - tail.len()), start, run);
+            let gaps = !mask & u64::MAX >> (63 - tail.len());
+            start = block_runs(next, mask, gaps, long_run_starts(mask), start, run);
             (next, start) = (hay.len(), start.min(hay.len()));
         }
         if next == hay.len() && start < hay.len() {
@@ -281,14 +428,16 @@ impl Base64Runs {
 }
 
 /// The runs that end in the block at `p` (`mask` its base64 characters, `gaps` the others,
-/// one at least) when the run going on into it started at `start`: calls `run` for each
-/// long enough, and returns where the run going on out of it starts.
+/// one at least, `long` the [`long_run_starts`] of `mask`) when the run going on into it
+/// started at `start`: calls `run` for each long enough, and returns where the run going on
+/// out of it starts.
 #[cold]
 #[inline(never)]
 fn block_runs(
     p: usize,
     mask: u64,
     gaps: u64,
+    long: u64,
     start: usize,
     run: &mut impl FnMut(Range<usize>),
 ) -> usize {
@@ -297,7 +446,7 @@ fn block_runs(
         run(start..p + first as usize);
     }
     // Between the first and last gaps, each run at least MIN_BASE64_RUN long.
-    let mut long = long_run_starts(mask) & (u64::MAX << first) & !(u64::MAX << last);
+    let mut long = long & (u64::MAX << first) & !(u64::MAX << last);
     while long != 0 {
         let s = long.trailing_zeros();
         let e = s + (!(mask >> s)).trailing_zeros();
@@ -482,6 +631,26 @@ mod tests {
         }
     }
 
+    /// A run ending at the start of a block and one starting at its end are two runs, however
+    /// long together ([`long_run_starts`] goes round from the top bits to the bottom ones).
+    #[test]
+    fn runs_at_both_ends_of_a_block_are_two() {
+        for bottom in 0..50 {
+            for top in (0..50).filter(|top| bottom + top < 64) {
+                for (before, after) in [(0, 0), (0, 30), (5, 5), (30, 0), (22, 22)] {
+                    let mut hay = vec![b'.'; 192];
+                    hay[64 - before..64 + bottom].fill(b'A');
+                    hay[128 - top..128 + after].fill(b'B');
+                    for tos in [&[][..], &[64, 128], &[100]] {
+                        if let Err(e) = runs_by_all(&hay, tos) {
+                            panic!("bottom {bottom} top {top} {before} {after}: {e}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
 
@@ -523,5 +692,109 @@ mod tests {
         let m = crate::matcher::Matcher::builtin();
         assert!(!m.search.hex_literal);
         assert!(m.encoded_signatures().iter().all(|(s, _)| !hex_alone(s.as_bytes())));
+    }
+
+    /// A run's line ends and indentation do not count toward the base64 characters an
+    /// encoded token needs: words joined over indented lines are left out, wrapped base64
+    /// of any width is not; the same whether told a byte at a time or 32 at a time,
+    /// wherever the run stands in the text.
+    #[test]
+    fn runs_count_their_base64_characters_without_line_ends_and_indentation() {
+        let words = b"\n                debug_assert\n                let";
+        assert!(!enough_base64(words));
+        for width in [4, 8, 16, 76] {
+            for (chars, enough) in
+                [(MIN_BASE64_RUN - 1, false), (MIN_BASE64_RUN, true), (200, true)]
+            {
+                let b64: Vec<u8> = (0..chars).map(|i| b"QUJDREVG"[i % 8]).collect();
+                let lines: Vec<&[u8]> = b64.chunks(width).collect();
+                for sep in [&b"\n"[..], b"\r\n", b"\n      ", b"\r\n\t\t"] {
+                    let run = lines.join(sep);
+                    let what = format!("{chars} chars, width {width}, {sep:?}");
+                    assert_eq!(enough_base64(&run), enough, "{what}");
+                    for (before, after) in [(0, 0), (1, 40), (40, 1), (7, 0)] {
+                        let hay = [&b".".repeat(before)[..], &run, &b".".repeat(after)].concat();
+                        let at = before..before + run.len();
+                        assert_eq!(
+                            WorthSearching::new(false).run(&hay, at),
+                            enough,
+                            "{what} {before}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// What [`WorthSearching::run`] must tell, a byte at a time.
+    fn worth_one_by_one(run: &[u8], hex_too: bool) -> bool {
+        enough_base64(run) && (hex_too || !hex_alone(run))
+    }
+
+    #[test]
+    fn hashes_and_uuids_are_not_worth_searching_unless_a_form_is_hex() {
+        let sha = b"5ec87a171ac826a6fce48478dcb74f21345d2cce8038a39d5e0853964b50af03";
+        let upper = sha.to_ascii_uppercase();
+        let uuid = b"3772a077-0217-21a2-78f6-4f7fd633dbdd";
+        // Wrapped over lines, with CR and indentation (the blanks are not hex).
+        let wrapped = b"5ec87a171ac826a6fce4\r\n8478dcb74f21345d2cce\n8038a39d5e0853964b50af03";
+        let indented = b"5ec87a171ac826a6fce4\n  8478dcb74f21345d2cce";
+        let mixed = b"5ec87a171ac826a6fce48478DCB74F21345D2CCE";
+        for (run, hex) in [
+            (&sha[..], true),
+            (&upper[..], true),
+            (&uuid[..], true),
+            (&wrapped[..], true),
+            (&indented[..], false),
+            (&mixed[..], false),
+            (b"ZHQwYzAxLg5ec87a171ac826a6fce48478dcb74f2", false),
+            (b"5ec87a171ac826a6fce48478dcb74f21345d2cce8038a39d5e08539_4b50af03", false),
+        ] {
+            let what = String::from_utf8_lossy(run);
+            assert_eq!(hex_alone(run), hex, "{what}");
+            for pad in [0, 3, 31, 33] {
+                let hay = [&b" ".repeat(pad)[..], run, &b" ".repeat(pad)].concat();
+                let at = pad..pad + run.len();
+                assert_eq!(WorthSearching::new(false).run(&hay, at.clone()), !hex, "{what} {pad}");
+                assert!(WorthSearching::new(true).run(&hay, at), "{what} {pad}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
+
+        /// Runs of the bytes runs are made of (hash alphabets, other base64 characters, line
+        /// ends, blanks), of every length about the minimum and longer, anywhere in the text
+        /// (at its start and end too): 32 bytes at a time tells what a byte at a time does.
+        #[test]
+        fn worth_searching_agrees_with_one_byte_at_a_time(
+            run in proptest::collection::vec(proptest::sample::select(
+                b"0189abcfABCF-\n\r \tgzGZ+/_".to_vec()), 1..120),
+            hexish in proptest::collection::vec(proptest::sample::select(
+                b"0189abcdef-\n".to_vec()), 0..90),
+            upper in proptest::bool::ANY,
+            before in 0usize..40,
+            after in 0usize..40,
+            hex_too in proptest::bool::ANY,
+        ) {
+            // Mostly one hash alphabet, perhaps with other bytes among it.
+            let hexish: Vec<u8> = hexish
+                .iter()
+                .map(|b| if upper { b.to_ascii_uppercase() } else { *b })
+                .collect();
+            for run in [&run[..], &hexish, &[&hexish[..], &run[..1]].concat()] {
+                let hay = [&b"=".repeat(before)[..], run, &b"!".repeat(after)].concat();
+                let at = before..before + run.len();
+                let want = worth_one_by_one(run, hex_too);
+                proptest::prop_assert_eq!(WorthSearching::new(hex_too).run(&hay, at.clone()), want);
+                #[cfg(target_arch = "x86_64")]
+                if hay.len() >= 32 && WorthSearching::new(hex_too).avx2 {
+                    // SAFETY: the CPU has AVX2, BMI2 and POPCNT; `hay` holds 32 bytes.
+                    let got = unsafe { worth_searching_avx2(&hay, at, hex_too) };
+                    proptest::prop_assert_eq!(got, want);
+                }
+            }
+        }
     }
 }
