@@ -60,6 +60,9 @@ pub(super) struct CutIndex {
     starts: Vec<usize>,
     /// The cuts' indexes, by pair, each pair's in their order.
     cuts: Vec<usize>,
+    /// One bit per pair (`first << 8 | second`) that has cuts: most line ends after base64
+    /// have none, told by one lookup.
+    present: Box<[u64; 1024]>,
 }
 
 impl Default for CutIndex {
@@ -81,13 +84,19 @@ impl CutIndex {
             })
             .collect();
         order.sort_unstable();
-        let mut index =
-            CutIndex { keys: Vec::new(), by_first: [0; 257], starts: Vec::new(), cuts: Vec::new() };
+        let mut index = CutIndex {
+            keys: Vec::new(),
+            by_first: [0; 257],
+            starts: Vec::new(),
+            cuts: Vec::new(),
+            present: Box::new([0; 1024]),
+        };
         for (at, &n) in order.iter().enumerate() {
             let pair = (n >> 32) as u16;
             if index.keys.last() != Some(&pair) {
                 index.keys.push(pair);
                 index.starts.push(at);
+                index.present[usize::from(pair >> 6)] |= 1 << (pair & 63);
             }
         }
         index.starts.push(order.len());
@@ -99,10 +108,21 @@ impl CutIndex {
     }
 
     /// The cuts whose head ends with `key.0` and whose tail starts with `key.1`.
+    #[inline]
     pub(super) fn get(&self, key: &(u8, u8)) -> Option<&[usize]> {
-        let first = usize::from(key.0);
-        let (from, to) = (self.by_first[first] as usize, self.by_first[first + 1] as usize);
         let pair = u16::from(key.0) << 8 | u16::from(key.1);
+        if self.present[usize::from(pair >> 6)] & 1 << (pair & 63) == 0 {
+            return None;
+        }
+        self.find(pair)
+    }
+
+    /// The cuts of `pair` (`first << 8 | second`), looked up among those of its first
+    /// character.
+    #[inline(never)]
+    fn find(&self, pair: u16) -> Option<&[usize]> {
+        let first = usize::from(pair >> 8);
+        let (from, to) = (self.by_first[first] as usize, self.by_first[first + 1] as usize);
         let k = from + self.keys[from..to].binary_search(&pair).ok()?;
         Some(&self.cuts[self.starts[k]..self.starts[k + 1]])
     }
@@ -168,18 +188,8 @@ fn has_references(probe: &[u8]) -> bool {
 /// The first sample at or after `p` (a multiple of [`STRIDE`]) that the pass stops at: its
 /// probe all base64 ([`all_base64`]) or, with `refs`, holding references
 /// ([`has_references`]); or the first that is not before `to` or has no whole probe in
-/// `hay`. And whether that probe is all base64.
-fn next_sample(hay: &[u8], p: usize, to: usize, refs: bool) -> (usize, bool) {
-    #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2 (checked above).
-        return unsafe { next_sample_avx2(hay, p, to, refs) };
-    }
-    next_sample_sse2(hay, p, to, refs)
-}
-
-/// [`next_sample`] a sample at a time.
-fn next_sample_sse2(hay: &[u8], mut p: usize, to: usize, refs: bool) -> (usize, bool) {
+/// `hay`. And whether that probe is all base64. A sample at a time.
+fn next_sample(hay: &[u8], mut p: usize, to: usize, refs: bool) -> (usize, bool) {
     while p < to && p + PROBE <= hay.len() {
         let probe = &hay[p..p + PROBE];
         if all_base64(probe) {
@@ -193,13 +203,15 @@ fn next_sample_sse2(hay: &[u8], mut p: usize, to: usize, refs: bool) -> (usize, 
     (p, false)
 }
 
-/// [`next_sample`] two samples at a time, 32 bytes told base64 or not by two table lookups
-/// (on a nibble each: a third of the instructions of [`base64_mask`]).
+/// [`next_sample`] four samples at a time, their 64 bytes told base64 or not by two table
+/// lookups (on a nibble each: a third of the instructions of [`base64_mask`]), and one
+/// branch for the four when none stops (most samples of text).
 ///
 /// # Safety
-/// The CPU has AVX2.
+/// The CPU has AVX2. (Not a `target_feature` function: inlined into one, so that the pass
+/// makes no call per sample that stops; called from elsewhere, its intrinsics are calls.)
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
+#[inline(always)]
 unsafe fn next_sample_avx2(hay: &[u8], mut p: usize, to: usize, refs: bool) -> (usize, bool) {
     use std::arch::x86_64::*;
     // A byte is base64 when the classes of its two nibbles share a bit: bit 0 `+-/` (high
@@ -213,32 +225,55 @@ unsafe fn next_sample_avx2(hay: &[u8], mut p: usize, to: usize, refs: bool) -> (
     };
     let (low, high, nibble) = (table(LOW), table(HIGH), _mm256_set1_epi8(0x0F));
     let (amp, hash) = (_mm256_set1_epi8(b'&' as i8), _mm256_set1_epi8(b'#' as i8));
-    while p + STRIDE < to && p + STRIDE + PROBE <= hay.len() {
-        // SAFETY: both probes lie within `hay` (the loop's condition), read unaligned.
-        let v = _mm256_set_m128i(
-            _mm_loadu_si128(hay.as_ptr().add(p + STRIDE).cast()),
-            _mm_loadu_si128(hay.as_ptr().add(p).cast()),
-        );
+    // Each probe is a 128-bit lane: bit `i` of the mask of lane `k` is byte `i` of probe `k`.
+    let other = |v: __m256i| {
         let lo = _mm256_and_si256(v, nibble);
         let hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble);
         let class = _mm256_and_si256(_mm256_shuffle_epi8(low, lo), _mm256_shuffle_epi8(high, hi));
-        let other = _mm256_movemask_epi8(_mm256_cmpeq_epi8(class, _mm256_setzero_si256())) as u32;
-        // Two references' starts (`&#`) in a probe, not counting one across the two.
-        let pairs = if refs {
-            let at = |c| _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, c)) as u32;
-            (at(amp) << 1) & at(hash) & !(1 << 16)
+        _mm256_movemask_epi8(_mm256_cmpeq_epi8(class, _mm256_setzero_si256())) as u32
+    };
+    // References' starts (`&#`): the byte shift stays within a lane, so a pair across two
+    // probes is not counted.
+    let pairs = |v: __m256i| {
+        let amps = _mm256_slli_si256(_mm256_cmpeq_epi8(v, amp), 1);
+        _mm256_and_si256(amps, _mm256_cmpeq_epi8(v, hash))
+    };
+    const LANE_LOW: u64 = 0x0001_0001_0001_0001;
+    const LANE_HIGH: u64 = 0x8000_8000_8000_8000;
+    // Bytes below `+` (signed: every byte from 0x80 too) are not base64: one comparison that
+    // rules out most probes of text (a blank, a quote, a bracket), before the lookups.
+    let plus = _mm256_set1_epi8(b'+' as i8);
+    let below = |v: __m256i| _mm256_movemask_epi8(_mm256_cmpgt_epi8(plus, v)) as u32;
+    while p + 3 * STRIDE < to && p + 3 * STRIDE + PROBE <= hay.len() {
+        // SAFETY: the four probes lie within `hay` (the loop's condition), read unaligned.
+        let load = |at: usize| _mm_loadu_si128(hay.as_ptr().add(at).cast());
+        let v0 = _mm256_set_m128i(load(p + STRIDE), load(p));
+        let v1 = _mm256_set_m128i(load(p + 3 * STRIDE), load(p + 2 * STRIDE));
+        let surely_other = u64::from(below(v0)) | u64::from(below(v1)) << 32;
+        // A lane of no such byte: a probe that may be all base64.
+        let may_base64 = surely_other.wrapping_sub(LANE_LOW) & !surely_other & LANE_HIGH != 0;
+        let (p0, p1) = if refs {
+            (pairs(v0), pairs(v1))
         } else {
-            0
+            (_mm256_setzero_si256(), _mm256_setzero_si256())
         };
-        if other & 0xFFFF == 0 || (pairs & 0xFFFF).count_ones() >= 2 {
-            return (p, other & 0xFFFF == 0);
+        let some_pairs = _mm256_or_si256(p0, p1);
+        if may_base64 || _mm256_testz_si256(some_pairs, some_pairs) == 0 {
+            let others = u64::from(other(v0)) | u64::from(other(v1)) << 32;
+            let at = |v| u64::from(_mm256_movemask_epi8(v) as u32);
+            let pairs = at(p0) | at(p1) << 32;
+            for k in 0..4 {
+                if (others >> (16 * k)) & 0xFFFF == 0 {
+                    return (p + k * STRIDE, true);
+                }
+                if ((pairs >> (16 * k)) & 0xFFFF).count_ones() >= 2 {
+                    return (p + k * STRIDE, false);
+                }
+            }
         }
-        if other >> 16 == 0 || (pairs >> 16).count_ones() >= 2 {
-            return (p + STRIDE, other >> 16 == 0);
-        }
-        p += 2 * STRIDE;
+        p += 4 * STRIDE;
     }
-    next_sample_sse2(hay, p, to, refs)
+    next_sample(hay, p, to, refs)
 }
 
 /// Where the pass of one input got to: the next sample, and the decodings kept.
@@ -256,6 +291,48 @@ const MAX_INDENT: usize = 256;
 /// per sample (measured: a pass over every line end made clean text twice as slow).
 const STRIDE: usize = 48;
 const PROBE: usize = 16;
+
+/// The first line end (`\n`, or the `\\` of an escaped one) at or after `from`, or the end
+/// of `hay`.
+fn line_end(hay: &[u8], from: usize) -> usize {
+    memchr::memchr2(b'\n', b'\\', &hay[from..]).map_or(hay.len(), |k| from + k)
+}
+
+/// [`line_end`], 32 bytes at a time for the first 64 (a line of wrapped base64 ends within
+/// them, and memchr's setup costs more than the search there).
+///
+/// # Safety
+/// The CPU has AVX2. (Inlined, as [`next_sample_avx2`].)
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn line_end_avx2(hay: &[u8], from: usize) -> usize {
+    use std::arch::x86_64::*;
+    let (lf, backslash) = (_mm256_set1_epi8(b'\n' as i8), _mm256_set1_epi8(b'\\' as i8));
+    let mut at = from;
+    while at + 32 <= hay.len() && at < from + 64 {
+        // SAFETY: the 32 bytes lie within `hay` (the loop's condition), read unaligned.
+        let v = _mm256_loadu_si256(hay.as_ptr().add(at).cast());
+        let ends = _mm256_or_si256(_mm256_cmpeq_epi8(v, lf), _mm256_cmpeq_epi8(v, backslash));
+        let mask = _mm256_movemask_epi8(ends) as u32;
+        if mask != 0 {
+            return at + mask.trailing_zeros() as usize;
+        }
+        at += 32;
+    }
+    line_end(hay, at)
+}
+
+/// [`next_sample`] where there is no AVX2 (never called there).
+#[cfg(not(target_arch = "x86_64"))]
+unsafe fn next_sample_avx2(hay: &[u8], p: usize, to: usize, refs: bool) -> (usize, bool) {
+    next_sample(hay, p, to, refs)
+}
+
+/// [`line_end`] where there is no AVX2 (never called there).
+#[cfg(not(target_arch = "x86_64"))]
+unsafe fn line_end_avx2(hay: &[u8], from: usize) -> usize {
+    line_end(hay, from)
+}
 
 impl super::Matcher {
     /// Every line end of `hay` (LF, CRLF, and the escapes `\n`, `\r\n` of JSON and YAML
@@ -275,12 +352,60 @@ impl super::Matcher {
         if self.cuts.is_empty() || depth >= MAX_DEPTH {
             return;
         }
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2 (checked above).
+            return unsafe { self.cut_signatures_avx2(hay, to, depth, pass, out) };
+        }
+        // SAFETY: without AVX2.
+        unsafe { self.cut_signatures_with::<false, H>(hay, to, depth, pass, out) };
+    }
+
+    /// [`Matcher::cut_signatures`] with the samples and line ends found with AVX2, in one
+    /// function (a call per sample that stops cost as much as the samples between).
+    ///
+    /// # Safety
+    /// The CPU has AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn cut_signatures_avx2<H: Found>(
+        &self,
+        hay: &[u8],
+        to: usize,
+        depth: u8,
+        pass: &mut CutPass,
+        out: &mut Vec<H>,
+    ) {
+        // SAFETY: the CPU has AVX2 (the caller's contract).
+        unsafe { self.cut_signatures_with::<true, H>(hay, to, depth, pass, out) };
+    }
+
+    /// The pass of [`Matcher::cut_signatures`], the samples and line ends found with AVX2
+    /// when `AVX2` ([`next_sample_avx2`], [`line_end_avx2`]: inlined into the caller that
+    /// enables it), else [`next_sample`] and [`line_end`].
+    ///
+    /// # Safety
+    /// With `AVX2`, the CPU has AVX2.
+    #[inline(always)]
+    unsafe fn cut_signatures_with<const AVX2: bool, H: Found>(
+        &self,
+        hay: &[u8],
+        to: usize,
+        depth: u8,
+        pass: &mut CutPass,
+        out: &mut Vec<H>,
+    ) {
         let decodings = &mut pass.decodings;
         let p = &mut pass.next;
         while *p < to && *p + PROBE <= hay.len() {
             // Most samples of clean text are neither base64 nor references: passed over in a
             // tight loop.
-            let (p0, base64) = next_sample(hay, *p, to, depth == 0);
+            let (p0, base64) = if AVX2 {
+                // SAFETY: the CPU has AVX2 (the caller's contract).
+                unsafe { next_sample_avx2(hay, *p, to, depth == 0) }
+            } else {
+                next_sample(hay, *p, to, depth == 0)
+            };
             *p = p0;
             if p0 >= to || p0 + PROBE > hay.len() {
                 break;
@@ -290,9 +415,14 @@ impl super::Matcher {
                 *p = self.entities_at(hay, p0, depth, out).next_multiple_of(STRIDE).max(*p);
                 continue;
             }
-            // The end of the line (or of what is searched), found at memory speed: only the
-            // group before it is looked at here, the decoding checks the rest.
-            let line_end = memchr::memchr2(b'\n', b'\\', &hay[p0..]).map_or(hay.len(), |k| p0 + k);
+            // The end of the line (or of what is searched): only the group before it is
+            // looked at here, the decoding checks the rest. (The probe holds none.)
+            let line_end = if AVX2 {
+                // SAFETY: as above.
+                unsafe { line_end_avx2(hay, p0 + PROBE) }
+            } else {
+                line_end(hay, p0 + PROBE)
+            };
             *p = (line_end + 1).next_multiple_of(STRIDE);
             if depth == 0 {
                 self.deep_base64(hay, p0, line_end, decodings, out);
@@ -311,10 +441,7 @@ impl super::Matcher {
             } else {
                 continue;
             };
-            if end < p0 + 8
-                || !self.cut_last[usize::from(hay[end - 1])]
-                || !hay[end - 8..end].iter().all(|&b| is_base64_char(b))
-            {
+            if end < p0 + 8 || !self.cut_last[usize::from(hay[end - 1])] {
                 continue;
             }
             let rest = &hay[end..];
@@ -324,10 +451,14 @@ impl super::Matcher {
                 .take_while(|&&b| b == b' ' || b == b'\t')
                 .count();
             let after = &rest[brk + indent..];
+            // The pair first (one lookup rules out most line ends), then the characters.
             let Some(fitting) = after.first().and_then(|&a| self.cut_index.get(&(hay[end - 1], a)))
             else {
                 continue;
             };
+            if !hay[end - 8..end].iter().all(|&b| is_base64_char(b)) {
+                continue;
+            }
             for c in fitting.iter().map(|&i| &self.cuts[i]) {
                 let group_len = c.back + c.head.len();
                 if hay[..end].ends_with(&c.head) && after.starts_with(&c.tail) {
@@ -366,12 +497,12 @@ mod tests {
     }
 
     /// The sampling stops at the same samples, and tells them the same, a sample at a time
-    /// and (with AVX2) two at a time, as testing each sample's probe does: over text mixing
+    /// and (with AVX2) four at a time, as testing each sample's probe does: over text mixing
     /// base64 runs, references, other bytes and line ends, from every sample, up to several
     /// limits, with and without references.
     #[test]
-    fn samples_are_told_alike_one_and_two_at_a_time() {
-        use super::{all_base64, has_references, next_sample, next_sample_sse2, PROBE, STRIDE};
+    fn samples_are_told_alike_one_and_four_at_a_time() {
+        use super::{all_base64, has_references, next_sample, PROBE, STRIDE};
         let mut state: u64 = 7;
         let mut next = |n: u64| {
             state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
@@ -388,7 +519,7 @@ mod tests {
             b"0123456789abcdefABCDEF",
         ];
         // First a probe ending in `&` and, a stride on, one starting with `#` and holding
-        // one reference: no probe holds two (the two probes are side by side when read two
+        // one reference: no probe holds two (the two probes are side by side when read four
         // at a time).
         let mut hay = [[b'.'; 15].as_slice(), b"&", &[b'.'; 32], b"#&#", &[b'.'; 13]].concat();
         while hay.len() < 20_000 {
@@ -416,7 +547,6 @@ mod tests {
                 while p < to {
                     let want = reference(p, to, refs);
                     assert_eq!(next_sample(&hay, p, to, refs), want, "from {p} to {to}");
-                    assert_eq!(next_sample_sse2(&hay, p, to, refs), want, "from {p} to {to}");
                     #[cfg(target_arch = "x86_64")]
                     if std::is_x86_feature_detected!("avx2") {
                         // SAFETY: the CPU has AVX2.
@@ -431,6 +561,29 @@ mod tests {
         }
         // Both kinds of stop were met.
         assert!(base64 > 100 && stops - base64 > 100, "{stops} {base64}");
+    }
+
+    /// The line end found 32 bytes at a time (with AVX2) is the first `\n` or `\\`, as
+    /// memchr finds it: from every place of text with line ends near and far apart (more
+    /// than the 64 bytes looked at before memchr), and none at the end.
+    #[test]
+    fn line_ends_are_found_alike() {
+        let mut hay = Vec::new();
+        for gap in [0, 1, 5, 31, 32, 33, 63, 64, 65, 100, 200] {
+            hay.extend(std::iter::repeat_n(b'A', gap));
+            hay.push(if gap % 2 == 0 { b'\n' } else { b'\\' });
+        }
+        hay.extend([b'x'; 90]);
+        for from in 0..=hay.len() {
+            let want = hay[from..].iter().position(|&b| b == b'\n' || b == b'\\');
+            let want = want.map_or(hay.len(), |k| from + k);
+            assert_eq!(super::line_end(&hay, from), want, "from {from}");
+            #[cfg(target_arch = "x86_64")]
+            if std::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2.
+                assert_eq!(unsafe { super::line_end_avx2(&hay, from) }, want, "from {from}");
+            }
+        }
     }
 
     /// The index lists, for each pair (head's last character, tail's first), exactly the cuts
