@@ -212,56 +212,103 @@ fn next_sample(hay: &[u8], mut p: usize, to: usize, refs: bool) -> (usize, bool)
 /// makes no call per sample that stops; called from elsewhere, its intrinsics are calls.)
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-unsafe fn next_sample_avx2(hay: &[u8], mut p: usize, to: usize, refs: bool) -> (usize, bool) {
+unsafe fn next_sample_avx2(hay: &[u8], p: usize, to: usize, refs: bool) -> (usize, bool) {
+    if refs {
+        next_sample_avx2_as::<true>(hay, p, to)
+    } else {
+        next_sample_avx2_as::<false>(hay, p, to)
+    }
+}
+
+/// Which bytes of `v` (two probes, a 128-bit lane each) are not base64, a bit each: a byte is
+/// base64 when the classes of its two nibbles share a bit (bit 0 `+-/`: high nibble 2; bit 1
+/// digits: 3; bit 2 `A-O` and `a-o`: 4, 6; bit 3 `P-Z` and `p-z`: 5, 7; bit 4 `_`: 5).
+///
+/// # Safety
+/// The CPU has AVX2 (inlined into a function that enables it, as [`next_sample_avx2`]).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn not_base64(v: std::arch::x86_64::__m256i) -> u32 {
     use std::arch::x86_64::*;
-    // A byte is base64 when the classes of its two nibbles share a bit: bit 0 `+-/` (high
-    // nibble 2), bit 1 digits (3), bit 2 `A-O` and `a-o` (4, 6), bit 3 `P-Z` and `p-z` (5,
-    // 7), bit 4 `_` (5).
-    const LOW: [i8; 16] = [10, 14, 14, 14, 14, 14, 14, 14, 14, 14, 12, 5, 4, 5, 4, 21];
-    const HIGH: [i8; 16] = [0, 0, 1, 2, 4, 24, 4, 8, 0, 0, 0, 0, 0, 0, 0, 0];
-    let table = |t: [i8; 16]| {
-        let t128 = _mm_loadu_si128(t.as_ptr().cast());
-        _mm256_broadcastsi128_si256(t128)
-    };
-    let (low, high, nibble) = (table(LOW), table(HIGH), _mm256_set1_epi8(0x0F));
-    let (amp, hash) = (_mm256_set1_epi8(b'&' as i8), _mm256_set1_epi8(b'#' as i8));
-    // Each probe is a 128-bit lane: bit `i` of the mask of lane `k` is byte `i` of probe `k`.
-    let other = |v: __m256i| {
-        let lo = _mm256_and_si256(v, nibble);
-        let hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble);
-        let class = _mm256_and_si256(_mm256_shuffle_epi8(low, lo), _mm256_shuffle_epi8(high, hi));
-        _mm256_movemask_epi8(_mm256_cmpeq_epi8(class, _mm256_setzero_si256())) as u32
-    };
-    // References' starts (`&#`): the byte shift stays within a lane, so a pair across two
-    // probes is not counted.
-    let pairs = |v: __m256i| {
-        let amps = _mm256_slli_si256(_mm256_cmpeq_epi8(v, amp), 1);
-        _mm256_and_si256(amps, _mm256_cmpeq_epi8(v, hash))
-    };
+    #[rustfmt::skip]
+    let low = _mm256_setr_epi8(
+        10, 14, 14, 14, 14, 14, 14, 14, 14, 14, 12, 5, 4, 5, 4, 21,
+        10, 14, 14, 14, 14, 14, 14, 14, 14, 14, 12, 5, 4, 5, 4, 21,
+    );
+    #[rustfmt::skip]
+    let high = _mm256_setr_epi8(
+        0, 0, 1, 2, 4, 24, 4, 8, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 1, 2, 4, 24, 4, 8, 0, 0, 0, 0, 0, 0, 0, 0,
+    );
+    let nibble = _mm256_set1_epi8(0x0F);
+    let lo = _mm256_and_si256(v, nibble);
+    let hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble);
+    let class = _mm256_and_si256(_mm256_shuffle_epi8(low, lo), _mm256_shuffle_epi8(high, hi));
+    _mm256_movemask_epi8(_mm256_cmpeq_epi8(class, _mm256_setzero_si256())) as u32
+}
+
+/// Which bytes of `v` are below `+` (signed: every byte from 0x80 too), a bit each: none of
+/// them is base64, and most probes of text hold one (a blank, a quote, a bracket).
+///
+/// # Safety
+/// As [`not_base64`].
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn below_plus(v: std::arch::x86_64::__m256i) -> u32 {
+    use std::arch::x86_64::*;
+    _mm256_movemask_epi8(_mm256_cmpgt_epi8(_mm256_set1_epi8(b'+' as i8), v)) as u32
+}
+
+/// The bytes of `v` (two probes) that are the `#` of a reference's start `&#`, all ones:
+/// the byte shift stays within a lane, so a pair across two probes is not counted.
+///
+/// # Safety
+/// As [`not_base64`].
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn reference_starts(v: std::arch::x86_64::__m256i) -> std::arch::x86_64::__m256i {
+    use std::arch::x86_64::*;
+    let amps = _mm256_slli_si256(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'&' as i8)), 1);
+    _mm256_and_si256(amps, _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'#' as i8)))
+}
+
+/// [`next_sample_avx2`], with `REFS` for `refs` (no test of it per step).
+///
+/// # Safety
+/// As [`next_sample_avx2`].
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn next_sample_avx2_as<const REFS: bool>(
+    hay: &[u8],
+    mut p: usize,
+    to: usize,
+) -> (usize, bool) {
+    use std::arch::x86_64::*;
     const LANE_LOW: u64 = 0x0001_0001_0001_0001;
     const LANE_HIGH: u64 = 0x8000_8000_8000_8000;
-    // Bytes below `+` (signed: every byte from 0x80 too) are not base64: one comparison that
-    // rules out most probes of text (a blank, a quote, a bracket), before the lookups.
-    let plus = _mm256_set1_epi8(b'+' as i8);
-    let below = |v: __m256i| _mm256_movemask_epi8(_mm256_cmpgt_epi8(plus, v)) as u32;
-    while p + 3 * STRIDE < to && p + 3 * STRIDE + PROBE <= hay.len() {
-        // SAFETY: the four probes lie within `hay` (the loop's condition), read unaligned.
-        let load = |at: usize| _mm_loadu_si128(hay.as_ptr().add(at).cast());
-        let v0 = _mm256_set_m128i(load(p + STRIDE), load(p));
-        let v1 = _mm256_set_m128i(load(p + 3 * STRIDE), load(p + 2 * STRIDE));
-        let surely_other = u64::from(below(v0)) | u64::from(below(v1)) << 32;
-        // A lane of no such byte: a probe that may be all base64.
-        let may_base64 = surely_other.wrapping_sub(LANE_LOW) & !surely_other & LANE_HIGH != 0;
-        let (p0, p1) = if refs {
-            (pairs(v0), pairs(v1))
-        } else {
-            (_mm256_setzero_si256(), _mm256_setzero_si256())
-        };
-        let some_pairs = _mm256_or_si256(p0, p1);
-        if may_base64 || _mm256_testz_si256(some_pairs, some_pairs) == 0 {
-            let others = u64::from(other(v0)) | u64::from(other(v1)) << 32;
-            let at = |v| u64::from(_mm256_movemask_epi8(v) as u32);
-            let pairs = at(p0) | at(p1) << 32;
+    // The four probes from `p` lie within `hay` and before `to` while `p < last`.
+    let last = to.min((hay.len() + 1).saturating_sub(PROBE)).saturating_sub(3 * STRIDE);
+    while p < last {
+        // SAFETY: the four probes lie within `hay` (`last`), read unaligned.
+        let at = hay.as_ptr().add(p);
+        let v0 = _mm256_loadu2_m128i(at.add(STRIDE).cast(), at.cast());
+        let v1 = _mm256_loadu2_m128i(at.add(3 * STRIDE).cast(), at.add(2 * STRIDE).cast());
+        let surely_other = u64::from(below_plus(v0)) | u64::from(below_plus(v1)) << 32;
+        // A lane of no such byte: a probe that may be all base64; or some reference's start.
+        let mut may_stop = surely_other.wrapping_sub(LANE_LOW) & !surely_other & LANE_HIGH;
+        if REFS {
+            let some = _mm256_or_si256(reference_starts(v0), reference_starts(v1));
+            may_stop |= u64::from(_mm256_movemask_epi8(some) as u32);
+        }
+        if may_stop != 0 {
+            let others = u64::from(not_base64(v0)) | u64::from(not_base64(v1)) << 32;
+            let pairs = if REFS {
+                let (r0, r1) = (reference_starts(v0), reference_starts(v1));
+                u64::from(_mm256_movemask_epi8(r0) as u32)
+                    | u64::from(_mm256_movemask_epi8(r1) as u32) << 32
+            } else {
+                0
+            };
             for k in 0..4 {
                 if (others >> (16 * k)) & 0xFFFF == 0 {
                     return (p + k * STRIDE, true);
@@ -273,7 +320,7 @@ unsafe fn next_sample_avx2(hay: &[u8], mut p: usize, to: usize, refs: bool) -> (
         }
         p += 4 * STRIDE;
     }
-    next_sample(hay, p, to, refs)
+    next_sample(hay, p, to, REFS)
 }
 
 /// Where the pass of one input got to: the next sample, and the decodings kept.
@@ -291,6 +338,21 @@ const MAX_INDENT: usize = 256;
 /// per sample (measured: a pass over every line end made clean text twice as slow).
 const STRIDE: usize = 48;
 const PROBE: usize = 16;
+
+/// The first sample after `line_end`, which is after sample `p0`: the next multiple of
+/// [`STRIDE`] after it, counted from `p0` when near (a division costs more).
+#[inline]
+fn next_sample_after(p0: usize, line_end: usize) -> usize {
+    if line_end - p0 < 4 * STRIDE {
+        let mut p = p0 + STRIDE;
+        while p <= line_end {
+            p += STRIDE;
+        }
+        p
+    } else {
+        (line_end + 1).next_multiple_of(STRIDE)
+    }
+}
 
 /// The first line end (`\n`, or the `\\` of an escaped one) at or after `from`, or the end
 /// of `hay`.
@@ -423,7 +485,7 @@ impl super::Matcher {
             } else {
                 line_end(hay, p0 + PROBE)
             };
-            *p = (line_end + 1).next_multiple_of(STRIDE);
+            *p = next_sample_after(p0, line_end);
             if depth == 0 {
                 self.deep_base64(hay, p0, line_end, decodings, out);
             }
@@ -452,8 +514,8 @@ impl super::Matcher {
                 .count();
             let after = &rest[brk + indent..];
             // The pair first (one lookup rules out most line ends), then the characters.
-            let Some(fitting) = after.first().and_then(|&a| self.cut_index.get(&(hay[end - 1], a)))
-            else {
+            let Some(&first) = after.first() else { continue };
+            let Some(fitting) = self.cut_index.get(&(hay[end - 1], first)) else {
                 continue;
             };
             if !hay[end - 8..end].iter().all(|&b| is_base64_char(b)) {
@@ -582,6 +644,19 @@ mod tests {
             if std::is_x86_feature_detected!("avx2") {
                 // SAFETY: the CPU has AVX2.
                 assert_eq!(unsafe { super::line_end_avx2(&hay, from) }, want, "from {from}");
+            }
+        }
+    }
+
+    /// The first sample after a line end is the next multiple of the stride after it, from
+    /// every sample and line end near and far.
+    #[test]
+    fn the_sample_after_a_line_end() {
+        use super::STRIDE;
+        for p0 in (0..20 * STRIDE).step_by(STRIDE) {
+            for line_end in p0 + 16..p0 + 10 * STRIDE {
+                let want = (line_end + 1).next_multiple_of(STRIDE);
+                assert_eq!(super::next_sample_after(p0, line_end), want, "{p0} {line_end}");
             }
         }
     }
