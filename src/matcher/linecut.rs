@@ -203,9 +203,11 @@ fn next_sample(hay: &[u8], mut p: usize, to: usize, refs: bool) -> (usize, bool)
     (p, false)
 }
 
-/// [`next_sample`] four samples at a time, their 64 bytes told base64 or not by two table
-/// lookups (on a nibble each: a third of the instructions of [`base64_mask`]), and one
-/// branch for the four when none stops (most samples of text).
+/// [`next_sample`] four samples at a time: their 64 bytes first tested for a byte below `+`
+/// (none of those is base64; most probes of text hold one) and for references' starts, one
+/// branch for the four; only where a probe may stop, told base64 or not by two table
+/// lookups ([`not_base64`], on a nibble each: a third of the instructions of
+/// [`base64_mask`]).
 ///
 /// # Safety
 /// The CPU has AVX2. (Not a `target_feature` function: inlined into one, so that the pass
@@ -623,6 +625,58 @@ mod tests {
         }
         // Both kinds of stop were met.
         assert!(base64 > 100 && stops - base64 > 100, "{stops} {base64}");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Random runs of base64 (about a probe long and longer), references' starts and the
+        /// bytes around `+` that the quick test tells apart: every sample told as the
+        /// byte-at-a-time reference tells it, a sample and four at a time.
+        #[test]
+        fn samples_are_told_as_the_reference_tells_them(
+            parts in proptest::collection::vec(
+                (
+                    proptest::prop_oneof![0usize..4, 12usize..20, 20usize..90],
+                    proptest::collection::vec(proptest::sample::select(
+                        b"AZaz09+-/_".to_vec()), 1..4),
+                    proptest::collection::vec(proptest::sample::select(
+                        b"&#&#;*,. \n=@`[{:\x00\x7f\x80\xff".to_vec()), 1..5),
+                ),
+                0..24,
+            ),
+            to in 0usize..2000,
+            refs: bool,
+        ) {
+            let mut hay = Vec::new();
+            for (len, alphabet, gap) in &parts {
+                hay.extend((0..*len).map(|i| alphabet[i % alphabet.len()]));
+                hay.extend_from_slice(gap);
+            }
+            let reference = |mut p: usize| {
+                while p < to && p + super::PROBE <= hay.len() {
+                    let probe = &hay[p..p + super::PROBE];
+                    if probe.iter().all(|&b| crate::matcher::is_base64_char(b)) {
+                        return (p, true);
+                    }
+                    if refs && probe.windows(2).filter(|w| w == b"&#").count() >= 2 {
+                        break;
+                    }
+                    p += super::STRIDE;
+                }
+                (p, false)
+            };
+            for p in (0..hay.len().max(to)).step_by(super::STRIDE) {
+                let want = reference(p);
+                proptest::prop_assert_eq!(super::next_sample(&hay, p, to, refs), want);
+                #[cfg(target_arch = "x86_64")]
+                if std::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the CPU has AVX2.
+                    let got = unsafe { super::next_sample_avx2(&hay, p, to, refs) };
+                    proptest::prop_assert_eq!(got, want, "from {}", p);
+                }
+            }
+        }
     }
 
     /// The line end found 32 bytes at a time (with AVX2) is the first `\n` or `\\`, as
