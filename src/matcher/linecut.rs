@@ -60,6 +60,9 @@ pub(super) struct CutIndex {
     starts: Vec<usize>,
     /// The cuts' indexes, by pair, each pair's in their order.
     cuts: Vec<usize>,
+    /// One bit per pair (`first << 8 | second`) that has cuts: most line ends after base64
+    /// have none, told by one lookup.
+    present: Box<[u64; 1024]>,
 }
 
 impl Default for CutIndex {
@@ -81,13 +84,19 @@ impl CutIndex {
             })
             .collect();
         order.sort_unstable();
-        let mut index =
-            CutIndex { keys: Vec::new(), by_first: [0; 257], starts: Vec::new(), cuts: Vec::new() };
+        let mut index = CutIndex {
+            keys: Vec::new(),
+            by_first: [0; 257],
+            starts: Vec::new(),
+            cuts: Vec::new(),
+            present: Box::new([0; 1024]),
+        };
         for (at, &n) in order.iter().enumerate() {
             let pair = (n >> 32) as u16;
             if index.keys.last() != Some(&pair) {
                 index.keys.push(pair);
                 index.starts.push(at);
+                index.present[usize::from(pair >> 6)] |= 1 << (pair & 63);
             }
         }
         index.starts.push(order.len());
@@ -99,10 +108,21 @@ impl CutIndex {
     }
 
     /// The cuts whose head ends with `key.0` and whose tail starts with `key.1`.
+    #[inline]
     pub(super) fn get(&self, key: &(u8, u8)) -> Option<&[usize]> {
-        let first = usize::from(key.0);
-        let (from, to) = (self.by_first[first] as usize, self.by_first[first + 1] as usize);
         let pair = u16::from(key.0) << 8 | u16::from(key.1);
+        if self.present[usize::from(pair >> 6)] & 1 << (pair & 63) == 0 {
+            return None;
+        }
+        self.find(pair)
+    }
+
+    /// The cuts of `pair` (`first << 8 | second`), looked up among those of its first
+    /// character.
+    #[inline(never)]
+    fn find(&self, pair: u16) -> Option<&[usize]> {
+        let first = usize::from(pair >> 8);
+        let (from, to) = (self.by_first[first] as usize, self.by_first[first + 1] as usize);
         let k = from + self.keys[from..to].binary_search(&pair).ok()?;
         Some(&self.cuts[self.starts[k]..self.starts[k + 1]])
     }
@@ -168,18 +188,8 @@ fn has_references(probe: &[u8]) -> bool {
 /// The first sample at or after `p` (a multiple of [`STRIDE`]) that the pass stops at: its
 /// probe all base64 ([`all_base64`]) or, with `refs`, holding references
 /// ([`has_references`]); or the first that is not before `to` or has no whole probe in
-/// `hay`. And whether that probe is all base64.
-fn next_sample(hay: &[u8], p: usize, to: usize, refs: bool) -> (usize, bool) {
-    #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2 (checked above).
-        return unsafe { next_sample_avx2(hay, p, to, refs) };
-    }
-    next_sample_sse2(hay, p, to, refs)
-}
-
-/// [`next_sample`] a sample at a time.
-fn next_sample_sse2(hay: &[u8], mut p: usize, to: usize, refs: bool) -> (usize, bool) {
+/// `hay`. And whether that probe is all base64. A sample at a time.
+fn next_sample(hay: &[u8], mut p: usize, to: usize, refs: bool) -> (usize, bool) {
     while p < to && p + PROBE <= hay.len() {
         let probe = &hay[p..p + PROBE];
         if all_base64(probe) {
@@ -193,52 +203,126 @@ fn next_sample_sse2(hay: &[u8], mut p: usize, to: usize, refs: bool) -> (usize, 
     (p, false)
 }
 
-/// [`next_sample`] two samples at a time, 32 bytes told base64 or not by two table lookups
-/// (on a nibble each: a third of the instructions of [`base64_mask`]).
+/// [`next_sample`] four samples at a time: their 64 bytes first tested for a byte below `+`
+/// (none of those is base64; most probes of text hold one) and for references' starts, one
+/// branch for the four; only where a probe may stop, told base64 or not by two table
+/// lookups ([`not_base64`], on a nibble each: a third of the instructions of
+/// [`base64_mask`]).
 ///
 /// # Safety
-/// The CPU has AVX2.
+/// The CPU has AVX2. (Not a `target_feature` function: inlined into one, so that the pass
+/// makes no call per sample that stops; called from elsewhere, its intrinsics are calls.)
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn next_sample_avx2(hay: &[u8], mut p: usize, to: usize, refs: bool) -> (usize, bool) {
-    use std::arch::x86_64::*;
-    // A byte is base64 when the classes of its two nibbles share a bit: bit 0 `+-/` (high
-    // nibble 2), bit 1 digits (3), bit 2 `A-O` and `a-o` (4, 6), bit 3 `P-Z` and `p-z` (5,
-    // 7), bit 4 `_` (5).
-    const LOW: [i8; 16] = [10, 14, 14, 14, 14, 14, 14, 14, 14, 14, 12, 5, 4, 5, 4, 21];
-    const HIGH: [i8; 16] = [0, 0, 1, 2, 4, 24, 4, 8, 0, 0, 0, 0, 0, 0, 0, 0];
-    let table = |t: [i8; 16]| {
-        let t128 = _mm_loadu_si128(t.as_ptr().cast());
-        _mm256_broadcastsi128_si256(t128)
-    };
-    let (low, high, nibble) = (table(LOW), table(HIGH), _mm256_set1_epi8(0x0F));
-    let (amp, hash) = (_mm256_set1_epi8(b'&' as i8), _mm256_set1_epi8(b'#' as i8));
-    while p + STRIDE < to && p + STRIDE + PROBE <= hay.len() {
-        // SAFETY: both probes lie within `hay` (the loop's condition), read unaligned.
-        let v = _mm256_set_m128i(
-            _mm_loadu_si128(hay.as_ptr().add(p + STRIDE).cast()),
-            _mm_loadu_si128(hay.as_ptr().add(p).cast()),
-        );
-        let lo = _mm256_and_si256(v, nibble);
-        let hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble);
-        let class = _mm256_and_si256(_mm256_shuffle_epi8(low, lo), _mm256_shuffle_epi8(high, hi));
-        let other = _mm256_movemask_epi8(_mm256_cmpeq_epi8(class, _mm256_setzero_si256())) as u32;
-        // Two references' starts (`&#`) in a probe, not counting one across the two.
-        let pairs = if refs {
-            let at = |c| _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, c)) as u32;
-            (at(amp) << 1) & at(hash) & !(1 << 16)
-        } else {
-            0
-        };
-        if other & 0xFFFF == 0 || (pairs & 0xFFFF).count_ones() >= 2 {
-            return (p, other & 0xFFFF == 0);
-        }
-        if other >> 16 == 0 || (pairs >> 16).count_ones() >= 2 {
-            return (p + STRIDE, other >> 16 == 0);
-        }
-        p += 2 * STRIDE;
+#[inline(always)]
+unsafe fn next_sample_avx2(hay: &[u8], p: usize, to: usize, refs: bool) -> (usize, bool) {
+    if refs {
+        next_sample_avx2_as::<true>(hay, p, to)
+    } else {
+        next_sample_avx2_as::<false>(hay, p, to)
     }
-    next_sample_sse2(hay, p, to, refs)
+}
+
+/// Which bytes of `v` (two probes, a 128-bit lane each) are not base64, a bit each: a byte is
+/// base64 when the classes of its two nibbles share a bit (bit 0 `+-/`: high nibble 2; bit 1
+/// digits: 3; bit 2 `A-O` and `a-o`: 4, 6; bit 3 `P-Z` and `p-z`: 5, 7; bit 4 `_`: 5).
+///
+/// # Safety
+/// The CPU has AVX2 (inlined into a function that enables it, as [`next_sample_avx2`]).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn not_base64(v: std::arch::x86_64::__m256i) -> u32 {
+    use std::arch::x86_64::*;
+    #[rustfmt::skip]
+    let low = _mm256_setr_epi8(
+        10, 14, 14, 14, 14, 14, 14, 14, 14, 14, 12, 5, 4, 5, 4, 21,
+        10, 14, 14, 14, 14, 14, 14, 14, 14, 14, 12, 5, 4, 5, 4, 21,
+    );
+    #[rustfmt::skip]
+    let high = _mm256_setr_epi8(
+        0, 0, 1, 2, 4, 24, 4, 8, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 1, 2, 4, 24, 4, 8, 0, 0, 0, 0, 0, 0, 0, 0,
+    );
+    let nibble = _mm256_set1_epi8(0x0F);
+    let lo = _mm256_and_si256(v, nibble);
+    let hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble);
+    let class = _mm256_and_si256(_mm256_shuffle_epi8(low, lo), _mm256_shuffle_epi8(high, hi));
+    _mm256_movemask_epi8(_mm256_cmpeq_epi8(class, _mm256_setzero_si256())) as u32
+}
+
+/// Which bytes of `v` are below `+` (signed: every byte from 0x80 too), a bit each: none of
+/// them is base64, and most probes of text hold one (a blank, a quote, a bracket).
+///
+/// # Safety
+/// As [`not_base64`].
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn below_plus(v: std::arch::x86_64::__m256i) -> u32 {
+    use std::arch::x86_64::*;
+    _mm256_movemask_epi8(_mm256_cmpgt_epi8(_mm256_set1_epi8(b'+' as i8), v)) as u32
+}
+
+/// The bytes of `v` (two probes) that are the `#` of a reference's start `&#`, all ones:
+/// the byte shift stays within a lane, so a pair across two probes is not counted.
+///
+/// # Safety
+/// As [`not_base64`].
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn reference_starts(v: std::arch::x86_64::__m256i) -> std::arch::x86_64::__m256i {
+    use std::arch::x86_64::*;
+    let amps = _mm256_slli_si256(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'&' as i8)), 1);
+    _mm256_and_si256(amps, _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'#' as i8)))
+}
+
+/// [`next_sample_avx2`], with `REFS` for `refs` (no test of it per step).
+///
+/// # Safety
+/// As [`next_sample_avx2`].
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn next_sample_avx2_as<const REFS: bool>(
+    hay: &[u8],
+    mut p: usize,
+    to: usize,
+) -> (usize, bool) {
+    use std::arch::x86_64::*;
+    const LANE_LOW: u64 = 0x0001_0001_0001_0001;
+    const LANE_HIGH: u64 = 0x8000_8000_8000_8000;
+    // The four probes from `p` lie within `hay` and before `to` while `p < last`.
+    let last = to.min((hay.len() + 1).saturating_sub(PROBE)).saturating_sub(3 * STRIDE);
+    while p < last {
+        // SAFETY: the four probes lie within `hay` (`last`), read unaligned.
+        let at = hay.as_ptr().add(p);
+        let v0 = _mm256_loadu2_m128i(at.add(STRIDE).cast(), at.cast());
+        let v1 = _mm256_loadu2_m128i(at.add(3 * STRIDE).cast(), at.add(2 * STRIDE).cast());
+        let surely_other = u64::from(below_plus(v0)) | u64::from(below_plus(v1)) << 32;
+        // A lane of no such byte: a probe that may be all base64; or some reference's start.
+        let mut may_stop = surely_other.wrapping_sub(LANE_LOW) & !surely_other & LANE_HIGH;
+        if REFS {
+            let some = _mm256_or_si256(reference_starts(v0), reference_starts(v1));
+            may_stop |= u64::from(_mm256_movemask_epi8(some) as u32);
+        }
+        if may_stop != 0 {
+            let others = u64::from(not_base64(v0)) | u64::from(not_base64(v1)) << 32;
+            let pairs = if REFS {
+                let (r0, r1) = (reference_starts(v0), reference_starts(v1));
+                u64::from(_mm256_movemask_epi8(r0) as u32)
+                    | u64::from(_mm256_movemask_epi8(r1) as u32) << 32
+            } else {
+                0
+            };
+            for k in 0..4 {
+                if (others >> (16 * k)) & 0xFFFF == 0 {
+                    return (p + k * STRIDE, true);
+                }
+                if ((pairs >> (16 * k)) & 0xFFFF).count_ones() >= 2 {
+                    return (p + k * STRIDE, false);
+                }
+            }
+        }
+        p += 4 * STRIDE;
+    }
+    next_sample(hay, p, to, REFS)
 }
 
 /// Where the pass of one input got to: the next sample, and the decodings kept.
@@ -256,6 +340,63 @@ const MAX_INDENT: usize = 256;
 /// per sample (measured: a pass over every line end made clean text twice as slow).
 const STRIDE: usize = 48;
 const PROBE: usize = 16;
+
+/// The first sample after `line_end`, which is after sample `p0`: the next multiple of
+/// [`STRIDE`] after it, counted from `p0` when near (a division costs more).
+#[inline]
+fn next_sample_after(p0: usize, line_end: usize) -> usize {
+    if line_end - p0 < 4 * STRIDE {
+        let mut p = p0 + STRIDE;
+        while p <= line_end {
+            p += STRIDE;
+        }
+        p
+    } else {
+        (line_end + 1).next_multiple_of(STRIDE)
+    }
+}
+
+/// The first line end (`\n`, or the `\\` of an escaped one) at or after `from`, or the end
+/// of `hay`.
+fn line_end(hay: &[u8], from: usize) -> usize {
+    memchr::memchr2(b'\n', b'\\', &hay[from..]).map_or(hay.len(), |k| from + k)
+}
+
+/// [`line_end`], 32 bytes at a time for the first 64 (a line of wrapped base64 ends within
+/// them, and memchr's setup costs more than the search there).
+///
+/// # Safety
+/// The CPU has AVX2. (Inlined, as [`next_sample_avx2`].)
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn line_end_avx2(hay: &[u8], from: usize) -> usize {
+    use std::arch::x86_64::*;
+    let (lf, backslash) = (_mm256_set1_epi8(b'\n' as i8), _mm256_set1_epi8(b'\\' as i8));
+    let mut at = from;
+    while at + 32 <= hay.len() && at < from + 64 {
+        // SAFETY: the 32 bytes lie within `hay` (the loop's condition), read unaligned.
+        let v = _mm256_loadu_si256(hay.as_ptr().add(at).cast());
+        let ends = _mm256_or_si256(_mm256_cmpeq_epi8(v, lf), _mm256_cmpeq_epi8(v, backslash));
+        let mask = _mm256_movemask_epi8(ends) as u32;
+        if mask != 0 {
+            return at + mask.trailing_zeros() as usize;
+        }
+        at += 32;
+    }
+    line_end(hay, at)
+}
+
+/// [`next_sample`] where there is no AVX2 (never called there).
+#[cfg(not(target_arch = "x86_64"))]
+unsafe fn next_sample_avx2(hay: &[u8], p: usize, to: usize, refs: bool) -> (usize, bool) {
+    next_sample(hay, p, to, refs)
+}
+
+/// [`line_end`] where there is no AVX2 (never called there).
+#[cfg(not(target_arch = "x86_64"))]
+unsafe fn line_end_avx2(hay: &[u8], from: usize) -> usize {
+    line_end(hay, from)
+}
 
 impl super::Matcher {
     /// Every line end of `hay` (LF, CRLF, and the escapes `\n`, `\r\n` of JSON and YAML
@@ -275,12 +416,60 @@ impl super::Matcher {
         if self.cuts.is_empty() || depth >= MAX_DEPTH {
             return;
         }
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2 (checked above).
+            return unsafe { self.cut_signatures_avx2(hay, to, depth, pass, out) };
+        }
+        // SAFETY: without AVX2.
+        unsafe { self.cut_signatures_with::<false, H>(hay, to, depth, pass, out) };
+    }
+
+    /// [`Matcher::cut_signatures`] with the samples and line ends found with AVX2, in one
+    /// function (a call per sample that stops cost as much as the samples between).
+    ///
+    /// # Safety
+    /// The CPU has AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn cut_signatures_avx2<H: Found>(
+        &self,
+        hay: &[u8],
+        to: usize,
+        depth: u8,
+        pass: &mut CutPass,
+        out: &mut Vec<H>,
+    ) {
+        // SAFETY: the CPU has AVX2 (the caller's contract).
+        unsafe { self.cut_signatures_with::<true, H>(hay, to, depth, pass, out) };
+    }
+
+    /// The pass of [`Matcher::cut_signatures`], the samples and line ends found with AVX2
+    /// when `AVX2` ([`next_sample_avx2`], [`line_end_avx2`]: inlined into the caller that
+    /// enables it), else [`next_sample`] and [`line_end`].
+    ///
+    /// # Safety
+    /// With `AVX2`, the CPU has AVX2.
+    #[inline(always)]
+    unsafe fn cut_signatures_with<const AVX2: bool, H: Found>(
+        &self,
+        hay: &[u8],
+        to: usize,
+        depth: u8,
+        pass: &mut CutPass,
+        out: &mut Vec<H>,
+    ) {
         let decodings = &mut pass.decodings;
         let p = &mut pass.next;
         while *p < to && *p + PROBE <= hay.len() {
             // Most samples of clean text are neither base64 nor references: passed over in a
             // tight loop.
-            let (p0, base64) = next_sample(hay, *p, to, depth == 0);
+            let (p0, base64) = if AVX2 {
+                // SAFETY: the CPU has AVX2 (the caller's contract).
+                unsafe { next_sample_avx2(hay, *p, to, depth == 0) }
+            } else {
+                next_sample(hay, *p, to, depth == 0)
+            };
             *p = p0;
             if p0 >= to || p0 + PROBE > hay.len() {
                 break;
@@ -290,10 +479,15 @@ impl super::Matcher {
                 *p = self.entities_at(hay, p0, depth, out).next_multiple_of(STRIDE).max(*p);
                 continue;
             }
-            // The end of the line (or of what is searched), found at memory speed: only the
-            // group before it is looked at here, the decoding checks the rest.
-            let line_end = memchr::memchr2(b'\n', b'\\', &hay[p0..]).map_or(hay.len(), |k| p0 + k);
-            *p = (line_end + 1).next_multiple_of(STRIDE);
+            // The end of the line (or of what is searched): only the group before it is
+            // looked at here, the decoding checks the rest. (The probe holds none.)
+            let line_end = if AVX2 {
+                // SAFETY: as above.
+                unsafe { line_end_avx2(hay, p0 + PROBE) }
+            } else {
+                line_end(hay, p0 + PROBE)
+            };
+            *p = next_sample_after(p0, line_end);
             if depth == 0 {
                 self.deep_base64(hay, p0, line_end, decodings, out);
             }
@@ -311,10 +505,7 @@ impl super::Matcher {
             } else {
                 continue;
             };
-            if end < p0 + 8
-                || !self.cut_last[usize::from(hay[end - 1])]
-                || !hay[end - 8..end].iter().all(|&b| is_base64_char(b))
-            {
+            if end < p0 + 8 || !self.cut_last[usize::from(hay[end - 1])] {
                 continue;
             }
             let rest = &hay[end..];
@@ -324,10 +515,14 @@ impl super::Matcher {
                 .take_while(|&&b| b == b' ' || b == b'\t')
                 .count();
             let after = &rest[brk + indent..];
-            let Some(fitting) = after.first().and_then(|&a| self.cut_index.get(&(hay[end - 1], a)))
-            else {
+            // The pair first (one lookup rules out most line ends), then the characters.
+            let Some(&first) = after.first() else { continue };
+            let Some(fitting) = self.cut_index.get(&(hay[end - 1], first)) else {
                 continue;
             };
+            if !hay[end - 8..end].iter().all(|&b| is_base64_char(b)) {
+                continue;
+            }
             for c in fitting.iter().map(|&i| &self.cuts[i]) {
                 let group_len = c.back + c.head.len();
                 if hay[..end].ends_with(&c.head) && after.starts_with(&c.tail) {
@@ -366,12 +561,12 @@ mod tests {
     }
 
     /// The sampling stops at the same samples, and tells them the same, a sample at a time
-    /// and (with AVX2) two at a time, as testing each sample's probe does: over text mixing
+    /// and (with AVX2) four at a time, as testing each sample's probe does: over text mixing
     /// base64 runs, references, other bytes and line ends, from every sample, up to several
     /// limits, with and without references.
     #[test]
-    fn samples_are_told_alike_one_and_two_at_a_time() {
-        use super::{all_base64, has_references, next_sample, next_sample_sse2, PROBE, STRIDE};
+    fn samples_are_told_alike_one_and_four_at_a_time() {
+        use super::{all_base64, has_references, next_sample, PROBE, STRIDE};
         let mut state: u64 = 7;
         let mut next = |n: u64| {
             state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
@@ -388,7 +583,7 @@ mod tests {
             b"0123456789abcdefABCDEF",
         ];
         // First a probe ending in `&` and, a stride on, one starting with `#` and holding
-        // one reference: no probe holds two (the two probes are side by side when read two
+        // one reference: no probe holds two (the two probes are side by side when read four
         // at a time).
         let mut hay = [[b'.'; 15].as_slice(), b"&", &[b'.'; 32], b"#&#", &[b'.'; 13]].concat();
         while hay.len() < 20_000 {
@@ -416,7 +611,6 @@ mod tests {
                 while p < to {
                     let want = reference(p, to, refs);
                     assert_eq!(next_sample(&hay, p, to, refs), want, "from {p} to {to}");
-                    assert_eq!(next_sample_sse2(&hay, p, to, refs), want, "from {p} to {to}");
                     #[cfg(target_arch = "x86_64")]
                     if std::is_x86_feature_detected!("avx2") {
                         // SAFETY: the CPU has AVX2.
@@ -431,6 +625,94 @@ mod tests {
         }
         // Both kinds of stop were met.
         assert!(base64 > 100 && stops - base64 > 100, "{stops} {base64}");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Random runs of base64 (about a probe long and longer), references' starts and the
+        /// bytes around `+` that the quick test tells apart: every sample told as the
+        /// byte-at-a-time reference tells it, a sample and four at a time.
+        #[test]
+        fn samples_are_told_as_the_reference_tells_them(
+            parts in proptest::collection::vec(
+                (
+                    proptest::prop_oneof![0usize..4, 12usize..20, 20usize..90],
+                    proptest::collection::vec(proptest::sample::select(
+                        b"AZaz09+-/_".to_vec()), 1..4),
+                    proptest::collection::vec(proptest::sample::select(
+                        b"&#&#;*,. \n=@`[{:\x00\x7f\x80\xff".to_vec()), 1..5),
+                ),
+                0..24,
+            ),
+            to in 0usize..2000,
+            refs: bool,
+        ) {
+            let mut hay = Vec::new();
+            for (len, alphabet, gap) in &parts {
+                hay.extend((0..*len).map(|i| alphabet[i % alphabet.len()]));
+                hay.extend_from_slice(gap);
+            }
+            let reference = |mut p: usize| {
+                while p < to && p + super::PROBE <= hay.len() {
+                    let probe = &hay[p..p + super::PROBE];
+                    if probe.iter().all(|&b| crate::matcher::is_base64_char(b)) {
+                        return (p, true);
+                    }
+                    if refs && probe.windows(2).filter(|w| w == b"&#").count() >= 2 {
+                        break;
+                    }
+                    p += super::STRIDE;
+                }
+                (p, false)
+            };
+            for p in (0..hay.len().max(to)).step_by(super::STRIDE) {
+                let want = reference(p);
+                proptest::prop_assert_eq!(super::next_sample(&hay, p, to, refs), want);
+                #[cfg(target_arch = "x86_64")]
+                if std::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the CPU has AVX2.
+                    let got = unsafe { super::next_sample_avx2(&hay, p, to, refs) };
+                    proptest::prop_assert_eq!(got, want, "from {}", p);
+                }
+            }
+        }
+    }
+
+    /// The line end found 32 bytes at a time (with AVX2) is the first `\n` or `\\`, as
+    /// memchr finds it: from every place of text with line ends near and far apart (more
+    /// than the 64 bytes looked at before memchr), and none at the end.
+    #[test]
+    fn line_ends_are_found_alike() {
+        let mut hay = Vec::new();
+        for gap in [0, 1, 5, 31, 32, 33, 63, 64, 65, 100, 200] {
+            hay.extend(std::iter::repeat_n(b'A', gap));
+            hay.push(if gap % 2 == 0 { b'\n' } else { b'\\' });
+        }
+        hay.extend([b'x'; 90]);
+        for from in 0..=hay.len() {
+            let want = hay[from..].iter().position(|&b| b == b'\n' || b == b'\\');
+            let want = want.map_or(hay.len(), |k| from + k);
+            assert_eq!(super::line_end(&hay, from), want, "from {from}");
+            #[cfg(target_arch = "x86_64")]
+            if std::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2.
+                assert_eq!(unsafe { super::line_end_avx2(&hay, from) }, want, "from {from}");
+            }
+        }
+    }
+
+    /// The first sample after a line end is the next multiple of the stride after it, from
+    /// every sample and line end near and far.
+    #[test]
+    fn the_sample_after_a_line_end() {
+        use super::STRIDE;
+        for p0 in (0..20 * STRIDE).step_by(STRIDE) {
+            for line_end in p0 + 16..p0 + 10 * STRIDE {
+                let want = (line_end + 1).next_multiple_of(STRIDE);
+                assert_eq!(super::next_sample_after(p0, line_end), want, "{p0} {line_end}");
+            }
+        }
     }
 
     /// The index lists, for each pair (head's last character, tail's first), exactly the cuts

@@ -100,6 +100,7 @@ impl super::Matcher {
     /// one and two layers of base64; the decoded text is searched for those, so a third
     /// layer (a Docker config whose `auth` holds base64, in a Kubernetes Secret) is found
     /// with no more signatures. Binary (an image, a hash) is ruled out by its first bytes.
+    #[inline]
     pub(super) fn deep_base64<H: Found>(
         &self,
         hay: &[u8],
@@ -111,14 +112,35 @@ impl super::Matcher {
         // First the probe's own characters: text in base64 decodes to text at one of the four
         // alignments (most runs met are binary, a hash or an identifier, and fail at once).
         // (A group of printable text starts with a character of value 8 to 31, the top six
-        // bits of a byte from 0x20 to 0x7e: two lookups rule out most alignments.)
-        let starts_text = |i: usize| encoding::value(hay[i]).is_some_and(|v| (8..32).contains(&v));
-        if !(0..4).any(|a| {
-            starts_text(probe + a)
-                && starts_text(probe + a + 4)
-                && decodes_to_text(&hay[probe + a..probe + a + 8])
-        }) {
-            return;
+        // bits of a byte from 0x20 to 0x7e: the alignments whose two first groups start so
+        // are told for the eight characters at once, here, and the rest is a call.)
+        let aligned = text_starts(&hay[probe..probe + 8]);
+        if aligned != 0 {
+            self.deep_base64_text(hay, probe, aligned, line_end, decodings, out);
+        }
+    }
+
+    /// [`Matcher::deep_base64`] where the probe's first characters may decode to text at
+    /// the alignments `aligned` ([`text_starts`]).
+    #[inline(never)]
+    fn deep_base64_text<H: Found>(
+        &self,
+        hay: &[u8],
+        probe: usize,
+        mut aligned: u64,
+        line_end: usize,
+        decodings: &mut Decodings,
+        out: &mut Vec<H>,
+    ) {
+        loop {
+            if aligned == 0 {
+                return;
+            }
+            let a = aligned.trailing_zeros() as usize / 8;
+            if decodes_to_text(&hay[probe + a..probe + a + 8]) {
+                break;
+            }
+            aligned &= aligned - 1;
         }
         let back = hay[..probe].iter().rev().take(2 * DEEP_MIN).take_while(|&&b| is_base64_char(b));
         let start = probe - back.count();
@@ -240,6 +262,22 @@ fn decodes_to_text(chars: &[u8]) -> bool {
         })
 }
 
+/// Which alignments of the eight characters `eight` start two groups of printable text: the
+/// top bit of byte `a` (0 to 3) is set when characters `a` and `a + 4` have values 8 to 31
+/// (`I` to `Z`, `a` to `f`). All eight at once, in one number (a lookup and a test per
+/// character cost most of the pass over line ends on text with base64 in it).
+fn text_starts(eight: &[u8]) -> u64 {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let x = u64::from_le_bytes(eight[..8].try_into().unwrap_or_default());
+    // Bit 7 of each byte: that byte (its low seven bits: no sum carries into the next byte)
+    // is at least `lo`.
+    let low = x & !HIGH;
+    let at_least = |lo: u8| low + u64::from_le_bytes([0x80 - lo; 8]);
+    let within = |lo: u8, hi: u8| at_least(lo) & !at_least(hi + 1);
+    let starts = (within(b'I', b'Z') | within(b'a', b'f')) & !x & HIGH;
+    starts & starts >> 32
+}
+
 /// The start of the last 4-character group of base64 before the line end (LF, CRLF, `\n`,
 /// `\r\n`) and indentation that stand just before `group`, if there is one.
 fn group_before_line_end(hay: &[u8], group: usize) -> Option<usize> {
@@ -290,6 +328,41 @@ mod tests {
     use base64::Engine;
 
     use crate::matcher::{fingerprint, Encoding, Matcher};
+
+    /// The alignments told all at once are those that two lookups per alignment tell: every
+    /// byte value at every place, among base64 characters and random bytes.
+    #[test]
+    fn text_starts_agree_with_lookups() {
+        let starts =
+            |b: u8| crate::matcher::encoding::value(b).is_some_and(|v| (8..32).contains(&v));
+        let mut state: u64 = 11;
+        let mut next = || {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (state >> 33) as u8
+        };
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_";
+        let mut told = 0;
+        for round in 0..4000 {
+            let mut eight = [0u8; 8];
+            for c in &mut eight {
+                *c = if round % 2 == 0 { next() } else { alphabet[usize::from(next() % 66)] };
+            }
+            for at in 0..8 {
+                for b in 0..=255u8 {
+                    let mut e = eight;
+                    e[at] = b;
+                    let got = super::text_starts(&e);
+                    for a in 0..4 {
+                        let want = starts(e[a]) && starts(e[a + 4]);
+                        assert_eq!(got & 0x80 << (8 * a) != 0, want, "{e:?} at {a}");
+                        told += usize::from(want);
+                    }
+                    assert_eq!(got & !0x8080_8080, 0, "{e:?}");
+                }
+            }
+        }
+        assert!(told > 10_000, "{told}");
+    }
 
     const TOKEN: &str = "dt0c01.UJZDE8GXD6NCF10EPF91DHOD.ZDOC9IS0J8HT9LGMXG9EDN581U33XTPLPFT75V2SEH60KVJ50CE9UVW53EFR4EDT"; // tokenguard:allow
 
