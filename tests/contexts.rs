@@ -774,6 +774,23 @@ fn utf16(text: &str, big_endian: bool) -> Vec<u8> {
     }
 }
 
+/// In UTF-16 text as in UTF-8, a token may follow an escape that ends in a letter or digit
+/// (`%20`, `\n` in a JSON string, `\u0020`), but not a letter or digit.
+#[test]
+fn tokens_after_escapes_in_utf16_text_are_found() {
+    for big_endian in [false, true] {
+        for before in ["Api-Token%20", "{\"msg\":\"token\\n", "x=\\u0020", "a=%2520", "a=\\t"] {
+            let t = token();
+            let bytes = utf16(&format!("{before}{t}\"}}\r\n"), big_endian);
+            let found = matcher().find(&bytes);
+            assert_eq!(found.len(), 1, "{before} be={big_endian}");
+            assert_eq!(found[0].fingerprint, sha256(&t), "{before} be={big_endian}");
+        }
+        let bytes = utf16(&format!("Api-Tokenx{}\r\n", token()), big_endian);
+        assert!(matcher().find(&bytes).is_empty(), "after a letter, be={big_endian}");
+    }
+}
+
 #[test]
 fn legacy_tokens_in_utf16_text_are_found_and_masked() {
     for big_endian in [false, true] {

@@ -158,12 +158,18 @@ impl super::Matcher {
     /// into a small buffer and checked there; the match covers the UTF-16 bytes.
     pub(super) fn utf16_at<H: Found>(&self, hay: &[u8], at: usize, g: usize) -> Option<H> {
         let max_chars = self.structured_reach + 1;
-        let mut chars = Vec::with_capacity(max_chars + 1);
-        // The character before, for the boundary check.
-        let before = at >= 2 && hay[at - 1] == 0;
-        if before {
-            chars.push(hay[at - 2]);
+        let mut chars = Vec::with_capacity(max_chars + 7);
+        // The characters before, for the boundary check: up to six (an escape that ends in a
+        // letter or digit, `%20` or `\u0020`, is a boundary too).
+        let mut p = at;
+        while chars.len() < 6 && p >= 2 && hay[p - 1] == 0 {
+            chars.push(hay[p - 2]);
+            if hay[p - 2] == 0 {
+                break;
+            }
+            p -= 2;
         }
+        chars.reverse();
         let first = chars.len();
         let mut i = at;
         while i < hay.len() && chars.len() <= max_chars {
