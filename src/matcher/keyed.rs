@@ -26,20 +26,31 @@ impl super::Matcher {
         let ascii = |p: usize| -> Option<u8> {
             let b = *hay.get(p)?;
             let zero_beside = hay.get(p + 1) == Some(&0) || (p > 0 && hay[p - 1] == 0);
-            (b != 0 && b < 0x80 && (b != b'\n' || window > 0) && zero_beside).then_some(b)
+            (b != 0 && b < 0x80 && zero_beside).then_some(b)
         };
         let reach = 2 * match self.rules[rule].detector {
-            Detector::Regex(_) => SOFT_LINE_REACH.max(window),
+            Detector::Regex(_) => SOFT_LINE_REACH + window,
             _ => KEYED_WINDOW,
         };
         let mut start = at;
-        while start >= 2 && at - start < reach && ascii(start - 2).is_some() {
+        while start >= 2 && at - start < reach && ascii(start - 2).is_some_and(|b| b != b'\n') {
             start -= 2;
         }
         let mut chars = Vec::with_capacity(reach + 1);
+        // Where the keyword's line ends in `chars`: the window's lines go on from there.
+        let mut line_end = None;
         let mut p = start;
         while p < at + reach {
             let Some(b) = ascii(p) else { break };
+            if b == b'\n' && line_end.is_none() {
+                if window == 0 {
+                    break;
+                }
+                line_end = Some(chars.len());
+            }
+            if line_end.is_some_and(|e| chars.len() - e > window) {
+                break;
+            }
             chars.push(b);
             p += 2;
         }
