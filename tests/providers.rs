@@ -12,6 +12,11 @@ use serde_json::Value;
 /// Scans `content` (written to `name` in a fresh folder) with `format`; returns the exit
 /// code, stdout and stderr.
 fn scan_text(name: &str, content: &str, format: &str) -> (Option<i32>, String, String) {
+    scan_bytes(name, content.as_bytes(), format)
+}
+
+/// [`scan_text`] for content that is not UTF-8 (UTF-16 files).
+fn scan_bytes(name: &str, content: &[u8], format: &str) -> (Option<i32>, String, String) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join(name), content).unwrap();
     let out = common::tokenguard()
@@ -307,16 +312,7 @@ fn decoders_serve_the_new_rules() {
     }
     // a key file in UTF-16 (Windows tools), for a regex rule
     let (t, _) = p::other("stripe-secret-key");
-    let utf16: Vec<u8> =
-        format!("STRIPE={t}\r\n").encode_utf16().flat_map(u16::to_le_bytes).collect();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("k.txt"), utf16).unwrap();
-    let out = common::tokenguard()
-        .current_dir(dir.path())
-        .args(["scan", "--format", "json", "k.txt"])
-        .output()
-        .unwrap();
-    let json = String::from_utf8_lossy(&out.stdout);
+    let (_, json, _) = scan_bytes("k.txt", &utf16(&format!("STRIPE={t}\r\n"), true), "json");
     assert_eq!(findings(&json).len(), 1);
     assert_eq!(findings(&json)[0]["rule"], "stripe-secret-key");
 }
@@ -346,18 +342,11 @@ fn window_rules_read_their_lines_in_utf16_text() {
         (pair.replace('\n', "\r\n"), "aws-access-key", &secret),
     ] {
         for little in [true, false] {
-            let dir = tempfile::tempdir().unwrap();
-            std::fs::write(dir.path().join("k.txt"), utf16(&text, little)).unwrap();
-            let out = common::tokenguard()
-                .current_dir(dir.path())
-                .args(["scan", "--format", "json", "k.txt"])
-                .output()
-                .unwrap();
-            let json = String::from_utf8_lossy(&out.stdout);
+            let (code, json, _) = scan_bytes("k.txt", &utf16(&text, little), "json");
             let rules: Vec<String> =
                 findings(&json).iter().map(|f| f["rule"].as_str().unwrap().to_string()).collect();
             assert!(rules.iter().any(|r| r == rule), "{rule} little-endian {little}: {rules:?}");
-            assert_eq!(out.status.code(), Some(1), "{rule} little-endian {little}");
+            assert_eq!(code, Some(1), "{rule} little-endian {little}");
             assert!(!json.contains(hidden.as_str()), "{rule}: the secret part is never shown");
         }
     }
