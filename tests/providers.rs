@@ -403,6 +403,45 @@ fn escaped_and_entity_quotes_around_a_key_and_its_value_are_read() {
     }
 }
 
+/// The AWS secret after its key in tables and statements: CSV, TSV, semicolons, Markdown,
+/// SQL, an XML element, a Dockerfile's `ENV` with a blank (and Twilio's API secret in a CSV
+/// or Markdown table); placeholders, hashes and repeated characters stay clean there too.
+#[test]
+fn key_named_secrets_in_tables_and_statements_are_found() {
+    let (_, secret) = p::aws_key_pair();
+    for layout in [
+        "name,value\n\"AWS_SECRET_ACCESS_KEY\",\"{S}\"\n",
+        "aws_secret_access_key\t{S}\n",
+        "AWS_SECRET_ACCESS_KEY;{S};prod\n",
+        "| `AWS_SECRET_ACCESS_KEY` | `{S}` |\n",
+        "| aws_secret_access_key | {S} |\n",
+        "VALUES ('aws_secret_access_key', '{S}');\n",
+        "<SecretAccessKey>{S}</SecretAccessKey>\n",
+        "ENV AWS_SECRET_ACCESS_KEY {S}\n",
+    ] {
+        let (code, out, _) = scan_text("t.txt", &layout.replace("{S}", &secret), "json");
+        assert_eq!(code, Some(1), "{layout}");
+        assert!(findings(&out).iter().any(|f| f["rule"] == "aws-secret-access-key"), "{layout}");
+        assert!(!out.contains(&secret), "{layout}: the secret part is never shown");
+    }
+    let twilio = common::Rng::new()
+        .chars(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 32);
+    for layout in ["\"TWILIO_API_SECRET\",\"{S}\"\n", "| TWILIO_API_SECRET | {S} |\n"] {
+        let (code, out, _) = scan_text("t.txt", &layout.replace("{S}", &twilio), "json");
+        assert_eq!(code, Some(1), "{layout}");
+        assert!(findings(&out).iter().any(|f| f["rule"] == "twilio-api-secret"), "{layout}");
+        assert!(!out.contains(&twilio), "{layout}: the secret part is never shown");
+    }
+    for text in [
+        "| secret_key | c264dfa35ad2e2eb46797659ec6a84c14eecb2ee |\n",
+        "SECRET_KEY,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n",
+        "aws_secret_access_key\tYourSecretAccessKeyGoesHereXXXXXXXXXXXXX\n",
+        "ENV AWS_SECRET_ACCESS_KEY wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n",
+    ] {
+        assert_eq!(scan_text("t.txt", text, "json").0, Some(0), "{text}");
+    }
+}
+
 /// `text` as quoted-printable: bytes past ASCII and `=` escaped, lines wrapped at 76 columns
 /// with soft breaks (never inside an escape).
 fn quoted_printable(text: &str) -> String {
