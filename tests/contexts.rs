@@ -887,6 +887,10 @@ fn legacy_tokens_in_more_contexts() {
         "{\n  \"name\": \"DT_API_TOKEN\",\n  \"value\": \"{L}\"\n}\n",
         "- value: {L}\n  name: DT_API_TOKEN\n",
         "[{\"value\": \"{L}\", \"name\": \"DT_API_TOKEN\"}]\n",
+        // Tables: Markdown (plain and in code spans), `;`-separated.
+        "| DT_API_TOKEN | {L} |\n",
+        "| `DT_API_TOKEN` | `{L}` |\n",
+        "DT_API_TOKEN;{L};prod\n",
     ];
     for tpl in templates {
         let l = legacy_token();
@@ -904,6 +908,8 @@ fn legacy_more_contexts_negatives() {
         "{\"name\":\"GITHUB_TOKEN\",\"value\":\"{L}\"}\n",
         "env['SOME_TOKEN'] = '{L}'\n",
         "DT_API_TOKEN=&quot;${DT_API_TOKEN}&quot;\n",
+        "| DT_API_TOKEN | `${DT_API_TOKEN}` |\n",
+        "| OTHER_TOKEN | {L} |\n",
     ] {
         finds_nothing(&tpl.replace("{L}", &legacy_token()));
     }

@@ -422,6 +422,7 @@ fn no_value_after(rest: &[u8], value: &Part) -> bool {
                     | b'\\'
                     | b']'
                     | b';'
+                    | b'|'
                     | b'\r'
             )
         })
@@ -579,7 +580,7 @@ fn value_follows_as(text: &[u8], value: &Part, quoted_printable: bool) -> (bool,
                 i += 3
             }
             b'"' | b'\'' | b'`' | b' ' | b'\t' | b'=' | b':' | b'>' | b',' | b'\\' | b']'
-            | b';' => i += 1,
+            | b';' | b'|' => i += 1,
             b'\n' | b'\r' => i += 1,
             // Typographic quotes (UTF-8), and YAML `!!str` before the value.
             0x80.. => i += 1,

@@ -545,15 +545,16 @@ fn keyed(raw: &Spanned<RawKeyed>, origin: Origin) -> Result<Keyed, RuleError> {
 
 /// Quotes that may close a key or open a value: ASCII (perhaps escaped), typographic, or as
 /// XML entities.
-const QUOTE: &str = r#"\\?["'] | [\u{201C}\u{201D}\u{201E}\u{2018}\u{2019}\u{00AB}\u{00BB}] | &(?:quot|\#34|apos|\#39);"#;
+const QUOTE: &str = r#"\\?["'`] | [\u{201C}\u{201D}\u{201E}\u{2018}\u{2019}\u{00AB}\u{00BB}] | &(?:quot|\#34|apos|\#39);"#;
 const OPEN_QUOTE: &str = r#"\\?["'`] | [\u{201C}\u{201D}\u{201E}\u{2018}\u{2019}\u{00AB}\u{00BB}] | &(?:quot|\#34|apos|\#39);"#;
 /// The keyed detector's own assignment grammar between key and value: a `value` key after
 /// the name (an XML `value=` attribute, `{"name": "KEY", "value": …}`, a Kubernetes
-/// `- name: KEY` with `value: …` on the next line), `=`, `:`, `=>`, `:=`, `,`, `>` (each
+/// `- name: KEY` with `value: …` on the next line), `=`, `:`, `=>`, `:=`, `,`, `;`, `|` (a
+/// table's cells), `>` (each
 /// perhaps escaped with `\` as in JSON strings and Java properties), blanks, `%20`, `%2520`,
 /// and quoted-printable `=3D` (an `=` in a mail body).
 const ASSIGN: &str = r#"\s*,?\s*\\?["']?(?i:value)\\?["']?\s*(?:[=:]|=3[Dd])\s*
-      | \s*\\?(?:=>|:=|=3[Dd]|=|:|,|>)\s* | \s+ | %(?:25)?20"#;
+      | \s*\\?(?:=>|:=|=3[Dd]|=|:|,|;|\||>)\s* | \s+ | %(?:25)?20"#;
 
 /// The pattern of a keyed rule (verbose mode): the key (without regard to case), an optional
 /// closing quote and `]` (a subscript: `env['DT_API_TOKEN'] = …`), the separators ([`ASSIGN`]
