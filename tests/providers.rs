@@ -404,8 +404,9 @@ fn escaped_and_entity_quotes_around_a_key_and_its_value_are_read() {
 }
 
 /// The AWS secret after its key in tables and statements: CSV, TSV, semicolons, Markdown,
-/// SQL, an XML element, a Dockerfile's `ENV` with a blank (and Twilio's API secret in a CSV
-/// or Markdown table); placeholders, hashes and repeated characters stay clean there too.
+/// SQL, an XML element, a Dockerfile's `ENV` with a blank, a name and a `value` on one line
+/// (and Twilio's API secret in a CSV or Markdown table, an XML attribute pair); placeholders,
+/// hashes and repeated characters stay clean there too.
 #[test]
 fn key_named_secrets_in_tables_and_statements_are_found() {
     let (_, secret) = p::aws_key_pair();
@@ -418,6 +419,9 @@ fn key_named_secrets_in_tables_and_statements_are_found() {
         "VALUES ('aws_secret_access_key', '{S}');\n",
         "<SecretAccessKey>{S}</SecretAccessKey>\n",
         "ENV AWS_SECRET_ACCESS_KEY {S}\n",
+        // A name and its value on one line: an XML attribute pair, a JSON object.
+        "<add key=\"AWS_SECRET_ACCESS_KEY\" value=\"{S}\" />\n",
+        "{\"name\": \"AWS_SECRET_ACCESS_KEY\", \"value\": \"{S}\"}\n",
     ] {
         let (code, out, _) = scan_text("t.txt", &layout.replace("{S}", &secret), "json");
         assert_eq!(code, Some(1), "{layout}");
@@ -426,7 +430,11 @@ fn key_named_secrets_in_tables_and_statements_are_found() {
     }
     let twilio = common::Rng::new()
         .chars(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 32);
-    for layout in ["\"TWILIO_API_SECRET\",\"{S}\"\n", "| TWILIO_API_SECRET | {S} |\n"] {
+    for layout in [
+        "\"TWILIO_API_SECRET\",\"{S}\"\n",
+        "| TWILIO_API_SECRET | {S} |\n",
+        "<add key=\"TWILIO_API_SECRET\" value=\"{S}\" />\n",
+    ] {
         let (code, out, _) = scan_text("t.txt", &layout.replace("{S}", &twilio), "json");
         assert_eq!(code, Some(1), "{layout}");
         assert!(findings(&out).iter().any(|f| f["rule"] == "twilio-api-secret"), "{layout}");
@@ -437,6 +445,7 @@ fn key_named_secrets_in_tables_and_statements_are_found() {
         "SECRET_KEY,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n",
         "aws_secret_access_key\tYourSecretAccessKeyGoesHereXXXXXXXXXXXXX\n",
         "ENV AWS_SECRET_ACCESS_KEY wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n",
+        "<add key=\"AWS_SECRET_ACCESS_KEY\" value=\"${AWS_SECRET_ACCESS_KEY_FROM_THE_VAULT}\" />\n",
     ] {
         assert_eq!(scan_text("t.txt", text, "json").0, Some(0), "{text}");
     }
