@@ -357,8 +357,7 @@ fn window_rules_read_their_lines_in_utf16_text() {
 #[test]
 fn escaped_and_entity_quotes_around_a_key_and_its_value_are_read() {
     let (_, secret) = p::aws_key_pair();
-    let twilio = common::Rng::new()
-        .chars(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 32);
+    let twilio = twilio_secret();
     let cases = [
         (
             format!("{{\"config\": \"{{\\\"SecretAccessKey\\\": \\\"{secret}\\\"}}\"}}\n"),
@@ -410,35 +409,42 @@ fn escaped_and_entity_quotes_around_a_key_and_its_value_are_read() {
 #[test]
 fn key_named_secrets_in_tables_and_statements_are_found() {
     let (_, secret) = p::aws_key_pair();
-    for layout in [
-        "name,value\n\"AWS_SECRET_ACCESS_KEY\",\"{S}\"\n",
-        "aws_secret_access_key\t{S}\n",
-        "AWS_SECRET_ACCESS_KEY;{S};prod\n",
-        "| `AWS_SECRET_ACCESS_KEY` | `{S}` |\n",
-        "| aws_secret_access_key | {S} |\n",
-        "VALUES ('aws_secret_access_key', '{S}');\n",
-        "<SecretAccessKey>{S}</SecretAccessKey>\n",
-        "ENV AWS_SECRET_ACCESS_KEY {S}\n",
-        // A name and its value on one line: an XML attribute pair, a JSON object.
-        "<add key=\"AWS_SECRET_ACCESS_KEY\" value=\"{S}\" />\n",
-        "{\"name\": \"AWS_SECRET_ACCESS_KEY\", \"value\": \"{S}\"}\n",
-    ] {
-        let (code, out, _) = scan_text("t.txt", &layout.replace("{S}", &secret), "json");
-        assert_eq!(code, Some(1), "{layout}");
-        assert!(findings(&out).iter().any(|f| f["rule"] == "aws-secret-access-key"), "{layout}");
-        assert!(!out.contains(&secret), "{layout}: the secret part is never shown");
-    }
-    let twilio = common::Rng::new()
-        .chars(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 32);
-    for layout in [
-        "\"TWILIO_API_SECRET\",\"{S}\"\n",
-        "| TWILIO_API_SECRET | {S} |\n",
-        "<add key=\"TWILIO_API_SECRET\" value=\"{S}\" />\n",
-    ] {
-        let (code, out, _) = scan_text("t.txt", &layout.replace("{S}", &twilio), "json");
-        assert_eq!(code, Some(1), "{layout}");
-        assert!(findings(&out).iter().any(|f| f["rule"] == "twilio-api-secret"), "{layout}");
-        assert!(!out.contains(&twilio), "{layout}: the secret part is never shown");
+    let twilio = twilio_secret();
+    let cases = [
+        (
+            "aws-secret-access-key",
+            &secret,
+            &[
+                "name,value\n\"AWS_SECRET_ACCESS_KEY\",\"{S}\"\n",
+                "aws_secret_access_key\t{S}\n",
+                "AWS_SECRET_ACCESS_KEY;{S};prod\n",
+                "| `AWS_SECRET_ACCESS_KEY` | `{S}` |\n",
+                "| aws_secret_access_key | {S} |\n",
+                "VALUES ('aws_secret_access_key', '{S}');\n",
+                "<SecretAccessKey>{S}</SecretAccessKey>\n",
+                "ENV AWS_SECRET_ACCESS_KEY {S}\n",
+                // A name and its value on one line: an XML attribute pair, a JSON object.
+                "<add key=\"AWS_SECRET_ACCESS_KEY\" value=\"{S}\" />\n",
+                "{\"name\": \"AWS_SECRET_ACCESS_KEY\", \"value\": \"{S}\"}\n",
+            ][..],
+        ),
+        (
+            "twilio-api-secret",
+            &twilio,
+            &[
+                "\"TWILIO_API_SECRET\",\"{S}\"\n",
+                "| TWILIO_API_SECRET | {S} |\n",
+                "<add key=\"TWILIO_API_SECRET\" value=\"{S}\" />\n",
+            ][..],
+        ),
+    ];
+    for (rule, value, layouts) in cases {
+        for layout in layouts {
+            let (code, out, _) = scan_text("t.txt", &layout.replace("{S}", value), "json");
+            assert_eq!(code, Some(1), "{layout}");
+            assert!(findings(&out).iter().any(|f| f["rule"] == rule), "{layout}");
+            assert!(!out.contains(value.as_str()), "{layout}: the secret part is never shown");
+        }
     }
     for text in [
         "| secret_key | c264dfa35ad2e2eb46797659ec6a84c14eecb2ee |\n",
@@ -449,6 +455,11 @@ fn key_named_secrets_in_tables_and_statements_are_found() {
     ] {
         assert_eq!(scan_text("t.txt", text, "json").0, Some(0), "{text}");
     }
+}
+
+/// A random 32-character Twilio API key secret.
+fn twilio_secret() -> String {
+    common::Rng::new().chars(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 32)
 }
 
 /// `text` as quoted-printable: bytes past ASCII and `=` escaped, lines wrapped at 76 columns
@@ -479,7 +490,7 @@ fn quoted_printable(text: &str) -> String {
 fn pairs_cut_by_a_soft_break_are_found() {
     let mut rng = common::Rng::new();
     let sid = format!("SK{}", rng.chars(b"0123456789abcdef", 32));
-    let secret = rng.chars(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 32);
+    let secret = twilio_secret();
     let (id, aws_secret) = p::aws_key_pair();
     for (line, rule, hidden) in [
         (format!("twilio: {{ api_key: {sid}, api_secret: {secret} }}"), "twilio-api-key", &secret),
