@@ -457,6 +457,73 @@ fn key_named_secrets_in_tables_and_statements_are_found() {
     }
 }
 
+/// A key's name with its value on another line (a Kubernetes `env:` list, pretty-printed
+/// JSON, the value first), the name as a command-line flag or a Hadoop property, and values in JSON
+/// whose slashes are escaped (PHP writes `\/`) or in JSON inside JSON (a service-account key
+/// or a webhook in a JSON string): the regex rules read them as keyed rules do. A placeholder
+/// in the same places, a name whose own value is elsewhere (`valueFrom`) and the value of the
+/// next name stay clean.
+#[test]
+fn values_on_the_next_line_and_in_escaped_json_are_read() {
+    let mut rng = common::Rng::new();
+    let (_, secret) = p::aws_key_pair();
+    // A slash in each secret, for the escaped forms.
+    let secret = format!("{}/{}", &secret[..20], &secret[21..]);
+    let twilio = twilio_secret();
+    let (azure, _) = p::other("azure-storage-account-key");
+    let azure = format!("{}/{}", &azure[..40], &azure[41..]);
+    let (webhook, _) = p::other("slack-webhook-url");
+    let webhook_secret = webhook.rsplit('/').next().unwrap().to_string();
+    let pem = p::pem("PRIVATE KEY", 5);
+    let pem_body = pem.lines().nth(2).unwrap().to_string();
+    let key_id = rng.chars(b"0123456789abcdef", 40);
+    let account = format!(
+        "{{\"type\": \"service_account\", \"private_key_id\": \"{key_id}\", \"private_key\": {}, \
+         \"client_email\": \"a@p.iam.gserviceaccount.com\"}}",
+        serde_json::to_string(&pem).unwrap()
+    );
+    let hook = format!("{{\"hook\": \"{}\"}}", webhook.replace('/', "\\/"));
+    let nested =
+        |inner: &str| format!("{{\"config\": {}}}\n", serde_json::to_string(inner).unwrap());
+    let escaped = secret.replace('/', "\\/");
+    let cases: Vec<(String, &str, &str)> = vec![
+        (format!("env:\n  - name: AWS_SECRET_ACCESS_KEY\n    value: \"{secret}\"\n"), "aws-secret-access-key", &secret),
+        (format!("env:\n- name: TWILIO_API_SECRET\n  # rotated monthly\n  value: {twilio}\n"), "twilio-api-secret", &twilio),
+        (format!("[\n  {{\n    \"name\": \"AWS_SECRET_ACCESS_KEY\",\n    \"value\": \"{secret}\"\n  }}\n]\n"), "aws-secret-access-key", &secret),
+        (format!("- value: {secret}\n  name: AWS_SECRET_ACCESS_KEY\n"), "aws-secret-access-key", &secret),
+        (format!("mytool --secret_key {secret}\n"), "aws-secret-access-key", &secret),
+        (format!("spark.hadoop.fs.s3a.secret.key={secret}\n"), "aws-secret-access-key", &secret),
+        (format!("{{\"AWS_SECRET_ACCESS_KEY\":\"{escaped}\"}}\n"), "aws-secret-access-key", &secret),
+        (format!("{{\"conn\":\"DefaultEndpointsProtocol=https;{};EndpointSuffix=core.windows.net\"}}\n", azure.replace('/', "\\/")), "azure-storage-account-key", &azure[11..]),
+        (nested(&account), "google-service-account-key", &pem_body),
+        (nested(&hook), "slack-webhook-url", &webhook_secret),
+    ];
+    for (text, rule, hidden) in &cases {
+        let (code, out, _) = scan_text("t.txt", text, "json");
+        let at = text.find(hidden).or_else(|| text.find(&hidden.replace('/', "\\/")));
+        let layout = text.replace(&hidden.replace('/', "\\/"), "{S}").replace(hidden, "{S}");
+        assert!(at.is_some(), "{layout}: the test writes the secret");
+        assert_eq!(code, Some(1), "{layout}");
+        assert!(findings(&out).iter().any(|f| f["rule"] == *rule), "{rule}: {layout}");
+        assert!(!out.contains(hidden), "{layout}: the secret part is never shown");
+        assert!(!out.contains(&hidden.replace('/', "\\/")), "{layout}: nor its escaped form");
+    }
+    for text in [
+        "env:\n  - name: AWS_SECRET_ACCESS_KEY\n    value: \"${AWS_SECRET_ACCESS_KEY}\"\n".to_string(),
+        "env:\n  - name: AWS_SECRET_ACCESS_KEY\n    value: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n"
+            .to_string(),
+        format!(
+            "env:\n  - name: AWS_SECRET_ACCESS_KEY\n    valueFrom:\n      secretKeyRef: {{name: aws}}\n  - name: OTHER\n    value: \"{secret}\"\n"
+        ),
+        format!("env:\n  - name: AWS_SECRET_ACCESS_KEY\n  - name: OTHER\n    value: \"{secret}\"\n"),
+        "{\"AWS_SECRET_ACCESS_KEY\":\"wJalrXUtnFEMI\\/K7MDENG\\/bPxRfiCYEXAMPLEKEY\"}\n".to_string(),
+    ] {
+        let (code, out, _) = scan_text("t.txt", &text, "json");
+        assert_eq!(code, Some(0), "{}", text.replace(&secret, "{S}"));
+        assert!(!out.contains(&secret));
+    }
+}
+
 /// A random 32-character Twilio API key secret.
 fn twilio_secret() -> String {
     common::Rng::new().chars(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 32)

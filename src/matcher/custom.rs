@@ -57,6 +57,9 @@ impl super::Matcher {
         if out.len() == before {
             self.regex_in_views(hay, at, line.clone(), rule, out);
         }
+        if out.len() == before {
+            self.regex_in_sibling(hay, at, own.clone(), rule, out);
+        }
         if self.rules[rule].decodes(Decode::QuotedPrintable) {
             // A window's lines are joined where the last ends in a soft break, else the
             // keyword's own line where it does (a pair cut by a soft break on its line).
@@ -76,7 +79,8 @@ impl super::Matcher {
     /// line is a `key: <base64>` line (the keyword in its key), with every such line's value decoded (a Kubernetes
     /// Secret's `data:`: `aws_secret_access_key: <base64>`, the id on the line before); when
     /// the lines hold percent escapes, with those decoded (`AccountKey%3D…%2F…%3D%3D`, once
-    /// or twice). Matches are moved back onto the encoded text.
+    /// or twice); when they hold backslash escapes, with those decoded a level at a time.
+    /// Matches are moved back onto the encoded text.
     fn regex_in_views<H: Found>(
         &self,
         hay: &[u8],
@@ -87,6 +91,7 @@ impl super::Matcher {
     ) {
         // Around the keyword only, on a long line (a view costs 18 bytes a byte).
         let range = range.start.max(at.saturating_sub(VIEW_REACH))..range.end.min(at + VIEW_REACH);
+        let start = out.len();
         let own = line_around(hay, at);
         // (As for keyed rules, a value in base64 after its key is read whatever the rule's
         // decoders: they name the forms its keywords are looked for in.)
@@ -96,9 +101,49 @@ impl super::Matcher {
             }
         }
         if memchr::memchr(b'%', &hay[range.clone()]).is_some() {
-            if let Some(v) = View::percent(hay, range) {
+            if let Some(v) = View::percent(hay, range.clone()) {
                 self.regex_in_view(&v, rule, out);
             }
+        }
+        // Backslash escapes, a level at a time (JSON with `\/`, JSON inside JSON), up to
+        // three levels or until one finds the token; on the keyword's own line only (JSON
+        // holds a whole value on one line; a window rule's range may be kilobytes of source
+        // code dense with escapes).
+        let own = own.start.max(range.start)..own.end.min(range.end);
+        let escaped = |w: &[u8]| w[0] == b'\\' && b"/\"'`\\".contains(&w[1]);
+        if out.len() == start && hay[own.clone()].windows(2).any(escaped) {
+            let mut view = View::unescaped(hay, own);
+            for _ in 0..3 {
+                let Some(v) = view else { break };
+                self.regex_in_view(&v, rule, out);
+                if out.len() > start {
+                    break;
+                }
+                view = v.unescape();
+            }
+        }
+    }
+
+    /// A regex rule's keyword at `at` that ends a name whose value is a sibling key on
+    /// another line (a Kubernetes `- name: KEY` with `value: …` on the next line, a
+    /// pretty-printed JSON name/value pair; as keyed rules read them, [`keyed`]): the rule
+    /// runs over the key's line joined to the value's.
+    fn regex_in_sibling<H: Found>(
+        &self,
+        hay: &[u8],
+        at: usize,
+        own: Range<usize>,
+        rule: usize,
+        out: &mut Vec<H>,
+    ) {
+        let key = hay[at..own.end]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || b"_.-".contains(b))
+            .count();
+        let after = at + key;
+        let (lo, hi) = (at.saturating_sub(KEYED_WINDOW), (at + KEYED_WINDOW).min(hay.len()));
+        if let Some(value) = super::keyed::sibling_value(hay, own.clone(), after, lo, hi) {
+            self.regex_in_view(&View::joined(hay, own.start..after, value), rule, out);
         }
     }
 

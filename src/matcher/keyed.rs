@@ -284,7 +284,7 @@ impl super::Matcher {
 /// "name": "…"}`) or on the line before (blank and comment lines skipped). Returns the range
 /// from the `value` key (or its opening quote) to the end of that line (or the `name` key),
 /// within `lo..hi`.
-fn sibling_value(
+pub(super) fn sibling_value(
     hay: &[u8],
     line: Range<usize>,
     after: usize,

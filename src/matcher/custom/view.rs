@@ -107,6 +107,46 @@ impl View {
         any.then_some(view)
     }
 
+    /// A key's line up to its end (`head`) joined by a blank to the range of its sibling
+    /// `value` key (`tail`, on another line): a Kubernetes `- name: KEY` with `value: …` on
+    /// the next line reads as `name: KEY value: …`, a form the rule reads on one line.
+    pub fn joined(hay: &[u8], head: Range<usize>, tail: Range<usize>) -> View {
+        let mut view = View::with_capacity(head.len() + 1 + tail.len());
+        view.push_plain(hay, head.clone());
+        view.push(b' ', head.end..head.end, false);
+        view.push_plain(hay, tail);
+        view
+    }
+
+    /// `hay[range]` with one level of backslash escapes decoded where they stand for the
+    /// character itself (`\/`, `\"`, `\'`, `` \` ``, `\\`: JSON with escaped slashes, JSON
+    /// inside JSON); other escapes (`\n`, `\u0041`) stay as written. `None` without any.
+    pub fn unescaped(hay: &[u8], range: Range<usize>) -> Option<View> {
+        let mut plain = View::with_capacity(range.len());
+        plain.push_plain(hay, range);
+        plain.unescape()
+    }
+
+    /// This view with one more level of backslash escapes decoded ([`View::unescaped`]),
+    /// each byte still traced to the source; `None` when it holds none.
+    pub fn unescape(&self) -> Option<View> {
+        let t = &self.text;
+        let mut view = View::with_capacity(t.len());
+        let mut any = false;
+        let mut i = 0;
+        while i < t.len() {
+            if t[i] == b'\\' && t.get(i + 1).is_some_and(|b| b"/\"'`\\".contains(b)) {
+                view.push(t[i + 1], self.from[i].0..self.from[i + 1].1, self.base64[i + 1]);
+                i += 2;
+                any = true;
+                continue;
+            }
+            view.push(t[i], self.from[i].0..self.from[i].1, self.base64[i]);
+            i += 1;
+        }
+        any.then_some(view)
+    }
+
     /// The bytes of the source that hold `range` of the view.
     fn source(&self, range: Range<usize>) -> Range<usize> {
         if range.is_empty() {
@@ -203,6 +243,29 @@ mod tests {
         assert_eq!(view.source(at..at + 2), 15..19);
         assert_eq!(view.source(at - 1..at + 1), 11..19);
         assert!(View::values(b"x: 1\n", 0..5).is_none());
+    }
+
+    #[test]
+    fn backslash_escapes_are_decoded_a_level_at_a_time_and_map_back() {
+        let text = br#"{"a": "x\\\/y\/z"}"#;
+        let once = View::unescaped(text, 0..text.len()).unwrap();
+        assert_eq!(once.text, br#"{"a": "x\/y/z"}"#);
+        let twice = once.unescape().unwrap();
+        assert_eq!(twice.text, br#"{"a": "x/y/z"}"#);
+        // The first `/` stands for `\\\/` (four bytes), the second for `\/`.
+        assert_eq!(twice.source(8..9), 8..12);
+        assert_eq!(twice.source(10..11), 13..15);
+        assert!(twice.unescape().is_none());
+        assert!(View::unescaped(b"a\\nb\\u0041", 0..10).is_none(), "other escapes stay");
+    }
+
+    #[test]
+    fn a_name_joined_to_its_value_maps_both_lines_back() {
+        let text = b"- name: KEY\n  value: V\n";
+        let view = View::joined(text, 0..11, 14..22);
+        assert_eq!(view.text, b"- name: KEY value: V");
+        assert_eq!(view.source(19..20), 21..22);
+        assert_eq!(view.source(0..3), 0..3);
     }
 
     #[test]
