@@ -337,6 +337,41 @@ fn legacy_token_in_context() {
     }
 }
 
+/// The older format after its key with the separators escaped: a URL inside a URL
+/// (`Api-Token%3D…`), HTML (`&#x27;`, `&#39;`, `&lt;…&gt;` around an XML element), JSON
+/// inside JSON inside JSON; found where it stands and masked. Placeholders in the same
+/// places stay clean.
+#[test]
+fn legacy_token_after_escaped_separators() {
+    let m = matcher();
+    let t = legacy_token();
+    let cases = [
+        format!("https://example.com/cb?next=https%3A%2F%2Fabc12345.live.dynatrace.com%2Fapi%2Fv1%2Ftimeseries%3FApi-Token%3D{t}\n"),
+        format!("https://example.com/cb?next=%2Fapi%2Fv1%2Fentity%253FApi-Token%253D{t}%2526x%253D1\n"),
+        format!("<pre>export DYNATRACE_API_TOKEN=&#x27;{t}&#x27;</pre>\n"),
+        format!("<td>DT_API_TOKEN=&#39;{t}&#39;</td>\n"),
+        format!("<pre>&lt;dataIngestToken&gt;{t}&lt;/dataIngestToken&gt;</pre>\n"),
+        format!("{{\"a\": \"{{\\\"b\\\": \\\"{{\\\\\\\"DT_API_TOKEN\\\\\\\": \\\\\\\"{t}\\\\\\\"}}\\\"}}\"}}\n"),
+    ];
+    for text in &cases {
+        let layout = text.replace(&t, "{T}");
+        let found = m.find(text.as_bytes());
+        let f = found.iter().find(|f| f.fingerprint == sha256(&t));
+        let f = f.unwrap_or_else(|| panic!("not found in {layout}"));
+        assert_eq!(&text[f.span.clone()], t, "{layout}: the match stands on the token");
+        let masked = tokenguard::mask::mask(text.as_bytes(), std::slice::from_ref(&f.secret));
+        assert!(!String::from_utf8_lossy(&masked).contains(&t), "{layout}");
+    }
+    for text in [
+        "https://x/cb?next=%2Fapi%2Fv1%3FApi-Token%3D%24%7BDT_API_TOKEN%7D\n",
+        "https://x/cb?next=%2Fapi%2Fv1%3FApi-Token%3Dabcdefghijklmnopqrstu\n",
+        "<pre>export DYNATRACE_API_TOKEN=&#x27;${DT_API_TOKEN}&#x27;</pre>\n",
+        "<td>DT_API_TOKEN=&#39;&lt;your-token&gt;&#39;</td>\n",
+    ] {
+        finds_nothing(text);
+    }
+}
+
 #[test]
 fn legacy_format_outside_its_contexts_is_not_a_finding() {
     for tpl in [

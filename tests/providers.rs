@@ -460,11 +460,12 @@ fn key_named_secrets_in_tables_and_statements_are_found() {
 /// A key's name with its value on another line (a Kubernetes `env:` list, pretty-printed
 /// JSON, the value first), the name as a command-line flag or a Hadoop property, and values in JSON
 /// whose slashes are escaped (PHP writes `\/`) or in JSON inside JSON (a service-account key
-/// or a webhook in a JSON string): the regex rules read them as keyed rules do. A placeholder
+/// or a webhook in a JSON string), or escaped for HTML once or twice: the regex rules read
+/// them as keyed rules do. A placeholder
 /// in the same places, a name whose own value is elsewhere (`valueFrom`) and the value of the
 /// next name stay clean.
 #[test]
-fn values_on_the_next_line_and_in_escaped_json_are_read() {
+fn values_on_the_next_line_and_in_escaped_json_or_html_are_read() {
     let mut rng = common::Rng::new();
     let (_, secret) = p::aws_key_pair();
     // A slash in each secret, for the escaped forms.
@@ -497,6 +498,13 @@ fn values_on_the_next_line_and_in_escaped_json_are_read() {
         (format!("{{\"conn\":\"DefaultEndpointsProtocol=https;{};EndpointSuffix=core.windows.net\"}}\n", azure.replace('/', "\\/")), "azure-storage-account-key", &azure[11..]),
         (nested(&account), "google-service-account-key", &pem_body),
         (nested(&hook), "slack-webhook-url", &webhook_secret),
+        (format!("<pre>{}</pre>\n", html(&account)), "google-service-account-key", &pem_body),
+        (format!("<pre>secret_key = &amp;quot;{secret}&amp;quot;</pre>\n"), "aws-secret-access-key", &secret),
+        (
+            format!("<pre>&quot;{{\\&quot;SecretAccessKey\\&quot;: \\&quot;{secret}\\&quot;}}&quot;</pre>\n"),
+            "aws-secret-access-key",
+            &secret,
+        ),
     ];
     for (text, rule, hidden) in &cases {
         let (code, out, _) = scan_text("t.txt", text, "json");
@@ -522,6 +530,15 @@ fn values_on_the_next_line_and_in_escaped_json_are_read() {
         assert_eq!(code, Some(0), "{}", text.replace(&secret, "{S}"));
         assert!(!out.contains(&secret));
     }
+}
+
+/// `text` escaped for HTML (`&`, `<`, `>`, both quotes), as a template engine writes it.
+fn html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#x27;")
 }
 
 /// A random 32-character Twilio API key secret.

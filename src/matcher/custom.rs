@@ -105,13 +105,17 @@ impl super::Matcher {
                 self.regex_in_view(&v, rule, out);
             }
         }
-        // Backslash escapes, a level at a time (JSON with `\/`, JSON inside JSON), up to
-        // three levels or until one finds the token; on the keyword's own line only (JSON
-        // holds a whole value on one line; a window rule's range may be kilobytes of source
-        // code dense with escapes).
+        // Backslash escapes and character references, a level at a time (JSON with `\/`,
+        // JSON inside JSON, HTML-escaped text), up to three levels or until one finds the
+        // token; on the keyword's own line only (JSON holds a whole value on one line; a
+        // window rule's range may be kilobytes of source code dense with escapes).
         let own = own.start.max(range.start)..own.end.min(range.end);
+        let line = &hay[own.clone()];
         let escaped = |w: &[u8]| w[0] == b'\\' && b"/\"'`\\".contains(&w[1]);
-        if out.len() == start && hay[own.clone()].windows(2).any(escaped) {
+        let entity = |p: usize| view::entity(&line[p..]).is_some();
+        if out.len() == start
+            && (line.windows(2).any(escaped) || memchr::memchr_iter(b'&', line).any(entity))
+        {
             let mut view = View::unescaped(hay, own);
             for _ in 0..3 {
                 let Some(v) = view else { break };

@@ -2,6 +2,7 @@
 //! format after `Api-Token`, `DT_API_TOKEN=`, `- name: ...` / `value:`), in plain and UTF-16
 //! text.
 
+use super::custom::view::{self, View};
 use super::softbreak::*;
 use super::structured::*;
 use super::*;
@@ -130,8 +131,13 @@ impl super::Matcher {
         // `token = var.x`).
         let after = at + kw_len;
         if *own_grammar && no_value_after(&hay[after..], &k.value) {
+            // (A percent escape right after the key: `Api-Token%3D…`.)
+            if soft && hay.get(after) == Some(&b'%') {
+                self.keyed_in_views(hay, at, kw_len, rule, out);
+            }
             return at + 1;
         }
+        let before = out.len();
         // The line around the keyword, looked for only as far as the window reaches: on a
         // long line dense with keywords, searching the whole line for each would be quadratic.
         let (lo, hi) = (at.saturating_sub(KEYED_WINDOW), (at + KEYED_WINDOW).min(hay.len()));
@@ -156,6 +162,9 @@ impl super::Matcher {
             // A Kubernetes Secret's `data:` holds the value in base64 under its key.
             if base64_value_after(rest, &k.value).is_some() {
                 out.extend(self.keyed_base64(hay, start..end, after, rule));
+            }
+            if soft && out.len() == before {
+                self.keyed_in_views(hay, at, kw_len, rule, out);
             }
             return at + 1;
         }
@@ -182,6 +191,9 @@ impl super::Matcher {
         if *own_grammar && !value_follows(text.get(after - start..).unwrap_or_default(), &k.value) {
             if base64_value_after(&hay[after..end], &k.value).is_some() {
                 out.extend(self.keyed_base64(hay, start..end, after, rule));
+            }
+            if soft && out.len() == before {
+                self.keyed_in_views(hay, at, kw_len, rule, out);
             }
             return at + 1;
         }
@@ -218,11 +230,63 @@ impl super::Matcher {
         let line_ends_in_window = end < hi || hay.get(hi).is_none_or(|&b| b == b'\n');
         let reached =
             if line_ends_in_window { end } else { end.saturating_sub(KEYED_REACH).max(at + 1) };
+        if soft && out.len() == before {
+            self.keyed_in_views(hay, at, kw_len, rule, out);
+        }
         reached.min(skip_to)
     }
 }
 
 impl super::Matcher {
+    /// A keyed rule's keyword at `at` whose value was not found as written, when escapes
+    /// follow it closely (`Api-Token%3D…` in a URL inside a URL, `TOKEN=&#x27;…&#x27;` in
+    /// HTML, `TOKEN=\"…\"` in JSON inside JSON): its line read with percent escapes decoded,
+    /// else with backslash escapes and character references decoded, the matches moved back
+    /// onto the text as written.
+    #[inline(never)]
+    fn keyed_in_views<H: Found>(
+        &self,
+        hay: &[u8],
+        at: usize,
+        kw_len: usize,
+        rule: usize,
+        out: &mut Vec<H>,
+    ) {
+        let after = at + kw_len;
+        // Which escape stands first after the separators written plainly (most keywords have
+        // none: `&str`, `100%`, `\n`): a few bytes looked at, no search.
+        let rest = hay.get(after..).unwrap_or_default();
+        let seps = rest
+            .iter()
+            .take(8)
+            .take_while(|b| matches!(b, b'"' | b'\'' | b' ' | b'\t' | b'=' | b':' | b',' | b']'))
+            .count();
+        let rest = &rest[seps..];
+        let percent =
+            rest.len() > 2 && rest[0] == b'%' && rest[1..3].iter().all(u8::is_ascii_hexdigit);
+        let other = match rest.first() {
+            Some(b'&') => view::entity(rest).is_some(),
+            Some(b'\\') => rest.get(1).is_some_and(|b| b"/\"'`\\&".contains(b)),
+            _ => false,
+        };
+        if !percent && !other {
+            return;
+        }
+        let (lo, hi) = (at.saturating_sub(KEYED_WINDOW), (at + KEYED_WINDOW).min(hay.len()));
+        let line = line_start(hay, lo, at)..line_end(hay, at, hi);
+        let percent = percent.then(|| View::percent(hay, line.clone())).flatten();
+        let other = other.then(|| View::unescaped(hay, line)).flatten();
+        for view in [percent, other].into_iter().flatten() {
+            let Some(kw) = view.position_of(at) else { continue };
+            let mut found: Vec<H> = Vec::new();
+            self.keyed_near(&view.text, kw, kw_len, rule, false, &mut found);
+            if !found.is_empty() {
+                out.extend(found.into_iter().map(|h| view.moved(h)));
+                return;
+            }
+        }
+    }
+
     /// A keyed rule's value in base64 right after its key and separator (`DT_API_TOKEN:
     /// <base64>` in a Kubernetes Secret's `data:`): a run of base64 exactly as long as an
     /// allowed value takes, decoded and read with the key as if written plainly; the match

@@ -476,10 +476,13 @@ impl Matcher {
                 for form in custom::url_forms(kw.as_bytes()) {
                     literals.push((form, Announce::Plain(i)));
                 }
-                // A quoted keyword in JSON inside JSON (`\"private_key_id\"`): the rule reads
-                // its line unescaped ([`custom`]).
+                // A quoted keyword in JSON inside JSON (`\"private_key_id\"`) or in HTML
+                // (`&quot;private_key_id&quot;`): the rule reads its line unescaped
+                // ([`custom`]).
                 if kw.contains('"') {
-                    literals.push((kw.replace('"', "\\\"").into_bytes(), Announce::Plain(i)));
+                    for quote in ["\\\"", "&quot;"] {
+                        literals.push((kw.replace('"', quote).into_bytes(), Announce::Plain(i)));
+                    }
                 }
                 if r.decodes(Decode::Utf16) && kw.len() > 1 {
                     literals.push((utf16_signature(kw.as_bytes()), Announce::Utf16(i)));

@@ -118,16 +118,17 @@ impl View {
         view
     }
 
-    /// `hay[range]` with one level of backslash escapes decoded where they stand for the
+    /// `hay[range]` with one level of escapes decoded: backslash escapes that stand for the
     /// character itself (`\/`, `\"`, `\'`, `` \` ``, `\\`: JSON with escaped slashes, JSON
-    /// inside JSON); other escapes (`\n`, `\u0041`) stay as written. `None` without any.
+    /// inside JSON) and HTML or XML character references ([`entity`]); other escapes (`\n`,
+    /// `\u0041`) stay as written. `None` without any.
     pub fn unescaped(hay: &[u8], range: Range<usize>) -> Option<View> {
         let mut plain = View::with_capacity(range.len());
         plain.push_plain(hay, range);
         plain.unescape()
     }
 
-    /// This view with one more level of backslash escapes decoded ([`View::unescaped`]),
+    /// This view with one more level of escapes decoded ([`View::unescaped`]),
     /// each byte still traced to the source; `None` when it holds none.
     pub fn unescape(&self) -> Option<View> {
         let t = &self.text;
@@ -141,10 +142,25 @@ impl View {
                 any = true;
                 continue;
             }
+            if t[i] == b'&' {
+                if let Some((b, n)) = entity(&t[i..]) {
+                    view.push(b, self.from[i].0..self.from[i + n - 1].1, false);
+                    i += n;
+                    any = true;
+                    continue;
+                }
+            }
             view.push(t[i], self.from[i].0..self.from[i].1, self.base64[i]);
             i += 1;
         }
         any.then_some(view)
+    }
+
+    /// Where the byte of the source at `at` stands in the view, if a byte of the view starts
+    /// there.
+    pub fn position_of(&self, at: usize) -> Option<usize> {
+        let i = self.from.partition_point(|f| f.0 < at);
+        self.from.get(i).filter(|f| f.0 == at).map(|_| i)
     }
 
     /// The bytes of the source that hold `range` of the view.
@@ -169,6 +185,26 @@ impl View {
         }
         h
     }
+}
+
+/// The ASCII character that an HTML or XML character reference at the start of `s` stands
+/// for (`&quot;`, `&apos;`, `&amp;`, `&lt;`, `&gt;`, `&#39;`, `&#x27;`), and its length.
+pub(in crate::matcher) fn entity(s: &[u8]) -> Option<(u8, usize)> {
+    let end = s.iter().take(10).position(|&b| b == b';')?;
+    let name = &s[1..end];
+    let b = match name {
+        b"quot" => b'"',
+        b"apos" => b'\'',
+        b"amp" => b'&',
+        b"lt" => b'<',
+        b"gt" => b'>',
+        [b'#', b'x' | b'X', hex @ ..] if !hex.is_empty() => {
+            u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?
+        }
+        [b'#', dec @ ..] if !dec.is_empty() => std::str::from_utf8(dec).ok()?.parse::<u8>().ok()?,
+        _ => return None,
+    };
+    (b.is_ascii() && b != 0).then_some((b, end + 1))
 }
 
 /// The value of a `key: value` line whose value is padded base64 alone (a Kubernetes
