@@ -286,6 +286,20 @@ fn url_encoded_dots_are_found() {
     assert_eq!(matcher().find(format!("t={lower}").as_bytes()).len(), 1);
 }
 
+/// A token after a JSON escape inside a URL (`%5Cn`, encoded twice `%255Cn`): the escape is a
+/// boundary, as `\n` is in JSON.
+#[test]
+fn a_token_after_a_url_encoded_json_escape_is_found() {
+    let t = token();
+    for text in [
+        format!("https://x/cb?data=%7B%22msg%22%3A%22token%5Cn{t}%22%7D\n"),
+        format!("https://x/cb?next=%252Fcb%253Fdata%253D%2522token%255Cn{t}%2522\n"),
+    ] {
+        finds_plain(&text, &t, "dynatrace-api-token");
+    }
+    finds_nothing(&format!("https://x/cb?data=token5Cn{t}\n"));
+}
+
 // ---------------------------------------------------------------------------------------
 // The older 21-character format, in every context the issue names
 

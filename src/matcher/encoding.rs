@@ -346,7 +346,8 @@ pub fn is_alnum(b: u8) -> bool {
 
 /// Whether a token may start at `i`: at the start, after a character that is not a letter or
 /// digit, or after an escape that ends in one (`%20`, `%2520`, `\n`, `\t`, `\x20`, `\u0020`,
-/// and quoted-printable `=3D`, `=20`: an `=XX` whose byte is not a letter or digit).
+/// `%5Cn` and `%255Cn` (a JSON escape in a URL), and quoted-printable `=3D`, `=20`: an `=XX`
+/// whose byte is not a letter or digit).
 pub fn boundary_before(hay: &[u8], i: usize) -> bool {
     if i == 0 || !is_alnum(hay[i - 1]) {
         return true;
@@ -361,6 +362,11 @@ pub fn boundary_before(hay: &[u8], i: usize) -> bool {
         || (i >= 3 && hay[i - 3] == b'=' && hex(i - 2) && hex(i - 1) && qp_separator())
         || (i >= 5 && hay[i - 5..i - 2].eq_ignore_ascii_case(b"%25") && hex(i - 2) && hex(i - 1))
         || (i >= 2 && hay[i - 2] == b'\\' && matches!(hay[i - 1], b'n' | b't' | b'r'))
+        // The same escapes URL-encoded, once or twice (`%5Cn`, `%255Cn`: JSON in a URL).
+        || (i >= 4
+            && matches!(hay[i - 1], b'n' | b't' | b'r')
+            && (hay[i - 4..i - 1].eq_ignore_ascii_case(b"%5C")
+                || (i >= 6 && hay[i - 6..i - 1].eq_ignore_ascii_case(b"%255C"))))
         || (i >= 4 && hay[i - 4] == b'\\' && hay[i - 3] == b'x' && hex(i - 2) && hex(i - 1))
         || (i >= 6 && hay[i - 6] == b'\\' && hay[i - 5] == b'u' && (i - 4..i).all(hex))
 }
@@ -450,6 +456,10 @@ mod tests {
         assert!(boundary_before(b"x=20dt0", 4));
         assert!(!boundary_before(b"x=41dt0", 4), "=41 is a letter");
         assert!(!boundary_before(b"x93Ddt0", 4));
+        assert!(boundary_before(b"token%5Cndt0", 9), "a JSON escape in a URL");
+        assert!(boundary_before(b"token%255cndt0", 11));
+        assert!(!boundary_before(b"token%5Cxdt0", 9));
+        assert!(!boundary_before(b"token5Cndt0", 7));
     }
 
     fn encode(bytes: &[u8]) -> String {
