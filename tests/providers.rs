@@ -532,6 +532,59 @@ fn values_on_the_next_line_and_in_escaped_json_or_html_are_read() {
     }
 }
 
+/// A value that comes after its key's line or inside an element's CDATA section: YAML block,
+/// folded and plain scalars on the next line, a TOML multi-line string, a shell
+/// here-document, `<KEY><![CDATA[…]]>`; for a regex rule (the AWS secret, Twilio's API
+/// secret, also after `os.environ["…"] =`) and a keyed one (the older Dynatrace format).
+/// Placeholders there, a YAML value that is the next key (not indented deeper) and a nested
+/// mapping stay clean.
+#[test]
+fn values_after_the_keys_line_or_in_cdata_are_read() {
+    let (_, secret) = p::aws_key_pair();
+    let twilio = twilio_secret();
+    let legacy = common::legacy_token();
+    let layouts = [
+        "config:\n  {K}: |\n    {S}\n",
+        "config:\n  {K}: >-\n    {S}\n",
+        "{K}:\n  {S}\n",
+        "{K}: |  # from the vault\n\n  {S}\n",
+        "{K} = \"\"\"\n{S}\"\"\"\n",
+        "read -r -d '' {K} <<'EOF'\n{S}\nEOF\n",
+        "cat <<EOF > .env\n{K} <<-END\n\t{S}\nEND\n",
+        "<{K}><![CDATA[{S}]]></{K}>\n",
+    ];
+    let cases = [
+        ("aws-secret-access-key", "AWS_SECRET_ACCESS_KEY", &secret),
+        ("twilio-api-secret", "TWILIO_API_SECRET", &twilio),
+        ("dynatrace-legacy-token", "DT_API_TOKEN", &legacy),
+    ];
+    for (rule, key, value) in cases {
+        for layout in layouts {
+            let text = layout.replace("{K}", key).replace("{S}", value);
+            let (code, out, _) = scan_text("t.txt", &text, "json");
+            assert_eq!(code, Some(1), "{rule}: {layout}");
+            assert!(findings(&out).iter().any(|f| f["rule"] == rule), "{rule}: {layout}");
+            assert!(!out.contains(value.as_str()), "{layout}: the secret part is never shown");
+        }
+    }
+    let text = format!("os.environ[\"TWILIO_API_SECRET\"] = \"{twilio}\"\n");
+    assert!(findings(&scan_text("t.py", &text, "json").1)
+        .iter()
+        .any(|f| f["rule"] == "twilio-api-secret"));
+    for text in [
+        "config:\n  AWS_SECRET_ACCESS_KEY: |\n    ${AWS_SECRET_ACCESS_KEY}\n".to_string(),
+        format!("AWS_SECRET_ACCESS_KEY:\nOTHER: {secret}\n"),
+        format!("AWS_SECRET_ACCESS_KEY:\n  nested: {secret}\n"),
+        format!("DT_API_TOKEN:\n- {legacy}\n"),
+        "<DT_API_TOKEN><![CDATA[${DT_API_TOKEN}]]></DT_API_TOKEN>\n".to_string(),
+    ] {
+        let (code, out, _) = scan_text("t.txt", &text, "json");
+        let shown = text.replace(&secret, "{S}").replace(&legacy, "{L}");
+        assert_eq!(code, Some(0), "{shown}");
+        assert!(!out.contains(&secret) && !out.contains(&legacy));
+    }
+}
+
 /// `text` escaped for HTML (`&`, `<`, `>`, both quotes), as a template engine writes it.
 fn html(text: &str) -> String {
     text.replace('&', "&amp;")

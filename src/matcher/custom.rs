@@ -130,8 +130,9 @@ impl super::Matcher {
 
     /// A regex rule's keyword at `at` that ends a name whose value is a sibling key on
     /// another line (a Kubernetes `- name: KEY` with `value: …` on the next line, a
-    /// pretty-printed JSON name/value pair; as keyed rules read them, [`keyed`]): the rule
-    /// runs over the key's line joined to the value's.
+    /// pretty-printed JSON name/value pair; as keyed rules read them, [`keyed`]), or whose
+    /// value comes after its line (a YAML block scalar, a here-document, a CDATA section:
+    /// [`keyed::deferred_value`]): the rule runs over the key joined to the value.
     fn regex_in_sibling<H: Found>(
         &self,
         hay: &[u8],
@@ -146,7 +147,9 @@ impl super::Matcher {
             .count();
         let after = at + key;
         let (lo, hi) = (at.saturating_sub(KEYED_WINDOW), (at + KEYED_WINDOW).min(hay.len()));
-        if let Some(value) = super::keyed::sibling_value(hay, own.clone(), after, lo, hi) {
+        let value = super::keyed::sibling_value(hay, own.clone(), after, lo, hi)
+            .or_else(|| super::keyed::deferred_value(hay, own.clone(), after, hi));
+        if let Some(value) = value {
             self.regex_in_view(&View::joined(hay, own.start..after, value), rule, out);
         }
     }

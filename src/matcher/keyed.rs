@@ -131,8 +131,25 @@ impl super::Matcher {
         // `token = var.x`).
         let after = at + kw_len;
         if *own_grammar && no_value_after(&hay[after..], &k.value) {
-            // (A percent escape right after the key: `Api-Token%3D…`.)
-            if soft && hay.get(after) == Some(&b'%') {
+            // (A percent escape right after the key, `Api-Token%3D…`; a here-document or a
+            // CDATA section, whose value comes later: [`deferred_value`].)
+            let rest = &hay[after..];
+            // A YAML block indicator after the colon (`KEY: >-`).
+            let block = || {
+                let q = rest.iter().take(2).take_while(|b| matches!(b, b'"' | b'\'')).count();
+                let r = &rest[q..];
+                r.first() == Some(&b':')
+                    && matches!(r[1..].trim_ascii_start().first(), Some(b'|' | b'>'))
+            };
+            let later = match rest.first() {
+                Some(b'%') => true,
+                Some(b' ') => rest.starts_with(b" <<"),
+                Some(b'<') => rest.starts_with(b"<<"),
+                Some(b'>') => rest.starts_with(b"><![CDATA["),
+                Some(b':' | b'"' | b'\'') => block(),
+                _ => false,
+            };
+            if soft && later {
                 self.keyed_in_views(hay, at, kw_len, rule, out);
             }
             return at + 1;
@@ -238,11 +255,12 @@ impl super::Matcher {
 }
 
 impl super::Matcher {
-    /// A keyed rule's keyword at `at` whose value was not found as written, when escapes
-    /// follow it closely (`Api-Token%3D…` in a URL inside a URL, `TOKEN=&#x27;…&#x27;` in
-    /// HTML, `TOKEN=\"…\"` in JSON inside JSON): its line read with percent escapes decoded,
-    /// else with backslash escapes and character references decoded, the matches moved back
-    /// onto the text as written.
+    /// A keyed rule's keyword at `at` whose value was not found as written: when the value
+    /// comes after the key's line or in a CDATA section ([`deferred_value`]), the key read
+    /// joined to it; when escapes follow the key closely (`Api-Token%3D…` in a URL inside a
+    /// URL, `TOKEN=&#x27;…&#x27;` in HTML, `TOKEN=\"…\"` in JSON inside JSON), its line read
+    /// with percent escapes decoded, else with backslash escapes and character references
+    /// decoded. Matches are moved back onto the text as written.
     #[inline(never)]
     fn keyed_in_views<H: Found>(
         &self,
@@ -253,9 +271,30 @@ impl super::Matcher {
         out: &mut Vec<H>,
     ) {
         let after = at + kw_len;
+        let rest = hay.get(after..).unwrap_or_default();
+        // A value that comes after the key's line or in a CDATA section ([`deferred_value`])
+        // needs `:` or `=` with nothing but a block indicator, quotes or a comment after it on
+        // its line, `<<` or `><![CDATA[`.
+        let q = rest.iter().take(2).take_while(|b| matches!(b, b'"' | b'\'')).count();
+        let blanks = rest[q..].iter().take(4).take_while(|b| matches!(b, b' ' | b'\t')).count();
+        let r = &rest[q + blanks..];
+        let deferred = match r.first() {
+            Some(b':' | b'=') => {
+                let n = r[1..]
+                    .iter()
+                    .take(8)
+                    .take_while(|b| {
+                        matches!(b, b' ' | b'\t' | b'|' | b'>' | b'-' | b'+' | b'"' | b'\'')
+                    })
+                    .count();
+                matches!(r.get(1 + n), None | Some(b'\n' | b'\r' | b'#'))
+            }
+            Some(b'<') => r.starts_with(b"<<"),
+            Some(b'>') => r.starts_with(b"><![CDATA["),
+            _ => false,
+        };
         // Which escape stands first after the separators written plainly (most keywords have
         // none: `&str`, `100%`, `\n`): a few bytes looked at, no search.
-        let rest = hay.get(after..).unwrap_or_default();
         let seps = rest
             .iter()
             .take(8)
@@ -269,14 +308,18 @@ impl super::Matcher {
             Some(b'\\') => rest.get(1).is_some_and(|b| b"/\"'`\\&".contains(b)),
             _ => false,
         };
-        if !percent && !other {
+        if !deferred && !percent && !other {
             return;
         }
         let (lo, hi) = (at.saturating_sub(KEYED_WINDOW), (at + KEYED_WINDOW).min(hay.len()));
         let line = line_start(hay, lo, at)..line_end(hay, at, hi);
+        let deferred = deferred
+            .then(|| deferred_value(hay, line.clone(), after, hi))
+            .flatten()
+            .map(|value| View::joined(hay, line.start..after, value));
         let percent = percent.then(|| View::percent(hay, line.clone())).flatten();
         let other = other.then(|| View::unescaped(hay, line)).flatten();
-        for view in [percent, other].into_iter().flatten() {
+        for view in [deferred, percent, other].into_iter().flatten() {
             let Some(kw) = view.position_of(at) else { continue };
             let mut found: Vec<H> = Vec::new();
             self.keyed_near(&view.text, kw, kw_len, rule, false, &mut found);
@@ -523,6 +566,68 @@ fn no_value_after(rest: &[u8], value: &Part) -> bool {
         run += 1;
     }
     run + 2 < min && tail.get(run) != Some(&b'=')
+}
+
+/// The value that a key's line (`line`, the key ending at `after`) leaves to what follows:
+/// a YAML key with nothing after its colon but a block indicator or a comment (`KEY: |`,
+/// `KEY: >-`, `KEY:`), a TOML multi-line string (`key = """`), a shell here-document
+/// (`KEY <<'EOF'`), each with the value on the next line that is not blank; or an XML
+/// element's CDATA section (`<KEY><![CDATA[…]]>`). Returns the value's stretch (to its line's
+/// end, or the section's), within `..hi`.
+pub(super) fn deferred_value(
+    hay: &[u8],
+    line: Range<usize>,
+    after: usize,
+    hi: usize,
+) -> Option<Range<usize>> {
+    let rest = hay.get(after..line.end)?;
+    let rest = rest.strip_suffix(b"\r").unwrap_or(rest);
+    let closing = rest.iter().take_while(|b| matches!(b, b'"' | b'\'')).count();
+    let rest = &rest[closing..];
+    if let Some(cdata) = rest.strip_prefix(b"><![CDATA[") {
+        let from = after + closing + 10;
+        let len = memchr::memmem::find(cdata, b"]]>").unwrap_or(cdata.len());
+        return Some(from..from + len);
+    }
+    let t = rest.trim_ascii();
+    let yaml = t.first() == Some(&b':');
+    let next_line = match t {
+        [b':', tail @ ..] => {
+            let tail = tail.trim_ascii();
+            let tail = match tail.iter().position(|&b| b == b'#') {
+                Some(c) if c == 0 || tail[c - 1] == b' ' => tail[..c].trim_ascii(),
+                _ => tail,
+            };
+            matches!(tail, b"" | b"|" | b"|-" | b"|+" | b">" | b">-" | b">+")
+        }
+        [b'=', tail @ ..] => matches!(tail.trim_ascii(), b"\"\"\"" | b"'''"),
+        [b'<', b'<', tail @ ..] => {
+            let tag = tail.strip_prefix(b"-").unwrap_or(tail).trim_ascii();
+            let tag = tag.strip_prefix(b"'").and_then(|t| t.strip_suffix(b"'")).unwrap_or(tag);
+            let tag = tag.strip_prefix(b"\"").and_then(|t| t.strip_suffix(b"\"")).unwrap_or(tag);
+            !tag.is_empty() && tag.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        }
+        _ => false,
+    };
+    if !next_line {
+        return None;
+    }
+    // The next line that is not blank (in YAML, indented deeper than the key: else it is
+    // the next key or item).
+    let indent = |l: &[u8]| l.len() - l.trim_ascii_start().len();
+    let key_indent = indent(&hay[line.start..after]);
+    let mut p = line.end;
+    while p < hi && hay[p] == b'\n' {
+        let s = p + 1;
+        let e = memchr::memchr(b'\n', &hay[s..hi]).map_or(hi, |q| s + q);
+        let v = hay[s..e].trim_ascii();
+        if !v.is_empty() {
+            let from = s + indent(&hay[s..e]);
+            return (!yaml || from - s > key_indent).then_some(from..from + v.len());
+        }
+        p = e;
+    }
+    None
 }
 
 /// Whether the rest of a line after a keyword only closes its key (quotes, a comma, a brace

@@ -111,9 +111,17 @@ impl View {
     /// `value` key (`tail`, on another line): a Kubernetes `- name: KEY` with `value: …` on
     /// the next line reads as `name: KEY value: …`, a form the rule reads on one line.
     pub fn joined(hay: &[u8], head: Range<usize>, tail: Range<usize>) -> View {
-        let mut view = View::with_capacity(head.len() + 1 + tail.len());
+        let mut view = View::with_capacity(head.len() + 3 + tail.len());
         view.push_plain(hay, head.clone());
-        view.push(b' ', head.end..head.end, false);
+        // `KEY value: …` for a sibling `value` key, `KEY = value` for a value on its own
+        // (`deferred_value`).
+        let t = &hay[tail.clone()];
+        let q = usize::from(t.first().is_some_and(|b| *b == b'"' || *b == b'\''));
+        let value_key = t.get(q..q + 5).is_some_and(|v| v.eq_ignore_ascii_case(b"value"));
+        let sep: &[u8] = if value_key { b" " } else { b" = " };
+        for &b in sep {
+            view.push(b, head.end..head.end, false);
+        }
         view.push_plain(hay, tail);
         view
     }
