@@ -58,7 +58,7 @@ impl super::Matcher {
             self.regex_in_views(hay, at, line.clone(), rule, out);
         }
         if out.len() == before {
-            self.regex_in_sibling(hay, at, own.clone(), rule, out);
+            self.regex_in_joined(hay, at, own.clone(), rule, out);
         }
         if self.rules[rule].decodes(Decode::QuotedPrintable) {
             // A window's lines are joined where the last ends in a soft break, else the
@@ -133,7 +133,7 @@ impl super::Matcher {
     /// pretty-printed JSON name/value pair; as keyed rules read them, [`keyed`]), or whose
     /// value comes after its line (a YAML block scalar, a here-document, a CDATA section:
     /// [`keyed::deferred_value`]): the rule runs over the key joined to the value.
-    fn regex_in_sibling<H: Found>(
+    fn regex_in_joined<H: Found>(
         &self,
         hay: &[u8],
         at: usize,
@@ -147,11 +147,14 @@ impl super::Matcher {
             .count();
         let after = at + key;
         let (lo, hi) = (at.saturating_sub(KEYED_WINDOW), (at + KEYED_WINDOW).min(hay.len()));
-        let value = super::keyed::sibling_value(hay, own.clone(), after, lo, hi)
-            .or_else(|| super::keyed::deferred_value(hay, own.clone(), after, hi));
-        if let Some(value) = value {
-            self.regex_in_view(&View::joined(hay, own.start..after, value), rule, out);
-        }
+        let joined = match super::keyed::sibling_value(hay, own.clone(), after, lo, hi) {
+            Some(value) => View::joined(hay, own.start..after, b" ", value),
+            None => match super::keyed::deferred_value(hay, own.clone(), after, hi) {
+                Some(value) => View::joined(hay, own.start..after, b" = ", value),
+                None => return,
+            },
+        };
+        self.regex_in_view(&joined, rule, out);
     }
 
     /// A base64 value decoded from `group` on its `key: <base64>` line, when it holds the

@@ -316,7 +316,7 @@ impl super::Matcher {
         let deferred = deferred
             .then(|| deferred_value(hay, line.clone(), after, hi))
             .flatten()
-            .map(|value| View::joined(hay, line.start..after, value));
+            .map(|value| View::joined(hay, line.start..after, b" = ", value));
         let percent = percent.then(|| View::percent(hay, line.clone())).flatten();
         let other = other.then(|| View::unescaped(hay, line)).flatten();
         for view in [deferred, percent, other].into_iter().flatten() {

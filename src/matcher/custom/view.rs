@@ -107,18 +107,13 @@ impl View {
         any.then_some(view)
     }
 
-    /// A key's line up to its end (`head`) joined by a blank to the range of its sibling
-    /// `value` key (`tail`, on another line): a Kubernetes `- name: KEY` with `value: …` on
-    /// the next line reads as `name: KEY value: …`, a form the rule reads on one line.
-    pub fn joined(hay: &[u8], head: Range<usize>, tail: Range<usize>) -> View {
-        let mut view = View::with_capacity(head.len() + 3 + tail.len());
+    /// A key (`head`: its line up to the key's end) joined by `sep` to its value standing
+    /// elsewhere (`tail`): a Kubernetes `- name: KEY` with `value: …` on the next line reads
+    /// as `name: KEY value: …` (`sep` a blank), a YAML block scalar's value as `KEY = value`
+    /// (`sep` ` = `): forms the rules read on one line. `sep` stands at the key's end.
+    pub fn joined(hay: &[u8], head: Range<usize>, sep: &[u8], tail: Range<usize>) -> View {
+        let mut view = View::with_capacity(head.len() + sep.len() + tail.len());
         view.push_plain(hay, head.clone());
-        // `KEY value: …` for a sibling `value` key, `KEY = value` for a value on its own
-        // (`deferred_value`).
-        let t = &hay[tail.clone()];
-        let q = usize::from(t.first().is_some_and(|b| *b == b'"' || *b == b'\''));
-        let value_key = t.get(q..q + 5).is_some_and(|v| v.eq_ignore_ascii_case(b"value"));
-        let sep: &[u8] = if value_key { b" " } else { b" = " };
         for &b in sep {
             view.push(b, head.end..head.end, false);
         }
@@ -306,7 +301,7 @@ mod tests {
     #[test]
     fn a_name_joined_to_its_value_maps_both_lines_back() {
         let text = b"- name: KEY\n  value: V\n";
-        let view = View::joined(text, 0..11, 14..22);
+        let view = View::joined(text, 0..11, b" ", 14..22);
         assert_eq!(view.text, b"- name: KEY value: V");
         assert_eq!(view.source(19..20), 21..22);
         assert_eq!(view.source(0..3), 0..3);
