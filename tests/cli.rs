@@ -706,19 +706,7 @@ fn tokens_at_the_cuts_of_a_large_file_are_each_found_once_at_the_right_line_and_
     std::fs::write(&path, &text).unwrap();
     let found = |out: Output| -> Vec<(u64, u64, String)> {
         assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
-        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        doc["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| {
-                (
-                    f["line"].as_u64().unwrap(),
-                    f["column"].as_u64().unwrap(),
-                    f["token_id"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect()
+        common::finding_places(&out.stdout)
     };
     assert!(expected.len() >= 28, "{}", expected.len());
     let mapped =

@@ -66,16 +66,7 @@ impl Text {
         let out = tokenguard().args(["scan", "--format", "json"]).arg(&path).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{stderr}");
-        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        doc["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| {
-                let at = |k: &str| f[k].as_u64().unwrap();
-                (at("line"), at("column"), f["token_id"].as_str().unwrap().to_string())
-            })
-            .collect()
+        common::finding_places(&out.stdout)
     }
 }
 

@@ -111,11 +111,8 @@ impl super::Matcher {
         // window rule's range may be kilobytes of source code dense with escapes).
         let own = own.start.max(range.start)..own.end.min(range.end);
         let line = &hay[own.clone()];
-        let escaped = |w: &[u8]| w[0] == b'\\' && b"/\"'`\\".contains(&w[1]);
-        let entity = |p: usize| view::entity(&line[p..]).is_some();
-        if out.len() == start
-            && (line.windows(2).any(escaped) || memchr::memchr_iter(b'&', line).any(entity))
-        {
+        let escaped = |p: usize| view::escape_at(&line[p..]).is_some();
+        if out.len() == start && memchr::memchr2_iter(b'\\', b'&', line).any(escaped) {
             let mut view = View::unescaped(hay, own);
             for _ in 0..3 {
                 let Some(v) = view else { break };

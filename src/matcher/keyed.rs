@@ -303,11 +303,8 @@ impl super::Matcher {
         let rest = &rest[seps..];
         let percent =
             rest.len() > 2 && rest[0] == b'%' && rest[1..3].iter().all(u8::is_ascii_hexdigit);
-        let other = match rest.first() {
-            Some(b'&') => view::entity(rest).is_some(),
-            Some(b'\\') => rest.get(1).is_some_and(|b| b"/\"'`\\&".contains(b)),
-            _ => false,
-        };
+        // (`\&quot;`: a reference behind a backslash, decoded first.)
+        let other = view::escape_at(rest).is_some() || rest.starts_with(b"\\&");
         if !deferred && !percent && !other {
             return;
         }

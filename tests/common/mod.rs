@@ -269,3 +269,17 @@ pub fn sarif_validator() -> jsonschema::Validator {
     let schema: serde_json::Value = serde_json::from_str(&schema_text).expect("schema is JSON");
     jsonschema::options().should_validate_formats(true).build(&schema).expect("schema")
 }
+
+/// The (line, column, token id) of each finding in a `--format json` report.
+pub fn finding_places(report: &[u8]) -> Vec<(u64, u64, String)> {
+    let doc: serde_json::Value = serde_json::from_slice(report).expect("a JSON report");
+    doc["findings"]
+        .as_array()
+        .expect("a findings list")
+        .iter()
+        .map(|f| {
+            let at = |k: &str| f[k].as_u64().expect("a number");
+            (at("line"), at("column"), f["token_id"].as_str().unwrap_or_default().to_string())
+        })
+        .collect()
+}

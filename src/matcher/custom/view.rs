@@ -139,19 +139,12 @@ impl View {
         let mut any = false;
         let mut i = 0;
         while i < t.len() {
-            if t[i] == b'\\' && t.get(i + 1).is_some_and(|b| b"/\"'`\\".contains(b)) {
-                view.push(t[i + 1], self.from[i].0..self.from[i + 1].1, self.base64[i + 1]);
-                i += 2;
+            if let Some((b, n)) = escape_at(&t[i..]) {
+                let base64 = n == 2 && self.base64[i + 1];
+                view.push(b, self.from[i].0..self.from[i + n - 1].1, base64);
+                i += n;
                 any = true;
                 continue;
-            }
-            if t[i] == b'&' {
-                if let Some((b, n)) = entity(&t[i..]) {
-                    view.push(b, self.from[i].0..self.from[i + n - 1].1, false);
-                    i += n;
-                    any = true;
-                    continue;
-                }
             }
             view.push(t[i], self.from[i].0..self.from[i].1, self.base64[i]);
             i += 1;
@@ -187,6 +180,17 @@ impl View {
             h.get_mut().encoding = Encoding::Base64;
         }
         h
+    }
+}
+
+/// The character that an escape at the start of `s` stands for, and its length, if it is one
+/// that [`View::unescape`] decodes: a backslash before the character itself (`\/`, `\"`,
+/// `\'`, `` \` ``, `\\`) or a character reference ([`entity`]).
+pub(in crate::matcher) fn escape_at(s: &[u8]) -> Option<(u8, usize)> {
+    match s {
+        [b'\\', c, ..] if b"/\"'`\\".contains(c) => Some((*c, 2)),
+        [b'&', ..] => entity(s),
+        _ => None,
     }
 }
 
