@@ -261,6 +261,39 @@ fn base64_of_a_whole_env_file_at_every_alignment() {
     }
 }
 
+/// Keyed secrets, which have no signature of their own in base64, in base64 of a whole `.env`
+/// file as a Kubernetes Secret holds it: found wherever the blob starts in the file (the pass
+/// over base64 samples it every 48 bytes and decodes what decodes to text; samples whose
+/// groups start with a line end were once passed over, and a Secret's name decided).
+#[test]
+fn keyed_secrets_in_base64_of_an_env_file_wherever_it_starts() {
+    let mut rng = common::Rng::new();
+    let alnum = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let m = matcher();
+    for name_len in 1..=50 {
+        let aws = format!("{}/{}", rng.chars(alnum, 20), rng.chars(alnum, 19));
+        let env = format!(
+            "A=1\nLOG=info\nDT_API_TOKEN={}\nB=2\nAWS_SECRET_ACCESS_KEY={aws}\nC=3\n\
+             TWILIO_API_SECRET={}\nPORT=8080\n",
+            legacy_token(),
+            rng.chars(alnum, 32)
+        );
+        let secret = format!(
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {}\ntype: Opaque\ndata:\n  .env: {}\n",
+            "a".repeat(name_len),
+            b64(&env)
+        );
+        let found = m.find(secret.as_bytes());
+        let mut rules: Vec<&str> = found.iter().map(|f| m.rules()[f.rule].id.as_str()).collect();
+        rules.sort_unstable();
+        assert_eq!(
+            rules,
+            ["aws-secret-access-key", LEGACY, "twilio-api-secret"],
+            "a Secret named with {name_len} characters"
+        );
+    }
+}
+
 #[test]
 fn base64_in_json_and_annotations() {
     let t = token_with("dt0s16", 8);

@@ -264,8 +264,11 @@ fn decodes_to_text(chars: &[u8]) -> bool {
 
 /// Which alignments of the eight characters `eight` start two groups of printable text: the
 /// top bit of byte `a` (0 to 3) is set when characters `a` and `a + 4` have values 8 to 31
-/// (`I` to `Z`, `a` to `f`). All eight at once, in one number (a lookup and a test per
-/// character cost most of the pass over line ends on text with base64 in it).
+/// (`I` to `Z`, `a` to `f`: a first byte from 0x20 to 0x7f) or 2 to 3 (`C`, `D`: from 0x08
+/// to 0x0f, a tab or line end among them; a `.env` file's lines are short, and a probe that
+/// met a group starting with a line end was passed over). All eight at once, in one number
+/// (a lookup and a test per character cost most of the pass over line ends on text with
+/// base64 in it).
 fn text_starts(eight: &[u8]) -> u64 {
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let x = u64::from_le_bytes(eight[..8].try_into().unwrap_or_default());
@@ -274,7 +277,7 @@ fn text_starts(eight: &[u8]) -> u64 {
     let low = x & !HIGH;
     let at_least = |lo: u8| low + u64::from_le_bytes([0x80 - lo; 8]);
     let within = |lo: u8, hi: u8| at_least(lo) & !at_least(hi + 1);
-    let starts = (within(b'I', b'Z') | within(b'a', b'f')) & !x & HIGH;
+    let starts = (within(b'I', b'Z') | within(b'a', b'f') | within(b'C', b'D')) & !x & HIGH;
     starts & starts >> 32
 }
 
@@ -333,8 +336,10 @@ mod tests {
     /// byte value at every place, among base64 characters and random bytes.
     #[test]
     fn text_starts_agree_with_lookups() {
-        let starts =
-            |b: u8| crate::matcher::encoding::value(b).is_some_and(|v| (8..32).contains(&v));
+        let starts = |b: u8| {
+            crate::matcher::encoding::value(b)
+                .is_some_and(|v| (8..32).contains(&v) || (2..4).contains(&v))
+        };
         let mut state: u64 = 11;
         let mut next = || {
             state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
