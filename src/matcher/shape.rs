@@ -31,10 +31,15 @@ const PLACEHOLDER_WORDS: &[&str] = &[
 ];
 
 /// Words that unit tests write into made-up tokens (`dt0c01.FAKE….FAKE…`), compared without
-/// regard to ASCII case. Four letters: a random part holds one by chance too often to refuse
-/// a token for one alone (a random Dynatrace token holds a given one about once in 20,000,
-/// one of these about once in 4,000), so where they stand decides ([`fixture_score`]).
+/// regard to ASCII case. The first [`ANYWHERE`] (`FAKE`, `TEST`, `MOCK`, `DEMO`) mark a token
+/// as made up wherever they stand in a part: a person writes them into the middle of a value
+/// too, and a random Dynatrace token holds one of them only about once in 5,000 (the recall
+/// that refusing those costs). `STUB` and the like, whose chance in random text is no lower
+/// and whose use in fixtures is rarer, count where they stand ([`fixture_score`]).
 const FIXTURE_WORDS: &[&str] = &["fake", "test", "mock", "demo", "stub"];
+
+/// How many of [`FIXTURE_WORDS`] (the first) refuse a token wherever they stand.
+const ANYWHERE: usize = 4;
 
 /// Score from which fixture words mark a token as made up: one at the start of a part, or
 /// two anywhere in the token (a random token: about once in 170,000; docs/rules.md).
@@ -91,12 +96,19 @@ fn placeholder(part: &[u8], refuse_hex: bool) -> bool {
     if refuse_hex && len >= 24 && hex {
         return true;
     }
-    has_short_period(part) || contains_word(part) || fixture_score(part) >= FIXTURE_SCORE
+    has_short_period(part) || has_placeholder_words(part)
 }
 
-/// How strongly the fixture words in `part` say it was made up: each word counts 1, and 1
-/// more at the start of the part (where a person writing a test value puts it; a random
-/// part starts with one of them about once in 340,000).
+/// Whether `part` holds a placeholder word (`example`, `dummy`, ...) anywhere, or fixture
+/// words where a person writes them ([`fixture_score`]).
+pub(super) fn has_placeholder_words(part: &[u8]) -> bool {
+    contains_word(part) || fixture_score(part) >= FIXTURE_SCORE
+}
+
+/// How strongly the fixture words in `part` say it was made up: each of the first
+/// [`ANYWHERE`] counts [`FIXTURE_SCORE`] wherever it stands; another counts 1, and 1 more at
+/// the start of the part (where a person writing a test value puts it; a random part starts
+/// with one of them about once in 340,000).
 ///
 /// In a part that mixes upper and lower case (GitHub's, Slack's alphabets), a word written in
 /// one case (`TEST`, `fake`) counts 2 anywhere: random characters give one about once in
@@ -110,8 +122,8 @@ pub fn fixture_score(part: &[u8]) -> u32 {
             let word = &part[m.range()];
             let one_case =
                 word.iter().all(u8::is_ascii_uppercase) || word.iter().all(u8::is_ascii_lowercase);
-            if m.start() == 0 || (mixed && one_case) {
-                2
+            if m.pattern().as_usize() < ANYWHERE || m.start() == 0 || (mixed && one_case) {
+                FIXTURE_SCORE
             } else {
                 1
             }
@@ -242,34 +254,37 @@ mod tests {
 
     #[test]
     fn fixture_words_count_where_a_person_puts_them() {
-        // At the start of a part, or twice in it: made up.
+        // FAKE, TEST, MOCK, DEMO anywhere; another word at the start of a part: made up.
         for p in [
             &b"FAKE8GXD6NCF10EPF91DHOD3"[..],
             b"TEST5A7Q",
-            b"Z3ZFK2IB7MOCKG1MNBQNS6PUQ80IDW3706I8J76B2LAJLJ4H9DU7794G9DPMOCKQ",
+            b"UJZDE8GXD6NTEST0EPF91DHO",
+            b"ZDOC9IS0J8HT9LGMXG9EDN581U33XTPLPFT75V2SEH6FAKE50CE9UVW53EFR4EDT",
+            b"344DEMOV",
+            b"Z3ZFK2IB7MOCKG1MNBQNS6PUQ80IDW3706I8J76B2LAJLJ4H9DU7794G9DPXKCQ",
+            b"STUB8GXD6NCF10EPF91DHOD3",
             b"dummy",
         ] {
             assert!(is_placeholder_part(p), "{}", String::from_utf8_lossy(p));
         }
-        // Once inside a part: as likely in a random token as one in 4,000, so still a token.
-        for p in [
-            &b"UJZDE8GXD6NTEST0EPF91DHO"[..],
-            b"ZDOC9IS0J8HT9LGMXG9EDN581U33XTPLPFT75V2SEH6FAKE50CE9UVW53EFR4EDT",
-            b"344DEMOV",
-        ] {
+        // Another fixture word once inside a part: as likely in a random token as one in
+        // 20,000, so still a token.
+        for p in [&b"UJZDE8GXD6NSTUB0EPF91DHO"[..], b"Q4K7BN7XJ8B7TFSTUB"] {
             assert!(!is_placeholder_part(p), "{}", String::from_utf8_lossy(p));
         }
-        // One in each part: made up; one in one part: not.
-        let (public, secret) = (&b"UJZDE8GXD6NTEST0EPF91DHO"[..], &b"Q4K7BN7XJ8FAKE"[..]);
+        // Once in each part: made up.
+        let (public, secret) = (&b"UJZDE8GXD6NSTUB0EPF91DHO"[..], &b"Q4K7BN7XJ8STUB"[..]);
         assert!(is_placeholder_token([public, secret]));
         assert!(!is_placeholder_token([public, &b"Q4K7BN7XJ8B7TF"[..]]));
-        assert_eq!(fixture_score(b"FAKEFAKE"), 3);
+        assert_eq!(fixture_score(b"STUBSTUB"), 3);
+        assert_eq!(fixture_score(b"XFAKE"), FIXTURE_SCORE);
     }
 
     #[test]
     fn the_chance_of_a_fixture_word_in_a_random_token_is_as_documented() {
         // 200,000 random `dt0c01` parts (seeded): about 1 in 4,100 holds a fixture word
-        // somewhere, and none is refused for it (1 in 170,000 would be).
+        // somewhere; those holding FAKE, TEST, MOCK or DEMO (about 1 in 5,100) are refused,
+        // one holding STUB alone is not.
         let mut seed = 0x2545_f491_4f6c_dd1d_u64;
         let mut next = || {
             seed ^= seed << 13;
@@ -286,7 +301,8 @@ mod tests {
             refused += usize::from(is_placeholder_token([&public[..], &secret[..]]));
         }
         assert!((20..=100).contains(&holding), "{holding} of 200,000 hold a fixture word");
-        assert!(refused <= 5, "{refused} of 200,000 random tokens refused");
+        assert!((15..=80).contains(&refused), "{refused} of 200,000 random tokens refused");
+        assert!(refused < holding, "{refused} refused of {holding} holding one");
     }
 
     #[test]
@@ -298,6 +314,8 @@ mod tests {
         assert!(!is_plausible_legacy(b"getDynatraceApiToken1"));
         assert!(!is_plausible_legacy(b"FakeAwyuh1vauWv1zh87m"));
         assert!(!is_plausible_legacy(b"ztUjAwyuh1MockWv1mock"));
-        assert!(is_plausible_legacy(b"ztUjAwyuh1vaTestzh87m"));
+        // FAKE, TEST, MOCK, DEMO in any case and place; STUB not at the start, once: random.
+        assert!(!is_plausible_legacy(b"ztUjAwyuh1vaTestzh87m"));
+        assert!(is_plausible_legacy(b"ztUjAwyuh1vaStubzh87m"));
     }
 }

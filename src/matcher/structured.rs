@@ -256,6 +256,7 @@ pub(super) fn shape_holds(shape: Shape, part: &[u8]) -> bool {
         Shape::Random => !is_placeholder_part(part),
         Shape::MixedCase => is_plausible_legacy(part),
         Shape::Hex => !shape::is_placeholder_hex(part),
+        Shape::Words => !shape::has_placeholder_words(part),
         Shape::None => true,
     }
 }

@@ -213,6 +213,10 @@ pub enum Shape {
     /// Random hexadecimal digits, as some providers write secrets (the checks of `random`
     /// without its refusal of hexadecimal-only parts).
     Hex,
+    /// No placeholder words (the checks of `random` on words alone): for a value whose
+    /// structure the rule's checksum already checks and whose bytes need not look random
+    /// (PyPI's base64 macaroons hold runs of `A` and text).
+    Words,
     /// No check.
     None,
 }
