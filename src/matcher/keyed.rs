@@ -528,6 +528,9 @@ fn no_value_after(rest: &[u8], value: &Part) -> bool {
                     | b';'
                     | b'|'
                     | b'\r'
+                    | b'?'
+                    | b'+'
+                    | b')'
             )
         })
         .count();
@@ -550,6 +553,10 @@ fn no_value_after(rest: &[u8], value: &Part) -> bool {
     if seps == 0 {
         return true;
     }
+    // A shell default (`${KEY:-…}`) is read with the line.
+    if c == b'-' && rest[seps - 1] == b':' {
+        return false;
+    }
     // `value` between separator and value; `=3D` (quoted-printable for `=`), or any other
     // escape right after a separator `=`, reads otherwise joined.
     let value_key = tail.get(..5).is_some_and(|t| t.eq_ignore_ascii_case(b"value"));
@@ -562,7 +569,34 @@ fn no_value_after(rest: &[u8], value: &Part) -> bool {
     while run < min && run < tail.len() && in_value(tail[run]) {
         run += 1;
     }
-    run + 2 < min && tail.get(run) != Some(&b'=')
+    // A short run may be a type or `or` before the value (`KEY: str = …`, `… or "…"`).
+    run + 2 < min && tail.get(run) != Some(&b'=') && typed_or_defaulted(tail).is_none()
+}
+
+/// The length of a type between key and value (`str = `, `&'static str = `, `string = `, a
+/// word then `=`) or of an `or ` (Python's default), at the start of `text`; `None` when
+/// neither stands there.
+fn typed_or_defaulted(text: &[u8]) -> Option<usize> {
+    if text.starts_with(b"or ") || text.starts_with(b"or\t") {
+        return Some(3);
+    }
+    let word = text
+        .iter()
+        .take(31)
+        .take_while(|&&b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'[' | b']' | b'&' | b'\'')
+        })
+        .count();
+    let mut i = word;
+    // `&'static str`: a lifetime, then the type.
+    if text[..word].ends_with(b"'static") {
+        i += text[i..].iter().take_while(|&&b| b == b' ').count();
+        i += text[i..].iter().take(30).take_while(|&&b| b.is_ascii_alphanumeric()).count();
+    }
+    i += usize::from(text.get(i) == Some(&b'?'));
+    i += text[i..].iter().take_while(|&&b| b == b' ' || b == b'\t').count();
+    let assign = text.get(i) == Some(&b'=') && text.get(i + 1) != Some(&b'=');
+    (word > 0 && word <= 30 && assign).then_some(i + 1)
 }
 
 /// The value that a key's line (`line`, the key ending at `after`) leaves to what follows:
@@ -733,8 +767,19 @@ pub(super) fn value_follows(text: &[u8], value: &Part) -> bool {
 
 /// [`value_follows`], reading `=3D` as `=` or not; and whether such an escape was read.
 fn value_follows_as(text: &[u8], value: &Part, quoted_printable: bool) -> (bool, bool) {
+    value_follows_from(text, value, quoted_printable, 0, false)
+}
+
+/// [`value_follows_as`] from `text[from..]`; `typed`: a type or `or` was read before it.
+fn value_follows_from(
+    text: &[u8],
+    value: &Part,
+    quoted_printable: bool,
+    from: usize,
+    typed: bool,
+) -> (bool, bool) {
     let value_char = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-';
-    let mut i = 0;
+    let mut i = from;
     let mut escape = false;
     while i < text.len().min(64) {
         match text[i] {
@@ -746,7 +791,9 @@ fn value_follows_as(text: &[u8], value: &Part, quoted_printable: bool) -> (bool,
                 i += 3
             }
             b'"' | b'\'' | b'`' | b' ' | b'\t' | b'=' | b':' | b'>' | b',' | b'\\' | b']'
-            | b';' | b'|' => i += 1,
+            | b';' | b'|' | b'?' | b'+' | b')' => i += 1,
+            // `${KEY:-…}`
+            b'-' if i > 0 && text[i - 1] == b':' => i += 1,
             b'\n' | b'\r' => i += 1,
             // Typographic quotes (UTF-8), and YAML `!!str` before the value.
             0x80.. => i += 1,
@@ -771,14 +818,21 @@ fn value_follows_as(text: &[u8], value: &Part, quoted_printable: bool) -> (bool,
     // Exactly an allowed length: the pattern's match is checked for a boundary after it
     // anyway, and a longer run (base64 after `apiToken:`, a hash) is by far the most common
     // case here.
-    let run = text
-        .get(i..)
-        .unwrap_or_default()
-        .iter()
-        .take(value.max_len() + 1)
-        .take_while(|&&b| value.alphabet.contains(b))
-        .count();
-    (i > 0 && value.lengths.contains(&run), escape)
+    let run_at = |i: usize| {
+        text.get(i..)
+            .unwrap_or_default()
+            .iter()
+            .take(value.max_len() + 1)
+            .take_while(|&&b| value.alphabet.contains(b))
+            .count()
+    };
+    if i > 0 && !value.lengths.contains(&run_at(i)) && !typed {
+        // A type or `or` between separators (`KEY: str = "…"`, `…) or "…"`): once.
+        if let Some(n) = typed_or_defaulted(&text[i..]) {
+            return value_follows_from(text, value, quoted_printable, i + n, true);
+        }
+    }
+    (i > 0 && value.lengths.contains(&run_at(i)), escape)
 }
 
 #[cfg(test)]
@@ -847,6 +901,14 @@ mod tests {
             format!("{}=\n{}", &v[..7], &v[7..]),
             format!("=\n{v}"),
             format!("=\r\n{v}"),
+            format!("str = \"{v}\""),
+            format!(" string = {v}"),
+            format!("'static str = \"{v}\""),
+            format!("Optional[str] = '{v}'"),
+            format!("or \"{v}\""),
+            format!("? \"{v}\""),
+            format!("= {v}"),
+            "str = x".to_string(),
             "\n  value: x".to_string(),
             " }}".to_string(),
             "$DT_API_TOKEN".to_string(),

@@ -643,13 +643,19 @@ impl Matcher {
         }
         out.sort_by_key(|h| (h.get().span.start, h.get().span.end));
         // The same token found twice over the same bytes (in a base64 layer and the one
-        // below it, or by two keywords) is one match.
+        // below it, or by two keywords) is one match; so is a secret found by a pair's rule
+        // and by its key's on one line (`--access-key AKIA… --secret-key …`: the pair, found
+        // first, shows the id). (A pair over two lines is reported at both: the pre-commit
+        // hook may see either line added alone.)
         let mut kept: Vec<H> = Vec::with_capacity(out.len());
         for h in out {
             let m = h.get();
             let dup =
                 kept.iter().map(H::get).rev().take_while(|k| k.span.end > m.span.start).any(|k| {
-                    k.fingerprint == m.fingerprint || (k.rule == m.rule && k.span == m.span)
+                    k.fingerprint == m.fingerprint
+                        || (k.rule == m.rule && k.span == m.span)
+                        || (k.secret == m.secret
+                            && hay.get(k.span.clone()).is_some_and(|s| !s.contains(&b'\n')))
                 });
             if !dup {
                 kept.push(h);

@@ -549,15 +549,18 @@ const QUOTE: &str = r#"\\?["'`] | [\u{201C}\u{201D}\u{201E}\u{2018}\u{2019}\u{00
 const OPEN_QUOTE: &str = r#"\\?["'`] | [\u{201C}\u{201D}\u{201E}\u{2018}\u{2019}\u{00AB}\u{00BB}] | &(?:quot|\#34|apos|\#39);"#;
 /// The keyed detector's own assignment grammar between key and value: a `value` key after
 /// the name (an XML `value=` attribute, `{"name": "KEY", "value": …}`, a Kubernetes
-/// `- name: KEY` with `value: …` on the next line), `=`, `:`, `=>`, `:=`, `,`, `;`, `|` (a
-/// table's cells), `>` (each
-/// perhaps escaped with `\` as in JSON strings and Java properties), blanks, `%20`, `%2520`,
-/// and quoted-printable `=3D` (an `=` in a mail body).
+/// `- name: KEY` with `value: …` on the next line), a type (`: str =`, `: &'static str =`,
+/// Go's `string =`), `=`, `:`, `=>`, `:=`, a default (`??`, `||`, `?:`, `or`, `${KEY:-…}`),
+/// Make's `?=`, `+=`, `!=`, `,`, `;`, `|` (a table's cells), `>` (each perhaps escaped with
+/// `\` as in JSON strings and Java properties), blanks, `%20`, `%2520`, and quoted-printable
+/// `=3D` (an `=` in a mail body).
 const ASSIGN: &str = r#"\s*,?\s*\\?["']?(?i:value)\\?["']?\s*(?:[=:]|=3[Dd])\s*
-      | \s*\\?(?:=>|:=|=3[Dd]|=|:|,|;|\||>)\s* | \s+ | %(?:25)?20"#;
+      | \s*:\s*&?(?:'static\s+)?[A-Za-z0-9_.\[\]]{1,30}\??\s*=\s* | [\ \t]+(?:string|str)[\ \t]*=[\ \t]*
+      | \s*\\?(?:=>|[:?+!|]=|\?\?=?|\|\|=?|\?:|:-|=3[Dd]|=|:|,|;|\||>|or\b)\s* | \s+ | %(?:25)?20"#;
 
 /// The pattern of a keyed rule (verbose mode): the key (without regard to case), an optional
-/// closing quote and `]` (a subscript: `env['DT_API_TOKEN'] = …`), the separators ([`ASSIGN`]
+/// closing quote and `]` or `)` (a subscript: `env['DT_API_TOKEN'] = …`; a call:
+/// `os.environ.get("DT_API_TOKEN") or …`), the separators ([`ASSIGN`]
 /// unless given), a YAML anchor or `!!str` tag, the optional scheme word and a blank, an
 /// optional opening quote, then the value as group `value` (the matcher checks the boundary
 /// after it).
@@ -574,7 +577,7 @@ pub fn keyed_pattern(
     lengths.sort_unstable_by(|a, b| b.cmp(a));
     let value: Vec<String> = lengths.iter().map(|n| format!("{class}{{{n}}}")).collect();
     format!(
-        "(?x)\n(?i: {key} )\n(?: {QUOTE} )?\n\\]?\n(?: {seps} )\n(?: (?:&[A-Za-z0-9_-]+ | !!str)\\s+ )?\n{scheme}\n(?: {OPEN_QUOTE} )?\n(?P<value>{value})",
+        "(?x)\n(?i: {key} )\n(?: {QUOTE} )?\n[\\])]?\n(?: {seps} )\n(?: (?:&[A-Za-z0-9_-]+ | !!str)\\s+ )?\n{scheme}\n(?: {OPEN_QUOTE} )?\n(?P<value>{value})",
         value = value.join("|"),
     )
 }
