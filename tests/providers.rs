@@ -587,6 +587,39 @@ fn values_after_the_keys_line_or_in_cdata_are_read() {
 }
 
 /// `text` escaped for HTML (`&`, `<`, `>`, both quotes), as a template engine writes it.
+/// A private key in a Jupyter notebook, where each of its lines is a JSON string of its own
+/// (`"…\n",` then the next line): found in a code cell's source and in an output's text,
+/// pretty-printed as Jupyter writes it (LF and CRLF) and minified, and its body never shown.
+#[test]
+fn a_private_key_in_a_notebook_is_found() {
+    let key = p::pem("RSA PRIVATE KEY", 8);
+    let body = key.lines().nth(2).unwrap().to_string();
+    // Each line as a JSON string with its `\n` escape.
+    let quoted: Vec<String> = key.lines().map(|l| format!("\"{l}\\n\"")).collect();
+    let pretty = |indent: &str, eol: &str| quoted.join(&format!(",{eol}{indent}"));
+    let cases = [
+        format!(
+            "{{\n \"cells\": [\n  {{\n   \"source\": [\n    \"KEY = \\\"\\\"\\\"\\n\",\n    {},\n    \"\\\"\\\"\\\"\"\n   ]\n  }}\n ]\n}}\n",
+            pretty("    ", "\n")
+        ),
+        format!(
+            "{{\r\n \"outputs\": [{{\r\n  \"text\": [\r\n   {}\r\n  ]\r\n }}]\r\n}}\r\n",
+            pretty("   ", "\r\n")
+        ),
+        format!("{{\"cells\": [{{\"source\": [{}]}}]}}\n", quoted.join(", ")),
+    ];
+    for (n, text) in cases.iter().enumerate() {
+        let (code, out, _) = scan_text("analysis.ipynb", text, "json");
+        assert_eq!(code, Some(1), "case {n}");
+        let rules: Vec<String> =
+            findings(&out).iter().map(|f| f["rule"].as_str().unwrap_or("").to_string()).collect();
+        assert_eq!(rules, ["private-key"], "case {n}");
+        assert!(!out.contains(&body), "case {n}: the key's body is shown");
+        let (_, human, _) = scan_text("analysis.ipynb", text, "human");
+        assert!(!human.contains(&body), "case {n}: the key's body is shown");
+    }
+}
+
 fn html(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
