@@ -553,6 +553,16 @@ fn values_after_the_keys_line_or_in_cdata_are_read() {
         "read -r -d '' {K} <<'EOF'\n{S}\nEOF\n",
         "cat <<EOF > .env\n{K} <<-END\n\t{S}\nEND\n",
         "<{K}><![CDATA[{S}]]></{K}>\n",
+        // An HCL variable's default, GitLab CI's `value:`, a property list's next `<string>`.
+        "variable \"{K}\" {\n  description = \"x\"\n  type = string\n  default = \"{S}\"\n}\n",
+        "variables:\n  {K}:\n    value: \"{S}\"\n    description: x\n",
+        "<dict>\n\t<key>{K}</key>\n\t<string>{S}</string>\n</dict>\n",
+        // A type or a default between key and value, Make's `?=`.
+        "{K}: str = \"{S}\"\n",
+        "const x = process.env.{K} ?? \"{S}\";\n",
+        "x = os.environ.get(\"{K}\") or \"{S}\"\n",
+        "{K} ?= {S}\n",
+        "export X=\"${{K}:-{S}}\"\n",
     ];
     let cases = [
         ("aws-secret-access-key", "AWS_SECRET_ACCESS_KEY", &secret),
@@ -578,6 +588,10 @@ fn values_after_the_keys_line_or_in_cdata_are_read() {
         format!("AWS_SECRET_ACCESS_KEY:\n  nested: {secret}\n"),
         format!("DT_API_TOKEN:\n- {legacy}\n"),
         "<DT_API_TOKEN><![CDATA[${DT_API_TOKEN}]]></DT_API_TOKEN>\n".to_string(),
+        "variable \"dt_api_token\" {\n  default = var.token\n}\n".to_string(),
+        format!("variable \"dt_api_token\" {{\n}}\ndefault = \"{legacy}\"\n"),
+        "<key>DT_API_TOKEN</key>\n<string>${DT_API_TOKEN}</string>\n".to_string(),
+        "variables:\n  AWS_SECRET_ACCESS_KEY:\n    value: $VAULT_AWS_SECRET\n".to_string(),
     ] {
         let (code, out, _) = scan_text("t.txt", &text, "json");
         let shown = text.replace(&secret, "{S}").replace(&legacy, "{L}");
@@ -586,7 +600,6 @@ fn values_after_the_keys_line_or_in_cdata_are_read() {
     }
 }
 
-/// `text` escaped for HTML (`&`, `<`, `>`, both quotes), as a template engine writes it.
 /// A private key in a Jupyter notebook, where each of its lines is a JSON string of its own
 /// (`"…\n",` then the next line): found in a code cell's source and in an output's text,
 /// pretty-printed as Jupyter writes it (LF and CRLF) and minified, and its body never shown.
@@ -620,6 +633,7 @@ fn a_private_key_in_a_notebook_is_found() {
     }
 }
 
+/// `text` escaped for HTML (`&`, `<`, `>`, both quotes), as a template engine writes it.
 fn html(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")

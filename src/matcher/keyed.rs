@@ -135,16 +135,18 @@ impl super::Matcher {
             // CDATA section, whose value comes later: [`deferred_value`].)
             let rest = &hay[after..];
             // A YAML block indicator after the colon (`KEY: >-`).
+            // An HCL block's `{` (`variable "KEY" {`, its `default` below).
             let block = || {
                 let q = rest.iter().take(2).take_while(|b| matches!(b, b'"' | b'\'')).count();
                 let r = &rest[q..];
-                r.first() == Some(&b':')
-                    && matches!(r[1..].trim_ascii_start().first(), Some(b'|' | b'>'))
+                (r.first() == Some(&b':')
+                    && matches!(r[1..].trim_ascii_start().first(), Some(b'|' | b'>')))
+                    || r.trim_ascii_start().starts_with(b"{")
             };
             let later = match rest.first() {
                 Some(b'%') => true,
                 Some(b' ') => rest.starts_with(b" <<"),
-                Some(b'<') => rest.starts_with(b"<<"),
+                Some(b'<') => rest.starts_with(b"<<") || rest.starts_with(b"</key>"),
                 Some(b'>') => rest.starts_with(b"><![CDATA["),
                 Some(b':' | b'"' | b'\'') => block(),
                 _ => false,
@@ -289,8 +291,12 @@ impl super::Matcher {
                     .count();
                 matches!(r.get(1 + n), None | Some(b'\n' | b'\r' | b'#'))
             }
-            Some(b'<') => r.starts_with(b"<<"),
+            Some(b'<') => r.starts_with(b"<<") || r.starts_with(b"</key>"),
             Some(b'>') => r.starts_with(b"><![CDATA["),
+            Some(b'{') => matches!(
+                r[1..].iter().find(|b| !matches!(b, b' ' | b'\t')),
+                None | Some(b'\n' | b'\r')
+            ),
             _ => false,
         };
         // Which escape stands first after the separators written plainly (most keywords have
@@ -621,6 +627,17 @@ pub(super) fn deferred_value(
         return Some(from..from + len);
     }
     let t = rest.trim_ascii();
+    // An HCL block (`variable "KEY" {`): its `default = …` on one of the next lines.
+    if t == b"{" {
+        return block_default(hay, line.end, hi);
+    }
+    // A property list's `<key>KEY</key>`: the `<string>…` on the next line.
+    if t == b"</key>" {
+        let s = line.end + 1;
+        let e = memchr::memchr(b'\n', hay.get(s..hi)?).map_or(hi, |q| s + q);
+        let from = s + indent(&hay[s..e]);
+        return hay[from..e].starts_with(b"<string>").then_some(from + 8..e);
+    }
     let yaml = t.first() == Some(&b':');
     let next_line = match t {
         [b':', tail @ ..] => {
@@ -644,8 +661,8 @@ pub(super) fn deferred_value(
         return None;
     }
     // The next line that is not blank (in YAML, indented deeper than the key: else it is
-    // the next key or item).
-    let indent = |l: &[u8]| l.len() - l.trim_ascii_start().len();
+    // the next key or item; a `value:` key there holds the value, as GitLab CI's variables
+    // write it).
     let key_indent = indent(&hay[line.start..after]);
     let mut p = line.end;
     while p < hi && hay[p] == b'\n' {
@@ -654,7 +671,41 @@ pub(super) fn deferred_value(
         let v = hay[s..e].trim_ascii();
         if !v.is_empty() {
             let from = s + indent(&hay[s..e]);
-            return (!yaml || from - s > key_indent).then_some(from..from + v.len());
+            if yaml && from - s <= key_indent {
+                return None;
+            }
+            let end = from + v.len();
+            let inner = v.strip_prefix(b"value:").filter(|_| yaml).map(|r| 6 + indent(r));
+            return Some(from + inner.unwrap_or(0)..end);
+        }
+        p = e;
+    }
+    None
+}
+
+/// How many blanks (and other ASCII white space) `line` starts with.
+fn indent(line: &[u8]) -> usize {
+    line.len() - line.trim_ascii_start().len()
+}
+
+/// The value of a `default = …` line among the next few lines of an HCL block that starts
+/// at `p` (a line end), up to the block's closing `}`.
+fn block_default(hay: &[u8], mut p: usize, hi: usize) -> Option<Range<usize>> {
+    for _ in 0..8 {
+        if p >= hi || hay[p] != b'\n' {
+            return None;
+        }
+        let s = p + 1;
+        let e = memchr::memchr(b'\n', &hay[s..hi]).map_or(hi, |q| s + q);
+        let v = hay[s..e].trim_ascii();
+        if v.starts_with(b"}") {
+            return None;
+        }
+        if let Some(r) = v.strip_prefix(b"default") {
+            // The value: what follows `=` to the line's end (a suffix of `v`).
+            let value = r.trim_ascii_start().strip_prefix(b"=")?.trim_ascii_start();
+            let end = s + hay[s..e].trim_ascii_end().len();
+            return Some(end - value.len()..end);
         }
         p = e;
     }
