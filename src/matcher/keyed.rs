@@ -575,8 +575,19 @@ fn no_value_after(rest: &[u8], value: &Part) -> bool {
     while run < min && run < tail.len() && in_value(tail[run]) {
         run += 1;
     }
-    // A short run may be a type or `or` before the value (`KEY: str = …`, `… or "…"`).
-    run + 2 < min && tail.get(run) != Some(&b'=') && typed_or_defaulted(tail).is_none()
+    // A short run may be a type or `or` before the value (`KEY: str = …`, `… or "…"`): an
+    // `=` after the run and its blanks; a type's word that goes on with bytes the run does
+    // not take (`&str`, `Optional[str]`, `&'static str`, `str?`), or `or`: only those few
+    // are read whole.
+    let after_run = &tail[run..];
+    let blanks = after_run.iter().take(4).take_while(|&&b| b == b' ' || b == b'\t').count();
+    let assign = after_run.get(blanks) == Some(&b'=');
+    let typed = || {
+        (matches!(after_run.first(), Some(b'.' | b'[' | b']' | b'&' | b'\'' | b'?'))
+            || tail.starts_with(b"or"))
+            && typed_or_defaulted(tail).is_some()
+    };
+    run + 2 < min && !assign && !typed()
 }
 
 /// The length of a type between key and value (`str = `, `&'static str = `, `string = `, a
@@ -877,13 +888,14 @@ fn value_follows_from(
             .take_while(|&&b| value.alphabet.contains(b))
             .count()
     };
-    if i > 0 && !value.lengths.contains(&run_at(i)) && !typed {
+    let follows = i > 0 && value.lengths.contains(&run_at(i));
+    if i > 0 && !follows && !typed {
         // A type or `or` between separators (`KEY: str = "…"`, `…) or "…"`): once.
         if let Some(n) = typed_or_defaulted(&text[i..]) {
             return value_follows_from(text, value, quoted_printable, i + n, true);
         }
     }
-    (i > 0 && value.lengths.contains(&run_at(i)), escape)
+    (follows, escape)
 }
 
 #[cfg(test)]
