@@ -557,27 +557,8 @@ fn values_after_the_keys_line_or_in_cdata_are_read() {
         "variable \"{K}\" {\n  description = \"x\"\n  type = string\n  default = \"{S}\"\n}\n",
         "variables:\n  {K}:\n    value: \"{S}\"\n    description: x\n",
         "<dict>\n\t<key>{K}</key>\n\t<string>{S}</string>\n</dict>\n",
-        // A type or a default between key and value, Make's `?=`.
-        "{K}: str = \"{S}\"\n",
-        "const x = process.env.{K} ?? \"{S}\";\n",
-        "x = os.environ.get(\"{K}\") or \"{S}\"\n",
-        "{K} ?= {S}\n",
-        "export X=\"${{K}:-{S}}\"\n",
     ];
-    let cases = [
-        ("aws-secret-access-key", "AWS_SECRET_ACCESS_KEY", &secret),
-        ("twilio-api-secret", "TWILIO_API_SECRET", &twilio),
-        ("dynatrace-legacy-token", "DT_API_TOKEN", &legacy),
-    ];
-    for (rule, key, value) in cases {
-        for layout in layouts {
-            let text = layout.replace("{K}", key).replace("{S}", value);
-            let (code, out, _) = scan_text("t.txt", &text, "json");
-            assert_eq!(code, Some(1), "{rule}: {layout}");
-            assert!(findings(&out).iter().any(|f| f["rule"] == rule), "{rule}: {layout}");
-            assert!(!out.contains(value.as_str()), "{layout}: the secret part is never shown");
-        }
-    }
+    finds_keyed_secrets_in(&layouts, &secret, &twilio, &legacy);
     let text = format!("os.environ[\"TWILIO_API_SECRET\"] = \"{twilio}\"\n");
     assert!(findings(&scan_text("t.py", &text, "json").1)
         .iter()
@@ -597,6 +578,56 @@ fn values_after_the_keys_line_or_in_cdata_are_read() {
         let shown = text.replace(&secret, "{S}").replace(&legacy, "{L}");
         assert_eq!(code, Some(0), "{shown}");
         assert!(!out.contains(&secret) && !out.contains(&legacy));
+    }
+}
+
+/// Each of the keyed and regex rules that name their secret's key (AWS, Twilio, the older
+/// Dynatrace format) finds its value in every one of `layouts` (`{K}` the key, `{S}` the
+/// value), through the binary, and never shows it.
+fn finds_keyed_secrets_in(layouts: &[&str], aws: &str, twilio: &str, legacy: &str) {
+    let cases = [
+        ("aws-secret-access-key", "AWS_SECRET_ACCESS_KEY", aws),
+        ("twilio-api-secret", "TWILIO_API_SECRET", twilio),
+        ("dynatrace-legacy-token", "DT_API_TOKEN", legacy),
+    ];
+    for (rule, key, value) in cases {
+        for layout in layouts {
+            let text = layout.replace("{K}", key).replace("{S}", value);
+            let (code, out, _) = scan_text("t.txt", &text, "json");
+            assert_eq!(code, Some(1), "{rule}: {layout}");
+            assert!(findings(&out).iter().any(|f| f["rule"] == rule), "{rule}: {layout}");
+            assert!(!out.contains(value), "{layout}: the secret part is never shown");
+        }
+    }
+}
+
+/// A type, a default, Make's `?=`, a command's `--value`/`--body` after `--name KEY`, or an
+/// escaped quote between key and value (Gradle's buildConfigField) is read as a separator.
+#[test]
+fn values_after_a_type_a_default_or_a_flag_are_read() {
+    let (_, secret) = p::aws_key_pair();
+    let layouts = [
+        "{K}: str = \"{S}\"\n",
+        "const {K}: &'static str = \"{S}\";\n",
+        "var {K} string = \"{S}\"\n",
+        "const x = process.env.{K} ?? \"{S}\";\n",
+        "const x = process.env.{K} || '{S}';\n",
+        "x = os.environ.get(\"{K}\") or \"{S}\"\n",
+        "{K} ?= {S}\n",
+        "export X=\"${{K}:-{S}}\"\n",
+        "aws ssm put-parameter --name {K} --value {S} --type SecureString\n",
+        "gh secret set {K} --body \"{S}\"\n",
+        "buildConfigField(\"String\", \"{K}\", \"\\\"{S}\\\"\")\n",
+    ];
+    finds_keyed_secrets_in(&layouts, &secret, &twilio_secret(), &common::legacy_token());
+    for text in [
+        "aws_secret_access_key: str = Field(default=None)\n",
+        "const x = process.env.DT_API_TOKEN ?? '';\n",
+        "gh secret set DT_API_TOKEN --body \"$DT_API_TOKEN\"\n",
+        "aws ssm put-parameter --name AWS_SECRET_ACCESS_KEY --value file://secret.txt\n",
+    ] {
+        let (code, out, _) = scan_text("t.txt", text, "json");
+        assert_eq!((code, findings(&out).len()), (Some(0), 0), "{text}");
     }
 }
 

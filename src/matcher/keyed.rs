@@ -134,8 +134,8 @@ impl super::Matcher {
             // (A percent escape right after the key, `Api-Token%3D…`; a here-document or a
             // CDATA section, whose value comes later: [`deferred_value`].)
             let rest = &hay[after..];
-            // A YAML block indicator after the colon (`KEY: >-`).
-            // An HCL block's `{` (`variable "KEY" {`, its `default` below).
+            // A YAML block indicator after the colon (`KEY: >-`), or an HCL block's `{`
+            // (`variable "KEY" {`, its `default` below).
             let block = || {
                 let q = rest.iter().take(2).take_while(|b| matches!(b, b'"' | b'\'')).count();
                 let r = &rest[q..];
@@ -559,8 +559,10 @@ fn no_value_after(rest: &[u8], value: &Part) -> bool {
     if seps == 0 {
         return true;
     }
-    // A shell default (`${KEY:-…}`) is read with the line.
-    if c == b'-' && rest[seps - 1] == b':' {
+    // A shell default (`${KEY:-…}`), a command's `--value`/`--body` are read with the line.
+    if c == b'-'
+        && (rest[seps - 1] == b':' || tail.starts_with(b"--value") || tail.starts_with(b"--body"))
+    {
         return false;
     }
     // `value` between separator and value; `=3D` (quoted-printable for `=`), or any other
@@ -583,7 +585,7 @@ fn no_value_after(rest: &[u8], value: &Part) -> bool {
     let blanks = after_run.iter().take(4).take_while(|&&b| b == b' ' || b == b'\t').count();
     let assign = after_run.get(blanks) == Some(&b'=');
     let typed = || {
-        (matches!(after_run.first(), Some(b'.' | b'[' | b']' | b'&' | b'\'' | b'?'))
+        (matches!(after_run.first(), Some(b'[' | b']' | b'&' | b'\'' | b'?'))
             || tail.starts_with(b"or"))
             && typed_or_defaulted(tail).is_some()
     };
@@ -601,7 +603,7 @@ fn typed_or_defaulted(text: &[u8]) -> Option<usize> {
         .iter()
         .take(31)
         .take_while(|&&b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'[' | b']' | b'&' | b'\'')
+            b.is_ascii_alphanumeric() || matches!(b, b'_' | b'[' | b']' | b'&' | b'\'')
         })
         .count();
     let mut i = word;
@@ -854,12 +856,16 @@ fn value_follows_from(
             }
             b'"' | b'\'' | b'`' | b' ' | b'\t' | b'=' | b':' | b'>' | b',' | b'\\' | b']'
             | b';' | b'|' | b'?' | b'+' | b')' => i += 1,
-            // `${KEY:-…}`
+            // `${KEY:-…}`; a command's `--value`, `--body` (`--name KEY --value …`).
             b'-' if i > 0 && text[i - 1] == b':' => i += 1,
+            b'-' if i > 0 && text[i..].starts_with(b"--value") => i += 7,
+            b'-' if i > 0 && text[i..].starts_with(b"--body") => i += 6,
             b'\n' | b'\r' => i += 1,
             // Typographic quotes (UTF-8), and YAML `!!str` before the value.
             0x80.. => i += 1,
             b'!' if text[i..].starts_with(b"!!str") => i += 5,
+            // A reference type (`&str =`, `&'static str =`): read after the loop.
+            b'&' if !typed && typed_or_defaulted(&text[i..]).is_some() => break,
             // `&anchor`, and the entities `&quot;`, `&#34;` as quotes.
             b'&' => {
                 i += 1 + usize::from(text.get(i + 1) == Some(&b'#'));
@@ -880,15 +886,14 @@ fn value_follows_from(
     // Exactly an allowed length: the pattern's match is checked for a boundary after it
     // anyway, and a longer run (base64 after `apiToken:`, a hash) is by far the most common
     // case here.
-    let run_at = |i: usize| {
-        text.get(i..)
-            .unwrap_or_default()
-            .iter()
-            .take(value.max_len() + 1)
-            .take_while(|&&b| value.alphabet.contains(b))
-            .count()
-    };
-    let follows = i > 0 && value.lengths.contains(&run_at(i));
+    let run = text
+        .get(i..)
+        .unwrap_or_default()
+        .iter()
+        .take(value.max_len() + 1)
+        .take_while(|&&b| value.alphabet.contains(b))
+        .count();
+    let follows = i > 0 && value.lengths.contains(&run);
     if i > 0 && !follows && !typed {
         // A type or `or` between separators (`KEY: str = "…"`, `…) or "…"`): once.
         if let Some(n) = typed_or_defaulted(&text[i..]) {
@@ -970,6 +975,8 @@ mod tests {
             format!("Optional[str] = '{v}'"),
             format!("or \"{v}\""),
             format!("? \"{v}\""),
+            format!(" --value {v}"),
+            format!("-body={v}"),
             format!("= {v}"),
             "str = x".to_string(),
             "\n  value: x".to_string(),

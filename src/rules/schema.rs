@@ -550,12 +550,14 @@ const OPEN_QUOTE: &str = r#"\\?["'`] | [\u{201C}\u{201D}\u{201E}\u{2018}\u{2019}
 /// The keyed detector's own assignment grammar between key and value: a `value` key after
 /// the name (an XML `value=` attribute, `{"name": "KEY", "value": …}`, a Kubernetes
 /// `- name: KEY` with `value: …` on the next line), a type (`: str =`, `: &'static str =`,
-/// Go's `string =`), `=`, `:`, `=>`, `:=`, a default (`??`, `||`, `?:`, `or`, `${KEY:-…}`),
+/// Go's `string =`), a command's `--value`/`--body` after a `--name KEY`, `=`, `:`, `=>`,
+/// `:=`, a default (`??`, `||`, `?:`, `or`, `${KEY:-…}`),
 /// Make's `?=`, `+=`, `!=`, `,`, `;`, `|` (a table's cells), `>` (each perhaps escaped with
 /// `\` as in JSON strings and Java properties), blanks, `%20`, `%2520`, and quoted-printable
 /// `=3D` (an `=` in a mail body).
 const ASSIGN: &str = r#"\s*,?\s*\\?["']?(?i:value)\\?["']?\s*(?:[=:]|=3[Dd])\s*
-      | \s*:\s*&?(?:'static\s+)?[A-Za-z0-9_.\[\]]{1,30}\??\s*=\s* | [\ \t]+(?:string|str)[\ \t]*=[\ \t]*
+      | \s*:\s*&?(?:'static\s+)?[A-Za-z0-9_\[\]]{1,30}\??\s*=\s* | [\ \t]+(?:string|str)[\ \t]*=[\ \t]*
+      | [\ \t]+--(?:value|body)(?:[\ \t]+|[\ \t]*=[\ \t]*)
       | \s*\\?(?:=>|[:?+!|]=|\?\?=?|\|\|=?|\?:|:-|=3[Dd]|=|:|,|;|\||>|or\b)\s* | \s+ | %(?:25)?20"#;
 
 /// The pattern of a keyed rule (verbose mode): the key (without regard to case), an optional
@@ -577,7 +579,7 @@ pub fn keyed_pattern(
     lengths.sort_unstable_by(|a, b| b.cmp(a));
     let value: Vec<String> = lengths.iter().map(|n| format!("{class}{{{n}}}")).collect();
     format!(
-        "(?x)\n(?i: {key} )\n(?: {QUOTE} )?\n[\\])]?\n(?: {seps} )\n(?: (?:&[A-Za-z0-9_-]+ | !!str)\\s+ )?\n{scheme}\n(?: {OPEN_QUOTE} )?\n(?P<value>{value})",
+        "(?x)\n(?i: {key} )\n(?: {QUOTE} )?\n[\\])]?\n(?: {seps} )\n(?: (?:&[A-Za-z0-9_-]+ | !!str)\\s+ )?\n{scheme}\n(?: {OPEN_QUOTE} ){{0,2}}\n(?P<value>{value})",
         value = value.join("|"),
     )
 }
