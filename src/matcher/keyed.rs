@@ -514,32 +514,18 @@ fn no_value_after(rest: &[u8], value: &Part) -> bool {
     if min < SHORTEST {
         return false;
     }
-    // (As many as [`value_follows_as`] reads.)
-    let seps = rest
-        .iter()
-        .take(64)
-        .take_while(|b| {
-            matches!(
-                b,
-                b'"' | b'\''
-                    | b'`'
-                    | b' '
-                    | b'\t'
-                    | b'='
-                    | b':'
-                    | b'>'
-                    | b','
-                    | b'\\'
-                    | b']'
-                    | b';'
-                    | b'|'
-                    | b'\r'
-                    | b'?'
-                    | b'+'
-                    | b')'
-            )
-        })
-        .count();
+    // (As many as [`value_follows_as`] reads.) A table: this runs after every keyword.
+    static SEPARATOR: [bool; 256] = {
+        let mut t = [false; 256];
+        let seps = b"\"'` \t=:>,\\];|\r?+)";
+        let mut i = 0;
+        while i < seps.len() {
+            t[seps[i] as usize] = true;
+            i += 1;
+        }
+        t
+    };
+    let seps = rest.iter().take(64).take_while(|&&b| SEPARATOR[usize::from(b)]).count();
     let Some(&c) = rest.get(seps).filter(|_| seps < 64) else { return false };
     let tail = &rest[seps..];
     let escape_or_end = match c {
@@ -582,40 +568,47 @@ fn no_value_after(rest: &[u8], value: &Part) -> bool {
     // not take (`&str`, `Optional[str]`, `&'static str`, `str?`), or `or`: only those few
     // are read whole.
     let after_run = &tail[run..];
-    let blanks = after_run.iter().take(4).take_while(|&&b| b == b' ' || b == b'\t').count();
-    let assign = after_run.get(blanks) == Some(&b'=');
+    let assign = match after_run.first() {
+        Some(b'=') => true,
+        Some(b' ' | b'\t') => {
+            after_run[1..].iter().take(3).find(|&&b| b != b' ' && b != b'\t') == Some(&b'=')
+        }
+        _ => false,
+    };
     let typed = || {
-        (matches!(after_run.first(), Some(b'[' | b']' | b'&' | b'\'' | b'?'))
-            || tail.starts_with(b"or"))
+        (matches!(after_run.first(), Some(b'[' | b']' | b'&' | b'?'))
+            || tail.starts_with(b"or ")
+            || tail.starts_with(b"or\t"))
             && typed_or_defaulted(tail).is_some()
     };
     run + 2 < min && !assign && !typed()
 }
 
-/// The length of a type between key and value (`str = `, `&'static str = `, `string = `, a
-/// word then `=`) or of an `or ` (Python's default), at the start of `text`; `None` when
-/// neither stands there.
+/// The length of a type between key and value (`str = `, `&str = `, `&'static str = `,
+/// `Optional[str] = `, `string = `: a word then `=`) or of an `or ` (Python's default), at the
+/// start of `text`; `None` when neither stands there.
 fn typed_or_defaulted(text: &[u8]) -> Option<usize> {
     if text.starts_with(b"or ") || text.starts_with(b"or\t") {
         return Some(3);
     }
-    let word = text
+    let blanks = |t: &[u8]| t.iter().take(8).take_while(|&&b| b == b' ' || b == b'\t').count();
+    // A reference (`&str`, `&'static str`), then the type's word.
+    let mut i = match text.strip_prefix(b"&'static") {
+        Some(rest) => 8 + blanks(rest),
+        None => usize::from(text.first() == Some(&b'&')),
+    };
+    let word = text[i..]
         .iter()
         .take(31)
-        .take_while(|&&b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'_' | b'[' | b']' | b'&' | b'\'')
-        })
+        .take_while(|&&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'[' | b']'))
         .count();
-    let mut i = word;
-    // `&'static str`: a lifetime, then the type.
-    if text[..word].ends_with(b"'static") {
-        i += text[i..].iter().take_while(|&&b| b == b' ').count();
-        i += text[i..].iter().take(30).take_while(|&&b| b.is_ascii_alphanumeric()).count();
+    if word == 0 || word > 30 {
+        return None;
     }
+    i += word;
     i += usize::from(text.get(i) == Some(&b'?'));
-    i += text[i..].iter().take_while(|&&b| b == b' ' || b == b'\t').count();
-    let assign = text.get(i) == Some(&b'=') && text.get(i + 1) != Some(&b'=');
-    (word > 0 && word <= 30 && assign).then_some(i + 1)
+    i += blanks(&text[i..]);
+    (text.get(i) == Some(&b'=') && text.get(i + 1) != Some(&b'=')).then_some(i + 1)
 }
 
 /// The value that a key's line (`line`, the key ending at `after`) leaves to what follows:
