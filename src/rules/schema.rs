@@ -551,10 +551,9 @@ const OPEN_QUOTE: &str = r#"\\?["'`] | [\u{201C}\u{201D}\u{201E}\u{2018}\u{2019}
 /// the name (an XML `value=` attribute, `{"name": "KEY", "value": …}`, a Kubernetes
 /// `- name: KEY` with `value: …` on the next line), a type (`: str =`, `: &'static str =`,
 /// Go's `string =`), a command's `--value`/`--body` after a `--name KEY`, `=`, `:`, `=>`,
-/// `:=`, a default (`??`, `||`, `?:`, `or`, `${KEY:-…}`),
-/// Make's `?=`, `+=`, `!=`, `,`, `;`, `|` (a table's cells), `>` (each perhaps escaped with
-/// `\` as in JSON strings and Java properties), blanks, `%20`, `%2520`, and quoted-printable
-/// `=3D` (an `=` in a mail body).
+/// `:=`, a default (`??`, `||`, `?:`, `or`, `${KEY:-…}`), Make's `?=` and `+=`, `,`, `;`,
+/// `|` (a table's cells), `>` (each perhaps escaped with `\` as in JSON strings and Java
+/// properties), blanks, `%20`, `%2520`, and quoted-printable `=3D` (an `=` in a mail body).
 const ASSIGN: &str = r#"\s*,?\s*\\?["']?(?i:value)\\?["']?\s*(?:[=:]|=3[Dd])\s*
       | \s*:\s*&?(?:'static\s+)?[A-Za-z0-9_\[\]]{1,30}\??\s*=\s* | [\ \t]+(?:string|str)[\ \t]*=[\ \t]*
       | [\ \t]+--(?:value|body)(?:[\ \t]+|[\ \t]*=[\ \t]*)
@@ -563,9 +562,9 @@ const ASSIGN: &str = r#"\s*,?\s*\\?["']?(?i:value)\\?["']?\s*(?:[=:]|=3[Dd])\s*
 /// The pattern of a keyed rule (verbose mode): the key (without regard to case), an optional
 /// closing quote and `]` or `)` (a subscript: `env['DT_API_TOKEN'] = …`; a call:
 /// `os.environ.get("DT_API_TOKEN") or …`), the separators ([`ASSIGN`]
-/// unless given), a YAML anchor or `!!str` tag, the optional scheme word and a blank, an
-/// optional opening quote, then the value as group `value` (the matcher checks the boundary
-/// after it).
+/// unless given), a YAML anchor or `!!str` tag, the optional scheme word and a blank, up to
+/// two opening quotes (`"\"…`: Gradle's buildConfigField), then the value as group `value`
+/// (the matcher checks the boundary after it).
 pub fn keyed_pattern(
     key: &str,
     scheme: Option<&str>,
