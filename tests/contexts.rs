@@ -264,19 +264,29 @@ fn base64_of_a_whole_env_file_at_every_alignment() {
 /// Keyed secrets, which have no signature of their own in base64, in base64 of a whole `.env`
 /// file as a Kubernetes Secret holds it: found wherever the blob starts in the file (the pass
 /// over base64 samples it every 48 bytes and decodes what decodes to text; samples whose
-/// groups start with a line end were once passed over, and a Secret's name decided).
+/// groups start with a line end were once passed over, and a Secret's name decided), and
+/// after a UTF-8 byte order mark.
 #[test]
 fn keyed_secrets_in_base64_of_an_env_file_wherever_it_starts() {
     let mut rng = common::Rng::new();
     let alnum = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    // Random values, drawn again where one happens to look made up (a fixture word).
+    let mut random = |n: usize| loop {
+        let s = rng.chars(alnum, n);
+        if !tokenguard::matcher::is_placeholder_part(s.as_bytes()) {
+            return s;
+        }
+    };
     let m = matcher();
-    for name_len in 1..=50 {
-        let aws = format!("{}/{}", rng.chars(alnum, 20), rng.chars(alnum, 19));
+    // Each name length with and without a UTF-8 byte order mark before the file (saved so
+    // on Windows), its first line a key.
+    for (name_len, bom) in (1..=50).flat_map(|n| [(n, ""), (n, "\u{FEFF}")]) {
+        let aws = format!("{}/{}", random(20), random(19));
         let env = format!(
-            "A=1\nLOG=info\nDT_API_TOKEN={}\nB=2\nAWS_SECRET_ACCESS_KEY={aws}\nC=3\n\
+            "{bom}DT_API_TOKEN={}\nA=1\nLOG=info\nB=2\nAWS_SECRET_ACCESS_KEY={aws}\nC=3\n\
              TWILIO_API_SECRET={}\nPORT=8080\n",
             legacy_token(),
-            rng.chars(alnum, 32)
+            random(32)
         );
         let secret = format!(
             "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {}\ntype: Opaque\ndata:\n  .env: {}\n",
@@ -289,7 +299,8 @@ fn keyed_secrets_in_base64_of_an_env_file_wherever_it_starts() {
         assert_eq!(
             rules,
             ["aws-secret-access-key", LEGACY, "twilio-api-secret"],
-            "a Secret named with {name_len} characters"
+            "a Secret named with {name_len} characters, byte order mark: {}",
+            !bom.is_empty()
         );
     }
 }

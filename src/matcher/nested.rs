@@ -114,6 +114,8 @@ impl super::Matcher {
         // (A group of printable text starts with a character of value 8 to 31, the top six
         // bits of a byte from 0x20 to 0x7e: the alignments whose two first groups start so
         // are told for the eight characters at once, here, and the rest is a call.)
+        // (A UTF-8 byte order mark, `77u/`, is a whole group before the text: looked past.)
+        let probe = if hay[probe..probe + 4] == *b"77u/" { probe + 4 } else { probe };
         let aligned = text_starts(&hay[probe..probe + 8]);
         if aligned != 0 {
             self.deep_base64_text(hay, probe, aligned, line_end, decodings, out);
@@ -145,8 +147,9 @@ impl super::Matcher {
         let back = hay[..probe].iter().rev().take(2 * DEEP_MIN).take_while(|&&b| is_base64_char(b));
         let start = probe - back.count();
         // Text first (most runs met are binary, and fail at their first group or two), then
-        // the length.
-        if !decodes_to_text(hay.get(start..start + 24).unwrap_or_default())
+        // the length. A UTF-8 byte order mark before the text is a whole group (`77u/`).
+        let text = if hay[start..].starts_with(b"77u/") { start + 4 } else { start };
+        if !decodes_to_text(hay.get(text..text + 24).unwrap_or_default())
             || hay[start..line_end]
                 .iter()
                 .take(DEEP_MIN)
