@@ -352,6 +352,54 @@ fn window_rules_read_their_lines_in_utf16_text() {
     }
 }
 
+/// A UTF-16 file (either order, with a byte order mark or without) is read as text too:
+/// base64 inside it (a Kubernetes Secret, an `.env` file in base64) and a value below its key
+/// (an HCL variable's default) are found, at their lines, as in UTF-8.
+#[test]
+fn base64_and_values_below_their_key_inside_utf16_text_are_found() {
+    use base64::Engine;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let t = common::token();
+    let (_, aws) = p::aws_key_pair();
+    let legacy = common::legacy_token();
+    let env = format!("APP=1\nLOG_LEVEL=info\nDT_API_TOKEN={legacy}\nPORT=8080\n");
+    let cases = [
+        (format!("kind: Secret\ndata:\n  token: {}\n", b64(&t)), "dynatrace-api-token", 3),
+        (
+            format!("variable \"aws_secret_access_key\" {{\n  default = \"{aws}\"\n}}\n"),
+            "aws-secret-access-key",
+            2,
+        ),
+        (format!("kind: Secret\ndata:\n  .env: {}\n", b64(&env)), "dynatrace-legacy-token", 3),
+    ];
+    for (text, rule, line) in cases {
+        for (little, mark) in [(true, true), (false, true), (true, false), (false, false)] {
+            let mut bytes: Vec<u8> = match (mark, little) {
+                (false, _) => vec![],
+                (true, true) => vec![0xFF, 0xFE],
+                (true, false) => vec![0xFE, 0xFF],
+            };
+            for u in text.replace('\n', "\r\n").encode_utf16() {
+                bytes.extend(if little { u.to_le_bytes() } else { u.to_be_bytes() });
+            }
+            let (code, json, _) = scan_bytes("k.ps1", &bytes, "json");
+            let found: Vec<(String, u64)> = findings(&json)
+                .iter()
+                .map(|f| (f["rule"].as_str().unwrap().to_string(), f["line"].as_u64().unwrap()))
+                .collect();
+            assert_eq!(
+                found,
+                [(rule.to_string(), line)],
+                "{rule}, little-endian {little}, mark {mark}"
+            );
+            assert_eq!(code, Some(1));
+            for hidden in [common::secret_of(&t), aws.as_str(), legacy.as_str()] {
+                assert!(!json.contains(hidden), "{rule}: a secret part is shown");
+            }
+        }
+    }
+}
+
 /// A key's value in quotes escaped for a string inside a string (JSON in JSON, a log line)
 /// or as an HTML entity is read as in plain quotes, for the regex rules that name the key.
 #[test]

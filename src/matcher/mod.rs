@@ -615,6 +615,13 @@ impl Matcher {
 
     fn find_hits<H: Found>(&self, hay: &[u8]) -> Vec<H> {
         let mut out = Vec::new();
+        // A UTF-16 text (a byte order mark, or ASCII beside NULs at its start) is read as
+        // UTF-8 too: base64, escapes and values on other lines inside it are decoded as in
+        // any text (its keywords' UTF-16 forms find only what stands plainly); what both
+        // find is one match.
+        if let Some(view) = custom::view::View::utf16(hay, MAX_UTF16_VIEW) {
+            out.extend(self.find_hits::<H>(&view.text).into_iter().map(|h| view.moved(h)));
+        }
         let parts = split_at_lines(hay);
         if parts.len() > 1 {
             use rayon::prelude::*;
@@ -743,6 +750,10 @@ impl Matcher {
         self.base64_at(hay, at - back, back, depth, &mut done.base64, out);
     }
 }
+
+/// Longest UTF-16 text read as UTF-8 as well (its view takes 17 bytes per character; a
+/// longer one is read by its keywords' UTF-16 forms alone).
+const MAX_UTF16_VIEW: usize = 4 << 20;
 
 /// For each rule, how far the searches of one input got (later keywords inside are skipped).
 /// Allocated on first use: most inputs decoded from base64 hold no keyword of such a rule.

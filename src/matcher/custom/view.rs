@@ -152,6 +152,48 @@ impl View {
         any.then_some(view)
     }
 
+    /// A UTF-16 text (its byte order mark first, either order, or ASCII beside NULs: see
+    /// [`utf16_without_mark`]) as UTF-8, each byte traced to the code units that hold it (an
+    /// ASCII character to its unit's byte that is not NUL); `None` for other text or when
+    /// longer than `max` bytes (the view takes 17 bytes per character).
+    pub fn utf16(hay: &[u8], max: usize) -> Option<View> {
+        if hay.len() > max {
+            return None;
+        }
+        let (little, mark) = match hay {
+            [0xFF, 0xFE, ..] => (true, 2),
+            [0xFE, 0xFF, ..] => (false, 2),
+            _ => (utf16_without_mark(hay)?, 0),
+        };
+        let units = hay[mark..].chunks_exact(2).map(|c| {
+            let pair = [c[0], c[1]];
+            if little {
+                u16::from_le_bytes(pair)
+            } else {
+                u16::from_be_bytes(pair)
+            }
+        });
+        let mut view = View::with_capacity(hay.len() / 2);
+        let mut at = mark;
+        for unit in char::decode_utf16(units) {
+            // (An unpaired surrogate is one unit, read as U+FFFD.)
+            let (c, n) = unit.map_or((char::REPLACEMENT_CHARACTER, 2), |c| (c, c.len_utf16() * 2));
+            // An ASCII character stands on its unit's byte that is not NUL (as matches found
+            // by the keywords' UTF-16 forms do); another on its whole unit or units.
+            let from = match (c.is_ascii(), little) {
+                (true, true) => at..at + 1,
+                (true, false) => at + 1..at + 2,
+                (false, _) => at..at + n,
+            };
+            let mut utf8 = [0; 4];
+            for &b in c.encode_utf8(&mut utf8).as_bytes() {
+                view.push(b, from.clone(), false);
+            }
+            at += n;
+        }
+        Some(view)
+    }
+
     /// Where the byte of the source at `at` stands in the view, if a byte of the view starts
     /// there.
     pub fn position_of(&self, at: usize) -> Option<usize> {
@@ -180,6 +222,25 @@ impl View {
             h.get_mut().encoding = Encoding::Base64;
         }
         h
+    }
+}
+
+/// Whether `hay`, without a byte order mark, reads as UTF-16 text: its first 256 bytes (8 at
+/// least) are ASCII characters that print, or tabs and line ends, each beside a NUL on the
+/// same side (little-endian: `Some(true)`).
+fn utf16_without_mark(hay: &[u8]) -> Option<bool> {
+    let sample = &hay[..hay.len().min(256) & !1];
+    if sample.len() < 8 {
+        return None;
+    }
+    let text = |b: u8| (0x20..0x7f).contains(&b) || matches!(b, b'\t' | b'\n' | b'\r');
+    let pairs = || sample.chunks_exact(2).map(|c| (c[0], c[1]));
+    if pairs().all(|(a, b)| text(a) && b == 0) {
+        Some(true)
+    } else if pairs().all(|(a, b)| a == 0 && text(b)) {
+        Some(false)
+    } else {
+        None
     }
 }
 
@@ -273,6 +334,39 @@ mod tests {
         assert_eq!(v("  key: QUtJ"), None, "too short");
         assert_eq!(v("  key: QUtJQTEyMzQ"), None, "not padded to whole groups");
         assert_eq!(v("key value QUtJQTEyMzQ="), None);
+    }
+
+    #[test]
+    fn utf16_text_is_read_as_utf8_and_maps_back() {
+        let text = "k\u{e9}y = \u{1F600} v\n";
+        for little in [true, false] {
+            let mut hay: Vec<u8> = if little { vec![0xFF, 0xFE] } else { vec![0xFE, 0xFF] };
+            for u in text.encode_utf16() {
+                hay.extend(if little { u.to_le_bytes() } else { u.to_be_bytes() });
+            }
+            let view = View::utf16(&hay, 1 << 20).expect("a byte order mark");
+            assert_eq!(view.text, text.as_bytes());
+            // `v` is code unit 9 (the emoji takes two): its byte that is not NUL, at
+            // 2 + 2 * 9 of the source (little-endian) or one on.
+            let v = text.find('v').unwrap();
+            let at = 2 + 2 * 9 + usize::from(!little);
+            assert_eq!(view.source(v..v + 1), at..at + 1);
+            // The emoji's four UTF-8 bytes stand on its two units.
+            let e = text.find('\u{1F600}').unwrap();
+            assert_eq!(view.source(e..e + 4), 2 + 2 * 6..2 + 2 * 8);
+        }
+        // Without a mark: ASCII text beside NULs, in either order.
+        for little in [true, false] {
+            let hay: Vec<u8> = "a = 1\r\nkey: v\r\n"
+                .encode_utf16()
+                .flat_map(|u| if little { u.to_le_bytes() } else { u.to_be_bytes() })
+                .collect();
+            let view = View::utf16(&hay, 1 << 20).expect("UTF-16 text");
+            assert_eq!(view.text, b"a = 1\r\nkey: v\r\n");
+        }
+        assert!(View::utf16(b"plain text", 1 << 20).is_none());
+        assert!(View::utf16(&[1, 0, 2, 0, 3, 0, 4, 0, 5, 0], 1 << 20).is_none());
+        assert!(View::utf16(&[0xFF, 0xFE, b'a', 0], 3).is_none());
     }
 
     #[test]
