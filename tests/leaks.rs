@@ -15,7 +15,9 @@ use std::process::{Command, Output, Stdio};
 
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use common::{legacy_token, secret_of, token, token_with, tokenguard_path, TestRepo};
+use common::{
+    legacy_token, quoted_printable, secret_of, token, token_with, tokenguard_path, TestRepo,
+};
 use proptest::prelude::*;
 use tokenguard::allowlist::Allowlist;
 use tokenguard::finding::Findings;
@@ -516,27 +518,6 @@ fn mask_ignores_scan_disable() {
 
 // ---------------------------------------------------------------------------------------
 // Quoted-printable mail bodies: `KEY=3D<token>` wrapped at 76 characters
-
-/// `text` as a quoted-printable encoder writes it: `=` as `=3D`, lines of at most 76
-/// characters with a soft break (`=` then `eol`) where a line is cut, never inside an escape.
-fn quoted_printable(text: &str, eol: &str) -> String {
-    let mut out = String::new();
-    for line in text.lines() {
-        let mut width = 0;
-        for c in line.chars() {
-            let piece = if c == '=' { "=3D".to_string() } else { c.to_string() };
-            if width + piece.len() > 75 {
-                out.push('=');
-                out.push_str(eol);
-                width = 0;
-            }
-            out.push_str(&piece);
-            width += piece.len();
-        }
-        out.push_str(eol);
-    }
-    out
-}
 
 #[test]
 fn quoted_printable_tokens_after_an_escaped_equals_are_found_and_masked_in_files_and_pipes() {

@@ -400,6 +400,82 @@ fn base64_and_values_below_their_key_inside_utf16_text_are_found() {
     }
 }
 
+/// A quoted-printable text (a mail body: soft breaks at 76 characters, `=` as `=3D`) is read
+/// decoded as a whole, with or without the header that says so: base64 cut by a soft break,
+/// an assignment with a type between key and `=3D`, and a value below its key are found at
+/// their lines; a placeholder so written is not.
+#[test]
+fn base64_typed_assignments_and_values_below_their_key_inside_quoted_printable_text_are_found() {
+    use base64::Engine;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let t = common::token();
+    let (_, aws) = p::aws_key_pair();
+    let legacy = common::legacy_token();
+    let env = format!("APP=1\nLOG_LEVEL=info\nDT_API_TOKEN={legacy}\nPORT=8080\n");
+    // (text, rule, line in the body, whether it has soft breaks)
+    let cases = [
+        (format!("kind: Secret\ndata:\n  token: {}\n", b64(&t)), "dynatrace-api-token", 3, true),
+        (
+            format!("package c\n\nvar ApiToken string = \"{}\"\n", b64(&t)),
+            "dynatrace-api-token",
+            3,
+            true,
+        ),
+        (
+            format!("kind: Secret\ndata:\n  .env: {}\n", b64(&env)),
+            "dynatrace-legacy-token",
+            3,
+            true,
+        ),
+        (
+            format!("variable \"aws_secret_access_key\" {{\n  default = \"{aws}\"\n}}\n"),
+            "aws-secret-access-key",
+            2,
+            false,
+        ),
+    ];
+    let header = "From: ci@example.com\nSubject: build\nMIME-Version: 1.0\n\
+                  Content-Type: text/plain; charset=utf-8\n\
+                  Content-Transfer-Encoding: quoted-printable\n\n";
+    for (text, rule, line, soft) in cases {
+        for eol in ["\n", "\r\n"] {
+            let body = common::quoted_printable(&text, eol);
+            assert_eq!(body.contains(&format!("={eol}")), soft, "{body}");
+            let headers: &[&str] = if soft { &["", header] } else { &[header] };
+            for head in headers {
+                let mail = format!("{}{body}", head.replace('\n', eol));
+                let (code, json, _) = scan_text("m.eml", &mail, "json");
+                let found: Vec<(String, u64)> = findings(&json)
+                    .iter()
+                    .map(|f| (f["rule"].as_str().unwrap().to_string(), f["line"].as_u64().unwrap()))
+                    .collect();
+                let line = line + head.lines().count() as u64;
+                assert_eq!(
+                    found,
+                    [(rule.to_string(), line)],
+                    "{rule}, header {}",
+                    !head.is_empty()
+                );
+                assert_eq!(code, Some(1));
+                for hidden in [common::secret_of(&t), aws.as_str(), legacy.as_str()] {
+                    assert!(!json.contains(hidden), "{rule}: a secret part is shown");
+                }
+            }
+        }
+    }
+    // A placeholder and a documentation example so written are not tokens.
+    let placeholder = format!("dt0c01.{}.{}", "X".repeat(24), "X".repeat(64));
+    for text in [
+        format!("kind: Secret\ndata:\n  token: {}\n", b64(&placeholder)),
+        "variable \"aws_secret_access_key\" {\n  default = \"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\"\n}\n"
+            .to_string(),
+    ] {
+        let mail = format!("{header}{}", common::quoted_printable(&text, "\n"));
+        let (code, json, _) = scan_text("m.eml", &mail, "json");
+        assert_eq!((code, findings(&json).len()), (Some(0), 0), "{mail}");
+    }
+}
+
 /// A key's value in quotes escaped for a string inside a string (JSON in JSON, a log line)
 /// or as an HTML entity is read as in plain quotes, for the regex rules that name the key.
 #[test]

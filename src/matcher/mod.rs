@@ -614,23 +614,35 @@ impl Matcher {
     }
 
     fn find_hits<H: Found>(&self, hay: &[u8]) -> Vec<H> {
+        self.find_hits_in(hay, true)
+    }
+
+    /// [`Matcher::find_hits`]; with `views`, a UTF-16 or quoted-printable text is also read
+    /// decoded as a whole (not again inside that reading).
+    fn find_hits_in<H: Found>(&self, hay: &[u8], views: bool) -> Vec<H> {
         let mut out = Vec::new();
         // A UTF-16 text (a byte order mark, or ASCII beside NULs at its start) is read as
         // UTF-8 too: base64, escapes and values on other lines inside it are decoded as in
         // any text (its keywords' UTF-16 forms find only what stands plainly); what both
         // find is one match.
-        if let Some(view) = custom::view::View::utf16(hay, MAX_UTF16_VIEW) {
-            out.extend(self.find_hits::<H>(&view.text).into_iter().map(|h| view.moved(h)));
+        if views {
+            if let Some(view) = custom::view::View::utf16(hay, MAX_UTF16_VIEW) {
+                out.extend(
+                    self.find_hits_in::<H>(&view.text, false).into_iter().map(|h| view.moved(h)),
+                );
+            }
         }
         let parts = split_at_lines(hay);
+        let mut encoded = false;
         if parts.len() > 1 {
             use rayon::prelude::*;
-            let found: Vec<Vec<H>> = parts
+            let found: Vec<(Vec<H>, bool)> = parts
                 .par_iter()
                 .map(|r| {
                     let mut v = Vec::new();
-                    self.find_into(&hay[r.clone()], 0, &mut v);
-                    v.into_iter()
+                    let encoded = self.find_into(&hay[r.clone()], 0, &mut v);
+                    let moved = v
+                        .into_iter()
                         .map(|h: H| {
                             let (s, x) = (h.get().span.clone(), h.get().secret.clone());
                             h.moved(
@@ -638,12 +650,30 @@ impl Matcher {
                                 x.start + r.start..x.end + r.start,
                             )
                         })
-                        .collect()
+                        .collect();
+                    (moved, encoded)
                 })
                 .collect();
-            out.extend(found.into_iter().flatten());
+            for (v, e) in found {
+                out.extend(v);
+                encoded |= e;
+            }
         } else {
-            self.find_into(hay, 0, &mut out);
+            encoded = self.find_into(hay, 0, &mut out);
+        }
+        // A quoted-printable text (soft breaks as an encoder writes them, or a mail part
+        // that says so) is read decoded too: base64 cut by a soft break, `=3D` in an
+        // assignment of any form, a value below its key; what both find is one match.
+        if views
+            && hay.len() <= MAX_QP_VIEW
+            && (encoded || softbreak::declares_quoted_printable(hay))
+        {
+            let text = softbreak::unbreak(hay, 0..hay.len());
+            if text.chars.len() < hay.len() {
+                out.extend(
+                    self.find_hits_in::<H>(&text.chars, false).into_iter().map(|h| text.moved(h)),
+                );
+            }
         }
         for &rule in &self.unkeyed {
             self.regex_in(hay, 0..hay.len(), rule, &mut out);
@@ -673,8 +703,9 @@ impl Matcher {
 
     /// Everything but the regex rules without keywords (which [`Matcher::find`] runs over
     /// the whole input, as they may span lines).
-    fn find_into<H: Found>(&self, hay: &[u8], depth: u8, out: &mut Vec<H>) {
-        self.search_keywords(hay, depth, depth == 0, out);
+    /// At depth 0, returns whether the text shows quoted-printable soft breaks.
+    fn find_into<H: Found>(&self, hay: &[u8], depth: u8, out: &mut Vec<H>) -> bool {
+        self.search_keywords(hay, depth, depth == 0, out)
     }
 
     /// [`Matcher::find_into`] without the pass for keywords cut by soft breaks: for the text
@@ -754,6 +785,10 @@ impl Matcher {
 /// Longest UTF-16 text read as UTF-8 as well (its view takes 17 bytes per character; a
 /// longer one is read by its keywords' UTF-16 forms alone).
 const MAX_UTF16_VIEW: usize = 4 << 20;
+
+/// Longest quoted-printable text read decoded as a whole (its copy takes 17 bytes per byte;
+/// a longer one is read by the windows around its soft breaks alone).
+const MAX_QP_VIEW: usize = 4 << 20;
 
 /// For each rule, how far the searches of one input got (later keywords inside are skipped).
 /// Allocated on first use: most inputs decoded from base64 hold no keyword of such a rule.

@@ -141,6 +141,15 @@ pub(super) fn soft_window(hay: &[u8], line: Range<usize>, reach: usize) -> Optio
     Some(unbreak(hay, start..end))
 }
 
+/// Whether `text` says, within its first 16 KiB, that it is quoted-printable (a mail's or a
+/// MIME part's `Content-Transfer-Encoding: quoted-printable`).
+pub(super) fn declares_quoted_printable(text: &[u8]) -> bool {
+    let head = &text[..text.len().min(16 << 10)];
+    [&b"uoted-printable"[..], b"UOTED-PRINTABLE", b"uoted-Printable"]
+        .iter()
+        .any(|w| memchr::memmem::find(head, w).is_some())
+}
+
 /// Where the soft line breaks ([`soft_break_len`]) of `text` start, in order, into `out`.
 pub(super) fn soft_breaks(text: &[u8], out: &mut Vec<usize>) {
     #[cfg(target_arch = "x86_64")]
@@ -197,7 +206,9 @@ impl super::Matcher {
     /// an encoder makes it, the few characters either side are joined and searched; where a
     /// keyword shows, the logical line is read again without its breaks (what it finds twice
     /// is one match). `next_line` carries, from block to block, the end of the last logical
-    /// line read.
+    /// line read. Returns whether a soft break in the block ends a line as long as an encoder
+    /// makes it (the text may be quoted-printable throughout: [`Matcher::find_hits`] reads
+    /// it so as well).
     #[inline(never)]
     pub(super) fn soft_cut_keywords<H: Found>(
         &self,
@@ -206,21 +217,26 @@ impl super::Matcher {
         depth: u8,
         next_line: &mut usize,
         out: &mut Vec<H>,
-    ) {
+    ) -> bool {
         // Breaks whose `=` stands in the block, LF and CRLF, in the order of the input.
         let text = &hay[block.start..(block.end + 2).min(hay.len())];
         let mut breaks = Vec::new();
         soft_breaks(text, &mut breaks);
         breaks.retain(|&eq| eq < block.len());
         if breaks.is_empty() {
-            return;
+            return false;
         }
         let breaks = breaks.into_iter().map(|eq| block.start + eq);
         let reach = self.search.longest_literal().max(1) - 1;
+        let mut encoded = false;
         for eq in breaks {
             let lf = eq + soft_break_len(hay, eq) - 1;
             let line_start = memchr::memrchr(b'\n', &hay[..eq]).map_or(0, |p| p + 1);
-            if !SOFT_LINE.contains(&(lf - line_start)) || line_start < *next_line {
+            if !SOFT_LINE.contains(&(lf - line_start)) {
+                continue;
+            }
+            encoded = true;
+            if line_start < *next_line {
                 continue;
             }
             let next_end = memchr::memchr(b'\n', &hay[lf + 1..]).map_or(hay.len(), |p| lf + 1 + p);
@@ -237,6 +253,7 @@ impl super::Matcher {
             self.find_into_joined(&joined.chars, depth, &mut found);
             out.extend(found.into_iter().map(|h| joined.moved(h)));
         }
+        encoded
     }
 
     /// Whether any keyword or form shows in `text` (a few bytes either side of a break).

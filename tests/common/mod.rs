@@ -283,3 +283,24 @@ pub fn finding_places(report: &[u8]) -> Vec<(u64, u64, String)> {
         })
         .collect()
 }
+
+/// `text` as a quoted-printable encoder writes it: `=` as `=3D`, lines of at most 76
+/// characters with a soft break (`=` then `eol`) where a line is cut, never inside an escape.
+pub fn quoted_printable(text: &str, eol: &str) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        let mut width = 0;
+        for c in line.chars() {
+            let piece = if c == '=' { "=3D".to_string() } else { c.to_string() };
+            if width + piece.len() > 75 {
+                out.push('=');
+                out.push_str(eol);
+                width = 0;
+            }
+            out.push_str(&piece);
+            width += piece.len();
+        }
+        out.push_str(eol);
+    }
+    out
+}
