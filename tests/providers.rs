@@ -476,6 +476,37 @@ fn base64_typed_assignments_and_values_below_their_key_inside_quoted_printable_t
     }
 }
 
+/// A file written on one line inside a JSON string (`\n` for its line ends, once or twice
+/// escaped) is read as that file: a value below its key is found.
+#[test]
+fn values_below_their_key_inside_json_strings_are_found() {
+    let (_, aws) = p::aws_key_pair();
+    let legacy = common::legacy_token();
+    for (key, value, rule) in [
+        ("AWS_SECRET_ACCESS_KEY", &aws, "aws-secret-access-key"),
+        ("DT_API_TOKEN", &legacy, "dynatrace-legacy-token"),
+    ] {
+        let files = [
+            format!("variables:\n  {key}:\n    value: \"{value}\"\n"),
+            format!("variable \"{}\" {{\n  default = \"{value}\"\n}}\n", key.to_lowercase()),
+        ];
+        for file in files {
+            let once = serde_json::json!({ "content": file }).to_string();
+            let twice = serde_json::json!({ "payload": once }).to_string();
+            for doc in [once, twice] {
+                let (code, json, _) = scan_text("doc.json", &format!("{doc}\n"), "json");
+                let rules: Vec<String> = findings(&json)
+                    .iter()
+                    .map(|f| f["rule"].as_str().unwrap().to_string())
+                    .collect();
+                assert_eq!(rules, [rule], "{doc}");
+                assert_eq!(code, Some(1));
+                assert!(!json.contains(value.as_str()), "a secret is shown");
+            }
+        }
+    }
+}
+
 /// A key's value in quotes escaped for a string inside a string (JSON in JSON, a log line)
 /// or as an HTML entity is read as in plain quotes, for the regex rules that name the key.
 #[test]

@@ -113,7 +113,7 @@ impl super::Matcher {
         let line = &hay[own.clone()];
         let escaped = |p: usize| view::escape_at(&line[p..]).is_some();
         if out.len() == start && memchr::memchr2_iter(b'\\', b'&', line).any(escaped) {
-            let mut view = View::unescaped(hay, own);
+            let mut view = View::unescaped(hay, own.clone());
             for _ in 0..3 {
                 let Some(v) = view else { break };
                 self.regex_in_view(&v, rule, out);
@@ -121,6 +121,21 @@ impl super::Matcher {
                     break;
                 }
                 view = v.unescape();
+            }
+        }
+        // A file written on one line inside a string (JSON, a log line; `\n` after the
+        // keyword): the line read with its line ends decoded too, as that file (the value
+        // below its key, in base64, escaped again), once per line and rule.
+        if out.len() == start
+            && at < own.end
+            && memchr::memmem::find(&hay[at..own.end], b"\\n").is_some()
+        {
+            if let Some(v) = View::unescaped_lines(hay, own) {
+                if let Some(kw) = v.position_of(at) {
+                    let mut found: Vec<H> = Vec::new();
+                    self.regex_near(&v.text, kw, rule, &mut found);
+                    out.extend(found.into_iter().map(|h| v.moved(h)));
+                }
             }
         }
     }

@@ -149,6 +149,8 @@ impl super::Matcher {
                 Some(b'<') => rest.starts_with(b"<<") || rest.starts_with(b"</key>"),
                 Some(b'>') => rest.starts_with(b"><![CDATA["),
                 Some(b':' | b'"' | b'\'') => block(),
+                // A key in escaped quotes (`\"KEY\" {\n` in a string): read unescaped.
+                Some(b'\\') => matches!(rest.iter().find(|&&b| b != b'\\'), Some(b'"' | b'\'')),
                 _ => false,
             };
             if soft && later {
@@ -309,8 +311,12 @@ impl super::Matcher {
         let rest = &rest[seps..];
         let percent =
             rest.len() > 2 && rest[0] == b'%' && rest[1..3].iter().all(u8::is_ascii_hexdigit);
-        // (`\&quot;`: a reference behind a backslash, decoded first.)
-        let other = view::escape_at(rest).is_some() || rest.starts_with(b"\\&");
+        // (`\&quot;`: a reference behind a backslash, decoded first; `\n`: a line end
+        // escaped in a string, the value perhaps below the key.)
+        let other = view::escape_at(rest).is_some()
+            || rest.starts_with(b"\\&")
+            || rest.starts_with(b"\\n")
+            || rest.starts_with(b"\\r\\n");
         if !deferred && !percent && !other {
             return;
         }
@@ -321,11 +327,19 @@ impl super::Matcher {
             .flatten()
             .map(|value| View::joined(hay, line.start..after, b" = ", value));
         let percent = percent.then(|| View::percent(hay, line.clone())).flatten();
-        let other = other.then(|| View::unescaped(hay, line)).flatten();
-        for view in [deferred, percent, other].into_iter().flatten() {
+        // A file written on one line inside a string (`\n` after the key): its line ends
+        // decoded too, the view read as a file (the value below the key, in escapes again).
+        let lines = other && memchr::memmem::find(&hay[after..line.end], b"\\n").is_some();
+        let other = match (other, lines) {
+            (false, _) => None,
+            (true, false) => View::unescaped(hay, line),
+            (true, true) => View::unescaped_lines(hay, line),
+        };
+        for (view, soft) in [(deferred, false), (percent, false), (other, lines)] {
+            let Some(view) = view else { continue };
             let Some(kw) = view.position_of(at) else { continue };
             let mut found: Vec<H> = Vec::new();
-            self.keyed_near(&view.text, kw, kw_len, rule, false, &mut found);
+            self.keyed_near(&view.text, kw, kw_len, rule, soft, &mut found);
             if !found.is_empty() {
                 out.extend(found.into_iter().map(|h| view.moved(h)));
                 return;
@@ -534,6 +548,8 @@ fn no_value_after(rest: &[u8], value: &Part) -> bool {
         b'\n' | b'}' => true,
         // Escapes and typographic quotes.
         b'&' | 0x80.. => true,
+        // An escaped line end (`KEY:\n  value: …` in a string): the value may come below.
+        b'n' | b'r' => seps > 0 && rest[seps - 1] == b'\\',
         b'!' => tail.starts_with(b"!!str"),
         b'%' => tail.starts_with(b"%20") || tail.starts_with(b"%2520"),
         _ => false,

@@ -128,18 +128,38 @@ impl View {
     pub fn unescaped(hay: &[u8], range: Range<usize>) -> Option<View> {
         let mut plain = View::with_capacity(range.len());
         plain.push_plain(hay, range);
-        plain.unescape()
+        plain.unescape_with(false)
+    }
+
+    /// [`View::unescaped`] with escaped line ends and tabs (`\n`, `\r`, `\t`) decoded too: a
+    /// file's text written on one line inside a string (JSON, a log line), read as the file.
+    pub fn unescaped_lines(hay: &[u8], range: Range<usize>) -> Option<View> {
+        let mut plain = View::with_capacity(range.len());
+        plain.push_plain(hay, range);
+        plain.unescape_with(true)
     }
 
     /// This view with one more level of escapes decoded ([`View::unescaped`]),
     /// each byte still traced to the source; `None` when it holds none.
     pub fn unescape(&self) -> Option<View> {
+        self.unescape_with(false)
+    }
+
+    /// [`View::unescape`]; with `lines`, as [`View::unescaped_lines`].
+    fn unescape_with(&self, lines: bool) -> Option<View> {
         let t = &self.text;
         let mut view = View::with_capacity(t.len());
         let mut any = false;
         let mut i = 0;
         while i < t.len() {
-            if let Some((b, n)) = escape_at(&t[i..]) {
+            let line_escape = || match &t[i..] {
+                [b'\\', b'n', ..] => Some((b'\n', 2)),
+                [b'\\', b'r', ..] => Some((b'\r', 2)),
+                [b'\\', b't', ..] => Some((b'\t', 2)),
+                _ => None,
+            };
+            let escape = escape_at(&t[i..]).or_else(|| lines.then(line_escape).flatten());
+            if let Some((b, n)) = escape {
                 let base64 = n == 2 && self.base64[i + 1];
                 view.push(b, self.from[i].0..self.from[i + n - 1].1, base64);
                 i += n;
@@ -394,6 +414,11 @@ mod tests {
         assert_eq!(twice.source(10..11), 13..15);
         assert!(twice.unescape().is_none());
         assert!(View::unescaped(b"a\\nb\\u0041", 0..10).is_none(), "other escapes stay");
+        // Line ends and tabs too, on request: `\\n` (an escaped backslash, then `n`) stays.
+        let text = br#"k:\n\tv: \"x\"\r\n\\n"#;
+        let lines = View::unescaped_lines(text, 0..text.len()).unwrap();
+        assert_eq!(lines.text, b"k:\n\tv: \"x\"\r\n\\n");
+        assert_eq!(lines.source(2..3), 2..4);
     }
 
     #[test]
