@@ -476,6 +476,45 @@ fn base64_typed_assignments_and_values_below_their_key_inside_quoted_printable_t
     }
 }
 
+/// A token that a quoted-printable encoder cut with a soft break is judged whole: a made-up
+/// one whose fixture word stands after the break is not reported for the head before it
+/// (as written, and in base64), and a real one is found once. Base64's own padding at the
+/// end of a line as long as an encoder's, another key below it, is no soft break.
+#[test]
+fn tokens_cut_by_a_soft_break_are_judged_whole() {
+    use base64::Engine;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let (real, _) = p::other("stripe-secret-key");
+    // The fixture word far enough in that the encoder's first line ends before it.
+    let fake = format!("{}FAKE{}", &real[..70], &real[74..]);
+    for header in ["Content-Transfer-Encoding: quoted-printable\n\n", ""] {
+        for (value, found) in [(fake.clone(), 0), (real.clone(), 1)] {
+            for text in [
+                format!("const config = {{\n  STRIPE_SECRET_KEY: `{value}`,\n}};\n"),
+                format!("kind: Secret\ndata:\n  STRIPE_KEY: {}\n", b64(&value)),
+            ] {
+                let body = common::quoted_printable(&text, "\n");
+                assert!(body.contains("=\n"), "{body}");
+                let (code, json, _) = scan_text("m.eml", &format!("{header}{body}"), "json");
+                assert_eq!(findings(&json).len(), found, "{body}{json}");
+                assert_eq!(code, Some(found as i32));
+                assert!(!json.contains(&real[8..40]), "a secret part is shown");
+            }
+        }
+    }
+    // A YAML block of base64 whose last line (padded) is 69 characters long, a key below.
+    let t = common::token();
+    let encoded = (0..200)
+        .map(|n| b64(&format!("{}{t}\n", "x".repeat(n))))
+        .find(|e| e.len() % 64 == 60 && e.ends_with('='))
+        .expect("a prefix length");
+    let lines: Vec<&str> =
+        encoded.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap()).collect();
+    let text = format!("token: |\n    {}\napiToken: other\n", lines.join("\n    "));
+    assert!(text.contains("=\napiToken"), "{text}");
+    assert_eq!(rules_found(&text), ["dynatrace-api-token"], "{text}");
+}
+
 /// A file written on one line inside a JSON string (`\n` for its line ends, once or twice
 /// escaped) is read as that file: a value below its key is found.
 #[test]

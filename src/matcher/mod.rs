@@ -632,6 +632,7 @@ impl Matcher {
                 );
             }
         }
+        let plain_from = out.len();
         let parts = split_at_lines(hay);
         let mut encoded = false;
         if parts.len() > 1 {
@@ -660,6 +661,18 @@ impl Matcher {
             }
         } else {
             encoded = self.find_into(hay, 0, &mut out);
+        }
+        // A token read as written up to a soft break, where the text goes on with it after
+        // the break, is the head of a longer one that the encoder cut: the readings without
+        // the breaks (below, and the windows around breaks) tell what the whole is.
+        if encoded {
+            let mut i = 0;
+            out.retain(|h| {
+                i += 1;
+                let m = h.get();
+                let base64 = m.encoding == Encoding::Base64;
+                i <= plain_from || !softbreak::cut_by_soft_break(hay, m.span.end, base64)
+            });
         }
         // A quoted-printable text (soft breaks as an encoder writes them, or a mail part
         // that says so) is read decoded too: base64 cut by a soft break, `=3D` in an

@@ -141,6 +141,42 @@ pub(super) fn soft_window(hay: &[u8], line: Range<usize>, reach: usize) -> Optio
     Some(unbreak(hay, start..end))
 }
 
+/// Whether a match read as written that ends at `end` (base64: `base64`) is only the head of
+/// a token that a quoted-printable encoder cut: a soft break's `=` stands there, ending a
+/// line as long as an encoder makes it, and the next line goes on with the token (a
+/// character a token may hold next; for base64, a run of it to that line's end, a quote or
+/// another `=`, where base64's own padding would be followed by other text). The reading
+/// without the breaks then tells what the whole token is.
+pub(super) fn cut_by_soft_break(hay: &[u8], end: usize, base64: bool) -> bool {
+    // (Base64 read as written ends on a group, up to three of its characters before the
+    // `=`, and takes the `=` for its padding.)
+    let end = if base64 {
+        end - usize::from(end > 0 && hay[end - 1] == b'=')
+            + hay[end.min(hay.len())..].iter().take(3).take_while(|&&b| is_base64_char(b)).count()
+    } else {
+        end
+    };
+    if end >= hay.len() {
+        return false;
+    }
+    let n = soft_break_len(hay, end);
+    if n == 0 {
+        return false;
+    }
+    let line_start = memchr::memrchr(b'\n', &hay[..end]).map_or(0, |p| p + 1);
+    if !SOFT_LINE.contains(&(end + n - 1 - line_start)) {
+        return false;
+    }
+    let next = &hay[end + n..];
+    if base64 {
+        let run = next.iter().take_while(|&&b| is_base64_char(b)).count();
+        run >= 4 && matches!(next.get(run), None | Some(b'=' | b'\r' | b'\n' | b'"' | b'\'' | b'`'))
+    } else {
+        next.first()
+            .is_some_and(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'+' | b'/'))
+    }
+}
+
 /// Whether `text` says, within its first 16 KiB, that it is quoted-printable (a mail's or a
 /// MIME part's `Content-Transfer-Encoding: quoted-printable`).
 pub(super) fn declares_quoted_printable(text: &[u8]) -> bool {
