@@ -515,6 +515,36 @@ fn tokens_cut_by_a_soft_break_are_judged_whole() {
     assert_eq!(rules_found(&text), ["dynatrace-api-token"], "{text}");
 }
 
+/// A file in base64 wrapped at 76 columns whose token runs over a line end is judged whole:
+/// a made-up token whose fixture word stands on the next line is not reported for its head
+/// on the first; a real one is found once.
+#[test]
+fn tokens_over_the_lines_of_wrapped_base64_are_judged_whole() {
+    use base64::Engine;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let (real, _) = p::other("stripe-secret-key");
+    let n = real.len();
+    let fake = format!("{}TEST{}", &real[..n - 6], &real[n - 2..]);
+    // The name before the token as long as it takes for a line end of the base64 to fall at
+    // each place of the token.
+    for pad in 0..60 {
+        for (value, found) in [(fake.as_str(), 0), (real.as_str(), 1)] {
+            let file = format!(
+                "<resources>\n    <string name=\"a{}\">{value}</string>\n</resources>\n",
+                "p".repeat(pad)
+            );
+            let encoded = b64(&file);
+            let wrapped: Vec<&str> =
+                encoded.as_bytes().chunks(76).map(|c| std::str::from_utf8(c).unwrap()).collect();
+            let text = wrapped.join("\n") + "\n";
+            let (code, json, _) = scan_text("strings.xml.b64", &text, "json");
+            assert_eq!(findings(&json).len(), found, "pad {pad}: {json}");
+            assert_eq!(code, Some(found as i32));
+            assert!(!json.contains(&real[8..40]), "a secret part is shown");
+        }
+    }
+}
+
 /// A file written on one line inside a JSON string (`\n` for its line ends, once or twice
 /// escaped) is read as that file: a value below its key is found.
 #[test]

@@ -208,8 +208,13 @@ impl super::Matcher {
             self.find_into(&decoded.wrapped.bytes, depth + 1, &mut inner);
             // A line that merely starts with base64 characters (`a+"`, `key2: …`) read as the
             // next line of a wrapped block puts bytes after a token that ends its line: read
-            // the first line alone as well when the whole found nothing.
-            if inner.is_empty() && !decoded.wrapped.gaps.is_empty() {
+            // the first line alone as well when the whole found nothing, unless the next line
+            // is base64 to its end (a block wrapped at its width, whose token the whole
+            // judged: its head alone would pass for a shorter token).
+            if inner.is_empty()
+                && !decoded.wrapped.gaps.is_empty()
+                && !next_line_is_base64(hay, from)
+            {
                 let line = Decoded::new(from, encoding::decode_base64_wrapped(hay, from, false));
                 self.find_into(&line.wrapped.bytes, depth + 1, &mut inner);
                 for h in inner.drain(..) {
@@ -326,6 +331,27 @@ fn moved_out<H: Found>(d: &Decoded, at: usize, h: H) -> H {
         h.moved(d.from + span.start..d.from + span.end, d.from + secret.start..d.from + secret.end);
     h.get_mut().encoding = Encoding::Base64;
     h
+}
+
+/// Whether the line holding `at` is a line of a block wrapped at its width (its base64, after
+/// the indentation, as long as encoders wrap it: 64 as PEM, 76 as MIME and the `base64` tool,
+/// and a few others) and the next line goes on with base64 to its end (after its
+/// indentation; padding, a CR, a closing quote or comma allowed).
+fn next_line_is_base64(hay: &[u8], at: usize) -> bool {
+    const WIDTHS: [usize; 5] = [60, 64, 72, 76, 80];
+    let start = memchr::memrchr(b'\n', &hay[..at]).map_or(0, |p| p + 1);
+    let Some(lf) = memchr::memchr(b'\n', &hay[at..]).map(|p| at + p) else { return false };
+    let line = hay[start..lf].trim_ascii();
+    if !WIDTHS.contains(&line.len()) || !line.iter().all(|&b| is_base64_char(b)) {
+        return false;
+    }
+    let next = &hay[lf + 1..];
+    let line = &next[..memchr::memchr(b'\n', next).unwrap_or(next.len())];
+    let body = line.trim_ascii_start();
+    let run = body.iter().take_while(|&&b| is_base64_char(b)).count();
+    let rest = &body[run..];
+    let rest = &rest[rest.iter().take_while(|&&b| b == b'=').count()..];
+    run >= 4 && rest.iter().all(|&b| matches!(b, b'\r' | b'"' | b'\'' | b',' | b' ' | b'\t'))
 }
 
 #[cfg(test)]
