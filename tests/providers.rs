@@ -545,10 +545,23 @@ fn tokens_over_the_lines_of_wrapped_base64_are_judged_whole() {
     }
 }
 
+/// `text` with every byte but ASCII letters, digits and `-._~` percent-encoded.
+fn percent_encoded(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// A file written on one line inside a JSON string (`\n` for its line ends, once or twice
-/// escaped) is read as that file: a value below its key is found.
+/// escaped) or in a URL's parameter (`%0A`) is read as that file: a value below its key is
+/// found.
 #[test]
-fn values_below_their_key_inside_json_strings_are_found() {
+fn values_below_their_key_inside_json_strings_and_url_parameters_are_found() {
     let (_, aws) = p::aws_key_pair();
     let legacy = common::legacy_token();
     for (key, value, rule) in [
@@ -562,7 +575,8 @@ fn values_below_their_key_inside_json_strings_are_found() {
         for file in files {
             let once = serde_json::json!({ "content": file }).to_string();
             let twice = serde_json::json!({ "payload": once }).to_string();
-            for doc in [once, twice] {
+            let url = format!("https://example.com/upload?body={}", percent_encoded(&file));
+            for doc in [once, twice, url] {
                 let (code, json, _) = scan_text("doc.json", &format!("{doc}\n"), "json");
                 let rules: Vec<String> = findings(&json)
                     .iter()

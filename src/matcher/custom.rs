@@ -102,7 +102,17 @@ impl super::Matcher {
         }
         if memchr::memchr(b'%', &hay[range.clone()]).is_some() {
             if let Some(v) = View::percent(hay, range.clone()) {
+                let before = out.len();
                 self.regex_in_view(&v, rule, out);
+                // A file in a URL's parameter (`%0A` for its line ends): read as that file,
+                // as a file inside a JSON string is (below).
+                let kw =
+                    v.position_of(at).filter(|&kw| memchr::memchr(b'\n', &v.text[kw..]).is_some());
+                if let (true, Some(kw)) = (out.len() == before, kw) {
+                    let mut found: Vec<H> = Vec::new();
+                    self.regex_near(&v.text, kw, rule, &mut found);
+                    out.extend(found.into_iter().map(|h| v.moved(h)));
+                }
             }
         }
         // Backslash escapes and character references, a level at a time (JSON with `\/`,

@@ -335,7 +335,10 @@ impl super::Matcher {
             (true, false) => View::unescaped(hay, line),
             (true, true) => View::unescaped_lines(hay, line),
         };
-        for (view, soft) in [(deferred, false), (percent, false), (other, lines)] {
+        // (A file in a URL's parameter, `%0A` for its line ends, is read as that file too.)
+        let file_in_url =
+            percent.as_ref().is_some_and(|v| memchr::memchr(b'\n', &v.text).is_some());
+        for (view, soft) in [(deferred, false), (percent, file_in_url), (other, lines)] {
             let Some(view) = view else { continue };
             let Some(kw) = view.position_of(at) else { continue };
             let mut found: Vec<H> = Vec::new();
