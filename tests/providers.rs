@@ -545,6 +545,29 @@ fn tokens_over_the_lines_of_wrapped_base64_are_judged_whole() {
     }
 }
 
+/// A key's value in escaped quotes after a type or a default between key and value, inside
+/// JSON inside JSON (`?? \\\"…\\\"`, `: &str = \\\"…\\\"`), is read as in plain quotes.
+#[test]
+fn values_in_escaped_quotes_after_a_type_or_a_default_are_found() {
+    let legacy = common::legacy_token();
+    for line in [
+        format!("const token = process.env.DT_API_TOKEN ?? \"{legacy}\";"),
+        format!("pub const DT_API_TOKEN: &str = \"{legacy}\";"),
+        format!("var DtApiToken string = \"{legacy}\""),
+    ] {
+        let once = serde_json::json!({ "content": line }).to_string();
+        let twice = serde_json::json!({ "payload": once }).to_string();
+        for doc in [once, twice] {
+            let (code, json, _) = scan_text("doc.json", &format!("{doc}\n"), "json");
+            let rules: Vec<String> =
+                findings(&json).iter().map(|f| f["rule"].as_str().unwrap().to_string()).collect();
+            assert_eq!(rules, ["dynatrace-legacy-token"], "{doc}");
+            assert_eq!(code, Some(1));
+            assert!(!json.contains(&legacy), "a secret is shown");
+        }
+    }
+}
+
 /// `text` with every byte but ASCII letters, digits and `-._~` percent-encoded.
 fn percent_encoded(text: &str) -> String {
     text.bytes()

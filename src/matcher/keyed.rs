@@ -313,10 +313,14 @@ impl super::Matcher {
             rest.len() > 2 && rest[0] == b'%' && rest[1..3].iter().all(u8::is_ascii_hexdigit);
         // (`\&quot;`: a reference behind a backslash, decoded first; `\n`: a line end
         // escaped in a string, the value perhaps below the key.)
-        let other = view::escape_at(rest).is_some()
-            || rest.starts_with(b"\\&")
-            || rest.starts_with(b"\\n")
-            || rest.starts_with(b"\\r\\n");
+        let escape = |r: &[u8]| view::escape_at(r).is_some() || r.starts_with(b"\\&");
+        let other = escape(rest) || rest.starts_with(b"\\n") || rest.starts_with(b"\\r\\n") || {
+            // An escaped quote a little later on the line: after a type or a default between
+            // key and value (`?? \"…\"`, `: &str = \"…\"` in JSON inside JSON).
+            let near = &rest[..rest.len().min(24)];
+            let near = &near[..memchr::memchr(b'\n', near).unwrap_or(near.len())];
+            memchr::memchr2_iter(b'\\', b'&', near).any(|p| p > 0 && escape(&rest[p..]))
+        };
         if !deferred && !percent && !other {
             return;
         }
