@@ -317,9 +317,8 @@ impl super::Matcher {
         let other = escape(rest) || rest.starts_with(b"\\n") || rest.starts_with(b"\\r\\n") || {
             // An escaped quote a little later on the line: after a type or a default between
             // key and value (`?? \"…\"`, `: &str = \"…\"` in JSON inside JSON).
-            let near = &rest[..rest.len().min(24)];
-            let near = &near[..memchr::memchr(b'\n', near).unwrap_or(near.len())];
-            memchr::memchr2_iter(b'\\', b'&', near).any(|p| p > 0 && escape(&rest[p..]))
+            let near = rest.iter().take(24).take_while(|&&b| b != b'\n');
+            near.enumerate().any(|(p, &b)| p > 0 && matches!(b, b'\\' | b'&') && escape(&rest[p..]))
         };
         if !deferred && !percent && !other {
             return;
