@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """Cross-encoding sweep: the layout sweep's expected positives, each re-written in the
-encodings a secret meets on its way through tooling (recall only).
+encodings a secret meets on its way through tooling (recall; with --negatives, precision).
 
-    python3 benches/layouts/cross.py target/release/tokenguard [--no-gen]
+    python3 benches/layouts/cross.py target/release/tokenguard [--no-gen] [--negatives]
+
+--negatives: the sweep's negative files (placeholders, the rules' negatives) in the same
+encodings too, each encoding scanned once: files with any finding are false alarms.
 
 Runs gen.py first (unless --no-gen, which reuses $LAYOUTS_DIR and the files already under
 $CROSS_DIR), takes every file of $LAYOUTS_DIR/manifest.json (default /tmp/tokenguard-layouts)
@@ -224,6 +227,28 @@ def scan(binary, folder, env):
     return r, doc, found, allowed
 
 
+def negatives(binary, manifest, env):
+    """Precision: every negative file of the layout sweep (placeholders, the rules' own
+    negatives) in each encoding but plain (run.py covers that), scanned once per encoding;
+    prints the files with any finding per encoding (rule ids only)."""
+    negs = [m for m in manifest if m['set'] == 'neg']
+    root = os.path.join(CROSS, 'neg')
+    shutil.rmtree(root, ignore_errors=True)
+    for i, rec in enumerate(negs):
+        data = open(rec['file'], 'rb').read()
+        name = os.path.basename(rec['file'])
+        for enc, ext, fn in ENCODINGS[1:]:
+            d = os.path.join(root, enc, rec['layout'])
+            os.makedirs(d, exist_ok=True)
+            with open(os.path.join(d, f'{i}_{name}{ext}'), 'wb') as fh:
+                fh.write(fn(data, name))
+    print(f'\nnegatives: {len(negs)} files per encoding, in {root}')
+    for enc, _, _ in ENCODINGS[1:]:
+        r, doc, found, _ = scan(binary, os.path.join(root, enc), env)
+        rules = collections.Counter(f['rule'] for f in doc.get('findings', []))
+        print(f'  {enc:13} false alarms in {len(found):5} files {dict(rules.most_common(4)) or ""}')
+
+
 def main():
     args = [a for a in sys.argv[1:] if not a.startswith('--')]
     if not args:
@@ -284,6 +309,8 @@ def main():
         if misses[enc]['count']:
             top = ', '.join(f'{k}({v})' for k, v in list(misses[enc]['by_rule'].items())[:6])
             print(f'  {enc:13} top rules: {top}')
+    if '--negatives' in sys.argv:
+        negatives(binary, manifest, env)
     print(f'\nmisses: {os.path.join(CROSS, "misses.json")}')
     print(f'leak check: {len(tokens)} tokens, {len(windows)} secret slices of {WINDOW} characters: '
           + ('NOTHING LEAKED' if not leaked else f'LEAKS {dict(leaked)}'))

@@ -19,13 +19,13 @@ fn text(bytes: &[u8]) -> &str {
 
 /// A GitHub classic token (`prefix` one of `ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`) or an npm
 /// token (`npm_`): 30 random alphanumerics and their base62 CRC-32.
-pub fn github_classic(prefix: &str) -> String {
+fn github_classic_once(prefix: &str) -> String {
     let body = Rng::new().chars(ALNUM, 30);
     format!("{prefix}{body}{}", text(&checksum::github_check(body.as_bytes())))
 }
 
 /// A GitHub fine-grained personal access token (`github_pat_`, 93 characters).
-pub fn github_fine_grained() -> String {
+fn github_fine_grained_once() -> String {
     let mut rng = Rng::new();
     let head = format!("github_pat_11{}_{}", rng.chars(ALNUM, 20), rng.chars(ALNUM, 43));
     let check = checksum::github_pat_check(head.as_bytes());
@@ -51,13 +51,13 @@ pub fn gitlab_routable(prefix: &str) -> String {
 }
 
 /// A Grafana service-account token (`glsa_`).
-pub fn grafana_service_account() -> String {
+fn grafana_service_account_once() -> String {
     let key = format!("glsa_{}", Rng::new().chars(ALNUM, 32));
     format!("{key}_{}", text(&checksum::grafana_check(key.as_bytes())))
 }
 
 /// A Grafana Cloud access-policy token (`glc_` + base64 JSON with `o`, `n`, `k`, `m`).
-pub fn grafana_cloud() -> String {
+fn grafana_cloud_once() -> String {
     let mut rng = Rng::new();
     let json = format!(
         r#"{{"o":"{}","n":"stack-{}-write","k":"{}","m":{{"r":"prod-eu-west-2"}}}}"#,
@@ -69,20 +69,20 @@ pub fn grafana_cloud() -> String {
 }
 
 /// An Atlassian API token (`ATATT3xFfGF0…=` + CRC-32, 192 characters).
-pub fn atlassian_api_token() -> String {
+fn atlassian_api_token_once() -> String {
     let head = format!("ATATT3xFfGF0{}=", Rng::new().chars(B64URL, 171));
     format!("{head}{}", text(&checksum::atlassian_check(head.as_bytes())))
 }
 
 /// A Bitbucket app password (`ATBB` + 24 alphanumerics + CRC-32).
-pub fn bitbucket_app_password() -> String {
+fn bitbucket_app_password_once() -> String {
     let head = format!("ATBB{}", Rng::new().chars(ALNUM, 24));
     format!("{head}{}", text(&checksum::atlassian_check(head.as_bytes())))
 }
 
 /// A PyPI token: `pypi-` and a v2 macaroon for pypi.org with a UUID identifier, a caveat
 /// and a random signature, base64url without padding (as warehouse serializes it).
-pub fn pypi() -> String {
+fn pypi_once() -> String {
     let mut rng = Rng::new();
     let uuid = format!(
         "{}-{}-4{}-a{}-{}",
@@ -111,7 +111,7 @@ pub fn pypi() -> String {
 }
 
 /// A Dynatrace agent connection token: `dt0a01.<environment id>.<64 lower-case hex>`.
-pub fn dynatrace_agent() -> String {
+fn dynatrace_agent_once() -> String {
     let mut rng = Rng::new();
     format!(
         "dt0a01.{}{}.{}",
@@ -122,9 +122,75 @@ pub fn dynatrace_agent() -> String {
 }
 
 /// A Dynatrace EdgeConnect placeholder token: `dt0e01.<24 base32>.<64 base32>`.
-pub fn dynatrace_edgeconnect() -> String {
+fn dynatrace_edgeconnect_once() -> String {
     let mut rng = Rng::new();
     format!("dt0e01.{}.{}", rng.chars(BASE32, 24), rng.chars(BASE32, 64))
+}
+
+/// [`github_classic_once`], drawn again until the built-in matcher finds it (a random draw is
+/// placeholder-shaped now and then: a test must not fail by chance).
+pub fn github_classic(prefix: &str) -> String {
+    accepted(|| github_classic_once(prefix))
+}
+
+/// [`github_fine_grained_once`], drawn again until the built-in matcher finds it (a random draw is
+/// placeholder-shaped now and then: a test must not fail by chance).
+pub fn github_fine_grained() -> String {
+    accepted(github_fine_grained_once)
+}
+
+/// [`grafana_service_account_once`], drawn again until the built-in matcher finds it (a random draw is
+/// placeholder-shaped now and then: a test must not fail by chance).
+pub fn grafana_service_account() -> String {
+    accepted(grafana_service_account_once)
+}
+
+/// [`grafana_cloud_once`], drawn again until the built-in matcher finds it (a random draw is
+/// placeholder-shaped now and then: a test must not fail by chance).
+pub fn grafana_cloud() -> String {
+    accepted(grafana_cloud_once)
+}
+
+/// [`atlassian_api_token_once`], drawn again until the built-in matcher finds it (a random draw is
+/// placeholder-shaped now and then: a test must not fail by chance).
+pub fn atlassian_api_token() -> String {
+    accepted(atlassian_api_token_once)
+}
+
+/// [`bitbucket_app_password_once`], drawn again until the built-in matcher finds it (a random draw is
+/// placeholder-shaped now and then: a test must not fail by chance).
+pub fn bitbucket_app_password() -> String {
+    accepted(bitbucket_app_password_once)
+}
+
+/// [`pypi_once`], drawn again until the built-in matcher finds it (a random draw is
+/// placeholder-shaped now and then: a test must not fail by chance).
+pub fn pypi() -> String {
+    accepted(pypi_once)
+}
+
+/// [`dynatrace_agent_once`], drawn again until the built-in matcher finds it (a random draw is
+/// placeholder-shaped now and then: a test must not fail by chance).
+pub fn dynatrace_agent() -> String {
+    accepted(dynatrace_agent_once)
+}
+
+/// [`dynatrace_edgeconnect_once`], drawn again until the built-in matcher finds it (a random draw is
+/// placeholder-shaped now and then: a test must not fail by chance).
+pub fn dynatrace_edgeconnect() -> String {
+    accepted(dynatrace_edgeconnect_once)
+}
+
+/// `make()` drawn again until the built-in matcher finds a token in it.
+fn accepted(make: impl Fn() -> String) -> String {
+    let m = tokenguard::matcher::Matcher::builtin_ref();
+    for _ in 0..1000 {
+        let t = make();
+        if !m.find(t.as_bytes()).is_empty() {
+            return t;
+        }
+    }
+    panic!("the built-in matcher finds none of 1,000 draws like {}", &make()[..10]);
 }
 
 const DIGITS: &[u8] = b"0123456789";
