@@ -474,18 +474,6 @@ fn base64_under_other_keys_or_of_placeholders_is_not_a_finding() {
 // ---------------------------------------------------------------------------------------
 // Other providers' tokens in encodings that start before their keyword or span values.
 
-/// `text` URL-encoded as `encodeURIComponent` does (all but letters, digits and `-._~`).
-fn url_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// The findings' lines of `scan --format json` over `input` written to `name`.
 fn lines_found(name: &str, input: &[u8]) -> Vec<u64> {
     let dir = tempfile::tempdir().unwrap();
@@ -595,7 +583,7 @@ fn azure_connection_strings_inside_url_encoded_urls_are_caught() {
     let conn = format!(
         "DefaultEndpointsProtocol=https;AccountName=acct;{key};EndpointSuffix=core.windows.net"
     );
-    let once = url_encode(&format!("https://app.example.com/login?conn={conn}"));
+    let once = common::url_encode(&format!("https://app.example.com/login?conn={conn}"));
     // What must not be shown: each stretch of 8 letters or digits of the key's value (the
     // same in every encoding).
     let value = &key["AccountKey=".len()..];
@@ -606,9 +594,9 @@ fn azure_connection_strings_inside_url_encoded_urls_are_caught() {
         .collect();
     assert!(!hidden.is_empty());
     let cases = [
-        ("a connection string URL-encoded", format!("conn={}\n", url_encode(&conn))),
+        ("a connection string URL-encoded", format!("conn={}\n", common::url_encode(&conn))),
         ("inside a URL-encoded URL", format!("GET /cb?redirect={once} HTTP/1.1\n")),
-        ("URL-encoded twice", format!("GET /cb?next={} HTTP/1.1\n", url_encode(&once))),
+        ("URL-encoded twice", format!("GET /cb?next={} HTTP/1.1\n", common::url_encode(&once))),
     ];
     for (what, text) in &cases {
         caught_everywhere(what, "access.log", text.as_bytes(), &hidden);
@@ -624,7 +612,7 @@ fn url_encoded_azure_near_misses_are_not_findings() {
         format!("AccountKey={}==;", "x".repeat(86)),
     ];
     for (i, c) in cases.iter().enumerate() {
-        for text in [url_encode(c), url_encode(&url_encode(c))] {
+        for text in [common::url_encode(c), common::url_encode(&common::url_encode(c))] {
             passes(&format!("case {i}"), "access.log", format!("GET /?c={text}\n").as_bytes());
         }
     }

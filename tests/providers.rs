@@ -37,6 +37,14 @@ fn findings(json: &str) -> Vec<Value> {
     v["findings"].as_array().cloned().unwrap_or_default()
 }
 
+/// The rule and line of each finding of a JSON report.
+fn rules_and_lines(json: &str) -> Vec<(String, u64)> {
+    findings(json)
+        .iter()
+        .map(|f| (f["rule"].as_str().unwrap().to_string(), f["line"].as_u64().unwrap()))
+        .collect()
+}
+
 /// Rule ids of the findings in `content`.
 fn rules_found(content: &str) -> Vec<String> {
     let (_, out, _) = scan_text("f.txt", content, "json");
@@ -383,10 +391,7 @@ fn base64_and_values_below_their_key_inside_utf16_text_are_found() {
                 bytes.extend(if little { u.to_le_bytes() } else { u.to_be_bytes() });
             }
             let (code, json, _) = scan_bytes("k.ps1", &bytes, "json");
-            let found: Vec<(String, u64)> = findings(&json)
-                .iter()
-                .map(|f| (f["rule"].as_str().unwrap().to_string(), f["line"].as_u64().unwrap()))
-                .collect();
+            let found = rules_and_lines(&json);
             assert_eq!(
                 found,
                 [(rule.to_string(), line)],
@@ -445,10 +450,7 @@ fn base64_typed_assignments_and_values_below_their_key_inside_quoted_printable_t
             for head in headers {
                 let mail = format!("{}{body}", head.replace('\n', eol));
                 let (code, json, _) = scan_text("m.eml", &mail, "json");
-                let found: Vec<(String, u64)> = findings(&json)
-                    .iter()
-                    .map(|f| (f["rule"].as_str().unwrap().to_string(), f["line"].as_u64().unwrap()))
-                    .collect();
+                let found = rules_and_lines(&json);
                 let line = line + head.lines().count() as u64;
                 assert_eq!(
                     found,
@@ -568,18 +570,6 @@ fn values_in_escaped_quotes_after_a_type_or_a_default_are_found() {
     }
 }
 
-/// `text` with every byte but ASCII letters, digits and `-._~` percent-encoded.
-fn percent_encoded(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// A file written on one line inside a JSON string (`\n` for its line ends, once or twice
 /// escaped) or in a URL's parameter (`%0A`) is read as that file: a value below its key is
 /// found.
@@ -598,7 +588,7 @@ fn values_below_their_key_inside_json_strings_and_url_parameters_are_found() {
         for file in files {
             let once = serde_json::json!({ "content": file }).to_string();
             let twice = serde_json::json!({ "payload": once }).to_string();
-            let url = format!("https://example.com/upload?body={}", percent_encoded(&file));
+            let url = format!("https://example.com/upload?body={}", common::url_encode(&file));
             for doc in [once, twice, url] {
                 let (code, json, _) = scan_text("doc.json", &format!("{doc}\n"), "json");
                 let rules: Vec<String> = findings(&json)

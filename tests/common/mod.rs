@@ -304,3 +304,15 @@ pub fn quoted_printable(text: &str, eol: &str) -> String {
     }
     out
 }
+
+/// `text` URL-encoded as `encodeURIComponent` does (all but letters, digits and `-._~`).
+pub fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
