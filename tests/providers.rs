@@ -37,6 +37,22 @@ fn findings(json: &str) -> Vec<Value> {
     v["findings"].as_array().cloned().unwrap_or_default()
 }
 
+/// `s` in standard base64.
+fn b64(s: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+/// A Dynatrace token, an AWS secret key, an older-format token and an `.env` file holding the
+/// last: what the tests of whole-text readings (UTF-16, quoted-printable) write.
+fn secrets_for_whole_text_readings() -> (String, String, String, String) {
+    let t = common::token();
+    let (_, aws) = p::aws_key_pair();
+    let legacy = common::legacy_token();
+    let env = format!("APP=1\nLOG_LEVEL=info\nDT_API_TOKEN={legacy}\nPORT=8080\n");
+    (t, aws, legacy, env)
+}
+
 /// The rule and line of each finding of a JSON report.
 fn rules_and_lines(json: &str) -> Vec<(String, u64)> {
     findings(json)
@@ -285,8 +301,6 @@ fn placeholders_examples_masks_templates_and_hashes_are_not_findings() {
 
 #[test]
 fn decoders_serve_the_new_rules() {
-    use base64::Engine;
-    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
     // base64, as a Kubernetes Secret holds a value
     let t = p::github_classic("ghp_");
     let secret = format!(
@@ -365,12 +379,7 @@ fn window_rules_read_their_lines_in_utf16_text() {
 /// (an HCL variable's default) are found, at their lines, as in UTF-8.
 #[test]
 fn base64_and_values_below_their_key_inside_utf16_text_are_found() {
-    use base64::Engine;
-    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
-    let t = common::token();
-    let (_, aws) = p::aws_key_pair();
-    let legacy = common::legacy_token();
-    let env = format!("APP=1\nLOG_LEVEL=info\nDT_API_TOKEN={legacy}\nPORT=8080\n");
+    let (t, aws, legacy, env) = secrets_for_whole_text_readings();
     let cases = [
         (format!("kind: Secret\ndata:\n  token: {}\n", b64(&t)), "dynatrace-api-token", 3),
         (
@@ -411,12 +420,7 @@ fn base64_and_values_below_their_key_inside_utf16_text_are_found() {
 /// their lines; a placeholder so written is not.
 #[test]
 fn base64_typed_assignments_and_values_below_their_key_inside_quoted_printable_text_are_found() {
-    use base64::Engine;
-    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
-    let t = common::token();
-    let (_, aws) = p::aws_key_pair();
-    let legacy = common::legacy_token();
-    let env = format!("APP=1\nLOG_LEVEL=info\nDT_API_TOKEN={legacy}\nPORT=8080\n");
+    let (t, aws, legacy, env) = secrets_for_whole_text_readings();
     // (text, rule, line in the body, whether it has soft breaks)
     let cases = [
         (format!("kind: Secret\ndata:\n  token: {}\n", b64(&t)), "dynatrace-api-token", 3, true),
@@ -484,8 +488,6 @@ fn base64_typed_assignments_and_values_below_their_key_inside_quoted_printable_t
 /// end of a line as long as an encoder's, another key below it, is no soft break.
 #[test]
 fn tokens_cut_by_a_soft_break_are_judged_whole() {
-    use base64::Engine;
-    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
     let (real, _) = p::other("stripe-secret-key");
     // The fixture word far enough in that the encoder's first line ends before it.
     let fake = format!("{}FAKE{}", &real[..70], &real[74..]);
@@ -522,8 +524,6 @@ fn tokens_cut_by_a_soft_break_are_judged_whole() {
 /// on the first; a real one is found once.
 #[test]
 fn tokens_over_the_lines_of_wrapped_base64_are_judged_whole() {
-    use base64::Engine;
-    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
     let (real, _) = p::other("stripe-secret-key");
     let n = real.len();
     let fake = format!("{}TEST{}", &real[..n - 6], &real[n - 2..]);

@@ -190,7 +190,7 @@ fn accepted(make: impl Fn() -> String) -> String {
             return t;
         }
     }
-    panic!("the built-in matcher finds none of 1,000 draws like {}", &make()[..10]);
+    panic!("the built-in matcher finds none of 1,000 draws (no part of them shown)");
 }
 
 const DIGITS: &[u8] = b"0123456789";
