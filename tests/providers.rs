@@ -83,7 +83,9 @@ fn cases() -> Vec<(String, &'static str, String, String)> {
     let t = p::github_fine_grained();
     let (shown, secret) = prefixed(&t, 11);
     v.push((format!("GH_TOKEN={t}\n"), "github-fine-grained-token", shown, secret));
-    for prefix in ["glpat-", "glrt-"] {
+    // A self-managed instance's prefix stands before the type's (with a separator or
+    // without), and the CRC covers it: it is shown with the type's prefix.
+    for prefix in ["glpat-", "glrt-", "SIE-glpat-", "acmeglpat-", "my_corp-gldt-"] {
         let t = p::gitlab_routable(prefix);
         let (shown, secret) = prefixed(&t, prefix.len());
         v.push((format!("token: {t}\n"), "gitlab-routable-token", shown, secret));
@@ -226,6 +228,22 @@ fn tokens_whose_checksum_fails_are_not_findings() {
     let t = p::pypi();
     let cut = &t[..t.len() - 10];
     assert!(rules_found(&format!("password = {cut}\n")).is_empty());
+}
+
+#[test]
+fn a_gitlab_instance_prefix_is_read_as_part_of_the_token_its_crc_covers() {
+    let shown = |content: &str| -> Vec<String> {
+        let (_, out, _) = scan_text("f.env", content, "json");
+        findings(&out).iter().map(|f| f["token_id"].as_str().unwrap_or("").to_string()).collect()
+    };
+    let t = p::gitlab_routable("SIE-glpat-");
+    assert_eq!(shown(&format!("GITLAB_TOKEN={t}\n")), ["SIE-glpat-"]);
+    // Another instance's prefix written before it: its CRC covers SIE-, not XYZ-.
+    let other = t.replacen("SIE-", "XYZ-", 1);
+    assert!(shown(&format!("GITLAB_TOKEN={other}\n")).is_empty(), "{other}");
+    // A token without an instance prefix, glued to a word: its CRC holds from `glpat-`.
+    let plain = p::gitlab_routable("glpat-");
+    assert_eq!(shown(&format!("GITLAB_TOKEN=SIE-{plain}\n")), ["glpat-"]);
 }
 
 #[test]

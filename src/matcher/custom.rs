@@ -254,35 +254,51 @@ impl super::Matcher {
                 continue;
             }
             let secret = caps.name("secret").unwrap_or(whole);
-            let text = whole.as_bytes();
-            if !checksum_holds(self.rules[rule].checksum, text, &[secret.as_bytes()])
-                || !shape_holds(self.rules[rule].shape, secret.as_bytes())
+            let checksum = self.rules[rule].checksum;
+            // Where the token starts: a GitLab instance prefix (`SIE-glpat-…`, `acmeglpat-…`)
+            // stands before the `gl…` prefix that the pattern starts at, and its CRC covers it.
+            let start = match checksum_holds(checksum, whole.as_bytes(), &[secret.as_bytes()]) {
+                true => Some(base + whole.start()),
+                false if checksum == Checksum::GitlabRoutable => {
+                    checksum::gitlab_routable_start(hay, base + whole.start(), base + whole.end())
+                }
+                false => None,
+            };
+            let Some(start) = start else { continue };
+            let text = &hay[start..base + whole.end()];
+            // An instance prefix is shown with the `gl…` prefix (the group `id`) after it.
+            let extended = start < base + whole.start();
+            let id = caps.name("id").map(|id| match extended {
+                true => &hay[start..base + id.end()],
+                false => id.as_bytes(),
+            });
+            if !shape_holds(self.rules[rule].shape, secret.as_bytes())
                 || self.is_known(text)
                 || self.is_known(secret.as_bytes())
-                || caps.name("id").is_some_and(|id| self.is_known(id.as_bytes()))
+                || id.is_some_and(|id| self.is_known(id))
             {
                 continue;
             }
             let (before, after) =
-                (&text[..secret.start() - whole.start()], &text[secret.end() - whole.start()..]);
+                (&hay[start..base + secret.start()], &text[base + secret.end() - start..]);
             let shown = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
             // With an `id` group, the identifier alone stands before the mask (not the text
             // between it and a secret found lines away).
-            let masked = match caps.name("id") {
-                Some(id) if id.end() <= secret.start() => {
-                    format!("{}{MASK}{}", shown(id.as_bytes()), shown(after))
+            let masked = match (id, caps.name("id")) {
+                (Some(id), Some(group)) if group.end() <= secret.start() => {
+                    format!("{}{MASK}{}", shown(id), shown(after))
                 }
                 _ => format!("{}{MASK}{}", shown(before), shown(after)),
             };
-            let token_id = match caps.name("id") {
-                Some(id) => Some(shown(id.as_bytes())),
+            let token_id = match id {
+                Some(id) => Some(shown(id)),
                 None => (!before.is_empty())
                     .then(|| shown(before).trim_end_matches(['.', ':', '=']).to_string()),
             };
             out.push(H::found(
                 Match {
                     rule,
-                    span: base + whole.start()..base + whole.end(),
+                    span: start..base + whole.end(),
                     secret: base + secret.start()..base + secret.end(),
                     token_id,
                     masked,
