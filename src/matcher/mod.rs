@@ -270,10 +270,16 @@ impl KeywordSearch {
             .map(|(k, a)| (k.to_ascii_lowercase(), a))
             .partition(|(k, _)| k.contains(&0));
         let hex_literal = encoded.iter().any(|(l, _)| runs::hex_alone(l));
-        let plain = literals::Literals::new_caseless(&plain);
-        let utf16 = literals::Literals::new(&utf16);
+        let ((plain, utf16), encoded) = rayon::join(
+            || {
+                rayon::join(
+                    || literals::Literals::new_caseless(&plain),
+                    || literals::Literals::new(&utf16),
+                )
+            },
+            || literals::Literals::new(&encoded),
+        );
         let longest = plain.iter().chain(&utf16).map(|l| l.longest()).max().unwrap_or(0);
-        let encoded = literals::Literals::new(&encoded);
         KeywordSearch { plain, utf16, encoded, longest, hex_literal }
     }
 
@@ -498,7 +504,9 @@ impl Matcher {
                 signatures.push(form);
             }
         }
-        let search = KeywordSearch::new(literals);
+        // The keyword search and the cut signatures are built on two cores.
+        let (search, (cuts, cut_last, cut_index)) =
+            rayon::join(|| KeywordSearch::new(literals), || linecut::cuts_of(&signatures));
         let plans: Vec<Plan> = rules
             .iter()
             .map(|r| match &r.detector {
@@ -533,7 +541,6 @@ impl Matcher {
             rules.iter().flat_map(|r| &r.known_examples).map(|k| k.as_bytes().to_vec()).collect();
         let known_parts =
             rules.iter().flat_map(|r| &r.known_parts).map(|k| k.as_bytes().to_vec()).collect();
-        let (cuts, cut_last, cut_index) = linecut::cuts_of(&signatures);
         Matcher {
             rules,
             disabled,
@@ -613,13 +620,36 @@ impl Matcher {
         self.find_hits(hay)
     }
 
+    /// [`Matcher::find`], and the newlines of `hay[count]`, counted block by block while the
+    /// matcher reads the input (the bytes are in the cache then).
+    pub fn find_counting(&self, hay: &[u8], count: Range<usize>) -> (Vec<Match>, u64) {
+        let mut n = Newlines::new(count);
+        (self.find_hits_in(hay, true, Some(&mut n)), n.count)
+    }
+
+    /// [`Matcher::find_with_tokens`], counting newlines as [`Matcher::find_counting`] does.
+    pub fn find_with_tokens_counting(
+        &self,
+        hay: &[u8],
+        count: Range<usize>,
+    ) -> (Vec<(Match, Secret)>, u64) {
+        let mut n = Newlines::new(count);
+        (self.find_hits_in(hay, true, Some(&mut n)), n.count)
+    }
+
     fn find_hits<H: Found>(&self, hay: &[u8]) -> Vec<H> {
-        self.find_hits_in(hay, true)
+        self.find_hits_in(hay, true, None)
     }
 
     /// [`Matcher::find_hits`]; with `views`, a UTF-16 or quoted-printable text is also read
-    /// decoded as a whole (not again inside that reading).
-    fn find_hits_in<H: Found>(&self, hay: &[u8], views: bool) -> Vec<H> {
+    /// decoded as a whole (not again inside that reading). With `newlines`, counts those of
+    /// its range.
+    fn find_hits_in<H: Found>(
+        &self,
+        hay: &[u8],
+        views: bool,
+        mut newlines: Option<&mut Newlines>,
+    ) -> Vec<H> {
         let mut out = Vec::new();
         // A UTF-16 text (a byte order mark, or ASCII beside NULs at its start) is read as
         // UTF-8 too: base64, escapes and values on other lines inside it are decoded as in
@@ -628,7 +658,9 @@ impl Matcher {
         if views {
             if let Some(view) = custom::view::View::utf16(hay, MAX_UTF16_VIEW) {
                 out.extend(
-                    self.find_hits_in::<H>(&view.text, false).into_iter().map(|h| view.moved(h)),
+                    self.find_hits_in::<H>(&view.text, false, None)
+                        .into_iter()
+                        .map(|h| view.moved(h)),
                 );
             }
         }
@@ -659,8 +691,11 @@ impl Matcher {
                 out.extend(v);
                 encoded |= e;
             }
+            if let Some(n) = newlines {
+                n.count_in(hay, 0..hay.len());
+            }
         } else {
-            encoded = self.find_into(hay, 0, &mut out);
+            encoded = self.search_keywords(hay, 0, true, &mut out, newlines.take());
         }
         // A token read as written up to a soft break, where the text goes on with it after
         // the break, is the head of a longer one that the encoder cut: the readings without
@@ -684,7 +719,9 @@ impl Matcher {
             let text = softbreak::unbreak(hay, 0..hay.len());
             if text.chars.len() < hay.len() {
                 out.extend(
-                    self.find_hits_in::<H>(&text.chars, false).into_iter().map(|h| text.moved(h)),
+                    self.find_hits_in::<H>(&text.chars, false, None)
+                        .into_iter()
+                        .map(|h| text.moved(h)),
                 );
             }
         }
@@ -718,14 +755,14 @@ impl Matcher {
     /// the whole input, as they may span lines).
     /// At depth 0, returns whether the text shows quoted-printable soft breaks.
     fn find_into<H: Found>(&self, hay: &[u8], depth: u8, out: &mut Vec<H>) -> bool {
-        self.search_keywords(hay, depth, depth == 0, out)
+        self.search_keywords(hay, depth, depth == 0, out, None)
     }
 
     /// [`Matcher::find_into`] without the pass for keywords cut by soft breaks: for the text
     /// that pass joined (a joined copy may show `=` and a line end again, from an escape:
     /// joining it again and again went on without end).
     fn find_into_joined<H: Found>(&self, hay: &[u8], depth: u8, out: &mut Vec<H>) {
-        self.search_keywords(hay, depth, false, out);
+        self.search_keywords(hay, depth, false, out, None);
     }
 
     /// A keyword as written at `at`: a structured token starting there, and the keyed rules'
@@ -792,6 +829,26 @@ impl Matcher {
             return;
         }
         self.base64_at(hay, at - back, back, depth, &mut done.base64, out);
+    }
+}
+
+/// Newlines counted in a range of an input while the matcher reads it.
+pub(crate) struct Newlines {
+    range: Range<usize>,
+    count: u64,
+}
+
+impl Newlines {
+    fn new(range: Range<usize>) -> Newlines {
+        Newlines { range, count: 0 }
+    }
+
+    /// Counts those of `hay[part]` inside the range (parts come once each).
+    fn count_in(&mut self, hay: &[u8], part: Range<usize>) {
+        let (from, to) = (part.start.max(self.range.start), part.end.min(self.range.end));
+        if from < to {
+            self.count += crate::stream::count_newlines(&hay[from..to]);
+        }
     }
 }
 

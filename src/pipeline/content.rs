@@ -223,7 +223,8 @@ impl Pipeline {
         let mut counted = r.start;
         // Labels of this segment's own: findings of two threads never share a counter.
         let mut own = None;
-        for (m, token) in self.matches(window) {
+        let (found, newlines) = self.matches_counting(window, r.start - lo..r.end - lo);
+        for (m, token) in found {
             let at = lo + m.span.start;
             if !r.contains(&at) {
                 continue;
@@ -238,7 +239,9 @@ impl Pipeline {
             let f = self.finding(m, origin, labels, (0, column, None), text);
             part.found.push((f, part.newlines, at));
         }
-        part.count(&bytes[counted..r.end], base + counted as u64);
+        // The rest of the segment's newlines are those the matcher counted less those counted
+        // up to the last finding.
+        part.rest(&bytes[counted..r.end], base + counted as u64, newlines);
         part
     }
 
@@ -333,6 +336,16 @@ impl Segment {
         let n = count_newlines(part);
         if n > 0 {
             self.newlines += n;
+            self.last_line_start = memchr::memrchr(b'\n', part).map(|p| at + p as u64 + 1);
+        }
+    }
+
+    /// Takes in the segment's last part, `part` at offset `at`, knowing that the whole
+    /// segment holds `total` newlines: only the last of them is looked for.
+    fn rest(&mut self, part: &[u8], at: u64, total: u64) {
+        debug_assert_eq!(total - self.newlines, count_newlines(part), "newlines miscounted");
+        if total > self.newlines {
+            self.newlines = total;
             self.last_line_start = memchr::memrchr(b'\n', part).map(|p| at + p as u64 + 1);
         }
     }

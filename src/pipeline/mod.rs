@@ -82,6 +82,25 @@ impl Pipeline {
         }
     }
 
+    /// [`Pipeline::matches`], and the newlines of `hay[count]` (counted by the matcher while
+    /// it reads them).
+    pub(crate) fn matches_counting(
+        &self,
+        hay: &[u8],
+        count: std::ops::Range<usize>,
+    ) -> (Vec<(Match, Option<Secret>)>, u64) {
+        match &self.checks {
+            Some(_) => {
+                let (found, n) = self.matcher.find_with_tokens_counting(hay, count);
+                (found.into_iter().map(|(m, t)| (m, Some(t))).collect(), n)
+            }
+            None => {
+                let (found, n) = self.matcher.find_counting(hay, count);
+                (found.into_iter().map(|m| (m, None)).collect(), n)
+            }
+        }
+    }
+
     /// Queues match `m` (its token `token`), found in `hay`, for its rule's check (when
     /// verifying).
     fn check(&self, m: &Match, token: Option<Secret>, hay: &[u8]) {

@@ -586,13 +586,27 @@ pub fn keyed_pattern(
 /// Parses and validates the built-in files (provider name, TOML text): every rule complete,
 /// its provider the file's name, ids unique.
 pub fn load_builtin(files: &[(&str, &str)]) -> Result<Vec<Rule>, String> {
+    use rayon::prelude::*;
+    // The files are parsed and compiled on every core (milliseconds on every hook run),
+    // then checked in order.
+    let compiled: Vec<Result<Vec<Rule>, String>> = files
+        .par_iter()
+        .map(|(provider, text)| {
+            let file: RawFile =
+                toml::from_str(text).map_err(|e| format!("rules/{provider}.toml: {e}"))?;
+            file.rules
+                .iter()
+                .enumerate()
+                .map(|(i, raw)| {
+                    compile(raw, Origin::Builtin)
+                        .map_err(|e| format!("rules/{provider}.toml: rules[{i}]: {e}"))
+                })
+                .collect()
+        })
+        .collect();
     let mut rules: Vec<Rule> = Vec::new();
-    for (provider, text) in files {
-        let file: RawFile =
-            toml::from_str(text).map_err(|e| format!("rules/{provider}.toml: {e}"))?;
-        for (i, raw) in file.rules.iter().enumerate() {
-            let rule = compile(raw, Origin::Builtin)
-                .map_err(|e| format!("rules/{provider}.toml: rules[{i}]: {e}"))?;
+    for ((provider, _), file) in files.iter().zip(compiled) {
+        for rule in file? {
             if rule.provider != *provider {
                 return Err(format!(
                     "rules/{provider}.toml: rule {} names provider {:?}, not the file's",
