@@ -135,6 +135,14 @@ fn cases() -> Vec<(String, &'static str, String, String)> {
         "gitlab-token",
         "aws-secret-access-key",
         "azure-storage-account-key",
+        "azure-entra-client-secret",
+        "slack-config-token",
+        "slack-legacy-token",
+        "gitlab-runner-registration-token",
+        "gitlab-ci-job-token",
+        "gitlab-session-cookie",
+        "grafana-api-key",
+        "aws-bedrock-api-key",
     ] {
         let (t, shown) = p::other(rule);
         let secret = match rule {

@@ -338,6 +338,18 @@ pub fn grafana_cloud(token: &[u8]) -> bool {
         .all(|k| map.get(*k).and_then(|v| v.as_str()).is_some_and(|s| !s.is_empty()))
 }
 
+/// Whether `token` is a Grafana API key of the older kind: base64 (padded or not) of a JSON
+/// object whose `k` (the key) and `n` (its name) are non-empty strings and whose `id` is a
+/// number (`{"k":"…","n":"…","id":1}`, CredSweeper's ValueGrafanaCheck).
+pub fn grafana_api_key(token: &[u8]) -> bool {
+    let Some(json) = base64_decode(token, false) else { return false };
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice(&json) else {
+        return false;
+    };
+    let text = |k: &str| map.get(k).and_then(|v| v.as_str()).is_some_and(|s| !s.is_empty());
+    text("k") && text("n") && map.get("id").is_some_and(|v| v.is_u64())
+}
+
 // ---------------------------------------------------------------------------------------
 
 /// Decodes base64 (the URL-safe alphabet if `url_safe`, else the standard one), with or
@@ -671,6 +683,19 @@ mod tests {
             let random = cat(&[b"pypi-AgEIcHlwaS5vcmc", &rng.chars(B64URL, 150)]);
             assert_eq!(pypi_macaroon(&random), None);
         }
+    }
+
+    #[test]
+    fn grafana_api_key_structure() {
+        // base64 of {"k":"Xq7uZ2LwRb0c9VtPyHn4sJ3mKf8aGd1e","n":"deploy","id":1}
+        let key =
+            "eyJrIjoiWHE3dVoyTHdSYjBjOVZ0UHlIbjRzSjNtS2Y4YUdkMWUiLCJuIjoiZGVwbG95IiwiaWQiOjF9"; // tokenguard:allow
+        assert!(grafana_api_key(key.as_bytes()));
+        // {"k":"…","n":"deploy"}: no id; and bytes that are not base64 JSON.
+        assert!(!grafana_api_key(
+            b"eyJrIjoiWHE3dVoyTHdSYjBjOVZ0UHlIbjRzSjNtS2Y4YUdkMWUiLCJuIjoiZGVwbG95In0="
+        ));
+        assert!(!grafana_api_key(b"eyJrIjoiThisIsNotTheJSONOfAKey"));
     }
 
     #[test]

@@ -245,6 +245,7 @@ pub(super) fn checksum_holds(kind: Checksum, token: &[u8], parts: &[&[u8]]) -> b
         Checksum::GitlabRoutable => checksum::gitlab_routable(token),
         Checksum::Grafana => checksum::grafana_service_account(token),
         Checksum::GrafanaCloud => checksum::grafana_cloud(token),
+        Checksum::GrafanaApiKey => checksum::grafana_api_key(token),
         Checksum::Atlassian => checksum::atlassian(token),
         Checksum::Pypi => checksum::pypi_macaroon(token) == Some(checksum::PypiIndex::Pypi),
     }

@@ -61,6 +61,9 @@ pub enum Checksum {
     /// Grafana Cloud access-policy tokens (`glc_`): base64 of a JSON object with `o`, `n`
     /// and `k`.
     GrafanaCloud,
+    /// Grafana API keys of the older kind (`eyJrIjoi`): base64 of a JSON object with a key
+    /// `k`, a name `n` and a numeric `id`.
+    GrafanaApiKey,
     /// Atlassian API tokens and Bitbucket app passwords: CRC-32 as upper-case hex.
     Atlassian,
     /// PyPI tokens: a macaroon (version 2) whose location is `pypi.org`.

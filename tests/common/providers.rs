@@ -255,12 +255,40 @@ pub fn other(rule: &str) -> (String, String) {
             drawn(|r| format!("aws_secret_access_key = {}", r.chars(B64, 40)))
         }
         "azure-storage-account-key" => drawn(|r| format!("AccountKey={}==", r.chars(B64, 86))),
+        "azure-entra-client-secret" => drawn(|r| {
+            let tail = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_~.-";
+            format!("{}{}Q~{}", r.chars(ALNUM, 3), r.chars(b"78", 1), r.chars(tail, 34))
+        }),
+        "slack-config-token" => drawn(|r| format!("xoxe.xoxp-1-{}", r.chars(ALNUM, 162))),
+        "slack-legacy-token" => drawn(|r| format!("xoxa-2-{}", r.chars(ALNUM, 34))),
+        "gitlab-runner-registration-token" => {
+            drawn(|r| format!("GR1348941{}", r.chars(B64URL, 20)))
+        }
+        "gitlab-ci-job-token" => {
+            drawn(|r| format!("glcbt-{}_{}", r.chars(ALNUM, 3), r.chars(B64URL, 20)))
+        }
+        "gitlab-session-cookie" => drawn(|r| format!("_gitlab_session={}", r.chars(HEX_LOWER, 32))),
+        "grafana-api-key" => drawn(|r| {
+            let json = format!(
+                r#"{{"k":"{}","n":"deploy","id":{}}}"#,
+                r.chars(ALNUM, 32),
+                1 + r.next() % 90
+            );
+            STANDARD.encode(json)
+        }),
+        "aws-bedrock-api-key" => drawn(|r| format!("ABSKQmVkcm9ja0FQSUtleS{}", r.chars(B64, 120))),
         _ => panic!("no generator for {rule}"),
     };
     let shown = match rule {
         "slack-webhook-url" => "https://hooks.slack.com/services/".into(),
         "slack-bot-token" | "slack-user-token" => t[..t.rfind(['-', '/']).unwrap() + 1].to_string(),
-        "terraform-cloud-token" => String::new(),
+        "terraform-cloud-token" | "azure-entra-client-secret" | "grafana-api-key" => String::new(),
+        "slack-config-token" => "xoxe.xoxp-1-".into(),
+        "slack-legacy-token" => "xoxa-2-".into(),
+        "gitlab-runner-registration-token" => "GR1348941".into(),
+        "gitlab-ci-job-token" => t[..10].to_string(),
+        "gitlab-session-cookie" => "_gitlab_session=".into(),
+        "aws-bedrock-api-key" => "ABSK".into(),
         "google-api-key" => "AIza".into(),
         "aws-secret-access-key" => String::new(),
         "azure-storage-account-key" => "AccountKey".into(),
