@@ -154,6 +154,29 @@ def slack_webhook():
     return "https://hooks.slack.com/services/T%s/B%s/%s" % (rand(UPPER_ALNUM, 8), rand(UPPER_ALNUM, 10), rand(ALNUM, 24))
 
 
+def slack_config(kind):
+    if kind == "access":
+        return "xoxe.xoxp-1-" + rand(ALNUM, 162)
+    return "xoxe-1-" + rand(ALNUM, 146)
+
+
+def slack_legacy():
+    return R.choice(["xoxa-2-" + rand(ALNUM, 34), "xoxb-%s-%s" % (rand(DIGITS, 12), rand(ALNUM, 24))])
+
+
+def slack_workflow():
+    return "https://hooks.slack.com/workflows/T%s/A%s/%s/%s" % (rand(UPPER_ALNUM, 8), rand(UPPER_ALNUM, 10), rand(DIGITS, 18), rand(ALNUM, 24))
+
+
+def entra_secret():
+    return rand(ALNUM, 3) + R.choice("78") + "Q~" + rand(ALNUM + "_~.-", 34)
+
+
+def grafana_api_key():
+    key = '{"k":"%s","n":"%s","id":%d}' % (rand(ALNUM, 32), R.choice(["deploy", "ci", "admin-key"]), R.randrange(1, 99))
+    return base64.b64encode(key.encode()).decode()
+
+
 def stripe(prefix):
     n = R.choice([24, 99])
     body = ("51" + rand(ALNUM, n - 2)) if n == 99 else rand(ALNUM, n)
@@ -403,7 +426,9 @@ provider("gitlab", ["GITLAB_TOKEN", "GL_TOKEN", "CI_DEPLOY_PASSWORD", "GITLAB_PR
          lambda: R.choice([("glpat-routable", gitlab_routable("glpat-")), ("glpat-routable", gitlab_routable("glpat-")),
                            ("gldt-routable", gitlab_routable("gldt-")), ("glrt-routable", gitlab_routable("glrt-t1_")),
                            ("glpat-legacy", "glpat-" + rand(B64URL, 20)), ("gldt-legacy", "gldt-" + rand(B64URL, 20)),
-                           ("glptt", "glptt-" + rand(HEX, 40)), ("gloas", "gloas-" + rand(B64URL, 64))]),
+                           ("glptt", "glptt-" + rand(HEX, 40)), ("gloas", "gloas-" + rand(B64URL, 64)),
+                           ("glpat-instance-prefix", gitlab_routable("acme-glpat-")),
+                           ("runner-registration", "GR1348941" + rand(B64URL, 20))]),
          lambda: [("bad-checksum", edit_one(gitlab_routable("glpat-"), 6, B64URL)),
                   ("published-sample", "glrtr-W5m1cHR6skC98Bx7XkuYjmM6MQpnOjgKbzpyegp0OjIQ.01.181uebm4k"),
                   ("placeholder", "glpat-XXXXXXXXXXX-XXXXXXXX"),
@@ -415,12 +440,13 @@ provider("gitlab", ["GITLAB_TOKEN", "GL_TOKEN", "CI_DEPLOY_PASSWORD", "GITLAB_PR
                   ("word", "glpat-" + with_word("EXAMPLE", ALNUM, 20))])
 
 provider("grafana", ["GRAFANA_TOKEN", "GRAFANA_SA_TOKEN", "GRAFANA_CLOUD_TOKEN", "GF_API_KEY"],
-         lambda: R.choice([("glsa", grafana_sa()), ("glsa", grafana_sa()), ("glc", grafana_cloud())]),
+         lambda: R.choice([("glsa", grafana_sa()), ("glsa", grafana_sa()), ("glc", grafana_cloud()), ("api-key", grafana_api_key())]),
          lambda: [("bad-checksum", edit_one(grafana_sa(), 5)),
                   ("published-sample", "glsa_iNValIdinValiDinvalidinvalidinva_5b582697"),
                   ("published-sample", "glsa_ThisI5NtTheTok3nYou8reLo0k1ngF0r_0a2a3df7"),
                   ("all-same", grafana_sa("0" * 32)),
                   ("placeholder", "glc_eyJvIjoiMTIzNCJ9"),
+                  ("bad-structure", "eyJrIjoiWHE3dVoyTHdSYjBjOVZ0UHlIbjRzSjNtS2Y4YUdkMWUiLCJuIjoiZGVwbG95In0="),
                   ("placeholder", "glc_" + rand(ALNUM, 40)),
                   ("template", "${GRAFANA_TOKEN}")])
 
@@ -435,7 +461,9 @@ provider("atlassian", ["JIRA_API_TOKEN", "CONFLUENCE_TOKEN", "ATLASSIAN_API_TOKE
 
 provider("slack", ["SLACK_BOT_TOKEN", "SLACK_TOKEN", "SLACK_APP_TOKEN", "SLACK_WEBHOOK_URL"],
          lambda: R.choice([("xoxb", slack_bot()), ("xoxb", slack_bot()), ("xoxp", slack_user()),
-                           ("xapp", slack_app()), ("webhook", slack_webhook()), ("webhook", slack_webhook())]),
+                           ("xapp", slack_app()), ("webhook", slack_webhook()), ("webhook", slack_webhook()),
+                           ("xoxe-config", slack_config("access")), ("xoxe-refresh", slack_config("refresh")),
+                           ("legacy", slack_legacy()), ("workflow-webhook", slack_workflow())]),
          lambda: [("published-sample", "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX"),
                   ("placeholder", "xoxb-xxxxxxxxxxx-xxxxxxxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx"),
                   ("sequential", "xoxb-1234567890-1234567890123-abcdefghijklmnopqrstuvwx"),
@@ -511,7 +539,7 @@ provider("dockerhub", ["DOCKERHUB_TOKEN", "DOCKER_PASSWORD", "DOCKER_HUB_ACCESS_
                   ("template", "${{ secrets.DOCKERHUB_TOKEN }}")])
 
 provider("vault", ["VAULT_TOKEN", "VAULT_ROOT_TOKEN"],
-         lambda: R.choice([("hvs", vault("hvs")), ("hvs", vault("hvs")), ("hvb", vault("hvb"))]),
+         lambda: R.choice([("hvs", vault("hvs")), ("hvs", vault("hvs")), ("hvb", vault("hvb")), ("hvr", "hvr." + rand(B64URL, 91))]),
          lambda: [("placeholder", "hvs.XXXXXXXXXXXXXXXXXXXXXXXX"),
                   ("published-sample", "hvs.CAESIABcDeFgHiJkLmNoPqRsTuVwXyZ"),
                   ("template", "${VAULT_TOKEN}")])
@@ -533,12 +561,15 @@ provider("aws", ["AWS_ACCESS_KEY_ID"], None,
                   ("template", "${AWS_SECRET_ACCESS_KEY}"),
                   ("masked", "****************************************")])
 
-provider("azure", ["AZURE_STORAGE_CONNECTION_STRING", "STORAGE_CONNECTION"],
-         lambda: ("storage-key", azure_conn()),
+provider("azure", ["AZURE_STORAGE_CONNECTION_STRING", "STORAGE_CONNECTION", "AZURE_CLIENT_SECRET"],
+         lambda: R.choice([("storage-key", azure_conn()), ("storage-key", azure_conn()), ("entra-client-secret", entra_secret())]),
          lambda: [("published-sample", "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;"),
                   ("emulator", "UseDevelopmentStorage=true"),
                   ("template", "DefaultEndpointsProtocol=https;AccountName=mystorage;AccountKey=<account-key>;EndpointSuffix=core.windows.net"),
-                  ("template", "DefaultEndpointsProtocol=https;AccountName=${ACCOUNT};AccountKey=${ACCOUNT_KEY};EndpointSuffix=core.windows.net")])
+                  ("template", "DefaultEndpointsProtocol=https;AccountName=${ACCOUNT};AccountKey=${ACCOUNT_KEY};EndpointSuffix=core.windows.net"),
+                  ("placeholder", "abc8Q~" + "x" * 34),
+                  ("sequential", "abc8Q~aBcDeFgHiJkLmNoPqRsTuVwXyZ12345"),
+                  ("template", "<your-client-secret>")])
 
 provider("dynatrace", ["DT_API_TOKEN", "DYNATRACE_API_TOKEN", "DT_PLATFORM_TOKEN"],
          lambda: R.choice([("dt0c01", dynatrace("dt0c01", 24)), ("dt0c01", dynatrace("dt0c01", 24)),

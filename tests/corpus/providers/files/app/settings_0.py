@@ -1,22 +1,22 @@
-    return 0
-log = logging.getLogger(__name__)
-    "gh_token": "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",
-GITHUB_TOKEN = "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"  # replace me
-GH_ENTERPRISE_TOKEN = "<your-github-token>"  # replace me
-client = Client(api_key='dt0e01.YDGQIBSWVZVQ3QVLBDBRTXGQ.TAWG7366JRNCGEQZCSYLQEERBJF4N6W4YFEJGF2R4WQEVZ45QXWNU6DQAOMTLPRM')
-EDGECONNECT_SECRET_PLACEHOLDER = "dt0e01.NI4TIORS7NZNRSD.7LHOKRK5JEHMRUTPQGAWSQH4J3MP2PQ2ZJG554CG"  # replace me
-EDGECONNECT_SECRET_PLACEHOLDER = "dt0e01.<token_name>.<token_secret>"  # replace me
-    "dockerhub_token": "dckr_pat_c306zt8591VfKpD19QbiZGE8_LW",
-DOCKERHUB_TOKEN = "dckr_pat_xxxxxxxxxxxxxxxxxxxxxxxxxxx"  # replace me
-DOCKER_HUB_ACCESS_TOKEN = "dckr_pat_124509ugsdjga93"  # replace me
-DT_CONNECTION_AUTH_TOKEN = os.environ.get("DT_TENANTTOKEN_AUTH", "dt0a01.qkg43482.0f4e684a0648cf1f78615e9466cb0cf6b7eb5ff6a3ec4630d5cbc9ef2b5d7e43")
-DT_CONNECTION_AUTH_TOKEN = "dt0a01.abc12345.****************************************************************"  # replace me
-DT_CONNECTION_AUTH_TOKEN = "${DT_CONNECTION_AUTH_TOKEN}"  # replace me
-    "openai_admin_key": "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",
-OPENAI_API_KEY = "sk-proj-********************"  # replace me
-OPENAI_KEY = "sk-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"  # replace me
-SHOPIFY_ACCESS_TOKEN = os.environ.get("SHOPIFY_ACCESS_TOKEN", "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")
-SHOPIFY_API_SECRET = "shpat_ff97172a605b54a3f1f59d604279262"  # replace me
-SHOPIFY_ACCESS_TOKEN = "shpat_********************************"  # replace me
-import os
-    main()
+if __name__ == "__main__":
+def main():
+    "vault_root_token": "hvs.CAESIZ2MZFTHZ0Si5oNqFWw4F2K3RxcNHSLAcWnhOO8sfcm2SBMu0GaQXi9O_LaXVpUO5dDFrJ7zcanBpg8equzBmtN",
+VAULT_TOKEN = "${VAULT_TOKEN}"  # replace me
+VAULT_ROOT_TOKEN = "hvs.XXXXXXXXXXXXXXXXXXXXXXXX"  # replace me
+    "github_pat": "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",
+GITHUB_TOKEN = "ghp_************************************"  # replace me
+GITHUB_PAT = "ghp_ceR9…"  # replace me
+DT_PLATFORM_TOKEN = os.environ.get("DT_PLATFORM_TOKEN", "dt0s16.HTQDQOAL.IBQIFPDFFEVNNSDVP5INZZEQ7ZQQOV3266H4MNPPLLY426NJ2ZF45COPRB7C526X")
+DYNATRACE_API_TOKEN = "${DT_API_TOKEN}"  # replace me
+DYNATRACE_API_TOKEN = "dt0c01.2BJXTMO6A4M3MUF7WZJ7XZKF"  # replace me
+client = Client(api_key='glpat-ZfZxDRqUAmRZ0VJZPIJhB2M6MQpvOnIKdTplCw.01.121lnpmf4')
+GITLAB_TOKEN = "glpat-E2UjwXEXAMPLEWVaa8dj"  # replace me
+GITLAB_TOKEN = "${GITLAB_TOKEN}"  # replace me
+client = Client(api_key='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')
+SENDGRID_API_KEY = "SG.ewbB4HL5VqxmnL0TWxZOv_.yNwm3MQkh_oB7oq9KykG"  # replace me
+SG_API_KEY = "SG.xxxxxxxxxxxxxxxxxxxxxx.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"  # replace me
+NPM_TOKEN = os.environ.get("NODE_AUTH_TOKEN", "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")
+NPM_AUTH_TOKEN = "npm_NFX6dCpmIWvQ7megnY0AtQwkoKzWcEXAMPLE"  # replace me
+NPM_AUTH_TOKEN = "npm_zWWpPGNuwjfXHTx7aa7Kxwm8NYjDgJ3NaYT1"  # replace me
+TIMEOUT = 30
+import logging

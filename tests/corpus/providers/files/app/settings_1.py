@@ -1,22 +1,22 @@
-if __name__ == "__main__":
+    return 0
+    return 0
+    "anthropic_api_key": "sk-ant-api03-WkPnu9GKRSI5EbgUSm-Ouuo3XroCpcQwo5uQ1WP6BNxXHEvaylFVOX0COFi3yCmgquTpDy4nMbwz9XsYdzI9BXpLxqYuzAA",
+ANTHROPIC_API_KEY = "sk-ant-api03-..."  # replace me
+ANTHROPIC_ADMIN_KEY = "sk-ant-api03-MXAql0LG1LuaHvXzSIsOcBKV8HvwGb7iljMrX8o6AA"  # replace me
+OPENAI_ADMIN_KEY = os.environ.get("OPENAI_KEY", "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")
+OPENAI_ADMIN_KEY = "${OPENAI_API_KEY}"  # replace me
+OPENAI_KEY = "sk-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"  # replace me
+DYNATRACE_API_TOKEN = os.environ.get("DT_PLATFORM_TOKEN", "dt0s16.JE2RVVL7.U44S4WE3KIVN2U4X7AFFZUYJDV5ZLCCQF6MVPDN6TVEFQ2M332BJ3A4TZIB5SASK")
+DT_PLATFORM_TOKEN = "dt0c01.AAAAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"  # replace me
+DT_PLATFORM_TOKEN = "dt0c01.6HQED4RRLCYJOWQFSVMSPQVV.****************************************************************"  # replace me
+GITLAB_PRIVATE_TOKEN = os.environ.get("CI_DEPLOY_PASSWORD", "acme-glpat-IfWVoCSy31tn80CWUZTnD2M6MQpvOnUKdTprCw.01.121p1w5ht")
+GL_TOKEN = "glrtr-W5m1cHR6skC98Bx7XkuYjmM6MQpnOjgKbzpyegp0OjIQ.01.181uebm4k"  # replace me
+CI_DEPLOY_PASSWORD = "glpat-ME75MneNG1EXAMPLE1cj"  # replace me
+    "sendgrid_api_key": "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",
+SG_API_KEY = "SG.xxxxxxxxxxxxxxxxxxxxxx.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"  # replace me
+SENDGRID_API_KEY = "SG.WXCht-SQzdbulm6skOIc-U.SZH-IIid9MZA5EtNeC7Z"  # replace me
+client = Client(api_key='AIzaSyTiYRmG-HA0sNhTf6pQqtW024AsxEuARRT')
+GOOGLE_API_KEY = "AIza***********************************"  # replace me
+MAPS_API_KEY = "AIzaSyB2PkmSEXAMPLE9ZQw9I6P4MVonIgz4AYO"  # replace me
     main()
-    "gl_token": "glpat-XXw408aT1yL47FcfiD_E",
-GITLAB_PRIVATE_TOKEN = "glpat-9UicEXAMPLEorZnj9uCn"  # replace me
-CI_DEPLOY_PASSWORD = "glpat-XXXXXXXXXXX-XXXXXXXX"  # replace me
-DYNATRACE_API_TOKEN = os.environ.get("DT_API_TOKEN", "dt0s16.UWBAPELR.YH757QG6ONUXE6WR4DVGNZUMTRHD4OWM6OZZDA6NYRXHD43VW4J4ZEOPKW5HG7XR")
-DT_PLATFORM_TOKEN = "dt0c01.5IIUSZQSLDTEUXWV22532BHC.****************************************************************"  # replace me
-DT_PLATFORM_TOKEN = "dt0c01.3BS6LZT6SK3UAWFRO6HNIT7.QNP6TLW2TVYC26JEIREXE2BPWWIHLNXPTWX5A4DGL6PYNA4DF4KVYTTF2JLYMHX7"  # replace me
-    "shopify_admin_token": "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",
-SHOPIFY_API_SECRET = "shpat_00000000000000000000000000000000"  # replace me
-SHOPIFY_API_SECRET = "shpat_0123456789abcdef0123456789abcdef"  # replace me
-TWINE_PASSWORD = os.environ.get("PYPI_TOKEN", "pypi-AgEIcHlwaS5vcmcCJGY1YjY3YzJmLTA1YTItNGE2Yi05NTQwLTU2OWY2ZmU5YWZjNwACLFsxLFsiZjViNjdjMmYtMDVhMi00YTZiLTk1NDAtNTY5ZjZmZTlhZmM3Il1dAAAGIH9OJpfXu4cGOJ0KzW0Qn6WeTde_6KayFZ-a9Mwr3s56")
-PYPI_TOKEN = "pypi-AgEIcHlwaS5vcmc5hbKkoCjJIo-SHr7D41_okkqCkVNTIfu76zKyJxsgDGRv9OaYWKEciescRMaMNY5Yy2gTm9mKdRyVKD5FgVE_c7eZEJ5nIxc-0dl4kCtuF1XW4TNt8wd3aP0GBiLRVzaqlizXMQReE5XhXxauu0a8D"  # replace me
-PYPI_TOKEN = "pypi-AgEIcHlwaS5vcmcCJDEyYThhOTJhLTBiNWYtNGZhNC05ZDc0LWNmYTI4Njk3MGQ0ZgACLFsxLFsiMTJhOGE5MmEtMGI1Zi00ZmE0LTlkNzQtY2ZhMjg2OTcwZDRmIl1dAAAGH8ORTWInYYfjxFD7f3lEumv6cBfA5yDZTmm6fpBhVrw"  # replace me
-    "grafana_cloud_token": "glsa_FzgJxjBhYNOcCEItg3rrEb6M0LrZGLtA_908fe36a",
-GRAFANA_CLOUD_TOKEN = "glc_Y8nJIvsUkpZ10c6bDamQCulM9KSheBVyfsTw2oZX"  # replace me
-GRAFANA_TOKEN = "${GRAFANA_TOKEN}"  # replace me
-    "azure_storage_connection_string": "DefaultEndpointsProtocol=https;AccountName=sts7kvtfqzl3;AccountKey=HZkulFJ3FBebvSkiPVUBvA28HwYT3qfssZRcjBjj9cWUQhUFjXGKVaYmrlTrc70bwce2vO9iBZATFiQ/kgbVmQ==;EndpointSuffix=core.windows.net",
-AZURE_STORAGE_CONNECTION_STRING = "UseDevelopmentStorage=true"  # replace me
-AZURE_STORAGE_CONNECTION_STRING = "DefaultEndpointsProtocol=https;AccountName=${ACCOUNT};AccountKey=${ACCOUNT_KEY};EndpointSuffix=core.windows.net"  # replace me
     main()
-import logging

@@ -1,22 +1,22 @@
-if __name__ == "__main__":
-if __name__ == "__main__":
-client = Client(api_key='sk_test_Bgi8JaM6LR0R6i4bsvCtg7xR')
-STRIPE_KEY = "sk_live_************************"  # replace me
-STRIPE_API_KEY = "sk_test_BQokikJOvBiI2HlWgH4olfQ2"  # replace me
-SHOPIFY_API_SECRET = os.environ.get("SHOPIFY_ACCESS_TOKEN", "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")
-SHOPIFY_ACCESS_TOKEN = "shpat_be525660ff5c7e3c22d1a4594e05582"  # replace me
-SHOPIFY_API_SECRET = "shpat_00000000000000000000000000000000"  # replace me
-    "gh_token": "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",
-GH_ENTERPRISE_TOKEN = "github_pat_xxxxxxxxxxxxxxxxxxxxxx_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"  # replace me
-GITHUB_PAT = "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"  # replace me
-client = Client(api_key='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')
-NPM_AUTH_TOKEN = "{{ secrets.NPM_TOKEN }}"  # replace me
-NPM_AUTH_TOKEN = "npm_N29Tx1lnWpQWPdzICFCXVelPWKUvu14bQw9v"  # replace me
-ATLASSIAN_API_TOKEN = os.environ.get("CONFLUENCE_TOKEN", "ATBB9YwY48yIRskPxwDRtpwiX4mqF8091DEB")
-ATLASSIAN_API_TOKEN = "ATATT3xFfGF0lkd5iy94Z-5-Dm8Rck45d2gEZulQCyd_JHukWD3tdpWbBcoeG5t_zH-LgZXOQ4vGziq3tJ60hmb9OcUUMMBJt8Gs1UoSfc13tpljS-_x54azI4GNhnIcU7yPgQ1kOWtTAlt84sLsxoVKRFMbhfjm_ffXZpDu2MZ-xtZKJ2_lIoM=4AFA092B"  # replace me
-JIRA_API_TOKEN = "ATBBAROsit3UZPJA6gEx8AGKj5C81D5A0008"  # replace me
-client = Client(api_key='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')
-OPENAI_ADMIN_KEY = "sk-proj-pVDWPn8XqaGD7UsNXp1hhooHC8HV8plyjt6HUfS4Cz0VxBmsGAUq3coBFtf9KbNJdV9F3LW4J_SZuXe71NnXMVjKgQRNxiZMp-fxd_v1ZrL4FrTPihpWfFOhDnV-dUJz50W4sr35-ZlvgvXfWF7iTWpE7vcZ"  # replace me
-OPENAI_ADMIN_KEY = "sk-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"  # replace me
     return 0
-    main()
+import logging
+    "github_token": "ghs_TNti86kN9E6EOBLu1edKugiE8UFIII0L3Z38",
+GH_ENTERPRISE_TOKEN = "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"  # replace me
+GH_TOKEN = "${{ secrets.GITHUB_TOKEN }}"  # replace me
+client = Client(api_key='ATATT3xFfGF0ML1PQ_fyOhBdpbNj6RjIOpQLgWKRznbNPbzMBfORfWKsezNcXt2EwAKoVqNR3wxkqMTfUwUD5lDo1kWkOHuB9Z7TJb27_uO9kfNw_WNet6Ki_23Ydkxr05VDYYR7-UssJsKa6wz1f6wpaVsBTayyb46g_qEpR2AKfxmsYpIW5Rr=596F6E6E')
+JIRA_API_TOKEN = "ATATT3xFfGF0K92mGDMWGci6Uw4UMSDzB797baqBz3H2zQ2jGNxfOcbYbqm_Er40-GRilwdfzMTYtL4BYz9BG3ZAOCW43dWbUE_DDNJy1tlCdCNQU7kcJkE8iDROx1nV90MmqZzHIDO1i57pDnFtmQFe4Uk0R5EDCFwX_tY_OgxG4FVKXUQ00_N=88F993CC"  # replace me
+CONFLUENCE_TOKEN = "ATBBcCe6fczW96Vzwgvb4r8F2gZS54D591C4"  # replace me
+    "docker_password": "dckr_pat_gGrVhkUdgbWIylm67FHm_CpsL0F",
+DOCKER_HUB_ACCESS_TOKEN = "dckr_pat_124509ugsdjga93"  # replace me
+DOCKER_HUB_ACCESS_TOKEN = "dckr_pat_xxxxxxxxxxxxxxxxxxxxxxxxxxx"  # replace me
+client = Client(api_key='rk_live_nMB47qsNmkcZP1vcBrYSSyS9')
+STRIPE_KEY = "pk_test_TF2I8LK3lEwbsNT0s0Ch92zl"  # replace me
+STRIPE_API_KEY = "sk_live_9L0xk9PLACEHOLDERgxndfEk"  # replace me
+client = Client(api_key='DefaultEndpointsProtocol=https;AccountName=st6c70t1w64a;AccountKey=GgKc9DJv2PUzbnjNouDqL7sFJmRUTCdWCYymkXLQcnyxvWD2wt4wnfuiw9xXiiewX6YRaH2fyxsCTXuTtIWndg==;EndpointSuffix=core.windows.net')
+AZURE_STORAGE_CONNECTION_STRING = "DefaultEndpointsProtocol=https;AccountName=mystorage;AccountKey=<account-key>;EndpointSuffix=core.windows.net"  # replace me
+AZURE_CLIENT_SECRET = "abc8Q~xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"  # replace me
+PYPI_API_TOKEN = os.environ.get("PYPI_API_TOKEN", "pypi-AgEIcHlwaS5vcmcCJGY1OGFkODc2LTI0NzQtNGRhYS1iOTA3LWZkNGM2MDU2M2IzMQACLFsxLFsiZjU4YWQ4NzYtMjQ3NC00ZGFhLWI5MDctZmQ0YzYwNTYzYjMxIl1dAAAGIMKF_0MgeRGFYvXQGhU7wQrT1I22WLYqHDSccOotUN-Z")
+PYPI_API_TOKEN = "pypi-AgEIcHlwaS5vcmc..."  # replace me
+TWINE_PASSWORD = "pypi-AgEIcHlwaS5vcmcPdYUU1rl1ITmUQpcSUf6fWYhBkUNcCPx9b21nakRC-sLHYSJhjHZLsuN443LHR_M3v9Adot2J9rtlvI3rDs0yjbqVkj648zZwPTXEET-iAJTx_ZuVmykPf7YRMwNaurp9G4XIBUlXPvwxnUgDbvY8e"  # replace me
+import os
+log = logging.getLogger(__name__)

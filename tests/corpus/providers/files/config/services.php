@@ -1,8 +1,8 @@
 <?php
 
 return [
-    'vault_root_token' => env('VAULT_TOKEN', 'hvs.CAESIF1DrEibSJis1qHH6OX7bBM7DcGgxbwGS7neIWmQsep6Mc4BM40_BvJRMba4pJO6MjqNurd_YpMZ5kIDlbFdKld'),
-    'google_api_key' => env('GEMINI_API_KEY', 'AIzaSyml1ZUOJe7EJFUj3ABQs5bCSyUe-Luey4r'),
-    'dt_platform_token' => env('DYNATRACE_API_TOKEN', 'dt0s16.26OSEEPM.KGYA5MWXAWZBHKD7ONHVONVE5EHFE3ROFIR375YSZD4I2R7HFNHWCYNI6XERVFQU'),
-    'edgeconnect_secret_placeholder' => env('EDGECONNECT_SECRET_PLACEHOLDER', 'dt0e01.2AKVGXM5CW57BPZP24LPTIMY.5ICV4MYIHDLINQYQLV7NUK25HD465VHYVIG2UIBKCOIL5UKCYMNXOK5CGJMZHNPJ'),
+    'dt_tenanttoken_auth' => env('DT_TENANTTOKEN_AUTH', 'dt0a01.ofp92258.58d4a881a73e92e7a5189902e2f2276804d4de182181f61055656a4dd95fa471'),
+    'gemini_api_key' => env('GOOGLE_API_KEY', 'AIzaSy3lwYTm6xWEQ7sXiCv_6SX4B25qN0hrrC-'),
+    'slack_webhook_url' => env('SLACK_APP_TOKEN', 'xoxe-1-fsgrgcPOoMY9r28OF24bfaPd8GyyQbOawFAveddymaPuwdfZaAtULndhOouEYynubwR7aBTQv31P55H6Os5A84rMjomjWMtLaNk64UYP0fVYdaICNtdPprZ7OUZyPsqeaeGhZTe1ZGeOXg41UF'),
+    'stripe_key' => env('STRIPE_SECRET_KEY', 'sk_live_5ktGagZ3pB2XNslo9v7Td3Nj'),
 ];

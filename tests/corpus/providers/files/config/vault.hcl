@@ -1,4 +1,4 @@
 vault {
   address = "https://vault.internal:8200"
-  token   = "hvs.CAESIL7jThOMOCyY6YG6PKhx39aFrnu0IcJV1hq5IFs1BV5jiybuga5saQ4bPKU2lWf9nAo3jqcNBDtOjkcl-e8PkrN"
+  token   = "hvb.AAAAAQmPR9LsMOJALlgPaiDhZ5W4i0eo6lFGEXUDVbz3Ff2_dSswBYXYFMrRJ5EuXdG8gtZ8aQOrgGjROx7fY1uRk8QSExTy1BxNh3tivAuOXl3MGFKasaCDPkyctf8oFHZf8oTiWZVyhrw7VnKOlWK4257l"
 }

@@ -4,47 +4,47 @@ terraform {
 
 provider "aws" {
   region     = "eu-central-1"
-  access_key = "AKIAW4SBWPDDAUSXEQGL"
-  secret_key = "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"
+  access_key = "ASIAK4GWAEGCCSHA5EGZ"
+  secret_key = "raqamkkSDoNPIoFpe3zTlgN79V9UrQa0uwLIwUWc"
 }
 
-variable "sendgrid_api_key" {
+variable "edgeconnect_secret_placeholder" {
   type      = string
   sensitive = true
-  default   = "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"
+  default   = "dt0e01.Q7FPMXSG4BCO2EIDJTI3V562.ZGEHLNLZCP22VTXBAIR6XAEXVVFGEN5IHI5FPXBPSBHF75WRNGIADQQOED5O3KR2"
 }
-# default = "SG.xxxxxxxxxxxxxxxxxxxxxx.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-variable "dt_connection_auth_token" {
+# default = "dt0e01.6RAJAJHBDA5NVFZ.V3SUSMNL6HLCTAMTULVCWXB7ZNSIA6RM6FTVXNBQ"
+variable "ci_deploy_password" {
   type      = string
   sensitive = true
-  default   = "dt0a01.tio01901.b7589b89c604464a2a9485e770cef831d7a1331bf53ee4302fef23ff7bf67770"
+  default   = "gldt-5oqzUt6R9gQk3KM5UZKG"
 }
-# default = "dt0a01.abc12345.0000000000000000000000000000000000000000000000000000000000000000"
-variable "jira_api_token" {
+# default = "glpat-7xZ_auvXc45B"
+variable "firebase_api_key" {
   type      = string
   sensitive = true
-  default   = "ATATT3xFfGF0R5MZBhWvDbXFf7cVCAOklu3D--XfMaRbUpTw9eg378KV2RMqDmkJz1c_4DkKz6QohXIo5oFNd_frKqY69SMqlYA5OCL5QoqH7OMcetV8eEd_MNftMSx9vak7CBlXx4USW3PTpcnZOVvgViEW17p2R0bCTeFYUeZLpX4fD4BO6YM=1414D898"
+  default   = "AIzaSyjfo_Dqve8Up4Gffa07EDeOMB3F7oCHgRZ"
 }
-# default = "ATBBQrVXqLKxRPkxBPkbBB7sSOAL63361F3A"
-variable "grafana_cloud_token" {
+# default = "AIzaSyabcdefghijklmnopqrstuvwxyz1234567"
+variable "npm_token" {
   type      = string
   sensitive = true
-  default   = "glsa_a6ZfWuVl6KcjtkhhwGijtjSFkOGD6tMx_4a399533"
+  default   = "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"
 }
-# default = "${GRAFANA_TOKEN}"
-variable "shopify_api_secret" {
+# default = "${NPM_TOKEN}"
+variable "azure_client_secret" {
   type      = string
   sensitive = true
-  default   = "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"
+  default   = "eO58Q~YYuhR6Z6RwrGHOcL70VjRpNUPM9cjh3dg1"
 }
-# default = "shpat_0e0643e3c8deae2cecb5345fb0af9ca"
+# default = "<your-client-secret>"
 resource "kubernetes_secret" "tls" {
   data = {
     "tls.key" = <<EOT
 -----BEGIN EC PRIVATE KEY-----
-MHcCAQEEIDFK6vhqRle9YrMMKZ6G64J2fuBq7sIwNu9CUmuIB+MxoAoGCCqGSM49
-AwEHoUQDQgAEZSjr+CLVKM1BjxR07el6eHtFDj8f7b6eAhfqfefLEpvZO3REr9ol
-ZwRGw1xm+2qEab7K8aUMzZOpGrfLkzoayQ==
+MHcCAQEEICvIBjqmYIDq1c7YIusXJrCLjYoTRZA5HE13A9Y0CNVSoAoGCCqGSM49
+AwEHoUQDQgAEVnP5M2QGmlDuR9VgGJh0oYEioJvMWSGhAMsGcThIGIJAoLnlAGWu
+LdNJUfcFZ858PBwVKSRtdHOnGzEwzNs6cQ==
 -----END EC PRIVATE KEY-----
 EOT
   }

@@ -1,6 +1,6 @@
-// do not commit real values here
-export const TF_TOKEN_app_terraform_io = `SjiojQEnbXQLHM.atlasv1.7728dycnidqAKYbDZXeoTkIRTZO_a9l05W0c8aBYPeWdZBZ_iPHJnswElKbmZu7gcnk`;
-export const ATLAS_TOKEN = `dMs5R3Tz7yRyAy.atlasv1.scT8-uPfDLT4epugl9VWS6I7eQINlNJZyqqUtLNiTUkt3XytskgkhKMP6VyHrB5onwr`;
-export const ATLAS_TOKEN = `y1huaRLTyf0YGz.atlasv1.dbRaIBTmDWHk0JqjtWAlno0vIgRKNCUJWv5byWxO3X9gwXIzffCD9J55ttaLY8FLfwF`;
-export const ATLAS_TOKEN_SAMPLE = `xxxxxxxxxxxxxx.atlasv1.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx`;
-export const ATLAS_TOKEN_SAMPLE = `${TFE_TOKEN}`;
+// settings for the staging environment
+export const ATLAS_TOKEN = `IdbDhkz4oKGINQ.atlasv1.RcAHjhXcsWXRtsdbLFKAfF8-AuvXcK94uIZd4Vh5QIOfXYv1Cuq2QzatyJXFn41zdSW`;
+export const ATLAS_TOKEN = `e6xSEPQGDL9Qz3.atlasv1.M0d8jMMNdnyYY8TLVUwQaJ6MnBKYpFLziNxm6aXbDsUtyu-7MNqtHUmQ3QNp07-qmNs`;
+export const ATLAS_TOKEN = `uH2n44AaRAAmYX.atlasv1.7FkDi-1qp3LFSS6MKE-iEnLyHbA4_GymvyNg900rpFfxXFtx8rudzDmK-pDONTsI7Al`;
+export const TFE_TOKEN_SAMPLE = `xxxxxxxxxxxxxx.atlasv1.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx`;
+export const TFE_TOKEN_SAMPLE = `${TFE_TOKEN}`;

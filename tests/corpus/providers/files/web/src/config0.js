@@ -1,22 +1,22 @@
 'use strict';
+app.listen(3000);
+const shopify_admin_token = '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';
+  // e.g. SHOPIFY_API_SECRET=shpat_********************************
+  // e.g. SHOPIFY_ADMIN_TOKEN=shpat_4bf6dc5450df08e6a047edc9d223c00
+  bitbucket_app_password: process.env.ATLASSIAN_API_TOKEN || "ATATT3xFfGF0cIxp8xXVKm1adxWhPvtoUY5pk8zM3LgsweonagXzz7VpQw5BB8YyXd-BjsdfYlOgTAvMxrNNCmF1zPcw3dHi4rXsoS4kwrwj9U0JYxbeZg6uH2r39sBNWBV59GeWTwNkE7QADl2wjZVHFInAGWTKLYbafHSTQPfO1lmbNO2aHda=84CB4B65",
+  // e.g. BITBUCKET_APP_PASSWORD=ATBB1AGpmFAwDDRUyKebGlPPdyrA0C56EB67
+  // e.g. CONFLUENCE_TOKEN=ATATT3xFfGF0nNaoDnO0XpFSwEY69B3S-Vc_PS68rHGQ7_lCcX1gB5hqXTr36x-AaBYmXO1Vlcb7SfI_I34nf818gXYgLhR1sX7BujxHrfUiIbUPaQ90yepBtBjEZMrApzMnBNaFhBoAENUmJp2lnUKUihMLvvDdADFqQH8QrGujx6oK9rfPcoV=33824664
+const dockerhub_token = 'dckr_pat_cxmQaEXDzqh71JIMbNcJNKmhIKU';
+  // e.g. DOCKER_HUB_ACCESS_TOKEN=${{ secrets.DOCKERHUB_TOKEN }}
+  // e.g. DOCKER_HUB_ACCESS_TOKEN=dckr_pat_xxxxxxxxxxxxxxxxxxxxxxxxxxx
+const google_api_key = 'AIzaSy5ZfctXTYDbP6tkOlNfxG_90iuU_4b_uhz';
+  // e.g. GEMINI_API_KEY=AIzaSymnk5zzuGvBoAn6feC9w7mUIIhm0rkAM
+  // e.g. GEMINI_API_KEY=<YOUR_API_KEY>
+  stripe_secret_key: process.env.STRIPE_API_KEY || "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",
+  // e.g. STRIPE_KEY=sk_test_BQokikJOvBiI2HlWgH4olfQ2
+  // e.g. STRIPE_API_KEY=sk_test_4eC39HqLyjWDarjtT1zdp7dc
+  dt_api_token: process.env.DYNATRACE_API_TOKEN || "dt0s01.R6JNGFIZNCQCKEN3RKUNBZX7.TMF5TY37BGLL5YUXP24AEHB75ZIVLWUU6ISGK7P33KG5OSSGVG32I4XXTQJRGGD5",
+  // e.g. DT_API_TOKEN=dt0c01.UAYADAZIXUOUYTCBXEW72VYH.****************************************************************
+  // e.g. DYNATRACE_API_TOKEN=dt0c01.XECILX2RH3JDL6MURGFMYK5.YWELT2KCBEOTRHI6BSIOPXIQQSBRYUA65Q3EYDPCOXGDEE6OVWWZTSPC5O7PXW5B
+app.listen(3000);
 export default config;
-  bitbucket_app_password: process.env.ATLASSIAN_API_TOKEN || "ATBB1S2BOBroG6m9IKdx9SOE3sSgB22193CA",
-  // e.g. BITBUCKET_APP_PASSWORD=ATBBcCe6fczW96Vzwgvb4r8F2gZS54D591C4
-  // e.g. JIRA_API_TOKEN=${JIRA_API_TOKEN}
-const edgeconnect_secret_placeholder = 'dt0e01.IMIYZ7G3RQ55T76VEOM3VVU6.BYSLLVL5VIMVX7FGH3M6ZJSCRB6L4AJPU3CZBNLVN5AE22DXDTFILKE3NTCL57E2';
-  // e.g. EDGECONNECT_SECRET_PLACEHOLDER=dt0e01.YDAT6GN36GNPZU4.5FXAEMKJEKBRUSO2OPWXM6Y3GT7UY3KREWLUCNPT
-  // e.g. EDGECONNECT_SECRET_PLACEHOLDER=dt0e01.<token_name>.<token_secret>
-  gh_enterprise_token: process.env.GH_TOKEN || "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",
-  // e.g. GITHUB_PAT=github_pat_xxxxxxxxxxxxxxxxxxxxxx_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
-  // e.g. GITHUB_TOKEN=${GITHUB_TOKEN}
-const shopify_api_secret = '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';
-  // e.g. SHOPIFY_ACCESS_TOKEN=shpat_74d1dbae3a28fd5ddcb15f531ce1fa8
-  // e.g. SHOPIFY_API_SECRET=shpat_00000000000000000000000000000000
-const dt_connection_auth_token = 'dt0a01.vwz94711.e152fb4d76c866e507008fbbfa81c79ce2715247e296218da397fc130bd1a6f9';
-  // e.g. DT_TENANTTOKEN_AUTH=dt0a01.abc12345.****************************************************************
-  // e.g. DT_TENANTTOKEN_AUTH=${DT_CONNECTION_AUTH_TOKEN}
-const storage_connection = 'DefaultEndpointsProtocol=https;AccountName=st7gybbu5uv6;AccountKey=Mt5vfHsRCE90jhSgQ5olR+S9y3eosYQm0WdSgdCt9xeRrIHIhkuy+mDfzF1AUQXb/AON52uiCU9669/OntsgLQ==;EndpointSuffix=core.windows.net';
-  // e.g. STORAGE_CONNECTION=UseDevelopmentStorage=true
-  // e.g. AZURE_STORAGE_CONNECTION_STRING=DefaultEndpointsProtocol=https;AccountName=${ACCOUNT};AccountKey=${ACCOUNT_KEY};EndpointSuffix=core.windows.net
-'use strict';
-const express = require('express');

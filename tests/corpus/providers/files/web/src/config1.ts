@@ -1,22 +1,22 @@
 'use strict';
-export default config;
-  stripe_secret_key: process.env.STRIPE_API_KEY || "sk_test_51ChJtLw6PYQHu3ahpTwnAr5f0UdTYn1qjFjcqtNg12S5HK7MINWD3ZXTY9bU5OHcjtHOH79vz0v87XnDFM3iD54FlhWnSEGCyT",
-  // e.g. STRIPE_API_KEY=pk_test_51nahzhx0nhj20rcXIGlusJwtMaOTwiPiP9dDwVOEqY2onU8866eyYiLK6FtTaN6j0i6OtYLQHqXWoUtKMcUSzeZG2brl703Fus
-  // e.g. STRIPE_KEY=pk_test_TYooMQauvdEDq54NiTphI7jx
-const azure_storage_connection_string = 'DefaultEndpointsProtocol=https;AccountName=stmq3xd1v164;AccountKey=zuxVpELA5QYG8mLIXXT5BI2wdn1ilDqCTAK9MsasNzYKmhTXzj1zw912Honir1+zoEjgksGuwI33U9IkYsZueQ==;EndpointSuffix=core.windows.net';
-  // e.g. AZURE_STORAGE_CONNECTION_STRING=DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;
-  // e.g. AZURE_STORAGE_CONNECTION_STRING=DefaultEndpointsProtocol=https;AccountName=${ACCOUNT};AccountKey=${ACCOUNT_KEY};EndpointSuffix=core.windows.net
-  gf_api_key: process.env.GRAFANA_CLOUD_TOKEN || "glc_eyJvIjoiMjIxMzE2NCIsIm4iOiJzdGFjay00MzExNjMwLWhtLXdyaXRlLXFoZ3l3dSIsImsiOiJ5cGljaGZUNmVrZDY5dUl0VUpsOWFwczgiLCJtIjp7InIiOiJwcm9kLWFwLXNvdXRoLTEifX0=",
-  // e.g. GF_API_KEY=glsa_iNValIdinValiDinvalidinvalidinva_5b582697
-  // e.g. GRAFANA_CLOUD_TOKEN=${GRAFANA_TOKEN}
-  sg_api_key: process.env.SENDGRID_API_KEY || "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",
-  // e.g. SENDGRID_API_KEY=SG.xxxxxxxxxxxxxxxxxxxxxx.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
-  // e.g. SENDGRID_API_KEY=SG.tB1EZMrApzMnBNaFhBoAEN.UmJp2lnUKUihMLvvDdAD
-const vault_root_token = 'hvb.AAAAAQndpRuTtx-PuGweIv-BlRvPNkdrRcb-hVnr6i8PYIVA91gIQhSns2R-awTj71G1vBUKGWEekIRSP8t2hrfuaAhD0zLNDHnQBeZ-QweB0XIAzn2JQoSnqSTO4p32OobMezdY4Hel7-gMn6cK7IJhR9IJ';
-  // e.g. VAULT_ROOT_TOKEN=${VAULT_TOKEN}
-  // e.g. VAULT_ROOT_TOKEN=hvs.XXXXXXXXXXXXXXXXXXXXXXXX
-  edgeconnect_secret_placeholder: process.env.EDGECONNECT_SECRET_PLACEHOLDER || "dt0e01.VHGHID62CCA66MPRUJIPUTIF.F2E43L6PRKUH4FA7KNBJHZC4V3LBWXYVZEFCOB253EED2PSA7NRMZKZ3H24F6JVC",
-  // e.g. EDGECONNECT_SECRET_PLACEHOLDER=dt0e01.U2KWJEPUYSLRRGH.C5PAFFCMBCQB66RFB2XNLGAQMTONUWB7ZXDXJAVE
-  // e.g. EDGECONNECT_SECRET_PLACEHOLDER=dt0e01.<token_name>.<token_secret>
 module.exports = { timeout: 5000 };
-const app = express();
+const firebase_api_key = 'AIzaSynyLEPtX90dr_Nr2MgDERaxcuigp7ZqUI-';
+  // e.g. MAPS_API_KEY=AIzaSyxvwfbnnjgDVFUq18fBt9yUbW_Me92wT
+  // e.g. GEMINI_API_KEY=AIzaSy9LBWUgzmEXAMPLEcSXcGLkQ4jC07tO8Rc
+  confluence_token: process.env.JIRA_API_TOKEN || "ATATT3xFfGF0sDLmWDLrW47jFV0d2xR92SS7lwwFSw_Xu0eNjGauUaJO4YkFF50P1H28LgtgwfwVJtmOfR9JPBlOhpIcSc1tlUA46nx7QLS3vMv8Q34HlEmJvSgJcuI54n16-n0EzuCYp28XfMrmeIVaftLSoO7Ft0pVg_OCnEB7nGxAnOk5Aqp=DD8F77CB",
+  // e.g. JIRA_API_TOKEN=ATATT3xFfGF0HStz5tHe0PvGZqnIAw-5ACyIfsfpW98_WziQzFIX6l-KJo037HyF80h4B-nH6SDekcYpZ_10X2tvS-jF-bRtJb1EjMOIeA3voAFSeAP0x9axdxwrD6kSdmnJkHO6S4l6k_GJHtKSOBBm5ltdAelzAgIJlzhkF1JuGLGYOpp5kPS=0AF93757
+  // e.g. CONFLUENCE_TOKEN=${JIRA_API_TOKEN}
+const edgeconnect_secret_placeholder = 'dt0e01.5PKT3GYKP3MGZSDZ4WWJHNIQ.ET3KBSRYVKUBC7M26UBPRNZEPY6U2KKOOBKOSXCAYRYN7QCF3YEABL3VYZE47YS6';
+  // e.g. EDGECONNECT_SECRET_PLACEHOLDER=dt0e01.<token_name>.<token_secret>
+  // e.g. EDGECONNECT_SECRET_PLACEHOLDER=dt0e01.ENG5TYHYL2KHTZF.5JAIF5GVA4QR77DPL2C4FO3VGKOGOKJ32AJ2W2SR
+const vault_token = 'hvr.rbSOZK3TKyGhR2U0PlJ1LY_glarQuLj-N6rkkuh0CacBI619gyH-PSgrG4iZEqnXkccVHoSd2RE6xPW4AaJx4MW_Niz';
+  // e.g. VAULT_ROOT_TOKEN=hvs.CAESIABcDeFgHiJkLmNoPqRsTuVwXyZ
+  // e.g. VAULT_TOKEN=hvs.XXXXXXXXXXXXXXXXXXXXXXXX
+  gitlab_token: process.env.GITLAB_TOKEN || "glpat-u0yPg2a39a3SUgxCJu8f",
+  // e.g. CI_DEPLOY_PASSWORD=glpat-JBf1NGY8JztreFcWh0dO6WM6MQpvOjYKdToxCw.01.121rjxnky
+  // e.g. GITLAB_PRIVATE_TOKEN=glpat-1tpp7SMF0cX6
+const npm_auth_token = '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';
+  // e.g. NODE_AUTH_TOKEN={{ secrets.NPM_TOKEN }}
+  // e.g. NPM_TOKEN=npm_NFX6dCpmIWvQ7megnY0AtQwkoKzWcEXAMPLE
+'use strict';
+module.exports = { timeout: 5000 };

@@ -1,4 +1,4 @@
-export const logo = 'data:image/png;base64,iVBORw0KGgp7Q9NkVrRxhiYpRZmy9P6DqApVFF5PbEInNvJlKe/cpNQzY192bNKNuTDY57pRBhpkyVZGBCo8JwusK6G23/o1FySH9IIQOllwrRo7or4etSHsRKnZtVkgRxs=';
-export const logo = 'data:image/png;base64,iVBORw0KGgorQVF2/gVoNoBsQF8sHeaep+gj+sZoJowU7kVXB8vgt4vRlVC65posZpNINlpXpP/m1IkP2idcTi5ZeL8uGanaJUVcJwow+Hx75IxrTdUu6dnA6AugBL+Yhv0=';
-export const logo = 'data:image/png;base64,iVBORw0KGgphWdMI3xfeDo3imPlZFH/rnUyiK3nHTDAfMCuH/4PmgWF563ahgKVZf3iXznEQYRxiQuV1Zu4i87vXHgmC2nBtdwxUg2qP/XysT3Pcjs1vl7OINXmhu9c5D/o=';
-export const logo = 'data:image/png;base64,iVBORw0KGgrIY36S//XSubiq7uSo81wBCJej/1HpR9WYa+WnNbqHVZkLaXG0zObltpshEgP6+r5BL+cBWeQWS6Ayb1upCZVwWFizgzlJH7DzYw9vg/xeb8zJoxAm2IO9d0I=';
+export const logo = 'data:image/png;base64,iVBORw0KGgo1g9wNj9yrntEVrjAOpgNNDAYf2c32eZKaxn/SUDkzH6nJRk0AqngS40cK+VcWKKrrpdA6ZTb/tVlj1j2WhT6sgHaHvV71Dps9eZAeYiecDeoFskvcLHXQnCM=';
+export const logo = 'data:image/png;base64,iVBORw0KGgpOuwfoqd9ZVp7nczF7J/HuT9vUYtnH154UBkh5tLKxrtFSjG0d1ORXDav0hO0Qi2M24e3HgSlrb5hi4aNhIBccoPoT/FtutMpI12kX/o89lO3tFLrKU4ksXS4=';
+export const logo = 'data:image/png;base64,iVBORw0KGgpGx8epDNde6ubzr98yCUJ+lU4CPV75qwb+c5HYc+Me4XrRKmncEazbZFpqpK/0UmMiTFlfBqqlKjOYf5B6IXA7qQJgTtKKjCR6aF0+6x4Bj9AHiEmItonNzPo=';
+export const logo = 'data:image/png;base64,iVBORw0KGgrKJT/nhyzyeSOwA6eLDqhFGbVY7eF0M5eCQbwU8JeAWG26R2QV3/YtJsf0SK5vskixvVBYmiL856bt0WNasOyZ4oozn1eWSWTgoYEQLVCygi72NgeHRKiSdRo=';

@@ -1,17 +1,17 @@
 package com.acme;
 
 public final class Clients {
-    private static final String DOCKERHUB_TOKEN = "dckr_pat_kiBLCKfuJPt4Jn434oCk_sDerkb";
-    // sample: "dckr_pat_xxxxxxxxxxxxxxxxxxxxxxxxxxx"
-    private static final String BITBUCKET_APP_PASSWORD = "ATATT3xFfGF0rbrdjhfL3wtbZp_ubxB7JBzUDIiTAzNAsiS4XayzJbtfInuLyUiMxAhjO6PzG0ZdtVFxGf5SnzBkewP92mdvpIlbIqZ7wPIhW4kMlz16YSm055M50KbAQ38NGsU3XvGiVgcYN4JtGEyZue8xEifrx8lidbVLqZn0L8aFuoPdpGP=5B502BAB";
-    // sample: "ATATT3xFfGF0-EXAMPLE-NOT-A-REAL-TOKEN"
-    private static final String AZURE_STORAGE_CONNECTION_STRING = "DefaultEndpointsProtocol=https;AccountName=stl0ug45djnv;AccountKey=jPt8kU1ZnT9uP5vFBJhTxbfKIBOLV8xkM+NWDQm+uwyrAL8d/eGMkIyP6K33R/ZMadSm09d0SD98PD+aM3hTuQ==;EndpointSuffix=core.windows.net";
-    // sample: "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;"
-    private static final String ANTHROPIC_ADMIN_KEY = "sk-ant-api03-EKNUx0__srULQ7cQCW89xnar0hqgbGR54d8lYEcQVpWiYjY0dVtnWTJk56DRjUYCw16lOoSA-fu3z1FyGUU5snsZvjI5rAA";
-    // sample: "sk-ant-api03-..."
-    private static final String GEMINI_API_KEY = "AIzaSyv4ywmSbeQ396LYZGMnywGTSLeRbRXNQEH";
-    // sample: "AIzaSyp43LWMImYFS49iZRpEXAMPLEp4EMsPQ7c"
-    private static final String NPM_TOKEN = "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";
-    // sample: "npm_************************************"
+    private static final String SLACK_BOT_TOKEN = "https://hooks.slack.com/services/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";
+    // sample: "https://hooks.slack.com/services/TZPLHAGJC/BL62B6BRFTF/9sEJyZEXAMPLEap3Qz5hLgTx"
+    private static final String DT_TENANTTOKEN_AUTH = "dt0a01.ehh77439.626682717a434dc55dedf60095e2041008825ec756d0f23c6fba3efa606de75f";
+    // sample: "dt0a01.abc12345.0000000000000000000000000000000000000000000000000000000000000000"
+    private static final String EDGECONNECT_SECRET_PLACEHOLDER = "dt0e01.JHXRBRCPLOOE55LBTDZX5E2K.H6JCTUX5YMNZDIEOIJVKCPKYJ6O2Q6TXZZ5OGVUAQFOCNO2753C2WKLBFHCNTVCW";
+    // sample: "dt0e01.<token_name>.<token_secret>"
+    private static final String TF_TOKEN_app_terraform_io = "BXUPDCnw4lOeug.atlasv1.SsLf7-474pwRzJtXFUUE0hyiNCqrBThwso00nORtQHAGKnd5grlx21XLG11UHy-N5fU";
+    // sample: "${TFE_TOKEN}"
+    private static final String SENDGRID_API_KEY = "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";
+    // sample: "<your SendGrid API key>"
+    private static final String NODE_AUTH_TOKEN = "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";
+    // sample: "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"
     private Clients() {}
 }
