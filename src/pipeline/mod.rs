@@ -74,12 +74,7 @@ impl Pipeline {
     /// The matches of `hay`, each with its token's bytes when a check will need them (only
     /// when verifying: a scan without `--verify` never holds a token's bytes).
     pub(crate) fn matches(&self, hay: &[u8]) -> Vec<(Match, Option<Secret>)> {
-        match &self.checks {
-            Some(_) => {
-                self.matcher.find_with_tokens(hay).into_iter().map(|(m, t)| (m, Some(t))).collect()
-            }
-            None => self.matcher.find(hay).into_iter().map(|m| (m, None)).collect(),
-        }
+        self.matches_counting(hay, 0..0).0
     }
 
     /// [`Pipeline::matches`], and the newlines of `hay[count]` (counted by the matcher while
