@@ -550,8 +550,10 @@ fn no_value_after(rest: &[u8], value: &Part) -> bool {
     let tail = &rest[seps..];
     let escape_or_end = match c {
         // The line ends (a sibling line, or a soft break, may hold the value), or only
-        // closes the key (`}`: the other closing bytes are separators).
-        b'\n' | b'}' => true,
+        // closes the key (`}`: the other closing bytes are separators). A template's `}}`
+        // closes a reference to the key (`${{ secrets.KEY }}`), after which no value comes.
+        b'\n' => true,
+        b'}' => !tail.starts_with(b"}}"),
         // Escapes and typographic quotes.
         b'&' | 0x80.. => true,
         // An escaped line end (`KEY:\n  value: …` in a string): the value may come below.
@@ -745,6 +747,9 @@ fn block_default(hay: &[u8], mut p: usize, hi: usize) -> Option<Range<usize>> {
 #[inline]
 fn closes_only(rest: &[u8]) -> bool {
     rest.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'"' | b'\'' | b',' | b'}' | b']'))
+        // A template's `}}` closes a reference to the key (`${{ secrets.KEY }}`), not a
+        // name whose value stands on a sibling line.
+        && !rest.windows(2).any(|w| w == b"}}")
 }
 
 /// Where the line that holds `at` starts, looked for back to `lo` (else `lo`).
