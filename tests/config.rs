@@ -165,6 +165,29 @@ fn inline_marker_allows_its_line_only() {
 }
 
 #[test]
+fn other_scanners_markers_allow_only_when_the_configuration_lists_them() {
+    let repo = TestRepo::new();
+    let (a, b, c) = (token(), token(), token());
+    repo.write(
+        "a.py",
+        format!("A = '{a}'  # gitleaks:allow\nB = '{b}'  # pragma: allowlist secret\nC = '{c}'\n"),
+    );
+    // Not by default: another tool's marker is not a decision made for tokenguard.
+    let (code, v) = scan_json(&repo, &["a.py"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(v["findings"].as_array().unwrap().len(), 3);
+    // Listed (docs/config.md): those two lines pass, the third still blocks.
+    repo.write(
+        ".tokenguard.toml",
+        "[allow]\nregexes = ['gitleaks:allow', 'pragma: allowlist secret']\n",
+    );
+    let (code, v) = scan_json(&repo, &["a.py"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(v["findings"].as_array().unwrap().len(), 1);
+    assert_eq!(v["findings"][0]["line"], 3);
+}
+
+#[test]
 fn allow_commits_skips_the_listed_commits_in_history_scans() {
     let repo = TestRepo::new();
     let (old, new) = (token(), token());
