@@ -329,25 +329,29 @@ impl<'a> Fields<'a> {
 /// Cloud issues them (observed; Grafana documents only the prefix).
 pub fn grafana_cloud(token: &[u8]) -> bool {
     let Some(body) = token.strip_prefix(b"glc_") else { return false };
-    let Some(json) = base64_decode(body, false) else { return false };
-    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice(&json) else {
-        return false;
-    };
-    ["o", "n", "k"]
-        .iter()
-        .all(|k| map.get(*k).and_then(|v| v.as_str()).is_some_and(|s| !s.is_empty()))
+    base64_json_object(body).is_some_and(|map| ["o", "n", "k"].iter().all(|k| text_in(&map, k)))
 }
 
 /// Whether `token` is a Grafana API key of the older kind: base64 (padded or not) of a JSON
 /// object whose `k` (the key) and `n` (its name) are non-empty strings and whose `id` is a
 /// number (`{"k":"…","n":"…","id":1}`, CredSweeper's ValueGrafanaCheck).
 pub fn grafana_api_key(token: &[u8]) -> bool {
-    let Some(json) = base64_decode(token, false) else { return false };
-    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice(&json) else {
-        return false;
-    };
-    let text = |k: &str| map.get(k).and_then(|v| v.as_str()).is_some_and(|s| !s.is_empty());
-    text("k") && text("n") && map.get("id").is_some_and(|v| v.is_u64())
+    base64_json_object(token).is_some_and(|map| {
+        text_in(&map, "k") && text_in(&map, "n") && map.get("id").is_some_and(|v| v.is_u64())
+    })
+}
+
+/// The JSON object that `text` (standard base64, padded or not) encodes, if it is one.
+fn base64_json_object(text: &[u8]) -> Option<serde_json::Map<String, serde_json::Value>> {
+    match serde_json::from_slice(&base64_decode(text, false)?) {
+        Ok(serde_json::Value::Object(map)) => Some(map),
+        _ => None,
+    }
+}
+
+/// Whether `map` holds a non-empty string at `key`.
+fn text_in(map: &serde_json::Map<String, serde_json::Value>, key: &str) -> bool {
+    map.get(key).and_then(|v| v.as_str()).is_some_and(|s| !s.is_empty())
 }
 
 // ---------------------------------------------------------------------------------------

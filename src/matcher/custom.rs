@@ -284,11 +284,10 @@ impl super::Matcher {
             let shown = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
             // With an `id` group, the identifier alone stands before the mask (not the text
             // between it and a secret found lines away).
-            let masked = match (id, caps.name("id")) {
-                (Some(id), Some(group)) if group.end() <= secret.start() => {
-                    format!("{}{MASK}{}", shown(id), shown(after))
-                }
-                _ => format!("{}{MASK}{}", shown(before), shown(after)),
+            let id_first = caps.name("id").is_some_and(|g| g.end() <= secret.start());
+            let masked = match id.filter(|_| id_first) {
+                Some(id) => format!("{}{MASK}{}", shown(id), shown(after)),
+                None => format!("{}{MASK}{}", shown(before), shown(after)),
             };
             let token_id = match id {
                 Some(id) => Some(shown(id)),
