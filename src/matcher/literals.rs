@@ -43,7 +43,7 @@ enum Group {
     /// Where the CPU has no SIMD searcher: one automaton for every literal.
     Automaton(AhoCorasick),
     /// Every literal, without regard to ASCII case, in the text as written ([`Teddy`]).
-    Caseless(Teddy),
+    Caseless(Box<Teddy>),
     /// Many literals of base64 characters (hundreds of base64 forms: too many groups for
     /// the SIMD searcher, each call of which costs more than a short run of base64).
     Trigrams(Trigrams),
@@ -389,7 +389,7 @@ impl<A: Copy + PartialEq> Literals<A> {
         if caseless {
             let keywords: Vec<&[u8]> = literals.iter().map(|(l, _)| &l[..]).collect();
             if let Some(t) = Teddy::new(&keywords) {
-                groups.push(Group::Caseless(t));
+                groups.push(Group::Caseless(Box::new(t)));
             }
         }
         let base64 =

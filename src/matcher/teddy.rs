@@ -1,15 +1,15 @@
 //! The keywords' SIMD search without regard to ASCII case, in one pass over the text as
 //! written (Teddy's idea, as in Hyperscan and the aho-corasick crate).
 //!
-//! Each keyword's first three bytes go to one of 16 buckets; two tables per byte and set of 8
-//! buckets (low and high half of the byte, 16 entries each) say which buckets admit it. A letter's two cases differ
-//! in the high half alone, so the high table admits both. Per 32 places of the text: three
+//! Each keyword's first three bytes go to one of 24 buckets; two tables per byte and set of 8
+//! buckets (low and high half of the byte, 16 entries each) say which buckets admit it. A
+//! letter's two cases differ in the high half alone, so the high table admits both. Per 32 places of the text: three
 //! loads (at the place and the two after), each looked up half by half, the lookups ANDed: a
 //! bit left standing is a place where a bucket's three bytes may start. Only those places
 //! look up the keywords that start with their three bytes (a small hash table) and compare
 //! them, eight bytes at a time. Keywords that share their first two bytes share a bucket;
 //! buckets are then merged two at a time, the pair that admits fewest places of source code
-//! (by byte frequencies) first, down to 16.
+//! (by byte frequencies) first, down to 24.
 //!
 //! One pass over the text as written replaced three packed searches over a lower-cased copy
 //! (callgrind, 5 MB of real source code: 29M instructions in the searches and 5M copying,
@@ -20,8 +20,12 @@ use std::ops::Range;
 /// Sets of eight buckets (one bit each in a byte). Two sets (16 buckets) cost a third more
 /// instructions per byte than one, but half the candidates (5 MB of clean text: 36,000
 /// against 80,000, of which 20,000 keywords), each a few mispredicted branches: CPU time
-/// 7-10% less on clean text and real source code.
-const SETS: usize = 2;
+/// 7-10% less on clean text and real source code. With every provider's keywords (some 50
+/// two-byte starts), 16 buckets merged starts whose halves cross into common words
+/// (`ses` of `session` passed a bucket of `sec`, `shp` and `sk-`: a fifth of the candidates
+/// of gen.py's clean text); three sets took 6% less CPU time there, the same on real source
+/// code, and four sets no less than three (same runs, 21 each).
+const SETS: usize = 3;
 const BUCKETS: usize = 8 * SETS;
 /// Bytes of each keyword in the tables.
 const HEAD: usize = 3;
