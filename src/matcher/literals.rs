@@ -526,7 +526,6 @@ impl super::Matcher {
         depth: u8,
         soft_cut: bool,
         out: &mut Vec<H>,
-        mut newlines: Option<&mut Newlines>,
     ) -> bool {
         let search = &self.search;
         // Block by block, the keyword search then the pass for cut signatures ([`linecut`]),
@@ -535,9 +534,6 @@ impl super::Matcher {
         let mut cuts = linecut::CutPass::default();
         if search.plain.is_none() && search.utf16.is_none() && search.encoded.is_none() {
             self.cut_signatures(hay, hay.len(), depth, &mut cuts, out);
-            if let Some(n) = newlines {
-                n.count_in(hay, 0..hay.len());
-            }
             return false;
         }
         let mut encoded = false;
@@ -609,11 +605,6 @@ impl super::Matcher {
                 }
             }
             self.cut_signatures(hay, end, depth, &mut cuts, out);
-            // While the block is in the cache (a pass of its own over a large input, after the
-            // matcher, read it from memory again: 5% of the time on clean text).
-            if let Some(n) = newlines.as_deref_mut() {
-                n.count_in(hay, start..end);
-            }
             // The keywords' pass tells whether an `=` before a line end stands in the block.
             if soft_cut && marks.soft_break {
                 encoded |= self.soft_cut_keywords(hay, start..end, depth, &mut next_line, out);

@@ -620,36 +620,13 @@ impl Matcher {
         self.find_hits(hay)
     }
 
-    /// [`Matcher::find`], and the newlines of `hay[count]`, counted block by block while the
-    /// matcher reads the input (the bytes are in the cache then).
-    pub fn find_counting(&self, hay: &[u8], count: Range<usize>) -> (Vec<Match>, u64) {
-        let mut n = Newlines::new(count);
-        (self.find_hits_in(hay, true, Some(&mut n)), n.count)
-    }
-
-    /// [`Matcher::find_with_tokens`], counting newlines as [`Matcher::find_counting`] does.
-    pub fn find_with_tokens_counting(
-        &self,
-        hay: &[u8],
-        count: Range<usize>,
-    ) -> (Vec<(Match, Secret)>, u64) {
-        let mut n = Newlines::new(count);
-        (self.find_hits_in(hay, true, Some(&mut n)), n.count)
-    }
-
     fn find_hits<H: Found>(&self, hay: &[u8]) -> Vec<H> {
-        self.find_hits_in(hay, true, None)
+        self.find_hits_in(hay, true)
     }
 
     /// [`Matcher::find_hits`]; with `views`, a UTF-16 or quoted-printable text is also read
-    /// decoded as a whole (not again inside that reading). With `newlines`, counts those of
-    /// its range.
-    fn find_hits_in<H: Found>(
-        &self,
-        hay: &[u8],
-        views: bool,
-        mut newlines: Option<&mut Newlines>,
-    ) -> Vec<H> {
+    /// decoded as a whole (not again inside that reading).
+    fn find_hits_in<H: Found>(&self, hay: &[u8], views: bool) -> Vec<H> {
         let mut out = Vec::new();
         // A UTF-16 text (a byte order mark, or ASCII beside NULs at its start) is read as
         // UTF-8 too: base64, escapes and values on other lines inside it are decoded as in
@@ -658,9 +635,7 @@ impl Matcher {
         if views {
             if let Some(view) = custom::view::View::utf16(hay, MAX_UTF16_VIEW) {
                 out.extend(
-                    self.find_hits_in::<H>(&view.text, false, None)
-                        .into_iter()
-                        .map(|h| view.moved(h)),
+                    self.find_hits_in::<H>(&view.text, false).into_iter().map(|h| view.moved(h)),
                 );
             }
         }
@@ -691,11 +666,8 @@ impl Matcher {
                 out.extend(v);
                 encoded |= e;
             }
-            if let Some(n) = newlines {
-                n.count_in(hay, 0..hay.len());
-            }
         } else {
-            encoded = self.search_keywords(hay, 0, true, &mut out, newlines.take());
+            encoded = self.find_into(hay, 0, &mut out);
         }
         // A token read as written up to a soft break, where the text goes on with it after
         // the break, is the head of a longer one that the encoder cut: the readings without
@@ -719,9 +691,7 @@ impl Matcher {
             let text = softbreak::unbreak(hay, 0..hay.len());
             if text.chars.len() < hay.len() {
                 out.extend(
-                    self.find_hits_in::<H>(&text.chars, false, None)
-                        .into_iter()
-                        .map(|h| text.moved(h)),
+                    self.find_hits_in::<H>(&text.chars, false).into_iter().map(|h| text.moved(h)),
                 );
             }
         }
@@ -755,14 +725,14 @@ impl Matcher {
     /// the whole input, as they may span lines).
     /// At depth 0, returns whether the text shows quoted-printable soft breaks.
     fn find_into<H: Found>(&self, hay: &[u8], depth: u8, out: &mut Vec<H>) -> bool {
-        self.search_keywords(hay, depth, depth == 0, out, None)
+        self.search_keywords(hay, depth, depth == 0, out)
     }
 
     /// [`Matcher::find_into`] without the pass for keywords cut by soft breaks: for the text
     /// that pass joined (a joined copy may show `=` and a line end again, from an escape:
     /// joining it again and again went on without end).
     fn find_into_joined<H: Found>(&self, hay: &[u8], depth: u8, out: &mut Vec<H>) {
-        self.search_keywords(hay, depth, false, out, None);
+        self.search_keywords(hay, depth, false, out);
     }
 
     /// A keyword as written at `at`: a structured token starting there, and the keyed rules'
@@ -829,26 +799,6 @@ impl Matcher {
             return;
         }
         self.base64_at(hay, at - back, back, depth, &mut done.base64, out);
-    }
-}
-
-/// Newlines counted in a range of an input while the matcher reads it.
-pub(crate) struct Newlines {
-    range: Range<usize>,
-    count: u64,
-}
-
-impl Newlines {
-    fn new(range: Range<usize>) -> Newlines {
-        Newlines { range, count: 0 }
-    }
-
-    /// Counts those of `hay[part]` inside the range (parts come once each).
-    fn count_in(&mut self, hay: &[u8], part: Range<usize>) {
-        let (from, to) = (part.start.max(self.range.start), part.end.min(self.range.end));
-        if from < to {
-            self.count += crate::stream::count_newlines(&hay[from..to]);
-        }
     }
 }
 

@@ -157,7 +157,7 @@ impl Pipeline {
             _ => return self.scan_reader(file, origin, emit),
         };
         install_sigbus_handler();
-        let mut lines = LinePos { line: 1, start: 0 };
+        let mut lines = LinePos { line: 1, start: 0, counted: 0 };
         let labels = self.labels(origin);
         // The findings of the last batch are put in order, and its mapping unmapped (a
         // millisecond for 16 MiB), while the next batch is searched.
@@ -177,14 +177,16 @@ impl Pipeline {
             let to = if map_end == len { bytes.len() } else { from + BATCH };
             let (parts, ready) = rayon::join(
                 || self.scan_region(bytes, map_start, from..to, origin, &labels),
-                || searched.take().map(|(parts, _unmapped)| merge(parts, &mut lines)),
+                || searched.take().map(|(parts, _unmapped)| merge(parts, &mut lines, &file)),
             );
-            ready.into_iter().flatten().for_each(&mut *emit);
+            if let Some(ready) = ready {
+                ready?.into_iter().for_each(&mut *emit);
+            }
             searched = Some((parts, map));
             pos = map_start + to as u64;
         }
         if let Some((parts, _)) = searched {
-            merge(parts, &mut lines).into_iter().for_each(emit);
+            merge(parts, &mut lines, &file)?.into_iter().for_each(emit);
         }
         Ok(())
     }
@@ -207,7 +209,9 @@ impl Pipeline {
     }
 
     /// One segment of [`Pipeline::scan_region`]: findings with their line counted from the
-    /// segment's start (column known only when a newline precedes them in the segment).
+    /// segment's start (column known only when a newline precedes them in the segment). The
+    /// newlines after its last finding are not counted here: only a later finding needs them
+    /// ([`merge`]), and a file without findings needs none.
     fn scan_segment(
         &self,
         bytes: &[u8],
@@ -219,12 +223,11 @@ impl Pipeline {
         let lo = r.start.saturating_sub(CONTEXT);
         let hi = (r.end + OVERLAP).min(bytes.len());
         let window = &bytes[lo..hi];
-        let mut part = Segment::default();
+        let mut part = Segment { start: base + r.start as u64, ..Segment::default() };
         let mut counted = r.start;
         // Labels of this segment's own: findings of two threads never share a counter.
         let mut own = None;
-        let (found, newlines) = self.matches_counting(window, r.start - lo..r.end - lo);
-        for (m, token) in found {
+        for (m, token) in self.matches(window) {
             let at = lo + m.span.start;
             if !r.contains(&at) {
                 continue;
@@ -239,9 +242,7 @@ impl Pipeline {
             let f = self.finding(m, origin, labels, (0, column, None), text);
             part.found.push((f, part.newlines, at));
         }
-        // The rest of the segment's newlines are those the matcher counted less those counted
-        // up to the last finding.
-        part.rest(&bytes[counted..r.end], base + counted as u64, newlines);
+        part.counted_to = base + counted as u64;
         part
     }
 
@@ -312,10 +313,31 @@ impl Labels {
     }
 }
 
-/// The line reached so far in a mapped file: its number and the offset where it starts.
+/// The line reached so far in a mapped file: the offset its newlines are counted up to, the
+/// number of the line there and the offset where that line starts.
 struct LinePos {
     line: u64,
     start: u64,
+    counted: u64,
+}
+
+impl LinePos {
+    /// Counts the newlines from where the count stands up to offset `to` (the start of a
+    /// segment with findings), reading that part of `file` again a MiB at a time (what is
+    /// resident stays that of the batches: [`BATCH`]): the segments before found nothing, or
+    /// counted only up to their last finding.
+    fn catch_up(&mut self, file: &File, to: u64) -> io::Result<()> {
+        while self.counted < to {
+            let len = (to - self.counted).min(1 << 20);
+            let map = map_range(file, self.counted, len)?;
+            if let Some(last) = memchr::memrchr(b'\n', &map) {
+                self.line += count_newlines(&map);
+                self.start = self.counted + last as u64 + 1;
+            }
+            self.counted += len;
+        }
+        Ok(())
+    }
 }
 
 /// What one segment of a mapped file found.
@@ -324,7 +346,11 @@ struct Segment {
     /// Findings, each with the newlines between the segment's start and it, and its offset
     /// in the file.
     found: Vec<(Finding, u64, u64)>,
-    /// Newlines counted so far in the segment.
+    /// Where the segment starts (offset in the file).
+    start: u64,
+    /// Where its newlines are counted up to: its last finding (its start when it has none).
+    counted_to: u64,
+    /// Newlines counted in the segment.
     newlines: u64,
     /// Where the last line that starts inside the segment starts (offset in the file).
     last_line_start: Option<u64>,
@@ -336,16 +362,6 @@ impl Segment {
         let n = count_newlines(part);
         if n > 0 {
             self.newlines += n;
-            self.last_line_start = memchr::memrchr(b'\n', part).map(|p| at + p as u64 + 1);
-        }
-    }
-
-    /// Takes in the segment's last part, `part` at offset `at`, knowing that the whole
-    /// segment holds `total` newlines: only the last of them is looked for.
-    fn rest(&mut self, part: &[u8], at: u64, total: u64) {
-        debug_assert_eq!(total - self.newlines, count_newlines(part), "newlines miscounted");
-        if total > self.newlines {
-            self.newlines = total;
             self.last_line_start = memchr::memrchr(b'\n', part).map(|p| at + p as u64 + 1);
         }
     }
@@ -362,10 +378,16 @@ fn segments(report: Range<usize>, threads: usize) -> Vec<Range<usize>> {
     (report.start..report.end).step_by(each).map(|s| s..(s + each).min(report.end)).collect()
 }
 
-/// Puts the findings of searched segments in order, with their lines and columns.
-fn merge(parts: Vec<Segment>, lines: &mut LinePos) -> Vec<Finding> {
+/// Puts the findings of searched segments in order, with their lines and columns (the
+/// newlines before a segment with findings counted first where they were not:
+/// [`LinePos::catch_up`]).
+fn merge(parts: Vec<Segment>, lines: &mut LinePos, file: &File) -> io::Result<Vec<Finding>> {
     let mut out = Vec::with_capacity(parts.iter().map(|p| p.found.len()).sum());
     for part in parts {
+        if part.found.is_empty() {
+            continue;
+        }
+        lines.catch_up(file, part.start)?;
         for (mut f, newlines, at) in part.found {
             f.line = lines.line + newlines;
             if newlines == 0 {
@@ -377,8 +399,9 @@ fn merge(parts: Vec<Segment>, lines: &mut LinePos) -> Vec<Finding> {
         if let Some(s) = part.last_line_start {
             lines.start = s;
         }
+        lines.counted = part.counted_to;
     }
-    out
+    Ok(out)
 }
 
 /// Maps `len` bytes of `file` from `offset`, read-only.

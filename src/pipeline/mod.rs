@@ -74,25 +74,11 @@ impl Pipeline {
     /// The matches of `hay`, each with its token's bytes when a check will need them (only
     /// when verifying: a scan without `--verify` never holds a token's bytes).
     pub(crate) fn matches(&self, hay: &[u8]) -> Vec<(Match, Option<Secret>)> {
-        self.matches_counting(hay, 0..0).0
-    }
-
-    /// [`Pipeline::matches`], and the newlines of `hay[count]` (counted by the matcher while
-    /// it reads them).
-    pub(crate) fn matches_counting(
-        &self,
-        hay: &[u8],
-        count: std::ops::Range<usize>,
-    ) -> (Vec<(Match, Option<Secret>)>, u64) {
         match &self.checks {
             Some(_) => {
-                let (found, n) = self.matcher.find_with_tokens_counting(hay, count);
-                (found.into_iter().map(|(m, t)| (m, Some(t))).collect(), n)
+                self.matcher.find_with_tokens(hay).into_iter().map(|(m, t)| (m, Some(t))).collect()
             }
-            None => {
-                let (found, n) = self.matcher.find_counting(hay, count);
-                (found.into_iter().map(|m| (m, None)).collect(), n)
-            }
+            None => self.matcher.find(hay).into_iter().map(|m| (m, None)).collect(),
         }
     }
 
