@@ -68,7 +68,7 @@ fn scan_reports_paths_as_given_with_line_and_column() {
         assert!(stdout.contains("fingerprint: sha256:"), "{stdout}");
         assert!(stdout.contains("1 token(s) found"), "{stdout}");
         // The advice says how to rotate this kind of token, from its rule.
-        assert!(stdout.contains("To rotate a dynatrace token (dynatrace-api-token):"), "{stdout}");
+        assert!(stdout.contains("To rotate dynatrace tokens (dynatrace-api-token):"), "{stdout}");
         assert!(stdout.contains("Revoke the token in Dynatrace"), "{stdout}");
         assert_no_secret(&out, &[secret_of(&t)]);
     }

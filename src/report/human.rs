@@ -274,7 +274,7 @@ fn summary(
             continue;
         }
         seen.push(&r.remediation);
-        writeln!(out, "  To rotate a {} token ({}):", r.provider, r.id)?;
+        writeln!(out, "  To rotate {} tokens ({}):", r.provider, r.id)?;
         for line in wrap(&r.remediation, 86) {
             writeln!(out, "    {}", for_terminal(&line))?;
         }
