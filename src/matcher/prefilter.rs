@@ -3,13 +3,16 @@
 
 use super::*;
 
-/// The base64 forms of `keyword` that `rules` ask for: base64 at each alignment, base64 in
-/// base64, UTF-16 in base64.
+/// The base64 forms of `keyword` that `rules` ask for: base64 at each alignment (or at the
+/// one where it starts a group), base64 in base64, UTF-16 in base64.
 pub(super) fn encoded_forms(keyword: &[u8], rules: &[&Rule]) -> Vec<(String, usize)> {
     let wants = |d: Decode| rules.iter().any(|r| r.decodes(d));
     let mut out = Vec::new();
     if wants(Decode::Base64) {
         out.extend(base64_signatures(keyword));
+    } else if wants(Decode::Base64Aligned) {
+        // The alignment where the keyword starts a group (its signature starts the group).
+        out.extend(base64_signatures(keyword).into_iter().filter(|&(_, back)| back == 0));
     }
     if wants(Decode::Base64InBase64) {
         out.extend(nested_base64_signatures(keyword));

@@ -76,6 +76,11 @@ pub enum Checksum {
 pub enum Decode {
     /// Base64 (standard or URL-safe) at any alignment, also wrapped over lines.
     Base64,
+    /// Base64 at the one alignment where a keyword starts a group of three bytes: a value
+    /// encoded whole (a Kubernetes Secret's data) of a token whose keyword stands a multiple
+    /// of three characters into it (Entra ID's `7Q~` at 3). Its four-character signatures,
+    /// where the other alignments give three-character ones that base64 text holds often.
+    Base64Aligned,
     /// Base64 inside base64 (a Docker config in a Kubernetes Secret).
     Base64InBase64,
     /// UTF-16 text, either byte order.
