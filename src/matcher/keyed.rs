@@ -133,27 +133,7 @@ impl super::Matcher {
         if *own_grammar && no_value_after(&hay[after..], &k.value) {
             // (A percent escape right after the key, `Api-Token%3D…`; a here-document or a
             // CDATA section, whose value comes later: [`deferred_value`].)
-            let rest = &hay[after..];
-            // A YAML block indicator after the colon (`KEY: >-`), or an HCL block's `{`
-            // (`variable "KEY" {`, its `default` below).
-            let block = || {
-                let q = rest.iter().take(2).take_while(|b| matches!(b, b'"' | b'\'')).count();
-                let r = &rest[q..];
-                (r.first() == Some(&b':')
-                    && matches!(r[1..].trim_ascii_start().first(), Some(b'|' | b'>')))
-                    || r.trim_ascii_start().starts_with(b"{")
-            };
-            let later = match rest.first() {
-                Some(b'%') => true,
-                Some(b' ') => rest.starts_with(b" <<"),
-                Some(b'<') => rest.starts_with(b"<<") || rest.starts_with(b"</key>"),
-                Some(b'>') => rest.starts_with(b"><![CDATA["),
-                Some(b':' | b'"' | b'\'') => block(),
-                // A key in escaped quotes (`\"KEY\" {\n` in a string): read unescaped.
-                Some(b'\\') => matches!(rest.iter().find(|&&b| b != b'\\'), Some(b'"' | b'\'')),
-                _ => false,
-            };
-            if soft && later {
+            if soft && value_later(&hay[after..]) {
                 self.keyed_in_views(hay, at, kw_len, rule, out);
             }
             return at + 1;
@@ -527,7 +507,7 @@ fn base64_value_after(tail: &[u8], value: &Part) -> Option<(usize, usize, usize)
 /// [`value_follows`], [`base64_value_after`] and [`closes_only`] would fail on the line,
 /// read as written or joined over quoted-printable soft breaks and escapes (which start with
 /// `=` and end a run, so that this test leaves them to the line's reading).
-fn no_value_after(rest: &[u8], value: &Part) -> bool {
+pub(super) fn no_value_after(rest: &[u8], value: &Part) -> bool {
     // Values shorter than this are not ruled out here (a base64 value may be padded by 2).
     const SHORTEST: usize = 3;
     let Some(&min) = value.lengths.iter().min() else { return false };
@@ -606,6 +586,60 @@ fn no_value_after(rest: &[u8], value: &Part) -> bool {
             && typed_or_defaulted(tail).is_some()
     };
     run + 2 < min && !assign && !typed()
+}
+
+/// Whether a value may come after the key's line, or escaped, when [`no_value_after`] rules
+/// out one right after it (`rest`: the bytes after the keyword): a percent escape right after
+/// the key (`Api-Token%3D…`), a here-document, a CDATA section or a property list's next
+/// `<string>`, a YAML block indicator after the colon (`KEY: >-`), an HCL block's `{`
+/// (`variable "KEY" {`, its `default` below), a key in escaped quotes (`\"KEY\" {\n` in a
+/// string: read unescaped). [`Matcher::keyed_in_views`] reads those.
+pub(super) fn value_later(rest: &[u8]) -> bool {
+    let block = || {
+        let q = rest.iter().take(2).take_while(|b| matches!(b, b'"' | b'\'')).count();
+        let r = &rest[q..];
+        (r.first() == Some(&b':') && matches!(r[1..].trim_ascii_start().first(), Some(b'|' | b'>')))
+            || r.trim_ascii_start().starts_with(b"{")
+    };
+    match rest.first() {
+        Some(b'%') => true,
+        Some(b' ') => rest.starts_with(b" <<"),
+        Some(b'<') => rest.starts_with(b"<<") || rest.starts_with(b"</key>"),
+        Some(b'>') => rest.starts_with(b"><![CDATA["),
+        Some(b':' | b'"' | b'\'') => block(),
+        Some(b'\\') => matches!(rest.iter().find(|&&b| b != b'\\'), Some(b'"' | b'\'')),
+        _ => false,
+    }
+}
+
+/// One quick test for the keyed rules sharing a keyword, when it stands for each rule's
+/// ([`no_value_after`]): every rule reads its own grammar and takes the same bytes into a
+/// value's run (its alphabet and base64's); the test then uses the shortest of their lengths.
+/// Where it rules a value out, it rules it out for every rule (a run shorter than the
+/// shortest value by more than two is shorter than each rule's), so the rules are not asked
+/// one by one: with two rules on `token`, the test ran twice per keyword (gen.py's clean
+/// text: one `token` in 240 bytes).
+pub(super) fn shared_quick_test(rules: &[&Rule]) -> Option<Part> {
+    let mut values = rules.iter().map(|r| match &r.detector {
+        Detector::Keyed(k) if k.separators.is_none() => Some(&k.value),
+        _ => None,
+    });
+    let first = values.next()??;
+    let runs = |v: &Part| -> Vec<bool> {
+        (0..=255u8)
+            .map(|b| b != b'\n' && b != b'=' && (v.alphabet.contains(b) || is_base64_char(b)))
+            .collect()
+    };
+    let run_of_first = runs(first);
+    let mut shortest = first.lengths.iter().copied().min()?;
+    for v in values {
+        let v = v?;
+        if runs(v) != run_of_first {
+            return None;
+        }
+        shortest = shortest.min(v.lengths.iter().copied().min()?);
+    }
+    Some(Part { lengths: vec![shortest], ..first.clone() })
 }
 
 /// The length of a type between key and value (`str = `, `&str = `, `&'static str = `,

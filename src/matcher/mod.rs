@@ -325,6 +325,9 @@ struct Group {
     claims: Vec<Claim>,
     /// Enabled keyed rules whose keys end in it.
     keyed: Vec<usize>,
+    /// With two keyed rules or more: their one quick test, where one stands for each
+    /// ([`keyed::shared_quick_test`]).
+    quick: Option<Part>,
     /// Whether a structured rule of the group reads tokens cut by soft line breaks.
     soft_breaks: bool,
 }
@@ -392,6 +395,7 @@ impl Matcher {
                         structured: Vec::new(),
                         claims: Vec::new(),
                         keyed: Vec::new(),
+                        quick: None,
                         soft_breaks: false,
                     });
                     groups.len() - 1
@@ -409,6 +413,10 @@ impl Matcher {
                     groups[g].keyed.push(i);
                 }
             }
+        }
+        for g in groups.iter_mut().filter(|g| g.keyed.len() > 1) {
+            let keyed: Vec<&Rule> = g.keyed.iter().map(|&i| &rules[i]).collect();
+            g.quick = keyed::shared_quick_test(&keyed);
         }
         for literal in [true, false] {
             for (i, r) in rules.iter().enumerate() {
@@ -751,6 +759,14 @@ impl Matcher {
                 self.structured_at(hay, at, g).or_else(|| self.soft_broken_at(hay, at, g))
             {
                 out.push(h);
+            }
+        }
+        // One quick test for all the keyed rules, where it stands for each (the rules' own,
+        // in [`Matcher::keyed_near`], then tell the values that may come later).
+        if let Some(quick) = &group.quick {
+            let rest = &hay[at + group.keyword.len()..];
+            if keyed::no_value_after(rest, quick) && !keyed::value_later(rest) {
+                return;
             }
         }
         for &rule in &group.keyed {

@@ -459,6 +459,19 @@ provider("atlassian", ["JIRA_API_TOKEN", "CONFLUENCE_TOKEN", "ATLASSIAN_API_TOKE
                   ("placeholder", "ATATT3xFfGF0-EXAMPLE-NOT-A-REAL-TOKEN"),
                   ("template", "${JIRA_API_TOKEN}")])
 
+# Atlassian's older 24-character API tokens: no prefix, found only after a Jira, Confluence or
+# Atlassian key ending in token.
+provider("atlassian-legacy", ["JIRA_API_TOKEN", "CONFLUENCE_API_TOKEN", "ATLASSIAN_TOKEN", "JIRA_TOKEN"],
+         lambda: ("legacy", rand(ALNUM, 24)),
+         lambda: [("wrong-length", rand(ALNUM, 23)),
+                  ("wrong-length", rand(ALNUM, 25)),
+                  ("all-same", "x" * 24),
+                  ("sequential", "abcdefghijklmnopqrstuvwx"),
+                  ("word", with_word(R.choice(WORDS[:9]), ALNUM, 24)),
+                  ("masked", "*" * 24),
+                  ("template", "${JIRA_API_TOKEN}"),
+                  ("template", "<your-jira-api-token>")])
+
 provider("slack", ["SLACK_BOT_TOKEN", "SLACK_TOKEN", "SLACK_APP_TOKEN", "SLACK_WEBHOOK_URL"],
          lambda: R.choice([("xoxb", slack_bot()), ("xoxb", slack_bot()), ("xoxp", slack_user()),
                            ("xapp", slack_app()), ("webhook", slack_webhook()), ("webhook", slack_webhook()),
@@ -686,6 +699,10 @@ def env_name(prov):
 
 SINGLE = [p for p in PROVIDERS if PROVIDERS[p]["tokens"]]
 ALL = list(PROVIDERS)
+# Kinds without a prefix, told only by their key: never written without it (a bare value in a
+# header, a log, a CSV cell or a minified script is no token of theirs to any scanner).
+KEYED = {"atlassian-legacy"}
+BARE = [p for p in SINGLE if p not in KEYED]
 
 
 def kv_file(path, fmt, header, providers, footer=""):
@@ -771,6 +788,8 @@ def ctx_shell():
                 continue
             kind, value = real(prov)
             style = R.randrange(3)
+            if style == 1 and prov in KEYED:
+                style = 0
             if style == 0:
                 f.token("export %s=%s" % (env_name(prov), value), prov, kind)
             elif style == 1:
@@ -817,7 +836,7 @@ def ctx_js():
 
 def ctx_minified():
     f = new_file("web/dist/app.min.js")
-    for prov in pick_providers(SINGLE, 10):
+    for prov in pick_providers(BARE, 10):
         kind, value = real(prov)
         pre = ";".join("var %s=function(%s){return %s.%s}" % (rand("abcdefghijklmnopqrstuvwxyz", 1), "e", "e", rand("abcdefghijklmnopqrstuvwxyz", 2)) for _ in range(30))
         f.token(pre + ';var cfg={key:"%s",t:3e4};' % value + pre, prov, kind)
@@ -1100,7 +1119,7 @@ def ctx_csv():
     f.neg("example,,AKIAIOSFODNN7EXAMPLE,wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY,https://example.signin.aws.amazon.com/console", "aws", "published-sample")
     f = new_file("exports/api_keys.csv")
     f.add("service,owner,key,created")
-    for prov in pick_providers(SINGLE, 8):
+    for prov in pick_providers(BARE, 8):
         kind, value = real(prov)
         f.token("%s,team-%s,%s,2026-0%d-1%d" % (prov, rand("abcdefghijklmnopqrstuvwxyz", 3), value, R.randrange(1, 10), R.randrange(10)), prov, kind)
     for h, v in hash_values():
@@ -1118,7 +1137,7 @@ def ctx_markdown():
     f.neg("Slack bot tokens look like `xoxb-<team>-<bot>-<secret>`; AWS keys like `AKIA...`.", "slack", "prose")
     f = new_file("docs/troubleshooting.md")
     f.add("# Troubleshooting\n\nWhen the call fails with 401, check the token the job used. Example from last week's incident:\n\n```")
-    for prov in pick_providers(SINGLE, 5):
+    for prov in pick_providers(BARE, 5):
         kind, value = real(prov)
         f.token("$ curl -H 'Authorization: Bearer %s' https://api.example.com/v2/me" % value, prov, kind)
     f.add("```\n\nThe token above has since been revoked.")
@@ -1127,7 +1146,7 @@ def ctx_markdown():
 def ctx_logs():
     for i in range(2):
         f = new_file("logs/app-2026-11-%02d.log" % (20 + i))
-        for prov in pick_providers(SINGLE, 7):
+        for prov in pick_providers(BARE, 7):
             kind, value = real(prov)
             ts = "2026-11-%02dT%02d:%02d:%02d.%03dZ" % (20 + i, R.randrange(24), R.randrange(60), R.randrange(60), R.randrange(1000))
             f.add("%s INFO  request started path=/v1/sync" % ts)
@@ -1143,7 +1162,7 @@ def ctx_logs():
 
 def ctx_urls():
     f = new_file("logs/access.log")
-    for prov in pick_providers(SINGLE, 8):
+    for prov in pick_providers(BARE, 8):
         kind, value = real(prov)
         ip = "10.%d.%d.%d" % (R.randrange(256), R.randrange(256), R.randrange(256))
         if R.randrange(2):
@@ -1161,7 +1180,7 @@ def ctx_urls():
 def ctx_go():
     f = new_file("internal/clients/clients.go")
     f.add("package clients\n\nimport \"os\"\n\nconst (")
-    for prov in pick_providers(SINGLE, 6):
+    for prov in pick_providers(BARE, 6):
         kind, value = real(prov)
         f.token("\tdefault%s = \"%s\"" % (prov.title().replace("-", ""), value), prov, kind)
         for variant, v in negs(prov, 1):
@@ -1258,7 +1277,7 @@ def ctx_misc():
         f.token("    '%s' => env('%s', '%s')," % (env_name(prov).lower(), env_name(prov), value), prov, kind)
     f.add("];")
     f = new_file("api/requests.http")
-    for prov in pick_providers(SINGLE, 4):
+    for prov in pick_providers(BARE, 4):
         kind, value = real(prov)
         f.add("### call %s\nGET https://api.example.com/v1/me" % prov)
         f.token("Authorization: Bearer %s" % value, prov, kind)

@@ -1,22 +1,22 @@
-    return 0
-    return 0
-    "anthropic_api_key": "sk-ant-api03-WkPnu9GKRSI5EbgUSm-Ouuo3XroCpcQwo5uQ1WP6BNxXHEvaylFVOX0COFi3yCmgquTpDy4nMbwz9XsYdzI9BXpLxqYuzAA",
-ANTHROPIC_API_KEY = "sk-ant-api03-..."  # replace me
-ANTHROPIC_ADMIN_KEY = "sk-ant-api03-MXAql0LG1LuaHvXzSIsOcBKV8HvwGb7iljMrX8o6AA"  # replace me
-OPENAI_ADMIN_KEY = os.environ.get("OPENAI_KEY", "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")
-OPENAI_ADMIN_KEY = "${OPENAI_API_KEY}"  # replace me
+TIMEOUT = 30
+    main()
+    "vault_root_token": "hvs.CAESIDTIclJaIklz0QF929LtxMfPqTZ4S1xYJ-OthL5sSg9OmgHgdBWQDgRKfGKLIqbakHre6RayzJh_yhgdq2089P4",
+VAULT_ROOT_TOKEN = "hvs.XXXXXXXXXXXXXXXXXXXXXXXX"  # replace me
+VAULT_ROOT_TOKEN = "hvs.CAESIABcDeFgHiJkLmNoPqRsTuVwXyZ"  # replace me
+client = Client(api_key='sk_live_s8lLaKLrHQMq838lmoAy3rKD')
+STRIPE_KEY = "sk_test_4eC39HqLyjWDarjtT1zdp7dc"  # replace me
+STRIPE_API_KEY = "pk_live_51EeWR5lcjvqDVj0GNZpUqMw2ThRHpsroDclOWpMew3gOyZZD8r8Aepz1NYRwX88ojjHsDc1gbVWt7cmJcZE9OzPKWdHGof2XRA"  # replace me
+PYPI_TOKEN = os.environ.get("TWINE_PASSWORD", "pypi-AgEIcHlwaS5vcmcCJDY5N2FmOTEzLWRmNmYtNDBiMC1iNDRhLTljODk1MTkyYWJiYQACLFsxLFsiNjk3YWY5MTMtZGY2Zi00MGIwLWI0NGEtOWM4OTUxOTJhYmJhIl1dAAAGINDq2tIOPBTbDpLzWcic95NW3KIAsy2LcPU9aUOc_Ydo")
+PYPI_API_TOKEN = "pypi-<your-token>"  # replace me
+TWINE_PASSWORD = "pypi-AgEIcHlwaS5vcmcmWt0nrxE08SIRiIvI0DfstRPWauentv7B4GMW9ewbB4HL5VqxmnL0TWxZOv_yNwm3MQkh_oB7oq9KykGzWN-vykoFV7YP5SXdEYUjstfNb_uOm11UbwT2H1ZdueU6SbgmuqIZAfPsqngJo5WkPnu9G"  # replace me
+client = Client(api_key='dt0s01.J7JYSJMEMQ4YK7PPIXN7OCY4.E3JNXPSMKXFJFJBYNO4CEIE3MLZGLAVS2FD2FXNDXLZJEWHOAFK6DXYDN5RSRGVL')
+DT_API_TOKEN = "dt0c01.IUZ43D2QCMKS6BV7TZXXGDT.FSKOCCTXFEHKAXBXDAC3U5WSLRD46YSICARORKUEVK5OXDYYWX5MASCCEHSA2TSK"  # replace me
+DT_PLATFORM_TOKEN = "dt0c01.5S2FFJ2JAAQYILKC5Y3DESYJ.****************************************************************"  # replace me
+client = Client(api_key='QGV50Mj0j7hlfY.atlasv1.zKSn5zdcGeTICcQsShpXQqA9waEZei6nas96ydGXveiOn-ZznL-6YcznYQLwivR5E_6')
+TFE_TOKEN = "xxxxxxxxxxxxxx.atlasv1.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"  # replace me
+TFE_TOKEN = "${TFE_TOKEN}"  # replace me
+OPENAI_ADMIN_KEY = os.environ.get("OPENAI_API_KEY", "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")
 OPENAI_KEY = "sk-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"  # replace me
-DYNATRACE_API_TOKEN = os.environ.get("DT_PLATFORM_TOKEN", "dt0s16.JE2RVVL7.U44S4WE3KIVN2U4X7AFFZUYJDV5ZLCCQF6MVPDN6TVEFQ2M332BJ3A4TZIB5SASK")
-DT_PLATFORM_TOKEN = "dt0c01.AAAAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"  # replace me
-DT_PLATFORM_TOKEN = "dt0c01.6HQED4RRLCYJOWQFSVMSPQVV.****************************************************************"  # replace me
-GITLAB_PRIVATE_TOKEN = os.environ.get("CI_DEPLOY_PASSWORD", "acme-glpat-IfWVoCSy31tn80CWUZTnD2M6MQpvOnUKdTprCw.01.121p1w5ht")
-GL_TOKEN = "glrtr-W5m1cHR6skC98Bx7XkuYjmM6MQpnOjgKbzpyegp0OjIQ.01.181uebm4k"  # replace me
-CI_DEPLOY_PASSWORD = "glpat-ME75MneNG1EXAMPLE1cj"  # replace me
-    "sendgrid_api_key": "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",
-SG_API_KEY = "SG.xxxxxxxxxxxxxxxxxxxxxx.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"  # replace me
-SENDGRID_API_KEY = "SG.WXCht-SQzdbulm6skOIc-U.SZH-IIid9MZA5EtNeC7Z"  # replace me
-client = Client(api_key='AIzaSyTiYRmG-HA0sNhTf6pQqtW024AsxEuARRT')
-GOOGLE_API_KEY = "AIza***********************************"  # replace me
-MAPS_API_KEY = "AIzaSyB2PkmSEXAMPLE9ZQw9I6P4MVonIgz4AYO"  # replace me
-    main()
-    main()
+OPENAI_ADMIN_KEY = "sk-proj-********************"  # replace me
+log = logging.getLogger(__name__)
+import os

@@ -1,6 +1,6 @@
 Rails.application.configure do
-  config.x.twine_password = 'pypi-AgEIcHlwaS5vcmcCJDQ1NmRmMmY4LTMxNmItNGJjMS1hMzIxLWFlYjQxODg0NmJiMwACLFsxLFsiNDU2ZGYyZjgtMzE2Yi00YmMxLWEzMjEtYWViNDE4ODQ2YmIzIl1dAAAGIIsHuJapYZPms_BeCqeDHi5tdeDn9tdOQ5-Ur72yT3cb'
-  config.x.dynatrace_api_token = 'dt0c01.VH5VOOU5QHLIDINE76RVVM5Z.QHRGKBLPUV3VCTMQZ3FCIZLGSIFW3RSR7A3BNY3AG4YZWK3L4TTVOGLQWIRAFJCE'
-  config.x.google_api_key = 'AIzaSyauPkQhDOZdHoE7HiPDQUk8vZS51gJSZkH'
-  config.x.grafana_sa_token = 'glc_eyJvIjoiMzU1NzQ0MSIsIm4iOiJzdGFjay00NjI4NDk2LWhtLXdyaXRlLWVwanFzcCIsImsiOiI5YUVhZm1RM1EzWnBJQ0g3d2h3a09rS3UiLCJtIjp7InIiOiJwcm9kLWV1LXdlc3QtMiJ9fQ=='
+  config.x.openai_api_key = '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'
+  config.x.github_pat = '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'
+  config.x.gitlab_private_token = 'glpat-gM7fKRdCz1s2kUMrtdiNlmM6MQpvOmgKdToxCw.01.120dldsjy'
+  config.x.gemini_api_key = 'AIzaSy7Ox2bMQ-Woj2LGMb3Y3A_atp4lgPg2Xm1'
 end

@@ -1,8 +1,8 @@
 <?php
 
 return [
-    'dt_tenanttoken_auth' => env('DT_TENANTTOKEN_AUTH', 'dt0a01.ofp92258.58d4a881a73e92e7a5189902e2f2276804d4de182181f61055656a4dd95fa471'),
-    'gemini_api_key' => env('GOOGLE_API_KEY', 'AIzaSy3lwYTm6xWEQ7sXiCv_6SX4B25qN0hrrC-'),
-    'slack_webhook_url' => env('SLACK_APP_TOKEN', 'xoxe-1-fsgrgcPOoMY9r28OF24bfaPd8GyyQbOawFAveddymaPuwdfZaAtULndhOouEYynubwR7aBTQv31P55H6Os5A84rMjomjWMtLaNk64UYP0fVYdaICNtdPprZ7OUZyPsqeaeGhZTe1ZGeOXg41UF'),
-    'stripe_key' => env('STRIPE_SECRET_KEY', 'sk_live_5ktGagZ3pB2XNslo9v7Td3Nj'),
+    'vault_root_token' => env('VAULT_ROOT_TOKEN', 'hvs.CAESI1I1_ggzRFPdVn7ctk7kK9te6RIG2qfmTfXb4U9XRrWi2SpjhHoeN5kJ6eqWHhlmAK7L_JJcZjBQ0T04GjIHhH8'),
+    'openai_key' => env('OPENAI_ADMIN_KEY', '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'),
+    'tf_token_app_terraform_io' => env('ATLAS_TOKEN', 'qN3LtuUUKBOlO7.atlasv1.dcTy8ARBwpsEeGlWZz3NZiZOkQyEDu2i7nBrONVfhMW1Pl7sk3nv7lL5QGsZ4b1rBgl'),
+    'edgeconnect_secret_placeholder' => env('EDGECONNECT_SECRET_PLACEHOLDER', 'dt0e01.5QLKYRM33R4OXAHIDH4C26DO.DP4U3NPP73BXVRLDX34JKUJLLRKAUKEARDMDSG2H5RVN4MWTCCCNYN5FIZGQFMKU'),
 ];

@@ -1,4 +1,4 @@
 vault {
   address = "https://vault.internal:8200"
-  token   = "hvb.AAAAAQmPR9LsMOJALlgPaiDhZ5W4i0eo6lFGEXUDVbz3Ff2_dSswBYXYFMrRJ5EuXdG8gtZ8aQOrgGjROx7fY1uRk8QSExTy1BxNh3tivAuOXl3MGFKasaCDPkyctf8oFHZf8oTiWZVyhrw7VnKOlWK4257l"
+  token   = "hvs.CAESIGYwELuQ6H6y1kp1PrR1Z2wjCDb1is5UVfTZDxIFjyLC9m4Hdkf444vrqIRu1wEg-h76_1d3dG22jn3Yt9GPa7f"
 }

@@ -4,47 +4,47 @@ terraform {
 
 provider "aws" {
   region     = "eu-central-1"
-  access_key = "AKIAVTIQK4OPBZ46RHC2"
-  secret_key = "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"
+  access_key = "AKIAQE2PHPHGGKUEJ25D"
+  secret_key = "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"
 }
 
-variable "shopify_access_token" {
+variable "tf_token_app_terraform_io" {
   type      = string
   sensitive = true
-  default   = "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"
+  default   = "BmUrPUFWcgaHX1.atlasv1.qVic5dh0K19jGSLBc7WoCI5cWz3Q95HgYzkr7qxMSORDTbo86g94g-FNcvSVO27Dscq"
 }
-# default = "<shpat_...>"
-variable "azure_client_secret" {
+# default = "${TFE_TOKEN}"
+variable "dt_api_token" {
   type      = string
   sensitive = true
-  default   = "iTZ7Q~waihH5Pjc-f9kOsmAf4FCu.Fi4lA60Az.0"
+  default   = "dt0c01.X2YTH4UWYN5MKTHTX7NLK4LR.Y4YS23MPQYDRQROBYK2GGEONRXJSCA42QHGMIWGGVQJOYEGH7LEM6V6QOAYT7S4R"
 }
-# default = "UseDevelopmentStorage=true"
-variable "gh_token" {
+# default = "dt0c01.AAAAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+variable "sendgrid_api_key" {
   type      = string
   sensitive = true
-  default   = "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"
+  default   = "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"
 }
-# default = "ghp_fB7F3clC3m0Iikf8gF7wxU8NtXGOim3Pav5"
-variable "stripe_secret_key" {
+# default = "SG.kW8vi45dAfV418SG6n1bUW.m9y43g9zPZzayQF_LYnX"
+variable "anthropic_api_key" {
   type      = string
   sensitive = true
-  default   = "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"
+  default   = "sk-ant-api03-koSQ5xME9Fu7noQ2xUPEoSMvLwOlxtaT3_n2oIh8-ft4lCsfGHBolvJgNX1L_0fQ5xgj28r6GCGaRki9lrULLJsM_K9ixAA"
 }
-# default = "${STRIPE_SECRET_KEY}"
-variable "slack_app_token" {
+# default = "sk-ant-api03-5QoqH7OMcetV8eEd_MNftMSx9vak7CBlXx4USW3PAA"
+variable "azure_storage_connection_string" {
   type      = string
   sensitive = true
-  default   = "xoxb-817620632273-4664965320379-atjkrckyTPbme2qLphon7nSi"
+  default   = "qrt7Q~mOWjRY6wmnyZwaihH5Pjc-f9kOsmAf4FCu"
 }
-# default = "xoxb-xxxxxxxxxxx-xxxxxxxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx"
+# default = "abc8Q~aBcDeFgHiJkLmNoPqRsTuVwXyZ12345"
 resource "kubernetes_secret" "tls" {
   data = {
     "tls.key" = <<EOT
 -----BEGIN EC PRIVATE KEY-----
-MHcCAQEEIK2cDXO+yKj1mGKtdLGhlaOIotyQgJqhr05tQ1u8TEa2oAoGCCqGSM49
-AwEHoUQDQgAESCw/RBUfwoTLIaioP2CoVNtRACXJnroPYi2oXuDNSgTaQXrnMR1v
-Jd9qGrWRG3TTrLn7xvfzcD5/H1wAvNcbUg==
+MHcCAQEEIOKUAuvTAs7TYFKTrIQZS4oWvVIA4KWx4uUAomo9t4LWoAoGCCqGSM49
+AwEHoUQDQgAExkHspcx+lkUd3hxbgDbnihXEoF/nrRh26xjThipC6vaxeuln2Qf7
+EL087fkLqoZ+B8vq9IP8Bu2/ooGuOJb4rg==
 -----END EC PRIVATE KEY-----
 EOT
   }

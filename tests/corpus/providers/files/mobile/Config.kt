@@ -1,5 +1,5 @@
 object Config {
-    const val VAULT_TOKEN = "hvs.CAESIih3kfNuXLCVLogZqvwxjuyaClZFByhVpHaqgU0tnNVesHJAvF_jAoF3ls-XMpUSGRJ8Ruq-gyRXT2BfRe9nk63"
-    const val STRIPE_SECRET_KEY = "sk_test_51YEootOveJydhxJigcuu9b1r2GW6G5IkawXWrnwbhd5nE9Cteviy9dvSv12qQieUR7DW4TnHLAXDsh8cI7RmWdFIKkVWhyBqyd"
-    const val SENDGRID_API_KEY = "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"
+    const val SG_API_KEY = "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"
+    const val AZURE_CLIENT_SECRET = "DefaultEndpointsProtocol=https;AccountName=stpt521mpyfl;AccountKey=gYaCmEtRd1uIExZS8qE3x/MAtUvexYVT2dQJcX48CdZuP7U+Hwn6xhTTfehCCEciOw7PrKowCR7/dqqQSy4vPA==;EndpointSuffix=core.windows.net"
+    const val DYNATRACE_API_TOKEN = "dt0c01.GI2XW35EC65SQ6URDWTHLAXD.4IRW5FIKVWB54GQIOBTKZFZC6FTUAJAQ23TDOI6AZ6DG4KFSYQK7JBDNXK2HKQBG"
 }

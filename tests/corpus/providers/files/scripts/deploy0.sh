@@ -1,23 +1,24 @@
 #!/usr/bin/env bash
 if [ -z "$REGION" ]; then REGION=eu-west-1; fi
-make build
-curl -sf -H "Authorization: Bearer sk-ant-api03-sODCzkEoMxz2yERc5iYVNMGksCfLgf0UdKFxWhBR5qdrxPnoPDotigXbbRriW-9CJzPfxo2vzNSDvTwplhaQsukbBKe0-AA" https://api.example.com/v1/status
-export ANTHROPIC_API_KEY=${ANTHROPIC_API_KEY}
-export CLAUDE_API_KEY=sk-ant-api03-...
-curl -sf -H "Authorization: Bearer AIzaSyV_nAAF9vvnKKv7zozOKDGm8ZKDdrG-c0e" https://api.example.com/v1/status
-export MAPS_API_KEY=<YOUR_API_KEY>
-export FIREBASE_API_KEY=AIzaSyabcdefghijklmnopqrstuvwxyz1234567
-export AWS_ACCESS_KEY_ID=AKIALGKVTDBXDFRMSZU5
-export AWS_SECRET_ACCESS_KEY='TszZi7OTX4ggmp0ELiMEMYDC98fHGQSWe2ZENuQn'
-export SHOPIFY_ADMIN_TOKEN=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
-export SHOPIFY_API_SECRET=shpat_********************************
-export SHOPIFY_ADMIN_TOKEN=shpat_0123456789abcdef0123456789abcdef
-curl -sf -H "Authorization: Bearer dt0c01.T6XJLSWGRVUF6LJXYKSHBDVG.HNNTZFPPC4RN7BQV6QA35LGRRQEOVC676FLM5M2RRBVNFGVIZ32AHUPWS5D2XP2Q" https://api.example.com/v1/status
-export DT_API_TOKEN=dt0c01.GPJDP73D3YHJCLE234OLJWER.****************************************************************
-export DYNATRACE_API_TOKEN=dt0c01.AAAAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
-curl -sf -H "Authorization: Bearer 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" https://api.example.com/v1/status
-export NPM_TOKEN=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
-export NPM_TOKEN=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
-docker compose up -d
 set -euo pipefail
+curl -sf -H "Authorization: Bearer GR1348941CQVOBnoKAUGp1wSw-OOH" https://api.example.com/v1/status
+export CI_DEPLOY_PASSWORD=glpat-eGo4Qi7lfVTTWu1zGyDBoGM6MQpvOmcKdTpnCw.01.120w0bi3y
+export CI_DEPLOY_PASSWORD=glpat-xzmFmnEXAMPLEd1BkxVx
+export JIRA_API_TOKEN=Sh55iANOIIrBSiM2kCjG9FtC
+export JIRA_API_TOKEN=${JIRA_API_TOKEN}
+export JIRA_API_TOKEN=xxxxxxxxxxxxxxxxxxxxxxxx
+export DOCKER_HUB_ACCESS_TOKEN=dckr_pat_6xYDeB-6gmV3rd-lmwuVWpnm_vO
+export DOCKER_HUB_ACCESS_TOKEN=${{ secrets.DOCKERHUB_TOKEN }}
+export DOCKER_HUB_ACCESS_TOKEN=dckr_pat_124509ugsdjga93
+curl -sf -H "Authorization: Bearer dt0e01.GJ3AAXI35MSQEXZIQNXAVQ3U.TQIMPIR6OTAPOXA6RFNO7R6NF5Q5VUJYRCM2UO5M2PXALSIZ233L74RH3TQR52XR" https://api.example.com/v1/status
+export EDGECONNECT_SECRET_PLACEHOLDER=dt0e01.SLTMA6T6AKASFXH.FTBIVNLEMFS34K7E27TDXXNJKQMIF6F5NIUHKVTJ
+export EDGECONNECT_SECRET_PLACEHOLDER=dt0e01.<token_name>.<token_secret>
+export AZURE_CLIENT_SECRET=DefaultEndpointsProtocol=https;AccountName=st6qtxilke88;AccountKey=nlFR/c8mjDz6R0RpWjOWFE7J1vIBrCSytA6Bk4odcAfdqC9nqpY+XBbmNYJabc6kJYFRsj3uroi58j8iB5vU2g==;EndpointSuffix=core.windows.net
+export AZURE_CLIENT_SECRET=DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;
+export AZURE_CLIENT_SECRET=abc8Q~xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
+NODE_AUTH_TOKEN="${NPM_TOKEN:-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}"
+export NPM_AUTH_TOKEN={{ secrets.NPM_TOKEN }}
+export NPM_AUTH_TOKEN=npm_************************************
+cd "$(dirname "$0")"
+docker compose up -d
 ./gradlew test

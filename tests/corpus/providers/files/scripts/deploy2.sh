@@ -1,24 +1,24 @@
 #!/usr/bin/env bash
+if [ -z "$REGION" ]; then REGION=eu-west-1; fi
 echo "deploying $SERVICE"
-if [ -z "$REGION" ]; then REGION=eu-west-1; fi
-curl -sf -H "Authorization: Bearer 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" https://api.example.com/v1/status
-export OPENAI_API_KEY=sk-proj-your-api-key-here
-export OPENAI_API_KEY=sk-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
-export TWINE_PASSWORD=pypi-AgEIcHlwaS5vcmcCJGJkOTc3MDEyLWY4MTEtNDdjOS05MjEyLTY5NjkzMmU1YzJjZAACLFsxLFsiYmQ5NzcwMTItZjgxMS00N2M5LTkyMTItNjk2OTMyZTVjMmNkIl1dAAAGIIZhsmBSgfZhOc8XXWYcHw-vsAD14aYJA7-2x_0Nq1UP
-export TWINE_PASSWORD=${{ secrets.PYPI_API_TOKEN }}
-export TWINE_PASSWORD=pypi-<your-token>
-export VAULT_ROOT_TOKEN=hvs.CAESI91YP1PkGs90rgTLfX3YF3mcahrp_cEINzW12XsAACwDGrE3vEyYdLaWBFic75IpII-XLPD8_2l-VW2BAB3q67k
-export VAULT_ROOT_TOKEN=hvs.XXXXXXXXXXXXXXXXXXXXXXXX
-export VAULT_ROOT_TOKEN=hvs.CAESIABcDeFgHiJkLmNoPqRsTuVwXyZ
-TFE_TOKEN="${TFE_TOKEN:-dR3w5ajTrFit9M.atlasv1.Ws2mcYB5lh-AC-Bl4hhe8MdfmAS3rLV1frdhswzU0xHWKH7FfqzDw01SWnhe6v-tM7x}"
-export ATLAS_TOKEN=${TFE_TOKEN}
-export ATLAS_TOKEN=xxxxxxxxxxxxxx.atlasv1.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
-export DOCKER_PASSWORD=dckr_pat_Dksqzqg3gqWCHDjmvMhmBtN_398
-export DOCKERHUB_TOKEN=dckr_pat_124509ugsdjga93
-export DOCKER_HUB_ACCESS_TOKEN=${{ secrets.DOCKERHUB_TOKEN }}
-curl -sf -H "Authorization: Bearer gldt-6oS5tGim8xiCBHRkmlx6i2M6MQpvOjEKdTo2Cw.01.120j0qvq3" https://api.example.com/v1/status
-export CI_DEPLOY_PASSWORD=glpat-********************
-export CI_DEPLOY_PASSWORD=glpat-XXXXXXXXXXX-XXXXXXXX
+export OPENAI_ADMIN_KEY=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
+export OPENAI_ADMIN_KEY=sk-proj-your-api-key-here
+export OPENAI_KEY=sk-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
+export ANTHROPIC_API_KEY=sk-ant-api03-nnlsweHsXGpnRsoaOBy2P60ENUDgN5Ghku_dKAcj6tYOl62YG3M6ecUQW3OACwwxUmPZWfslsnH6ZhJ7MPlPWT2X9TDW6AA
+export CLAUDE_API_KEY=sk-ant-api03-jORQELJ56Adn6j8n7hhU3GJWbOUsUt76o6oWz_usAA
+export ANTHROPIC_ADMIN_KEY=${ANTHROPIC_API_KEY}
+SHOPIFY_ACCESS_TOKEN="${SHOPIFY_ADMIN_TOKEN:-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}"
+export SHOPIFY_ACCESS_TOKEN=shpat_00000000000000000000000000000000
+export SHOPIFY_ADMIN_TOKEN=shpat_0123456789abcdef0123456789abcdef
+PYPI_TOKEN="${PYPI_TOKEN:-pypi-AgEIcHlwaS5vcmcCJGE1MmMyYzIzLWFhYWItNDNiMy1hNGMzLTYxOWVlMzRiZDZiNAACLFsxLFsiYTUyYzJjMjMtYWFhYi00M2IzLWE0YzMtNjE5ZWUzNGJkNmI0Il1dAAAGIMDG7lU5MqLjENY_HH7J7hK1tqD6uwYBBb_RJSTEGq8E}"
+export PYPI_API_TOKEN=pypi-AgEIcHlwaS5vcmcCJGYzM2YwMTc1LWYzM2EtNDQ0My1hOGUwLTQ0ZmIyNjZiNWYyNQACLFsxLFsiZjMzZjAxNzUtZjMzYS00NDQzLWE4ZTAtNDRmYjI2NmI1ZjI1Il1dAAAGH81wTIKjnTUvFY_746g8GzQA4_octMj8AgVbX7uJWvg
+export PYPI_API_TOKEN=pypi-<your-token>
+export STRIPE_API_KEY=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
+export STRIPE_API_KEY=${STRIPE_SECRET_KEY}
+export STRIPE_SECRET_KEY=sk_test_BQokikJOvBiI2HlWgH4olfQ2
+curl -sf -H "Authorization: Bearer nhM8Q~MK7UwIy1fhYsYUg9Y.OzFXZHHDrsA94pCA" https://api.example.com/v1/status
+export AZURE_CLIENT_SECRET=<your-client-secret>
+export STORAGE_CONNECTION=DefaultEndpointsProtocol=https;AccountName=mystorage;AccountKey=<account-key>;EndpointSuffix=core.windows.net
+make build
 docker compose up -d
-if [ -z "$REGION" ]; then REGION=eu-west-1; fi
-cd "$(dirname "$0")"
+set -euo pipefail

@@ -1,22 +1,22 @@
-export default config;
-const express = require('express');
-const github_pat = 'ghu_EXe2fFkqo4Yr3CsZAHQmTNAj3oVc312Vzc8x';
-  // e.g. GH_TOKEN=ghp_l47Fd3FFg9oxYIrpWrCfuQMhAoNDnW1x28J
-  // e.g. GITHUB_PAT=github_pat_aSmXmBMdhnukwFzJ9XZW
-const gemini_api_key = 'AIzaSyUXYcFRYEHNDGHKDTDxeBiJoPol-IHY-CA';
-  // e.g. MAPS_API_KEY=AIzaSyGCMgo9bjqznto0nn4u8AXe9TKx8fneP
-  // e.g. MAPS_API_KEY=AIza***********************************
-  sg_api_key: process.env.SENDGRID_API_KEY || "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",
-  // e.g. SG_API_KEY=SG.xxxxxxxxxxxxxxxxxxxxxx.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
-  // e.g. SG_API_KEY=SG.CP2_F048QnwXId0XshuPYz.g0oT7wlPeIrOsrmFLJCW
-const shopify_api_secret = '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';
-  // e.g. SHOPIFY_ADMIN_TOKEN=shpat_0123456789abcdef0123456789abcdef
-  // e.g. SHOPIFY_ACCESS_TOKEN=shpat_00000000000000000000000000000000
-  npm_auth_token: process.env.NODE_AUTH_TOKEN || "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",
-  // e.g. NPM_TOKEN=${NPM_TOKEN}
-  // e.g. NODE_AUTH_TOKEN=npm_************************************
-const grafana_sa_token = 'eyJrIjoiNkRMc3pNOHpWMDZIRlRCenQ2MG1KUDI3and6ZlMwOUsiLCJuIjoiY2kiLCJpZCI6MX0=';
-  // e.g. GRAFANA_TOKEN=eyJrIjoiWHE3dVoyTHdSYjBjOVZ0UHlIbjRzSjNtS2Y4YUdkMWUiLCJuIjoiZGVwbG95In0=
-  // e.g. GF_API_KEY=glc_qe0YcsNvEpowOSxrDvcqbzTrtzLBPniDmEiAWku4
-export default config;
 app.listen(3000);
+const app = express();
+const dockerhub_token = 'dckr_pat_HtKSOBBm5ltdAelzAgIJlzhkF1J';
+  // e.g. DOCKERHUB_TOKEN=${{ secrets.DOCKERHUB_TOKEN }}
+  // e.g. DOCKERHUB_TOKEN=dckr_pat_124509ugsdjga93
+const storage_connection = 'oDr7Q~X.0E4Ld2rNVdMcVT21BT0t-0kiMzjSkNWC';
+  // e.g. AZURE_CLIENT_SECRET=DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;
+  // e.g. AZURE_STORAGE_CONNECTION_STRING=DefaultEndpointsProtocol=https;AccountName=${ACCOUNT};AccountKey=${ACCOUNT_KEY};EndpointSuffix=core.windows.net
+const openai_api_key = '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';
+  // e.g. OPENAI_ADMIN_KEY=${OPENAI_API_KEY}
+  // e.g. OPENAI_KEY=sk-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
+const vault_root_token = 'hvb.AAAAAQwmR1ioIfNYko1ssjtKtJxXnV1ZXyTnCm9E-AENhns6gTK6EtW0ddmfEuFbMevuMAjpVK7KKwRsF_gZAaHt0kvDY7LTuzty2VvUXYcFRYEHNDGHKDTDxeBiJoPol-IHY-CAzWB89_2vpFpoHSiB5pGC';
+  // e.g. VAULT_TOKEN=hvs.CAESIABcDeFgHiJkLmNoPqRsTuVwXyZ
+  // e.g. VAULT_TOKEN=${VAULT_TOKEN}
+  npm_token: process.env.NODE_AUTH_TOKEN || "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",
+  // e.g. NPM_TOKEN=npm_1LlgWpQ1XupHM4Z8xQ5assUkTwqmdp317dQG
+  // e.g. NODE_AUTH_TOKEN=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
+  ci_deploy_password: process.env.GITLAB_TOKEN || "GR1348941pcCtHJlm52phzWalHWgE",
+  // e.g. GL_TOKEN=glpat-xxxxxxxxxxxxxxxxxxxx
+  // e.g. CI_DEPLOY_PASSWORD=glrtr-W5m1cHR6skC98Bx7XkuYjmM6MQpnOjgKbzpyegp0OjIQ.01.181uebm4k
+export default config;
+'use strict';

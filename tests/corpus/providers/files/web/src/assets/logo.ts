@@ -1,4 +1,4 @@
-export const logo = 'data:image/png;base64,iVBORw0KGgo1g9wNj9yrntEVrjAOpgNNDAYf2c32eZKaxn/SUDkzH6nJRk0AqngS40cK+VcWKKrrpdA6ZTb/tVlj1j2WhT6sgHaHvV71Dps9eZAeYiecDeoFskvcLHXQnCM=';
-export const logo = 'data:image/png;base64,iVBORw0KGgpOuwfoqd9ZVp7nczF7J/HuT9vUYtnH154UBkh5tLKxrtFSjG0d1ORXDav0hO0Qi2M24e3HgSlrb5hi4aNhIBccoPoT/FtutMpI12kX/o89lO3tFLrKU4ksXS4=';
-export const logo = 'data:image/png;base64,iVBORw0KGgpGx8epDNde6ubzr98yCUJ+lU4CPV75qwb+c5HYc+Me4XrRKmncEazbZFpqpK/0UmMiTFlfBqqlKjOYf5B6IXA7qQJgTtKKjCR6aF0+6x4Bj9AHiEmItonNzPo=';
-export const logo = 'data:image/png;base64,iVBORw0KGgrKJT/nhyzyeSOwA6eLDqhFGbVY7eF0M5eCQbwU8JeAWG26R2QV3/YtJsf0SK5vskixvVBYmiL856bt0WNasOyZ4oozn1eWSWTgoYEQLVCygi72NgeHRKiSdRo=';
+export const logo = 'data:image/png;base64,iVBORw0KGgo/Vo8gp+J7q+HV1ToAw6J6eun+v2Z/RRSGv+RDmfT+1RZSLMpf3DHN0QL8yns12xDUFRpQEuLn7uC0vUSsSExTOyiOKtj6VMN03l83C+mAaD5dGId49OrM1/E=';
+export const logo = 'data:image/png;base64,iVBORw0KGgp6oMk/06G7Bco7B1tyRN/8JcpGVGefLLHiM/qTO4+F9nwfdD94AxK8gJ+OeL++sk4E0qaEOADtBEXg9eaZIZDw/SGg2yK9U5QP5aNl7Trg/2FKgn1X2+pA9Ng=';
+export const logo = 'data:image/png;base64,iVBORw0KGgqD3VzQ9/ZGQwTBVX8evuHExbRZAsXGtWXczrh9GzfKi0as07ARRtYXgpLFfe5PC0R/qUJ6K5aOzq3HnoVnmf4YEVm2Fr9TY32Jpq54U1Xl2TkWALcCPonLnK8=';
+export const logo = 'data:image/png;base64,iVBORw0KGgqbEDSNBdZGhQbwCtIvBPb4+Wr3URkA07ox/Yy3dDFF1eUYqQIq1y+2PQuvyasHLqRkL6Wb5RhCMPL9MApQn4zSPm2Pz7diIIcnZiEQ3R6opF2vhahDRt2HWG4=';

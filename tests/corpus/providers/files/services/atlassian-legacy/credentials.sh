@@ -1,0 +1,12 @@
+# rotated by the platform team
+export CONFLUENCE_API_TOKEN='ta1l6VxbCwPZ5ECHAhJwVoll'
+export CONFLUENCE_API_TOKEN='0THlkNGek8wsR7gEDI9w17ei'
+export ATLASSIAN_TOKEN='h7FxN3kffA2TvmL0xpgPZBzR'
+export CONFLUENCE_API_TOKEN_SAMPLE='qv02MFhC9EVI9LZDlIJRaN1'
+export CONFLUENCE_API_TOKEN_SAMPLE='9MAh7xL9GZjJ3HPb6hCROg0PW'
+export JIRA_API_TOKEN_SAMPLE='xxxxxxxxxxxxxxxxxxxxxxxx'
+export ATLASSIAN_TOKEN_SAMPLE='abcdefghijklmnopqrstuvwx'
+export JIRA_API_TOKEN_SAMPLE='XpkO8qGwBJPLACEHOLDERHwx'
+export JIRA_API_TOKEN_SAMPLE='************************'
+export JIRA_TOKEN_SAMPLE='${JIRA_API_TOKEN}'
+export CONFLUENCE_API_TOKEN_SAMPLE='<your-jira-api-token>'
