@@ -19,6 +19,7 @@ use tokenguard::matcher::checksum;
 const COVERED: &[&str] = &[
     "anthropic",
     "atlassian",
+    "atlassian-legacy",
     "aws",
     "azure",
     "dockerhub",

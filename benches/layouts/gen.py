@@ -12,8 +12,8 @@ Case kinds (from the example's VALUE):
   b64        a bare base64 of a token (the examples' Kubernetes form): expected anywhere too
   composite  a value that carries its own context (Azure connection string, Slack webhook URL,
              `...?Api-Token=...`): expected wherever the value is written
-  keyed      a secret that needs its key (aws-secret-access-key, twilio-api-secret,
-             dynatrace-legacy-token): expected only in layouts whose mode is 'kv'
+  keyed      a secret that needs its key (aws-secret-access-key, twilio-api-secret, every
+             rule with a keyed section): expected only in layouts whose mode is 'kv'
 Layout modes:
   kv     the key stands in a reasonable place: every kind expected
   tok    token-only context (Bearer header, URL userinfo, prose): token/b64 expected; keyed
@@ -38,6 +38,9 @@ def load_rules():
     for f in sorted(glob.glob(os.path.join(RULES, '*.toml'))):
         for r in tomllib.load(open(f, 'rb')).get('rules', []):
             rules.append(r)
+            # Keyed rules (a value told only by its key) need their key in the layout too.
+            if 'keyed' in r:
+                KEYED.add(r['id'])
     return rules
 
 
