@@ -518,15 +518,15 @@ impl super::Matcher {
     /// Every rule's keywords and their forms in `hay`, block by block, each place handed to
     /// its rule in the order of the input; and the signatures that line ends cut.
     /// With `soft_cut`, keywords cut by quoted-printable soft breaks too
-    /// ([`Matcher::soft_cut_keywords`]); then returns whether the text shows soft breaks as
-    /// an encoder writes them (else `false`).
+    /// ([`Matcher::soft_cut_keywords`]); then returns how many soft breaks the text shows as
+    /// an encoder writes them (else 0).
     pub(super) fn search_keywords<H: Found>(
         &self,
         hay: &[u8],
         depth: u8,
         soft_cut: bool,
         out: &mut Vec<H>,
-    ) -> bool {
+    ) -> usize {
         let search = &self.search;
         // Block by block, the keyword search then the pass for cut signatures ([`linecut`]),
         // so that the second reads the block from the cache (measured: a second pass over
@@ -534,9 +534,9 @@ impl super::Matcher {
         let mut cuts = linecut::CutPass::default();
         if search.plain.is_none() && search.utf16.is_none() && search.encoded.is_none() {
             self.cut_signatures(hay, hay.len(), depth, &mut cuts, out);
-            return false;
+            return 0;
         }
-        let mut encoded = false;
+        let mut encoded = 0;
         let mut done = Done::new(self.rules.len());
         let mut folded = Vec::new();
         let mut hits: Vec<(usize, Announce)> = Vec::new();
@@ -607,7 +607,7 @@ impl super::Matcher {
             self.cut_signatures(hay, end, depth, &mut cuts, out);
             // The keywords' pass tells whether an `=` before a line end stands in the block.
             if soft_cut && marks.soft_break {
-                encoded |= self.soft_cut_keywords(hay, start..end, depth, &mut next_line, out);
+                encoded += self.soft_cut_keywords(hay, start..end, depth, &mut next_line, out);
             }
             if end == hay.len() {
                 break;

@@ -649,10 +649,10 @@ impl Matcher {
         }
         let plain_from = out.len();
         let parts = split_at_lines(hay);
-        let mut encoded = false;
+        let mut encoded = 0;
         if parts.len() > 1 {
             use rayon::prelude::*;
-            let found: Vec<(Vec<H>, bool)> = parts
+            let found: Vec<(Vec<H>, usize)> = parts
                 .par_iter()
                 .map(|r| {
                     let mut v = Vec::new();
@@ -672,7 +672,7 @@ impl Matcher {
                 .collect();
             for (v, e) in found {
                 out.extend(v);
-                encoded |= e;
+                encoded += e;
             }
         } else {
             encoded = self.find_into(hay, 0, &mut out);
@@ -680,7 +680,7 @@ impl Matcher {
         // A token read as written up to a soft break, where the text goes on with it after
         // the break, is the head of a longer one that the encoder cut: the readings without
         // the breaks (below, and the windows around breaks) tell what the whole is.
-        if encoded {
+        if encoded > 0 {
             let mut i = 0;
             out.retain(|h| {
                 i += 1;
@@ -692,9 +692,11 @@ impl Matcher {
         // A quoted-printable text (soft breaks as an encoder writes them, or a mail part
         // that says so) is read decoded too: base64 cut by a soft break, `=3D` in an
         // assignment of any form, a value below its key; what both find is one match.
+        // (A break per 64 KiB at least: a stray one, in a large text of source code, would
+        // have the whole read twice.)
         if views
             && hay.len() <= MAX_QP_VIEW
-            && (encoded || softbreak::declares_quoted_printable(hay))
+            && (encoded >= (hay.len() >> 16).max(1) || softbreak::declares_quoted_printable(hay))
         {
             let text = softbreak::unbreak(hay, 0..hay.len());
             if text.chars.len() < hay.len() {
@@ -731,8 +733,8 @@ impl Matcher {
 
     /// Everything but the regex rules without keywords (which [`Matcher::find`] runs over
     /// the whole input, as they may span lines).
-    /// At depth 0, returns whether the text shows quoted-printable soft breaks.
-    fn find_into<H: Found>(&self, hay: &[u8], depth: u8, out: &mut Vec<H>) -> bool {
+    /// At depth 0, returns how many quoted-printable soft breaks the text shows.
+    fn find_into<H: Found>(&self, hay: &[u8], depth: u8, out: &mut Vec<H>) -> usize {
         self.search_keywords(hay, depth, depth == 0, out)
     }
 

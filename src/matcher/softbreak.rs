@@ -242,9 +242,9 @@ impl super::Matcher {
     /// an encoder makes it, the few characters either side are joined and searched; where a
     /// keyword shows, the logical line is read again without its breaks (what it finds twice
     /// is one match). `next_line` carries, from block to block, the end of the last logical
-    /// line read. Returns whether a soft break in the block ends a line as long as an encoder
-    /// makes it (the text may be quoted-printable throughout: [`Matcher::find_hits`] reads
-    /// it so as well).
+    /// line read. Returns how many soft breaks in the block end a line as long as an encoder
+    /// makes it and go on as an encoder's do (the text may be quoted-printable throughout:
+    /// [`Matcher::find_hits`] reads it so as well).
     #[inline(never)]
     pub(super) fn soft_cut_keywords<H: Found>(
         &self,
@@ -253,25 +253,33 @@ impl super::Matcher {
         depth: u8,
         next_line: &mut usize,
         out: &mut Vec<H>,
-    ) -> bool {
+    ) -> usize {
         // Breaks whose `=` stands in the block, LF and CRLF, in the order of the input.
         let text = &hay[block.start..(block.end + 2).min(hay.len())];
         let mut breaks = Vec::new();
         soft_breaks(text, &mut breaks);
         breaks.retain(|&eq| eq < block.len());
         if breaks.is_empty() {
-            return false;
+            return 0;
         }
         let breaks = breaks.into_iter().map(|eq| block.start + eq);
         let reach = self.search.longest_literal().max(1) - 1;
-        let mut encoded = false;
+        let mut encoded = 0;
         for eq in breaks {
             let lf = eq + soft_break_len(hay, eq) - 1;
             let line_start = memchr::memrchr(b'\n', &hay[..eq]).map_or(0, |p| p + 1);
             if !SOFT_LINE.contains(&(lf - line_start)) {
                 continue;
             }
-            encoded = true;
+            // Evidence that the whole text is quoted-printable, unless the break is code's: an
+            // assignment continued on an indented line (`let x: T =` then `    value`, as
+            // rustfmt writes lines of 60 to 77 characters: on real source code the text's
+            // whole reading doubled the matcher's work), or a line of `=` (Markdown's heading
+            // underline; an encoder writes `=3D` for each `=`). An encoder's break goes on
+            // with the rest of the line, rarely a blank.
+            let indented = matches!(hay.get(lf + 1), Some(b' ' | b'\t'));
+            let underline = eq > 0 && hay[eq - 1] == b'=';
+            encoded += usize::from(!(indented || underline));
             if line_start < *next_line {
                 continue;
             }
@@ -344,5 +352,31 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Breaks at an encoder's line length count as evidence of quoted-printable text (the
+    /// whole text read decoded) when they go on as an encoder's do; an assignment continued
+    /// on an indented line and a Markdown heading's underline do not count.
+    #[test]
+    fn only_breaks_that_go_on_as_an_encoders_count() {
+        let m = Matcher::builtin();
+        let count = |text: &str| {
+            let mut out: Vec<Match> = Vec::new();
+            m.soft_cut_keywords(text.as_bytes(), 0..text.len(), 0, &mut 0, &mut out)
+        };
+        // Python's quopri: 75 characters and `=`, the rest of the line after.
+        let qp = format!("{}=\nrest of the line\n", "word ".repeat(15));
+        assert_eq!(count(&qp), 1);
+        assert_eq!(count(&qp.replace('\n', "\r\n")), 1);
+        assert_eq!(count(&qp.repeat(3)), 3);
+        // The same line continued on an indented one: code (rustfmt).
+        let code = format!("    let {}: Option<String> =\n        compute();\n", "v".repeat(40));
+        assert_eq!(count(&code), 0);
+        assert_eq!(count(&code.replace("\n        ", "\n\t")), 0);
+        let underline = format!("Title\n{}\nText\n", "=".repeat(70));
+        assert_eq!(count(&underline), 0);
+        // Lines shorter or longer than an encoder writes.
+        assert_eq!(count(&format!("{}=\nrest\n", "w".repeat(40))), 0);
+        assert_eq!(count(&format!("{}=\nrest\n", "w".repeat(90))), 0);
     }
 }
