@@ -152,6 +152,8 @@ fn cases() -> Vec<(String, &'static str, String, String)> {
         };
         v.push((format!("value: {t}\n"), rule, shown, secret));
     }
+    let t = p::atlassian_legacy();
+    v.push((format!("JIRA_API_TOKEN={t}\n"), "atlassian-legacy-api-token", String::new(), t));
     let (id, secret) = p::aws_key_pair();
     v.push((
         format!("Access key ID,Secret access key\n{id},{secret}\n"),
@@ -1071,4 +1073,62 @@ fn rules_lists_every_provider_and_checks_every_builtin_rule() {
     }
     let out = common::tokenguard().args(["rules", "check"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Short base64 values that stand alone on their line (a Kubernetes Secret holding a file of a
+/// line or two, shorter than the runs that the pass over line ends decodes) are decoded and
+/// searched: keyed values inside them are found, at the value's line, and never shown.
+#[test]
+fn keyed_tokens_in_short_base64_values_are_found() {
+    let atlassian = p::atlassian_legacy();
+    let legacy = common::legacy_token();
+    let secret = |data: &[(&str, String)]| {
+        let mut y = String::from("apiVersion: v1\nkind: Secret\nmetadata:\n  name: app\ndata:\n");
+        for (k, v) in data {
+            y.push_str(&format!("  {k}: {}\n", b64(v)));
+        }
+        y
+    };
+    let files = [
+        (
+            ("prod.tfvars", format!("jira_api_token = \"{atlassian}\"\n")),
+            "atlassian-legacy-api-token",
+        ),
+        (("example.txt", format!("JIRA_API_TOKEN={atlassian}\n")), "atlassian-legacy-api-token"),
+        (("DT_API_TOKEN", format!("${{DT_API_TOKEN:-{legacy}}}")), "dynatrace-legacy-token"),
+        (
+            ("OTEL_EXPORTER_OTLP_HEADERS", format!("Authorization=Api-Token%20{legacy}")),
+            "dynatrace-legacy-token",
+        ),
+    ];
+    for ((key, value), rule) in &files {
+        let b = b64(value);
+        assert!((24..64).contains(&b.trim_end_matches('=').len()), "{key}: {} characters", b.len());
+        let (code, out, err) = scan_text("secret.yaml", &secret(&[(key, value.clone())]), "json");
+        assert_eq!(code, Some(1), "{key}");
+        assert_eq!(rules_and_lines(&out), [(rule.to_string(), 6)], "{key}");
+        for s in [&atlassian, &legacy] {
+            assert!(!out.contains(s.as_str()) && !err.contains(s.as_str()), "{key}: secret shown");
+        }
+    }
+    // Short values that decode to text without a token, and a placeholder.
+    let clean = secret(&[
+        ("app.conf", "log_level = debug\nport = 8080\n".to_string()),
+        ("tfvars", "jira_api_token = \"<your-token-here>\"\n".to_string()),
+    ]);
+    let (code, out, _) = scan_text("secret.yaml", &clean, "json");
+    assert_eq!((code, findings(&out).len()), (Some(0), 0));
+}
+
+/// An Entra ID client secret encoded alone in base64 (a Kubernetes Secret's data): its marker
+/// starts a group of three bytes there (`N1F+`, `OFF+`), the one form looked for.
+#[test]
+fn entra_secrets_encoded_alone_in_base64_are_found() {
+    let (t, _) = p::other("azure-entra-client-secret");
+    let (code, out, err) =
+        scan_text("secret.yaml", &format!("data:\n  client-secret: {}\n", b64(&t)), "json");
+    assert_eq!(code, Some(1));
+    assert_eq!(rules_and_lines(&out), [("azure-entra-client-secret".to_string(), 2)]);
+    assert_eq!(findings(&out)[0]["encoding"], "base64");
+    assert!(!out.contains(&t[6..]) && !err.contains(&t[6..]));
 }

@@ -584,6 +584,11 @@ impl super::Matcher {
                 // too few base64 characters for any encoded token; hashes and UUIDs hold no
                 // literal when none is written in their alphabet alone.
                 worth.retain(hay, &mut found);
+                if depth == 0 {
+                    for run in &found {
+                        self.short_base64_value(hay, run.clone(), &mut done.base64, out);
+                    }
+                }
                 e.each_in_runs(hay, &found, &mut keep);
             }
             hits.sort_unstable_by_key(|h| h.0);

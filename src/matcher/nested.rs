@@ -92,8 +92,40 @@ impl Decodings {
 /// Shortest run of base64 decoded for what three layers may hold (base64 of base64 of base64
 /// of a short token; the pass over line ends sees runs of 63 characters or more).
 const DEEP_MIN: usize = 64;
+/// Shortest base64 value decoded whole ([`Matcher::short_base64_value`]): a line of text.
+const VALUE_MIN: usize = 24;
 
 impl super::Matcher {
+    /// A run of base64 (`run`, as [`super::runs::Base64Runs`] finds them) that stands alone as
+    /// a value, up to its line's end or a quote (`key: <base64>`, `"<base64>"`, `=<base64>`),
+    /// shorter than [`DEEP_MIN`] (the pass over line ends decodes longer ones:
+    /// [`Matcher::deep_base64`]): decoded and searched again when it decodes to text from its
+    /// start. A file of a line or two stored whole in a Kubernetes Secret (`prod.tfvars:
+    /// <base64>`) holds a keyed token (`jira_api_token = "…"`) whose keywords are not looked
+    /// for in base64.
+    pub(super) fn short_base64_value<H: Found>(
+        &self,
+        hay: &[u8],
+        run: Range<usize>,
+        decodings: &mut Decodings,
+        out: &mut Vec<H>,
+    ) {
+        // The value: the run up to its first line end (runs go on over line ends).
+        let end =
+            memchr::memchr2(b'\n', b'\r', &hay[run.clone()]).map_or(run.end, |p| run.start + p);
+        let value = run.start..end;
+        if !(VALUE_MIN..DEEP_MIN).contains(&value.len()) || value.start == 0 {
+            return;
+        }
+        let before = hay[value.start - 1];
+        let after = hay[value.end..].iter().find(|&&b| b != b'=');
+        let alone = matches!(before, b' ' | b'\t' | b'"' | b'\'' | b'`' | b'=' | b':' | b'>')
+            && after.is_none_or(|b| b"\n\r\"'`<,; ".contains(b));
+        if alone && decodes_to_text(&hay[value.start..value.start + VALUE_MIN]) {
+            self.base64_at(hay, value.start, 0, 0, decodings, out);
+        }
+    }
+
     /// A run of base64 that the pass over line ends met at `probe` (its line ends at
     /// `line_end`), in the text as written: decoded and searched again when it is at least
     /// [`DEEP_MIN`] characters long and decodes to text. The prefilter looks for a keyword in

@@ -210,6 +210,19 @@ fn drawn(make: impl Fn(&mut Rng) -> String) -> String {
     }
 }
 
+/// An Atlassian API token of the older 24-character format, drawn again until the built-in
+/// matcher finds it after a `JIRA_API_TOKEN=` key (a keyed value: found only beside its key).
+pub fn atlassian_legacy() -> String {
+    let m = tokenguard::matcher::Matcher::builtin();
+    let mut rng = Rng::new();
+    loop {
+        let t = rng.chars(ALNUM, 24);
+        if m.find(format!("JIRA_API_TOKEN={t}").as_bytes()).len() == 1 {
+            return t;
+        }
+    }
+}
+
 /// A token of a provider without a checksum, by rule id: the token and the part that a
 /// report may show. Panics on an unknown id.
 pub fn other(rule: &str) -> (String, String) {
