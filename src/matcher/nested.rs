@@ -110,19 +110,26 @@ impl super::Matcher {
         decodings: &mut Decodings,
         out: &mut Vec<H>,
     ) {
-        // The value: the run up to its first line end (runs go on over line ends).
-        let end =
-            memchr::memchr2(b'\n', b'\r', &hay[run.clone()]).map_or(run.end, |p| run.start + p);
-        let value = run.start..end;
-        if !(VALUE_MIN..DEEP_MIN).contains(&value.len()) || value.start == 0 {
+        // Where it starts first, and whether it decodes to text there (most runs are
+        // binary's base64 or identifiers, and fail at once); then where its line ends (runs go
+        // on over line ends), looked for in the first DEEP_MIN characters only.
+        let start = run.start;
+        if run.len() < VALUE_MIN
+            || start == 0
+            || !matches!(hay[start - 1], b' ' | b'\t' | b'"' | b'\'' | b'`' | b'=' | b':' | b'>')
+            || !decodes_to_text(&hay[start..start + VALUE_MIN])
+        {
             return;
         }
-        let before = hay[value.start - 1];
-        let after = hay[value.end..].iter().find(|&&b| b != b'=');
-        let alone = matches!(before, b' ' | b'\t' | b'"' | b'\'' | b'`' | b'=' | b':' | b'>')
-            && after.is_none_or(|b| b"\n\r\"'`<,; ".contains(b));
-        if alone && decodes_to_text(&hay[value.start..value.start + VALUE_MIN]) {
-            self.base64_at(hay, value.start, 0, 0, decodings, out);
+        let head = &hay[start..run.end.min(start + DEEP_MIN)];
+        let end = match memchr::memchr2(b'\n', b'\r', head) {
+            Some(p) => start + p,
+            None if head.len() < DEEP_MIN => run.end,
+            None => return,
+        };
+        let after = hay[end..].iter().find(|&&b| b != b'=');
+        if end - start >= VALUE_MIN && after.is_none_or(|b| b"\n\r\"'`<,; ".contains(b)) {
+            self.base64_at(hay, start, 0, 0, decodings, out);
         }
     }
 
