@@ -536,7 +536,7 @@ impl super::Matcher {
             self.cut_signatures(hay, hay.len(), depth, &mut cuts, out);
             return 0;
         }
-        let mut encoded = 0;
+        let mut soft_breaks = 0;
         let mut done = Done::new(self.rules.len());
         let mut folded = Vec::new();
         let mut hits: Vec<(usize, Announce)> = Vec::new();
@@ -612,14 +612,14 @@ impl super::Matcher {
             self.cut_signatures(hay, end, depth, &mut cuts, out);
             // The keywords' pass tells whether an `=` before a line end stands in the block.
             if soft_cut && marks.soft_break {
-                encoded += self.soft_cut_keywords(hay, start..end, depth, &mut next_line, out);
+                soft_breaks += self.soft_cut_keywords(hay, start..end, depth, &mut next_line, out);
             }
             if end == hay.len() {
                 break;
             }
             start = end;
         }
-        encoded
+        soft_breaks
     }
 }
 

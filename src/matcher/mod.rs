@@ -649,14 +649,14 @@ impl Matcher {
         }
         let plain_from = out.len();
         let parts = split_at_lines(hay);
-        let mut encoded = 0;
+        let mut soft_breaks = 0;
         if parts.len() > 1 {
             use rayon::prelude::*;
             let found: Vec<(Vec<H>, usize)> = parts
                 .par_iter()
                 .map(|r| {
                     let mut v = Vec::new();
-                    let encoded = self.find_into(&hay[r.clone()], 0, &mut v);
+                    let breaks = self.find_into(&hay[r.clone()], 0, &mut v);
                     let moved = v
                         .into_iter()
                         .map(|h: H| {
@@ -667,20 +667,20 @@ impl Matcher {
                             )
                         })
                         .collect();
-                    (moved, encoded)
+                    (moved, breaks)
                 })
                 .collect();
             for (v, e) in found {
                 out.extend(v);
-                encoded += e;
+                soft_breaks += e;
             }
         } else {
-            encoded = self.find_into(hay, 0, &mut out);
+            soft_breaks = self.find_into(hay, 0, &mut out);
         }
         // A token read as written up to a soft break, where the text goes on with it after
         // the break, is the head of a longer one that the encoder cut: the readings without
         // the breaks (below, and the windows around breaks) tell what the whole is.
-        if encoded > 0 {
+        if soft_breaks > 0 {
             let mut i = 0;
             out.retain(|h| {
                 i += 1;
@@ -696,7 +696,8 @@ impl Matcher {
         // have the whole read twice.)
         if views
             && hay.len() <= MAX_QP_VIEW
-            && (encoded >= (hay.len() >> 16).max(1) || softbreak::declares_quoted_printable(hay))
+            && (soft_breaks >= (hay.len() >> 16).max(1)
+                || softbreak::declares_quoted_printable(hay))
         {
             let text = softbreak::unbreak(hay, 0..hay.len());
             if text.chars.len() < hay.len() {

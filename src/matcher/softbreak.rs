@@ -264,7 +264,7 @@ impl super::Matcher {
         }
         let breaks = breaks.into_iter().map(|eq| block.start + eq);
         let reach = self.search.longest_literal().max(1) - 1;
-        let mut encoded = 0;
+        let mut evidence = 0;
         for eq in breaks {
             let lf = eq + soft_break_len(hay, eq) - 1;
             let line_start = memchr::memrchr(b'\n', &hay[..eq]).map_or(0, |p| p + 1);
@@ -279,7 +279,7 @@ impl super::Matcher {
             // with the rest of the line, rarely a blank.
             let indented = matches!(hay.get(lf + 1), Some(b' ' | b'\t'));
             let underline = eq > 0 && hay[eq - 1] == b'=';
-            encoded += usize::from(!(indented || underline));
+            evidence += usize::from(!(indented || underline));
             if line_start < *next_line {
                 continue;
             }
@@ -297,7 +297,7 @@ impl super::Matcher {
             self.find_into_joined(&joined.chars, depth, &mut found);
             out.extend(found.into_iter().map(|h| joined.moved(h)));
         }
-        encoded
+        evidence
     }
 
     /// Whether any keyword or form shows in `text` (a few bytes either side of a break).
